@@ -1,0 +1,271 @@
+"""``lutkit lut``: create, import, convert, apply, inspect and plot LUTs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from lutkit.cli.options import interp_option, progress, strength_option
+from lutkit.errors import ConfigError
+
+
+@click.group()
+def lut() -> None:
+    """Create, import, convert, apply, inspect and plot LUTs.
+
+    \b
+    The GIMP workflow:
+      lutkit lut identity --hald 8 -o identity.png     # open it in GIMP, edit, export
+      lutkit lut import identity-edited.png -o look.cube
+      lutkit lut apply look.cube photos/ -o graded/
+    """
+
+
+@lut.command()
+@click.option("--hald", "level", type=click.IntRange(2, 16), help="Hald level (2-16).")
+@click.option("--size", type=click.IntRange(2, 256), help="Lattice size per side (.cube).")
+@click.option(
+    "--bit-depth",
+    type=click.Choice(["8", "16"]),
+    default="16",
+    show_default=True,
+    help="Bit depth of a Hald image.",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
+def identity(level: int | None, size: int | None, bit_depth: str, output: str) -> None:
+    """Write an identity LUT: a Hald image to edit in GIMP, or a .cube.
+
+    \b
+    Examples:
+      lutkit lut identity --hald 8 -o identity.png
+      lutkit lut identity --size 33 -o identity.cube
+    """
+    import numpy as np
+
+    from lutkit.images import save_image
+    from lutkit.luts.formats import write_lut
+    from lutkit.luts.hald import hald_identity
+    from lutkit.luts.model import LUT3D
+
+    if (level is None) == (size is None):
+        raise click.UsageError("give exactly one of --hald LEVEL or --size N")
+    if level is not None:
+        if Path(output).suffix.lower() not in (".png", ".tif", ".tiff"):
+            raise ConfigError("a Hald image must be written as .png or .tif", path=output)
+        dtype = np.uint16 if bit_depth == "16" else np.uint8
+        save_image(output, hald_identity(level, dtype))
+        click.echo(
+            f"wrote {output}: identity Hald level {level} ({level**3}x{level**3} px, "
+            f"{level * level}^3 LUT, {bit_depth}-bit)"
+        )
+    else:
+        write_lut(LUT3D.identity(size), output)
+        click.echo(f"wrote {output}: identity {size}^3 LUT")
+
+
+@lut.command(name="import")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Output LUT (.cube, or .png for a Hald). Optional with --library.",
+)
+@click.option("--size", type=click.IntRange(2, 256), help="Resample a 3D LUT to this size.")
+@click.option("--name", help="Name in the library (default: the file name).")
+@click.option("--tags", default="", help="Comma-separated tags, e.g. lighting,green.")
+@click.option(
+    "--library",
+    type=click.Path(file_okay=False),
+    help="Register the LUT in this library folder (e.g. luts/).",
+)
+@click.option("--source-note", default="", help="Where the LUT came from (library index).")
+@click.option("--licence", default="", help="Licence of the LUT (library index).")
+@click.option("--made", default="", help="How it was made (library index).")
+@click.option("--replace", is_flag=True, help="Replace a library entry of the same name.")
+def import_(
+    source: str,
+    output: str | None,
+    size: int | None,
+    name: str | None,
+    tags: str,
+    library: str | None,
+    source_note: str,
+    licence: str,
+    made: str,
+    replace: bool,
+) -> None:
+    """Import a LUT made elsewhere: a Hald image edited in GIMP, a .cube, or a GIMP
+    curves preset.
+
+    \b
+    Examples:
+      lutkit lut import identity-edited.png -o warm.cube
+      lutkit lut import warm.curves --library luts/ --name warm --tags colourist,warm
+    """
+    from lutkit.luts.formats import read_lut, write_lut
+    from lutkit.luts.library import Library
+    from lutkit.luts.model import LUT3D
+
+    if output is None and library is None:
+        raise click.UsageError("give -o OUTPUT, --library DIR, or both")
+    lut_obj = read_lut(source)
+    if size is not None:
+        if not isinstance(lut_obj, LUT3D):
+            lut_obj = lut_obj.to_3d(size)
+        elif lut_obj.size != size:
+            lut_obj = lut_obj.resample(size)
+    name = name or Path(source).stem.lower().replace(" ", "-")
+    if not lut_obj.title:
+        lut_obj.title = name
+    if output is not None:
+        write_lut(lut_obj, output)
+        click.echo(f"wrote {output}")
+    if library is not None:
+        tag_list = [t.strip() for t in tags.split(",") if t.strip()]
+        written = Library(library).add(
+            name,
+            lut_obj,
+            tags=tag_list,
+            source=source_note or Path(source).name,
+            licence=licence,
+            made=made,
+            replace=replace,
+        )
+        click.echo(f"added {name!r} to {library} ({written.name})")
+
+
+@lut.command()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.argument("destination", type=click.Path(dir_okay=False))
+@click.option("--size", type=click.IntRange(2, 256), help="Resample a 3D LUT to this size.")
+@click.option("--level", type=click.IntRange(2, 16), help="Hald level when writing a Hald.")
+@click.option(
+    "--bit-depth",
+    type=click.Choice(["8", "16"]),
+    default="16",
+    show_default=True,
+    help="Bit depth when writing a Hald.",
+)
+def convert(
+    source: str, destination: str, size: int | None, level: int | None, bit_depth: str
+) -> None:
+    """Convert between LUT formats (.cube, Hald .png/.tif, GIMP curves -> any).
+
+    \b
+    Example:
+      lutkit lut convert look.cube look-hald.png --level 8
+    """
+    from lutkit.luts.formats import read_lut, write_lut
+    from lutkit.luts.model import LUT3D
+
+    lut_obj = read_lut(source)
+    if size is not None:
+        lut_obj = lut_obj.resample(size) if isinstance(lut_obj, LUT3D) else lut_obj.to_3d(size)
+    kw = {}
+    if Path(destination).suffix.lower() in (".png", ".tif", ".tiff"):
+        kw = {"level": level, "bit_depth": int(bit_depth)}
+    write_lut(lut_obj, destination, **kw)
+    click.echo(f"wrote {destination}")
+
+
+@lut.command()
+@click.argument("lut_path", metavar="LUT", type=click.Path(exists=True, dir_okay=False))
+@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option(
+    "-o", "--output", type=click.Path(), required=True, help="Output file (one image) or folder."
+)
+@interp_option
+@strength_option
+@click.option(
+    "--quality",
+    type=click.IntRange(1, 100),
+    default=95,
+    show_default=True,
+    help="JPEG/WebP quality.",
+)
+def apply(
+    lut_path: str, images: tuple[str, ...], output: str, interp: str, strength: float, quality: int
+) -> None:
+    """Apply a LUT to images or folders; 8/16-bit depth, EXIF and ICC are kept.
+
+    \b
+    Examples:
+      lutkit lut apply look.cube photo.jpg -o photo-graded.jpg
+      lutkit lut apply look.cube photos/ -o graded/ --strength 0.7
+    """
+    from lutkit.luts.files import apply_to_files, expand_images, plan_outputs
+    from lutkit.luts.formats import read_lut
+
+    lut_obj = read_lut(lut_path)
+    inputs = expand_images(images)
+    if not inputs:
+        raise ConfigError("no images found", path=", ".join(images))
+    pairs = plan_outputs(inputs, output, roots=[Path(p) for p in images])
+    written = apply_to_files(
+        lut_obj,
+        pairs,
+        interp=interp,
+        strength=strength,
+        quality=quality,
+        wrap=lambda it: progress(it, total=len(pairs), desc="applying", unit="img"),
+    )
+    click.echo(f"wrote {len(written)} image(s) to {output}")
+
+
+@lut.command()
+@click.argument("lut_path", metavar="LUT", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def info(lut_path: str, as_json: bool) -> None:
+    """Print a LUT's kind, size, domain, output range and how far it is from identity.
+
+    \b
+    Example:
+      lutkit lut info look.cube
+    """
+    from lutkit.luts.formats import read_lut
+    from lutkit.luts.inspect import describe, format_info
+
+    facts = {"file": lut_path, **describe(read_lut(lut_path))}
+    click.echo(json.dumps(facts, indent=2) if as_json else format_info(facts))
+
+
+@lut.command()
+@click.argument("lut_path", metavar="LUT", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
+def plot(lut_path: str, output: str) -> None:
+    """Plot a LUT: curves for 1D; neutral axis, primary ramps and a colour chart for 3D.
+
+    \b
+    Example:
+      lutkit lut plot look.cube -o look.png
+    """
+    from lutkit.luts.formats import read_lut
+    from lutkit.luts.inspect import plot_lut
+
+    plot_lut(read_lut(lut_path), output)
+    click.echo(f"wrote {output}")
+
+
+@lut.command(name="list")
+@click.option("--tag", help="Only LUTs with this tag.")
+@click.option("--library", type=click.Path(file_okay=False), help="Library folder.")
+def list_(tag: str | None, library: str | None) -> None:
+    """List the LUTs in the library, with their tags.
+
+    \b
+    Example:
+      lutkit lut list --tag lighting
+    """
+    from lutkit.luts.library import Library, default_library
+
+    lib = Library(library or default_library())
+    names = lib.names(tag)
+    if not names:
+        click.echo(f"no LUTs{f' tagged {tag!r}' if tag else ''} in {lib.root}")
+        return
+    width = max(len(n) for n in names)
+    for n in names:
+        click.echo(f"{n:<{width}}  {', '.join(lib.entries[n].tags)}")

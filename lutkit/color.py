@@ -1,0 +1,98 @@
+"""Colour conversions: sRGB transfer functions, CIE XYZ / Lab, delta E.
+
+Transfer functions are plain numpy (they run on every pixel); colourimetry that is not
+on a hot path goes through colour-science, imported inside the functions that need it.
+All inputs are float arrays of shape (..., 3); nothing is modified in place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# IEC 61966-2-1 constants.
+_A = 0.055
+_PHI = 12.92
+_K0 = 0.04045
+_E0 = _K0 / _PHI
+
+
+def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
+    """sRGB-encoded values -> linear light (IEC 61966-2-1 EOTF); extends oddly below 0."""
+    v = np.asarray(rgb, dtype=np.float32 if np.asarray(rgb).dtype == np.float32 else np.float64)
+    a = np.abs(v)
+    out = np.where(a <= _K0, a / _PHI, ((a + _A) / (1 + _A)) ** 2.4)
+    return (np.sign(v) * out).astype(v.dtype, copy=False)
+
+
+def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
+    """Linear light -> sRGB-encoded values (inverse EOTF); extends oddly below 0."""
+    v = np.asarray(
+        linear, dtype=np.float32 if np.asarray(linear).dtype == np.float32 else np.float64
+    )
+    a = np.abs(v)
+    out = np.where(a <= _E0, a * _PHI, (1 + _A) * np.power(a, 1 / 2.4) - _A)
+    return (np.sign(v) * out).astype(v.dtype, copy=False)
+
+
+def _white_xy():
+    import colour
+
+    # The white of sRGB's (4-decimal, IEC 61966-2-1) matrix, so that RGB white is
+    # exactly L* = 100, a* = b* = 0.
+    cs = colour.RGB_COLOURSPACES["sRGB"]
+    return colour.XYZ_to_xy(cs.matrix_RGB_to_XYZ.sum(axis=1))
+
+
+def srgb_to_xyz(rgb: np.ndarray) -> np.ndarray:
+    """sRGB-encoded (..., 3) -> CIE XYZ (D65, Y of white = 1), via colour-science."""
+    import colour
+
+    return colour.RGB_to_XYZ(
+        np.asarray(rgb, np.float64),
+        colour.RGB_COLOURSPACES["sRGB"],
+        None,  # no chromatic adaptation: XYZ relative to sRGB's own white
+        apply_cctf_decoding=True,
+    )
+
+
+def xyz_to_srgb(xyz: np.ndarray) -> np.ndarray:
+    """CIE XYZ (D65) -> sRGB-encoded (..., 3), not clipped, via colour-science."""
+    import colour
+
+    return colour.XYZ_to_RGB(
+        np.asarray(xyz, np.float64),
+        colour.RGB_COLOURSPACES["sRGB"],
+        None,
+        apply_cctf_encoding=True,
+    )
+
+
+def xyz_to_lab(xyz: np.ndarray) -> np.ndarray:
+    """CIE XYZ -> CIE L*a*b* (D65 reference white)."""
+    import colour
+
+    return colour.XYZ_to_Lab(np.asarray(xyz, np.float64), _white_xy())
+
+
+def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """sRGB-encoded (..., 3) in [0, 1] -> CIE L*a*b* (D65)."""
+    return xyz_to_lab(srgb_to_xyz(rgb))
+
+
+def delta_e_2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
+    """CIEDE2000 colour difference between two L*a*b* arrays (colour-science)."""
+    import colour
+
+    return colour.delta_E(
+        np.asarray(lab1, np.float64), np.asarray(lab2, np.float64), method="CIE 2000"
+    )
+
+
+def delta_e_76(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
+    """CIE 1976 colour difference (Euclidean distance in L*a*b*)."""
+    return np.linalg.norm(np.asarray(lab1, np.float64) - np.asarray(lab2, np.float64), axis=-1)
+
+
+def image_delta_e(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-pixel delta E 2000 between two sRGB float images in [0, 1]."""
+    return delta_e_2000(srgb_to_lab(a), srgb_to_lab(b))

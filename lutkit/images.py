@@ -1,0 +1,439 @@
+"""One robust image loader and saver.
+
+Inside lutkit an image is a numpy array of shape (H, W, 3), sRGB encoded. ``load_image``
+returns the pixels at their native depth (uint8 or uint16; float32 for floating-point
+TIFFs) together with the metadata a photographer expects to survive an edit (EXIF,
+ICC profile, alpha); ``read_image`` is the common shortcut to float32 in [0, 1].
+
+On load: EXIF orientation is applied (and reset to 1 in the kept EXIF), an embedded ICC
+profile is converted to sRGB (unless ``convert_icc=False``, e.g. for Hald images, which
+are data), grayscale / palette / CMYK are converted to RGB, alpha is dropped or kept on
+request, and images over a pixel-count limit are refused before they are decoded.
+``save_image`` writes 8- or 16-bit PNG/TIFF and 8-bit JPEG, with EXIF and ICC, to a
+temporary name that is renamed when complete.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import warnings
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from lutkit.errors import ImageError
+from lutkit.fsutil import atomic_output
+
+DEFAULT_MAX_PIXELS = 250_000_000
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
+_SAVE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
+
+
+def max_pixels() -> int:
+    """The pixel-count limit: ``LUTKIT_MAX_PIXELS`` or 250 megapixels."""
+    value = os.environ.get("LUTKIT_MAX_PIXELS")
+    if value is None:
+        return DEFAULT_MAX_PIXELS
+    try:
+        return int(value)
+    except ValueError:
+        raise ImageError(f"LUTKIT_MAX_PIXELS must be a whole number, got {value!r}") from None
+
+
+@dataclass
+class ImageData:
+    """Pixels plus what must survive an edit.
+
+    ``pixels``: (H, W, 3) uint8 / uint16 (native depth) or float32, sRGB after ICC
+    conversion. ``alpha``: (H, W) of the same dtype, or None. ``exif``: EXIF bytes with
+    orientation reset to 1, or None. ``icc``: the original embedded profile, or None.
+    """
+
+    pixels: np.ndarray
+    alpha: np.ndarray | None = None
+    exif: bytes | None = None
+    icc: bytes | None = None
+    icc_converted: bool = False
+    path: Path | None = None
+    format: str = ""
+    info: dict = field(default_factory=dict)
+
+    @property
+    def bit_depth(self) -> int:
+        return {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16}.get(self.pixels.dtype, 32)
+
+
+# --------------------------------------------------------------------------- dtypes
+
+
+def to_float(pixels: np.ndarray) -> np.ndarray:
+    """uint8 / uint16 / float -> float32 in [0, 1] (floats are passed through, copied)."""
+    if pixels.dtype == np.uint8:
+        return pixels.astype(np.float32) / np.float32(255.0)
+    if pixels.dtype == np.uint16:
+        return pixels.astype(np.float32) / np.float32(65535.0)
+    return np.array(pixels, dtype=np.float32)
+
+
+def from_float(pixels: np.ndarray, dtype: np.dtype | type) -> np.ndarray:
+    """float in [0, 1] -> uint8 / uint16 (rounded, clipped) or float32."""
+    dtype = np.dtype(dtype)
+    if dtype == np.uint8 or dtype == np.uint16:
+        top = 255.0 if dtype == np.uint8 else 65535.0
+        return np.clip(np.rint(np.asarray(pixels, np.float64) * top), 0, top).astype(dtype)
+    return np.asarray(pixels, dtype=np.float32).copy()
+
+
+# --------------------------------------------------------------------------- load
+
+_ORIENT = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1),
+    6: lambda a: np.rot90(a, k=-1),
+    7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
+    8: lambda a: np.rot90(a, k=1),
+}
+
+
+def orient(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1-8) to an (H, W, ...) array, as viewers display it."""
+    fn = _ORIENT.get(int(orientation))
+    return array if fn is None else np.ascontiguousarray(fn(array))
+
+
+def _png_bit_depth(path: Path) -> int:
+    with open(path, "rb") as f:
+        head = f.read(33)
+    if len(head) < 33 or head[:8] != b"\x89PNG\r\n\x1a\n":
+        return 8
+    return head[24]
+
+
+def _open(path: Path):
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        Image.MAX_IMAGE_PIXELS = None  # lutkit enforces its own limit, with a clear error
+        return Image.open(path)
+    except FileNotFoundError:
+        raise ImageError("file not found", path=path) from None
+    except IsADirectoryError:
+        raise ImageError("is a folder, not an image", path=path) from None
+    except UnidentifiedImageError:
+        if path.stat().st_size == 0:
+            raise ImageError("empty file (0 bytes)", path=path) from None
+        raise ImageError(
+            "not an image lutkit can read", path=path, hint="use PNG, JPEG, TIFF or WebP"
+        ) from None
+    except OSError as exc:
+        raise ImageError(f"cannot open image: {exc}", path=path) from None
+
+
+def _decode_16bit_cv2(path: Path) -> np.ndarray:
+    import cv2
+
+    data = np.fromfile(path, dtype=np.uint8)
+    arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if arr is None:
+        raise ImageError("cannot decode image (truncated or corrupt?)", path=path)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.shape[2] >= 3:  # OpenCV gives BGR(A)
+        arr = np.concatenate([arr[:, :, 2::-1], arr[:, :, 3:]], axis=2)
+    return arr
+
+
+def _split(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(H, W, C) with C in 1..4 -> (rgb, alpha)."""
+    c = arr.shape[2]
+    if c == 1:
+        return np.repeat(arr, 3, axis=2), None
+    if c == 2:
+        return np.repeat(arr[:, :, :1], 3, axis=2), arr[:, :, 1]
+    return arr[:, :, :3], (arr[:, :, 3] if c >= 4 else None)
+
+
+def load_image(
+    path: str | os.PathLike[str],
+    *,
+    keep_alpha: bool = False,
+    convert_icc: bool = True,
+    apply_orientation: bool = True,
+    max_pixels_: int | None = None,
+) -> ImageData:
+    """Read an image file into an :class:`ImageData` (see the module docstring)."""
+    path = Path(path)
+    limit = max_pixels() if max_pixels_ is None else max_pixels_
+    with _open(path) as im:
+        w, h = im.size
+        if w * h > limit:
+            raise ImageError(
+                f"image is {w}x{h} = {w * h:,} pixels, over the limit of {limit:,}",
+                path=path,
+                hint="raise LUTKIT_MAX_PIXELS if the file is trusted",
+            )
+        fmt = im.format or ""
+        icc = im.info.get("icc_profile") or None
+        try:
+            exif_obj = im.getexif()  # for PNG this decodes the whole file
+            orientation = int(exif_obj.get(0x0112, 1) or 1)
+            if orientation not in range(1, 9):
+                orientation = 1
+            deep = (
+                fmt == "PNG" and _png_bit_depth(path) == 16 and im.mode not in ("I;16", "I")
+            ) or (fmt == "TIFF" and im.mode in ("RGB", "RGBA", "RGBX") and _tiff_is_16bit(im))
+            if deep:
+                arr = _decode_16bit_cv2(path)
+            else:
+                arr = _pil_to_array(im, icc if convert_icc else None, path)
+        except ImageError:
+            raise
+        except (OSError, SyntaxError, ValueError, struct.error, zlib.error) as exc:
+            raise ImageError(
+                f"cannot decode image (truncated or corrupt?): {exc}", path=path
+            ) from None
+        exif = None
+        if exif_obj:
+            exif_obj[0x0112] = 1
+            exif = exif_obj.tobytes()
+    rgb, alpha = _split(arr)
+    icc_converted = False
+    if deep and icc and convert_icc:
+        rgb = _icc_to_srgb_deep(rgb, icc, path)
+        icc_converted = True
+    elif icc and convert_icc and not _icc_is_srgb(icc):
+        icc_converted = True
+    if apply_orientation and orientation != 1:
+        rgb = orient(rgb, orientation)
+        alpha = None if alpha is None else orient(alpha, orientation)
+    return ImageData(
+        pixels=np.ascontiguousarray(rgb),
+        alpha=np.ascontiguousarray(alpha) if keep_alpha and alpha is not None else None,
+        exif=exif,
+        icc=icc,
+        icc_converted=icc_converted,
+        path=path,
+        format=fmt,
+    )
+
+
+def _tiff_is_16bit(im) -> bool:
+    bits = getattr(im, "tag_v2", {}).get(258)
+    return bits is not None and max(np.atleast_1d(bits)) == 16
+
+
+def _pil_to_array(im, icc: bytes | None, path: Path) -> np.ndarray:
+    """Decode with Pillow to (H, W, C) uint8/uint16/float32, converting ICC to sRGB."""
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        im.load()
+    mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        return np.asarray(im, dtype=np.uint16)[:, :, None].copy()
+    if mode == "I":
+        a = np.asarray(im, dtype=np.int64)
+        return np.clip(a, 0, 65535).astype(np.uint16)[:, :, None]
+    if mode == "F":
+        return np.asarray(im, dtype=np.float32)[:, :, None].copy()
+    if mode == "1":
+        im = im.convert("L")
+    elif mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif mode in ("PA", "LA", "La"):
+        im = im.convert("RGBA")
+    elif mode not in ("L", "RGB", "RGBA"):
+        # CMYK, YCbCr, LAB, RGBX, ...: through the ICC profile when there is one.
+        if icc is not None and mode == "CMYK":
+            im = _icc_transform(im, icc, "RGB", path)
+            icc = None
+        else:
+            im = im.convert("RGBA" if "A" in mode else "RGB")
+    if icc is not None and not _icc_is_srgb(icc):
+        alpha = im.getchannel("A") if im.mode == "RGBA" else None
+        base = im.convert("RGB") if im.mode == "RGBA" else im
+        base = _icc_transform(base, icc, "L" if base.mode == "L" else "RGB", path)
+        if alpha is not None:
+            base = base.convert("RGB")
+            base.putalpha(alpha)
+        im = base
+    arr = np.asarray(im)
+    return arr[:, :, None].copy() if arr.ndim == 2 else arr.copy()
+
+
+def _icc_is_srgb(icc: bytes) -> bool:
+    desc = icc[:4096]
+    return b"sRGB" in desc or b"s\x00R\x00G\x00B" in desc
+
+
+def _icc_transform(im, icc: bytes, out_mode: str, path: Path):
+    from PIL import ImageCms
+
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        dst = ImageCms.createProfile("sRGB")
+        return ImageCms.profileToProfile(
+            im, src, dst, outputMode=out_mode, renderingIntent=ImageCms.Intent.PERCEPTUAL
+        )
+    except (ImageCms.PyCMSError, OSError) as exc:
+        warnings.warn(f"{path}: embedded ICC profile ignored ({exc})", stacklevel=3)
+        return im.convert(out_mode)
+
+
+def _icc_to_srgb_deep(rgb: np.ndarray, icc: bytes, path: Path) -> np.ndarray:
+    """ICC -> sRGB for 16-bit pixels: Pillow's CMS is 8-bit, so the transform is
+    sampled on a 52^3 lattice of exact 8-bit colours and applied as a LUT3D."""
+    if _icc_is_srgb(icc):
+        return rgb
+    from PIL import Image
+
+    from lutkit.luts.apply import apply_lut
+    from lutkit.luts.model import LUT3D
+
+    n = 52  # 255 / 51 = 5: every lattice point is an exact 8-bit value
+    grid = np.rint(LUT3D.lattice_points(n) * 255).astype(np.uint8).reshape(1, -1, 3)
+    im = _icc_transform(Image.fromarray(grid, "RGB"), icc, "RGB", path)
+    table = np.asarray(im, dtype=np.float32).reshape(n, n, n, 3) / 255.0
+    return apply_lut(LUT3D(table), rgb, interp="tetrahedral")
+
+
+def read_image(
+    path: str | os.PathLike[str], *, convert_icc: bool = True, max_pixels_: int | None = None
+) -> np.ndarray:
+    """Read an image as float32 (H, W, 3) in [0, 1], sRGB, orientation applied."""
+    return to_float(load_image(path, convert_icc=convert_icc, max_pixels_=max_pixels_).pixels)
+
+
+# --------------------------------------------------------------------------- save
+
+
+def save_image(
+    path: str | os.PathLike[str],
+    pixels: np.ndarray,
+    *,
+    bit_depth: int | None = None,
+    alpha: np.ndarray | None = None,
+    exif: bytes | None = None,
+    icc: bytes | None = None,
+    quality: int = 95,
+) -> Path:
+    """Write (H, W, 3) pixels to ``path`` atomically; the format follows the extension.
+
+    ``bit_depth`` 8 or 16 (default: 16 for uint16 input, else 8; JPEG and WebP are
+    always 8-bit). Float input is taken as [0, 1]. EXIF and ICC bytes are embedded
+    where the format allows (PNG, JPEG, TIFF, WebP).
+    """
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext not in _SAVE_EXTENSIONS:
+        raise ImageError(
+            f"cannot write images with extension {ext or '(none)'!r}",
+            path=path,
+            hint=f"use one of {', '.join(_SAVE_EXTENSIONS)}",
+        )
+    pixels = np.asarray(pixels)
+    if pixels.ndim != 3 or pixels.shape[2] != 3:
+        raise ImageError(f"expected pixels of shape (H, W, 3), got {pixels.shape}", path=path)
+    if bit_depth is None:
+        bit_depth = 16 if pixels.dtype == np.uint16 else 8
+    if ext in (".jpg", ".jpeg", ".webp", ".bmp"):
+        bit_depth = 8
+    if bit_depth not in (8, 16):
+        raise ImageError(f"bit depth must be 8 or 16, got {bit_depth}", path=path)
+    dtype = np.uint8 if bit_depth == 8 else np.uint16
+    data = pixels if pixels.dtype == dtype else _convert_depth(pixels, dtype)
+    a = None
+    if alpha is not None:
+        a = np.asarray(alpha)
+        a = a if a.dtype == dtype else _convert_depth(a[:, :, None], dtype)[:, :, 0]
+    if not path.parent.is_dir():
+        raise ImageError("output folder does not exist", path=path.parent)
+    try:
+        with atomic_output(path) as tmp:
+            if dtype == np.uint16:
+                _save_16bit(tmp, ext, data, a, exif, icc)
+            else:
+                _save_8bit(tmp, ext, data, a, exif, icc, quality)
+    except OSError as exc:
+        raise ImageError(f"cannot write image: {exc}", path=path) from None
+    return path
+
+
+def _convert_depth(arr: np.ndarray, dtype: type) -> np.ndarray:
+    if arr.dtype == np.uint8 and dtype == np.uint16:
+        return arr.astype(np.uint16) * 257
+    if arr.dtype == np.uint16 and dtype == np.uint8:
+        return ((arr.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    return from_float(to_float(arr), dtype)
+
+
+def _save_8bit(tmp: Path, ext: str, data, alpha, exif, icc, quality: int) -> None:
+    from PIL import Image
+
+    im = Image.fromarray(np.ascontiguousarray(data), "RGB")
+    if alpha is not None and ext in (".png", ".tif", ".tiff", ".webp"):
+        im.putalpha(Image.fromarray(np.ascontiguousarray(alpha), "L"))
+    fmt = {
+        ".jpg": "JPEG",
+        ".jpeg": "JPEG",
+        ".png": "PNG",
+        ".tif": "TIFF",
+        ".tiff": "TIFF",
+        ".webp": "WEBP",
+        ".bmp": "BMP",
+    }[ext]
+    kw: dict = {}
+    if fmt != "BMP":
+        if icc:
+            kw["icc_profile"] = icc
+        if exif:
+            kw["exif"] = exif
+    if fmt == "JPEG":
+        kw.update(quality=quality, subsampling=0)  # 4:4:4: colour work wants full chroma
+    elif fmt == "WEBP":
+        kw.update(quality=quality)
+    elif fmt == "TIFF":
+        kw.update(compression="tiff_deflate")
+    im.save(tmp, fmt, **kw)
+
+
+def _save_16bit(tmp: Path, ext: str, data: np.ndarray, alpha, exif, icc) -> None:
+    import cv2
+
+    bgr = data[:, :, ::-1]
+    if alpha is not None:
+        bgr = np.concatenate([bgr, alpha[:, :, None]], axis=2)
+    ok, buf = cv2.imencode(".png" if ext == ".png" else ".tiff", np.ascontiguousarray(bgr))
+    if not ok:
+        raise ImageError("OpenCV could not encode the 16-bit image", path=tmp)
+    blob = buf.tobytes()
+    if ext == ".png" and (icc or exif):
+        blob = _png_insert_chunks(blob, icc, exif)
+    tmp.write_bytes(blob)
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(payload))
+        + kind
+        + payload
+        + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+    )
+
+
+def _png_insert_chunks(blob: bytes, icc: bytes | None, exif: bytes | None) -> bytes:
+    """Insert iCCP / eXIf chunks right after IHDR (PNG requires iCCP before IDAT)."""
+    ihdr_end = 8 + 8 + 13 + 4
+    extra = b""
+    if icc:
+        extra += _png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc))
+    if exif:
+        payload = exif[6:] if exif.startswith(b"Exif\x00\x00") else exif
+        extra += _png_chunk(b"eXIf", payload)
+    return blob[:ihdr_end] + extra + blob[ihdr_end:]

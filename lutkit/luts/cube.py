@@ -1,0 +1,467 @@
+"""Read and write ``.cube`` LUT files (Adobe/Iridas and DaVinci Resolve flavours).
+
+A .cube file is text: a header of keywords, then one row of three numbers per table
+entry. Supported keywords::
+
+    TITLE "text"
+    LUT_1D_SIZE N            (2 .. 65536)
+    LUT_3D_SIZE N            (2 .. 256)
+    DOMAIN_MIN r g b         (Adobe/Iridas; default 0 0 0)
+    DOMAIN_MAX r g b         (Adobe/Iridas; default 1 1 1)
+    LUT_1D_INPUT_RANGE lo hi (Resolve)
+    LUT_3D_INPUT_RANGE lo hi (Resolve)
+
+``#`` comments and blank lines may appear anywhere, lines may end in CRLF, fields may
+be separated by tabs, and table values outside [0, 1] are kept. In a 3D table **red
+changes fastest**, then green, then blue, which is the reverse of lutkit's [r, g, b]
+indexing; the transposes below are that quirk. Resolve's "shaper" files (a 1D and a 3D
+table in one file) are recognised and refused with a clear message.
+
+Reading parses the data block with numpy in one call; only when that fails does a line
+by line scan run, to say exactly which line is wrong.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+
+from lutkit.errors import FormatError, LutkitError
+from lutkit.fsutil import atomic_output
+from lutkit.luts.model import LUT1D, LUT3D, MAX_1D_SIZE, MAX_3D_SIZE
+
+__all__ = ["read_cube", "write_cube"]
+
+_KEYWORDS = (
+    "TITLE",
+    "LUT_1D_SIZE",
+    "LUT_3D_SIZE",
+    "DOMAIN_MIN",
+    "DOMAIN_MAX",
+    "LUT_1D_INPUT_RANGE",
+    "LUT_3D_INPUT_RANGE",
+)
+_KEYWORD_HINT = "a .cube header may hold " + ", ".join(_KEYWORDS) + " and # comments"
+_NUMBER_WORDS = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity"}
+_NUMBER_WORDS |= {"-infinity"}
+
+Source = str | PathLike[str] | Iterable[str]
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_cube(source: Source) -> LUT1D | LUT3D:
+    """Read a .cube file into a ``LUT1D`` or ``LUT3D``.
+
+    ``source`` is a path, or an iterable of lines (with or without line endings) so
+    that tests and callers need no file. Errors are ``FormatError`` with the path (or
+    ``<lines>``) and the 1-based line number. Header comments are kept in
+    ``lut.metadata["comments"]``.
+    """
+    path, text = _load_text(source)
+    lines = text.split("\n")
+    header = _parse_header(lines, path)
+    kind = header.kind
+    size = header.size
+    n_rows = size if kind == "1D" else size**3
+
+    data_text = "\n".join(lines[header.data_start :])
+    table = _parse_table(data_text)
+    if table is None or table.shape != (n_rows, 3) or not np.all(np.isfinite(table)):
+        _scan_data(lines, header, n_rows, path)  # raises with the exact line
+        raise FormatError("malformed data block", path=path)  # pragma: no cover
+
+    title = header.title or ""
+    metadata = {"comments": header.comments} if header.comments else {}
+    table32 = table.astype(np.float32)
+    if kind == "1D":
+        return LUT1D(table32, header.domain, title, metadata)
+    # Red changes fastest in the file: row i = r + N*g + N*N*b, so the reshape gives
+    # [b, g, r] and the transpose brings it to lutkit's [r, g, b].
+    cube = table32.reshape(size, size, size, 3).transpose(2, 1, 0, 3)
+    return LUT3D(cube, header.domain, title, metadata)
+
+
+def _load_text(source: Source) -> tuple[str, str]:
+    """Return (path for messages, text with '\\n' line ends)."""
+    if isinstance(source, (str, PathLike)):
+        path = str(source)
+        try:
+            raw = Path(path).read_bytes()
+        except OSError as exc:
+            raise FormatError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
+        if not raw.strip():
+            raise FormatError(
+                "empty file", path=path, hint="a .cube file needs a size line and a table"
+            )
+        # Report the first byte that cannot be text: a NUL or invalid UTF-8.
+        start = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
+        bad = raw.find(b"\x00")
+        try:
+            text = raw[start:].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad = start + exc.start if bad < 0 else min(bad, start + exc.start)
+        if bad >= 0:
+            raise _binary_error(raw, bad, path)
+    elif isinstance(source, (bytes, bytearray)):
+        raise TypeError("read_cube takes a path or a list of lines, not bytes")
+    else:
+        path = "<lines>"
+        items = list(source)
+        if not all(isinstance(item, str) for item in items):
+            raise TypeError("read_cube takes a path or an iterable of str lines")
+        text = "\n".join(item.rstrip("\r\n") for item in items)
+        if not text.strip():
+            raise FormatError(
+                "empty file", path=path, hint="a .cube file needs a size line and a table"
+            )
+        if "\x00" in text:
+            raise _binary_error(text.encode("utf-8"), text.encode("utf-8").find(b"\x00"), path)
+    # CRLF and lone CR (old Mac files) both become LF.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return path, text
+
+
+def _binary_error(raw: bytes, offset: int, path: str) -> FormatError:
+    line = raw.count(b"\n", 0, offset) + 1
+    return FormatError(
+        f"binary data (byte 0x{raw[offset]:02x} at offset {offset}), not a text .cube file",
+        path=path,
+        line=line,
+        hint="a .cube file is UTF-8 or ASCII text; re-export it or re-save it as UTF-8",
+    )
+
+
+class _Header:
+    def __init__(self) -> None:
+        self.title: str | None = None
+        self.comments: list[str] = []
+        self.kind: str = ""
+        self.size: int = 0
+        self.domain: np.ndarray | None = None
+        self.data_start: int = 0  # 0-based index of the first data line
+        self.seen: dict[str, int] = {}  # keyword -> 1-based line
+        self.values: dict[str, list[float]] = {}
+
+
+def _is_data_line(first_token: str) -> bool:
+    return first_token[0] in "0123456789+-." or first_token.lower() in _NUMBER_WORDS
+
+
+def _parse_header(lines: list[str], path: str) -> _Header:
+    h = _Header()
+    data_start = None
+    for idx, raw_line in enumerate(lines):
+        lineno = idx + 1
+        line = raw_line.strip()
+        if not line:
+            continue
+        if line.startswith("#"):
+            h.comments.append(line[1:].strip())
+            continue
+        word = line.split(None, 1)[0]
+        if _is_data_line(word):
+            data_start = idx
+            break
+        key = word.upper()
+        if key not in _KEYWORDS:
+            raise FormatError(
+                f"unknown keyword {word!r}", path=path, line=lineno, hint=_KEYWORD_HINT
+            )
+        if key in h.seen:
+            raise FormatError(
+                f"{key} appears twice (first on line {h.seen[key]})", path=path, line=lineno
+            )
+        h.seen[key] = lineno
+        rest = line[len(word) :].strip()
+        if key == "TITLE":
+            h.title = _parse_title(rest, path, lineno)
+        elif key in ("LUT_1D_SIZE", "LUT_3D_SIZE"):
+            h.size, h.kind = _parse_size(key, rest, h, path, lineno), key[4:6]
+        else:
+            rest = rest.split("#", 1)[0]
+            count = 3 if key.startswith("DOMAIN") else 2
+            h.values[key] = _parse_numbers(key, rest, count, path, lineno)
+
+    if not h.kind:
+        if data_start is None:
+            raise FormatError(
+                "no LUT_3D_SIZE or LUT_1D_SIZE line and no table",
+                path=path,
+                hint="not a .cube file, or an empty one",
+            )
+        raise FormatError(
+            "table data before any LUT_3D_SIZE or LUT_1D_SIZE line",
+            path=path,
+            line=data_start + 1,
+            hint="the size line must come before the table",
+        )
+    if data_start is None:
+        size_key = f"LUT_{h.kind}_SIZE"
+        raise FormatError(
+            f"no table data after {size_key} {h.size}",
+            path=path,
+            line=h.seen[size_key],
+            hint=f"expected {h.size if h.kind == '1D' else h.size**3} rows of three numbers",
+        )
+    h.data_start = data_start
+    h.domain = _header_domain(h, path)
+    return h
+
+
+def _parse_title(rest: str, path: str, lineno: int) -> str:
+    if rest.startswith('"'):
+        end = rest.rfind('"')
+        if end == 0:
+            raise FormatError(
+                "TITLE has no closing quote", path=path, line=lineno, hint='write TITLE "text"'
+            )
+        return rest[1:end]
+    return rest
+
+
+def _parse_size(key: str, rest: str, h: _Header, path: str, lineno: int) -> int:
+    if h.kind:
+        other = f"LUT_{h.kind}_SIZE"
+        raise FormatError(
+            f"{key} after {other} (line {h.seen[other]}): this is a Resolve shaper+3D file "
+            "(a 1D and a 3D table in one file), which is not supported yet",
+            path=path,
+            line=lineno,
+            hint="bake the shaper into the 3D table, or export a 3D-only .cube",
+        )
+    tokens = rest.split("#", 1)[0].split()
+    if len(tokens) != 1 or not (tokens[0].isascii() and tokens[0].isdigit()):
+        raise FormatError(f"{key} needs one whole number, got {rest!r}", path=path, line=lineno)
+    # Checked before anything is sized from it: a hostile size allocates nothing.
+    size = int(tokens[0]) if len(tokens[0]) < 10 else 10**10
+    limit = MAX_3D_SIZE if key == "LUT_3D_SIZE" else MAX_1D_SIZE
+    if not 2 <= size <= limit:
+        raise FormatError(
+            f"{key} {tokens[0]} is out of range", path=path, line=lineno, hint=f"use 2 to {limit}"
+        )
+    return size
+
+
+def _parse_numbers(key: str, rest: str, count: int, path: str, lineno: int) -> list[float]:
+    tokens = rest.split()
+    if len(tokens) != count:
+        raise FormatError(
+            f"{key} needs {count} numbers, found {len(tokens)}", path=path, line=lineno
+        )
+    bad = next((t for t in tokens if not _is_float(t)), None)
+    if bad is not None:
+        raise FormatError(f"{key}: not a number: {bad!r}", path=path, line=lineno)
+    values = [float(t) for t in tokens]
+    if not all(np.isfinite(values)):
+        raise FormatError(f"{key}: NaN or infinity", path=path, line=lineno)
+    return values
+
+
+def _is_float(token: str) -> bool:
+    # float() also takes "1_000" and non-ASCII digits; a .cube reader should not.
+    if "_" in token or not token.isascii():
+        return False
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _header_domain(h: _Header, path: str) -> np.ndarray:
+    other = "3D" if h.kind == "1D" else "1D"
+    wrong = f"LUT_{other}_INPUT_RANGE"
+    if wrong in h.seen:
+        raise FormatError(
+            f"{wrong} in a file with a {h.kind} table only",
+            path=path,
+            line=h.seen[wrong],
+            hint=f"use LUT_{h.kind}_INPUT_RANGE",
+        )
+    lo = np.zeros(3)
+    hi = np.ones(3)
+    range_key = f"LUT_{h.kind}_INPUT_RANGE"
+    has_domain = "DOMAIN_MIN" in h.seen or "DOMAIN_MAX" in h.seen
+    if range_key in h.seen and has_domain:
+        later = max(h.seen[k] for k in ("DOMAIN_MIN", "DOMAIN_MAX", range_key) if k in h.seen)
+        raise FormatError(
+            f"both DOMAIN_MIN/DOMAIN_MAX and {range_key} are given",
+            path=path,
+            line=later,
+            hint="keep one of them",
+        )
+    if range_key in h.seen:
+        lo[:], hi[:] = h.values[range_key]
+        line = h.seen[range_key]
+        if not lo[0] < hi[0]:
+            raise FormatError(
+                f"{range_key}: the minimum {lo[0]:g} is not below the maximum {hi[0]:g}",
+                path=path,
+                line=line,
+            )
+    if has_domain:
+        if "DOMAIN_MIN" in h.seen:
+            lo = np.array(h.values["DOMAIN_MIN"])
+        if "DOMAIN_MAX" in h.seen:
+            hi = np.array(h.values["DOMAIN_MAX"])
+        bad = np.flatnonzero(lo >= hi)
+        if bad.size:
+            c = int(bad[0])
+            line = max(h.seen.get("DOMAIN_MIN", 0), h.seen.get("DOMAIN_MAX", 0))
+            raise FormatError(
+                f"DOMAIN_MIN >= DOMAIN_MAX on the {'rgb'[c]} channel ({lo[c]:g} >= {hi[c]:g})",
+                path=path,
+                line=line,
+                hint="DOMAIN_MIN must be below DOMAIN_MAX on every channel",
+            )
+    return np.stack([lo, hi])
+
+
+def _parse_table(data_text: str) -> np.ndarray | None:
+    """Fast path: parse the whole data block at once; None when anything is off."""
+    if "_" in data_text:  # numpy, like float(), would read "1_000" as 1000
+        return None
+    try:
+        table = np.loadtxt(
+            io.StringIO(data_text), dtype=np.float64, comments="#", ndmin=2, encoding=None
+        )
+    except ValueError:
+        return None
+    return table
+
+
+def _scan_data(lines: list[str], h: _Header, n_rows: int, path: str) -> None:
+    """Slow path: walk the data lines and raise on the first problem."""
+    size_key = f"LUT_{h.kind}_SIZE"
+    found = 0
+    last_line = first_extra = h.data_start + 1
+    for idx in range(h.data_start, len(lines)):
+        lineno = idx + 1
+        line = lines[idx].split("#", 1)[0].strip()
+        if not line:
+            continue
+        tokens = line.split()
+        if not _is_data_line(tokens[0]):
+            word = tokens[0]
+            if word.upper() in ("LUT_1D_SIZE", "LUT_3D_SIZE"):
+                raise FormatError(
+                    f"{word.upper()} after the {h.kind} table: this looks like a Resolve "
+                    "shaper+3D file (a 1D and a 3D table in one file), which is not supported yet",
+                    path=path,
+                    line=lineno,
+                )
+            if word.upper() in _KEYWORDS:
+                raise FormatError(
+                    f"keyword {word!r} after the table started",
+                    path=path,
+                    line=lineno,
+                    hint="keywords go before the first row of numbers",
+                )
+            raise FormatError(f"not a number: {word!r}", path=path, line=lineno)
+        if len(tokens) != 3:
+            raise FormatError(
+                f"expected 3 values per row, found {len(tokens)}", path=path, line=lineno
+            )
+        for token in tokens:
+            if not _is_float(token):
+                raise FormatError(f"not a number: {token!r}", path=path, line=lineno)
+        if not all(np.isfinite([float(t) for t in tokens])):
+            raise FormatError("NaN or infinity in the table", path=path, line=lineno)
+        found += 1
+        last_line = lineno
+        if found == n_rows + 1:
+            first_extra = lineno
+    if found > n_rows:
+        raise FormatError(
+            f"wrong number of data rows: {size_key} {h.size} expects {n_rows}, found {found}",
+            path=path,
+            line=first_extra,
+            hint="this is the first extra row; the size line or the table is wrong",
+        )
+    if found < n_rows:
+        raise FormatError(
+            f"wrong number of data rows: {size_key} {h.size} expects {n_rows}, found {found}",
+            path=path,
+            line=last_line,
+            hint="this is the last row; the file may be truncated",
+        )
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_cube(
+    lut: LUT1D | LUT3D,
+    path: str | PathLike[str],
+    *,
+    title: str | None = None,
+    precision: int | None = None,
+) -> Path:
+    """Write ``lut`` as a .cube file (atomically) and return the path.
+
+    ``title`` defaults to ``lut.title`` (no TITLE line when empty). ``precision`` None
+    writes 9 significant digits, which reads back bit-exact for float32 tables; an int
+    writes that many decimals (Resolve writes 6), smaller but not exact. The domain is
+    written as DOMAIN_MIN/DOMAIN_MAX only when it is not the default [0, 1].
+    """
+    if not isinstance(lut, (LUT1D, LUT3D)):
+        raise TypeError(f"write_cube takes a LUT1D or LUT3D, not {type(lut).__name__}")
+    if precision is not None and not 0 <= int(precision) <= 17:
+        raise ValueError(f"precision must be None or 0..17 decimals, got {precision}")
+    title = lut.title if title is None else title
+    head: list[str] = []
+    comments = lut.metadata.get("comments") if isinstance(lut.metadata, dict) else None
+    if isinstance(comments, list):
+        head += [f"# {c}".rstrip() for c in comments if isinstance(c, str)]
+    if title:
+        # A title is one line; quotes inside are kept (readers take the outer pair).
+        head.append(f'TITLE "{" ".join(title.splitlines())}"')
+    if isinstance(lut, LUT3D):
+        head.append(f"LUT_3D_SIZE {lut.size}")
+        # Red changes fastest in the file: [r, g, b] -> [b, g, r] before flattening.
+        rows = lut.table.transpose(2, 1, 0, 3).reshape(-1, 3)
+    else:
+        head.append(f"LUT_1D_SIZE {lut.size}")
+        rows = lut.table
+    domain = np.asarray(lut.domain, dtype=np.float64)
+    if not (np.all(domain[0] == 0.0) and np.all(domain[1] == 1.0)):
+        head.append("DOMAIN_MIN " + " ".join(repr(float(v)) for v in domain[0]))
+        head.append("DOMAIN_MAX " + " ".join(repr(float(v)) for v in domain[1]))
+    body = _format_rows(rows, precision)
+    text = "\n".join(head) + "\n" + body + "\n"
+    path = Path(path)
+    try:
+        with atomic_output(path) as tmp:
+            tmp.write_text(text, encoding="utf-8", newline="\n")
+    except OSError as exc:
+        raise LutkitError(f"cannot write the file: {exc.strerror or exc}", path=path) from None
+    return path
+
+
+def _format_rows(rows: np.ndarray, precision: int | None) -> str:
+    values = rows.astype(np.float64)
+    if precision is not None:
+        fixed = "{{:.{0}f}} {{:.{0}f}} {{:.{0}f}}".format(int(precision)).format
+        return "\n".join(fixed(*r) for r in values.tolist())
+    # 9 significant digits always round-trip a float32, also when read through a
+    # float64 parser (the decimal lies far closer to the float32 than any rounding
+    # midpoint). "%g" switches to exponents for tiny or huge values, which some .cube
+    # readers do not accept, so those few are rewritten positionally.
+    row_format = "{:.9g} {:.9g} {:.9g}".format
+    lines = [row_format(*r) for r in values.tolist()]
+    if any("e" in line for line in lines):
+        for i, line in enumerate(lines):
+            if "e" in line:
+                lines[i] = " ".join(
+                    np.format_float_positional(
+                        np.float32(v), precision=9, unique=False, fractional=False, trim="-"
+                    )
+                    for v in rows[i]
+                )
+    return "\n".join(lines)

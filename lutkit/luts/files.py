@@ -1,0 +1,129 @@
+"""Apply a LUT to image files: one file, several, or whole folders.
+
+Bit depth, EXIF and ICC profile survive; alpha is kept. Decoding and encoding of the
+next/previous image overlap with the compiled LUT kernel (which releases the GIL).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from lutkit.errors import ImageError
+from lutkit.images import IMAGE_EXTENSIONS, ImageData, load_image, save_image
+from lutkit.luts.apply import apply_lut, dense_table
+from lutkit.luts.model import LUT1D, LUT3D
+
+
+def expand_images(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Files as given, and the images inside given folders (recursively, sorted)."""
+    out: list[Path] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            out.extend(
+                sorted(
+                    f
+                    for f in p.rglob("*")
+                    if f.is_file()
+                    and f.suffix.lower() in IMAGE_EXTENSIONS
+                    and not f.name.startswith(".")
+                )
+            )
+        elif p.exists():
+            out.append(p)
+        else:
+            raise ImageError("no such file or folder", path=p)
+    return out
+
+
+def plan_outputs(
+    inputs: list[Path], output: str | os.PathLike[str], roots: list[Path] | None = None
+) -> list[tuple[Path, Path]]:
+    """Pair every input with its output path.
+
+    One input and an ``output`` that is not an existing folder: a file. Otherwise
+    ``output`` is a folder (created) and each image keeps its name (and, for images
+    found inside a given folder, its relative sub-folder).
+    """
+    output = Path(output)
+    if len(inputs) == 1 and not output.is_dir() and output.suffix:
+        pairs = [(inputs[0], output)]
+    elif output.exists() and not output.is_dir():
+        raise ImageError("output must be a folder when applying to several images", path=output)
+    else:
+        pairs = []
+        for src in inputs:
+            rel = Path(src.name)
+            for root in roots or []:
+                if root.is_dir() and src.is_relative_to(root):
+                    rel = src.relative_to(root)
+                    break
+            pairs.append((src, output / rel))
+    targets = [t.resolve() for _, t in pairs]
+    if len(set(targets)) != len(targets):
+        raise ImageError("two inputs would write the same output file", path=output)
+    if any(s.resolve() == t for (s, _), t in zip(pairs, targets, strict=True)):
+        raise ImageError("output would overwrite an input", path=output, hint="choose another -o")
+    return pairs
+
+
+def apply_to_image_data(
+    lut: LUT1D | LUT3D, data: ImageData, *, interp: str = "tetrahedral", strength: float = 1.0
+) -> ImageData:
+    """Apply ``lut`` to loaded image data; alpha, EXIF and a kept ICC profile survive."""
+    pixels = apply_lut(lut, data.pixels, interp=interp, strength=strength)
+    # A profile that was converted to sRGB on load no longer describes the pixels.
+    icc = None if data.icc_converted else data.icc
+    return ImageData(pixels, data.alpha, data.exif, icc, False, data.path, data.format)
+
+
+def apply_to_files(
+    lut: LUT1D | LUT3D,
+    pairs: list[tuple[Path, Path]],
+    *,
+    interp: str = "tetrahedral",
+    strength: float = 1.0,
+    quality: int = 95,
+    wrap: Callable[[Iterator], Iterator] | None = None,
+) -> list[Path]:
+    """Apply ``lut`` to every (input, output) pair; returns the written paths.
+
+    Reading image i+1 and writing image i-1 run in threads while image i is mapped.
+    """
+    if strength != 1.0:
+        lut = lut.blend(strength)
+    if isinstance(lut, LUT3D) and len(pairs) > 1:
+        # Several images: building the dense 8-bit table once pays for itself.
+        dense_table(lut, interp)
+
+    def read(src: Path) -> ImageData:
+        return load_image(src, keep_alpha=True)
+
+    written: list[Path] = []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending_read = pool.submit(read, pairs[0][0]) if pairs else None
+        pending_write = None
+        steps: Iterator = iter(range(len(pairs)))
+        if wrap is not None:
+            steps = wrap(steps)
+        for i in steps:
+            src, dst = pairs[i]
+            data = pending_read.result()
+            pending_read = pool.submit(read, pairs[i + 1][0]) if i + 1 < len(pairs) else None
+            out = apply_to_image_data(lut, data, interp=interp)
+            if pending_write is not None:
+                written.append(pending_write.result())
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            pending_write = pool.submit(_write, dst, out, quality)
+        if pending_write is not None:
+            written.append(pending_write.result())
+    return written
+
+
+def _write(dst: Path, data: ImageData, quality: int) -> Path:
+    return save_image(
+        dst, data.pixels, alpha=data.alpha, exif=data.exif, icc=data.icc, quality=quality
+    )

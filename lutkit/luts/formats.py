@@ -1,0 +1,129 @@
+"""Read and write any supported LUT file, picking the format from the extension.
+
+- ``.cube``: :func:`lutkit.luts.cube.read_cube` / :func:`lutkit.luts.cube.write_cube`
+- ``.png``, ``.tif``, ``.tiff`` (Hald CLUT images): :func:`lutkit.luts.hald.read_hald` /
+  :func:`lutkit.luts.hald.write_hald`
+- ``.curves``, ``.settings`` (GIMP curves): ``lutkit.luts.gimp.read_gimp_curves``, read
+  only
+
+A file with any other extension (or none) is recognised as GIMP curves by its content:
+the first non-blank line starts with ``# GIMP``, or ``GimpCurvesConfig`` appears near the
+top. A known extension always wins, so a .cube whose first comment says "GIMP" is still
+read as a .cube.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from lutkit.errors import FormatError, LutkitError
+from lutkit.luts.model import LUT1D, LUT3D
+
+__all__ = ["read_lut", "write_lut", "READ_EXTENSIONS", "WRITE_EXTENSIONS", "is_gimp_curves"]
+
+LUT = LUT1D | LUT3D
+
+_HALD = (".png", ".tif", ".tiff")
+_GIMP = (".curves", ".settings")
+READ_EXTENSIONS = (".cube", *_HALD, *_GIMP)
+WRITE_EXTENSIONS = (".cube", *_HALD)
+
+
+def _read_cube(path: Path) -> LUT:
+    from lutkit.luts.cube import read_cube
+
+    return read_cube(path)
+
+
+def _read_hald(path: Path) -> LUT:
+    from lutkit.luts.hald import read_hald
+
+    return read_hald(path)
+
+
+def _read_gimp(path: Path) -> LUT:
+    try:
+        from lutkit.luts.gimp import read_gimp_curves
+    except ImportError as exc:
+        raise LutkitError(
+            f"GIMP curves files are not supported by this build ({exc})", path=path
+        ) from None
+    return read_gimp_curves(path)
+
+
+def _write_cube(lut: LUT, path: Path, **kw: Any) -> Path:
+    from lutkit.luts.cube import write_cube
+
+    return write_cube(lut, path, **kw)
+
+
+def _write_hald(lut: LUT, path: Path, **kw: Any) -> Path:
+    from lutkit.luts.hald import write_hald
+
+    # write_hald bakes a LUT1D onto the 3D lattice itself.
+    return write_hald(lut, path, **kw)
+
+
+_READERS: dict[str, Callable[[Path], LUT]] = {
+    ".cube": _read_cube,
+    **dict.fromkeys(_HALD, _read_hald),
+    **dict.fromkeys(_GIMP, _read_gimp),
+}
+_WRITERS: dict[str, Callable[..., Path]] = {
+    ".cube": _write_cube,
+    **dict.fromkeys(_HALD, _write_hald),
+}
+
+
+def is_gimp_curves(path: str | PathLike[str]) -> bool:
+    """True when ``path`` looks like a GIMP curves settings file (by name or content)."""
+    path = Path(path)
+    if path.suffix.lower() in _GIMP:
+        return True
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    text = head.decode("utf-8", errors="replace")
+    if "GimpCurvesConfig" in text:
+        return True
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return first.startswith("# GIMP")
+
+
+def read_lut(path: str | PathLike[str]) -> LUT:
+    """Read a LUT file of any supported format (see the module docstring)."""
+    path = Path(path)
+    ext = path.suffix.lower()
+    reader = _READERS.get(ext)
+    if reader is None and is_gimp_curves(path):
+        reader = _read_gimp
+    if reader is None:
+        raise FormatError(
+            f"unknown LUT file extension {ext or '(none)'!r}",
+            path=path,
+            hint=f"supported: {', '.join(READ_EXTENSIONS)} (or a GIMP curves file)",
+        )
+    return reader(path)
+
+
+def write_lut(lut: LUT, path: str | PathLike[str], **kw: Any) -> Path:
+    """Write ``lut`` in the format given by the extension; keywords go to the writer.
+
+    .cube: ``title``, ``precision``. .png/.tif/.tiff (Hald): ``level``, ``bit_depth``;
+    a LUT1D is baked into a 3D lattice.
+    """
+    path = Path(path)
+    ext = path.suffix.lower()
+    writer = _WRITERS.get(ext)
+    if writer is None:
+        raise FormatError(
+            f"cannot write LUTs with extension {ext or '(none)'!r}",
+            path=path,
+            hint=f"supported: {', '.join(WRITE_EXTENSIONS)}",
+        )
+    return writer(lut, path, **kw)

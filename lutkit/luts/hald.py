@@ -1,0 +1,193 @@
+"""Hald CLUT images: a 3D LUT stored as a square picture.
+
+A Hald of level L holds a LUT of L^2 points per side in an image of L^3 x L^3 pixels.
+Pixels are read row by row (row-major) and **red changes fastest**, then green, then
+blue: flat pixel index = r + L^2 * g + L^4 * b. That is the order written by
+ImageMagick (``hald:L``), G'MIC and RawTherapee. A pixel's value is the LUT's output
+for that lattice point; the input domain is always [0, 1].
+
+A Hald is data, not a picture: it is read without ICC conversion or EXIF rotation.
+
+ImageMagick's 8-bit identity (``convert hald:8 -depth 8``) truncates, as does the
+original HaldCLUT reference code: value = floor(255 * i / (L^2 - 1)). The 16-bit one
+rounds. :func:`hald_identity` reproduces both exactly.
+"""
+
+from __future__ import annotations
+
+import warnings
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+
+from lutkit.errors import FormatError, ImageError, LUTError
+from lutkit.images import from_float, load_image, save_image, to_float
+from lutkit.luts.model import LUT1D, LUT3D
+
+__all__ = ["HALD_LEVELS", "hald_identity", "read_hald", "write_hald", "hald_level"]
+
+HALD_LEVELS = range(2, 17)
+HALD_EXTENSIONS = (".png", ".tif", ".tiff")
+_VALID_SIDES = ", ".join(str(level**3) for level in HALD_LEVELS)
+
+
+def hald_identity(level: int = 8, dtype: type | np.dtype = np.uint8) -> np.ndarray:
+    """The identity Hald image of ``level``, shape (L^3, L^3, 3), uint8 or uint16.
+
+    Pixel for pixel equal to ImageMagick ``hald:L`` written at 8 or 16 bits.
+    """
+    _check_level(level)
+    dtype = np.dtype(dtype)
+    n = level * level
+    i = np.arange(n, dtype=np.int64)
+    if dtype == np.uint8:
+        ramp = (255 * i) // (n - 1)  # truncated, as ImageMagick and the reference code
+    elif dtype == np.uint16:
+        ramp = (2 * 65535 * i + (n - 1)) // (2 * (n - 1))  # rounded half up
+    else:
+        raise LUTError(f"a Hald identity is uint8 or uint16, not {dtype}")
+    ramp = ramp.astype(dtype)
+    cube = np.empty((n, n, n, 3), dtype)  # [b, g, r]: red changes fastest in memory
+    cube[..., 0] = ramp[None, None, :]
+    cube[..., 1] = ramp[None, :, None]
+    cube[..., 2] = ramp[:, None, None]
+    return cube.reshape(n * level, n * level, 3)
+
+
+def hald_level(side: int, *, path: str | None = None) -> int:
+    """The level of a Hald image whose side is ``side`` pixels; FormatError if none."""
+    level = round(side ** (1.0 / 3.0)) if side > 0 else 0
+    if level**3 != side:
+        nearest = min(HALD_LEVELS, key=lambda lv: abs(lv**3 - side))
+        raise FormatError(
+            f"Hald image side {side} is not a cube of a level",
+            path=path,
+            hint=f"valid sides are level^3 for levels 2..16: {_VALID_SIDES}; "
+            f"the nearest is {nearest**3} (level {nearest})",
+        )
+    if level not in HALD_LEVELS:
+        raise FormatError(
+            f"Hald level {level} (side {side}) is outside 2..16",
+            path=path,
+            hint=f"valid sides are {_VALID_SIDES}",
+        )
+    return level
+
+
+def _check_level(level: int) -> None:
+    if int(level) != level or level not in HALD_LEVELS:
+        raise LUTError(f"a Hald level must be a whole number from 2 to 16, got {level}")
+
+
+def read_hald(source: str | PathLike[str] | np.ndarray) -> LUT3D:
+    """Read a Hald CLUT image (path or array) into a ``LUT3D`` of level^2 per side.
+
+    Files: 8- or 16-bit PNG/TIFF, read raw (no ICC conversion, no rotation). Arrays:
+    (S, S, 3 or 4) uint8, uint16 or float in [0, 1]; alpha is ignored.
+    """
+    if isinstance(source, np.ndarray):
+        path = None
+        pixels = source
+        title = ""
+    else:
+        path = str(source)
+        pixels = _read_pixels(Path(path))
+        title = Path(path).stem
+    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
+        raise FormatError(
+            f"a Hald image must be RGB, got an array of shape {pixels.shape}", path=path
+        )
+    height, width = pixels.shape[:2]
+    if height != width:
+        raise FormatError(f"Hald image should be a square, got {width}x{height}", path=path)
+    level = hald_level(width, path=path)
+    rgb = pixels[:, :, :3]
+    if rgb.dtype not in (np.uint8, np.uint16) and rgb.dtype.kind != "f":
+        raise FormatError(f"unsupported Hald pixel type {rgb.dtype}", path=path)
+    values = to_float(rgb)  # uint8 / 255, uint16 / 65535, floats as they are
+    n = level * level
+    # Flat index r + n*g + n*n*b: the reshape gives [b, g, r]; transpose to [r, g, b].
+    table = values.reshape(n, n, n, 3).transpose(2, 1, 0, 3)
+    try:
+        return LUT3D(table, title=title, metadata={"hald_level": level})
+    except LUTError as exc:
+        raise FormatError(exc.message, path=path) from None
+
+
+def _read_pixels(path: Path) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    if path.suffix.lower() not in HALD_EXTENSIONS:
+        raise FormatError(
+            f"a Hald image must be PNG or TIFF, not {path.suffix or '(no extension)'!r}",
+            path=path,
+        )
+    # Check the size from the header before decoding anything.
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+            mode = im.mode
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
+        raise FormatError(f"cannot read the Hald image: {exc}", path=path) from None
+    if height != width:
+        raise FormatError(f"Hald image should be a square, got {width}x{height}", path=path)
+    hald_level(width, path=str(path))
+    if mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"):
+        raise FormatError(
+            f"a Hald image must be RGB, this one is grayscale (mode {mode})", path=path
+        )
+    try:
+        data = load_image(path, convert_icc=False, apply_orientation=False)
+    except ImageError as exc:
+        raise FormatError(f"cannot read the Hald image: {exc.message}", path=path) from None
+    return data.pixels
+
+
+def write_hald(
+    lut: LUT1D | LUT3D,
+    path: str | PathLike[str],
+    *,
+    level: int | None = None,
+    bit_depth: int = 8,
+) -> Path:
+    """Write ``lut`` as a Hald image (PNG or TIFF, 8 or 16 bits), atomically.
+
+    ``level`` defaults to the smallest level whose lattice (level^2 per side) holds
+    the LUT's (8 for a 1D LUT). The LUT is resampled (tetrahedral) onto the [0, 1]
+    lattice when its size or domain differ; outputs are clipped to [0, 1] (with a
+    warning), since an image stores nothing else, and rounded to the bit depth.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in HALD_EXTENSIONS:
+        raise FormatError(
+            f"a Hald image is written as PNG or TIFF, not {path.suffix or '(no extension)'!r}",
+            path=path,
+        )
+    if bit_depth not in (8, 16):
+        raise LUTError(f"a Hald image is 8 or 16 bits, got {bit_depth}")
+    if level is None:
+        if isinstance(lut, LUT3D):
+            level = next((lv for lv in HALD_LEVELS if lv * lv >= lut.size), HALD_LEVELS[-1])
+        else:
+            level = 8
+    _check_level(level)
+    n = level * level
+    unit = np.all(lut.domain[0] == 0.0) and np.all(lut.domain[1] == 1.0)
+    if isinstance(lut, LUT3D) and lut.size == n and unit:
+        table = lut.table
+    else:
+        points = LUT3D.lattice_points(n).astype(np.float32)
+        if isinstance(lut, LUT3D):
+            table = lut.apply(points, interp="tetrahedral")
+        else:
+            table = lut.apply(points)
+    if table.min() < -1e-6 or table.max() > 1.0 + 1e-6:
+        warnings.warn(
+            f"Hald output clipped to [0, 1] (LUT range {table.min():.4g}..{table.max():.4g})",
+            stacklevel=2,
+        )
+    quantised = from_float(table, np.uint8 if bit_depth == 8 else np.uint16)  # rounds, clips
+    # [r, g, b] -> [b, g, r] so that red changes fastest along each image row.
+    pixels = quantised.transpose(2, 1, 0, 3).reshape(n * level, n * level, 3)
+    return save_image(path, pixels, bit_depth=bit_depth)

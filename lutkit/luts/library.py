@@ -1,0 +1,163 @@
+"""The LUT library: a folder of .cube files with an ``index.toml`` describing each.
+
+``index.toml`` holds one ``[[lut]]`` table per LUT: name, file, tags, source, licence
+and how it was made. Names are unique; files live beside the index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from lutkit.errors import ConfigError, FormatError
+from lutkit.fsutil import atomic_write_text
+from lutkit.luts.model import LUT1D, LUT3D
+
+INDEX = "index.toml"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+def default_library() -> Path:
+    """``LUTKIT_LIBRARY``, else the ``luts/`` folder of a source checkout, else ./luts."""
+    env = os.environ.get("LUTKIT_LIBRARY")
+    if env:
+        return Path(env)
+    checkout = Path(__file__).resolve().parents[2] / "luts"
+    if (checkout / INDEX).is_file():
+        return checkout
+    return Path("luts")
+
+
+@dataclass
+class LibraryEntry:
+    name: str
+    file: str
+    tags: list[str] = field(default_factory=list)
+    source: str = ""
+    licence: str = ""
+    made: str = ""
+    title: str = ""
+
+
+class Library:
+    """A LUT library folder (see the module docstring)."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self.index_path = self.root / INDEX
+        self.entries: dict[str, LibraryEntry] = {}
+        if self.index_path.is_file():
+            self._load()
+
+    def _load(self) -> None:
+        try:
+            data = tomllib.loads(self.index_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise FormatError(f"invalid TOML: {exc}", path=self.index_path) from None
+        known = set(LibraryEntry.__dataclass_fields__)
+        for i, item in enumerate(data.get("lut", [])):
+            unknown = set(item) - known
+            if unknown:
+                raise FormatError(
+                    f"entry {i + 1} has unknown key(s) {sorted(unknown)}", path=self.index_path
+                )
+            if "name" not in item or "file" not in item:
+                raise FormatError(f"entry {i + 1} needs a name and a file", path=self.index_path)
+            entry = LibraryEntry(**item)
+            if entry.name in self.entries:
+                raise FormatError(f"duplicate LUT name {entry.name!r}", path=self.index_path)
+            if Path(entry.file).is_absolute() or ".." in Path(entry.file).parts:
+                raise FormatError(
+                    f"entry {entry.name!r}: file {entry.file!r} must stay inside the library",
+                    path=self.index_path,
+                )
+            self.entries[entry.name] = entry
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.entries
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def names(self, tag: str | None = None) -> list[str]:
+        """Names of the LUTs (with ``tag`` if given), sorted."""
+        return sorted(n for n, e in self.entries.items() if tag is None or tag in e.tags)
+
+    def tags(self) -> list[str]:
+        return sorted({t for e in self.entries.values() for t in e.tags})
+
+    def path_of(self, name: str) -> Path:
+        if name not in self.entries:
+            raise ConfigError(
+                f"no LUT named {name!r} in the library",
+                path=self.index_path,
+                hint="see `lutkit lut list`",
+            )
+        return self.root / self.entries[name].file
+
+    def load(self, name: str) -> LUT1D | LUT3D:
+        """Read the LUT called ``name``."""
+        from lutkit.luts.formats import read_lut
+
+        return read_lut(self.path_of(name))
+
+    def add(
+        self,
+        name: str,
+        lut: LUT1D | LUT3D,
+        *,
+        tags: list[str] | None = None,
+        source: str = "",
+        licence: str = "",
+        made: str = "",
+        replace: bool = False,
+    ) -> Path:
+        """Write ``lut`` as ``NAME.cube`` in the library and register it in the index."""
+        from lutkit.luts.cube import write_cube
+
+        if not _NAME.match(name):
+            raise ConfigError(
+                f"invalid LUT name {name!r}",
+                hint="use lower-case letters, digits, '.', '_' and '-'",
+            )
+        if name in self.entries and not replace:
+            raise ConfigError(
+                f"the library already has a LUT named {name!r}",
+                path=self.index_path,
+                hint="choose another --name or pass --replace",
+            )
+        self.root.mkdir(parents=True, exist_ok=True)
+        target = self.root / f"{name}.cube"
+        write_cube(lut, target, title=lut.title or name)
+        self.entries[name] = LibraryEntry(
+            name=name,
+            file=target.name,
+            tags=sorted(set(tags or [])),
+            source=source,
+            licence=licence,
+            made=made,
+            title=lut.title or name,
+        )
+        self.save()
+        return target
+
+    def save(self) -> None:
+        """Rewrite ``index.toml`` (atomically), entries sorted by name."""
+        lines = [
+            "# The lutkit LUT library: one [[lut]] table per .cube file in this folder.",
+            "# Maintained by `lutkit lut import --library`; `make luts` re-authors the",
+            "# GIMP-made LUTs from the scripts in gimp/.",
+            "",
+        ]
+        for name in sorted(self.entries):
+            lines.append("[[lut]]")
+            for key, value in asdict(self.entries[name]).items():
+                if value in ("", []) and key not in ("name", "file"):
+                    continue
+                lines.append(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+            lines.append("")
+        atomic_write_text(self.index_path, "\n".join(lines))
