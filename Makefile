@@ -8,13 +8,14 @@ DEMO    ?= demo
 
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup test lint format demo bench clean help
+.PHONY: setup test lint format demo bench luts clean help
 
 help:
 	@echo "make setup   create .venv and install lutkit with its test extras"
 	@echo "make test    run the test suite (creates .venv when missing)"
 	@echo "make demo    the LUT walk-through on a bundled photo -> $(DEMO)/"
-	@echo "make bench   LUT apply benchmark: lutkit vs Pillow, OpenColorIO, colour, torch"
+	@echo "make bench   benchmarks (LUT apply vs Pillow, OCIO, colour, torch; distortions) -> reports/bench.md"
+	@echo "make luts    re-author the GIMP-made LUTs in luts/ from luts/gimp/*.scm (needs GIMP 2.10)"
 	@echo "make lint    ruff check + format check"
 
 $(STAMP): pyproject.toml
@@ -40,7 +41,10 @@ demo: $(STAMP)
 	$(LUTKIT) demo lut --out $(DEMO)
 
 bench: $(STAMP)
-	$(BIN)/python -m lutkit.bench lut
+	$(BIN)/python -m lutkit.bench all -o reports/bench.md
+
+luts: $(STAMP)
+	$(LUTKIT) lut build-gimp --scripts luts/gimp --library luts --sheet docs/lut-library.jpg
 
 clean:
 	rm -rf $(DEMO) .pytest_cache build *.egg-info

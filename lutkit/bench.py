@@ -7,6 +7,7 @@ image, and printed as a ratio; nothing here is asserted by the tests.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import subprocess
@@ -218,6 +219,48 @@ def bench_folder(img: np.ndarray, lut, count: int) -> list[tuple[str, float, str
     return rows
 
 
+def bench_distort(repeat: int = 5) -> str:
+    """Images per second at 512x512 for every op, each family's recipe and the default
+    recipe, beside one LUT apply on the same image (the ratio is each op's overhead)."""
+    from lutkit.distort.base import OpRecord, all_ops, apply_chain, merged
+    from lutkit.distort.recipe import load_recipe
+    from lutkit.images import load_image, to_float
+    from lutkit.luts.apply import apply_lut
+    from lutkit.samples import sample_photo
+    from lutkit.seeds import derive_seed, rng
+
+    img = np.ascontiguousarray(to_float(load_image(sample_photo("astronaut").path).pixels))
+    lut = _grade_lut()
+    t_lut = _time(lambda: apply_lut(lut, img), repeat)
+    rows = [("one 33^3 LUT apply (float32)", t_lut)]
+    for name, op in all_ops().items():
+        if op.family == "lut3d":
+            continue  # the library LUT op is a LUT apply plus a cached file read
+        params = [op.sample(rng(derive_seed(name, k)), merged(op, None)) for k in range(8)]
+        recs = itertools.cycle([[OpRecord(name, p)] for p in params])
+        rows.append((f"op {name}", _time(lambda r=recs: apply_chain(img, next(r)), repeat)))
+    for recipe in ("lighting", "curves", "film", "lut-library", "default"):
+        rec = load_recipe(recipe)
+        chains = itertools.cycle([rec.sample(rng(derive_seed(recipe, s))) for s in range(16)])
+        rows.append(
+            (
+                f"recipe {recipe} (sample + apply)",
+                _time(lambda c=chains: apply_chain(img, next(c)), repeat * 2),
+            )
+        )
+    lines = [
+        "Distortion throughput, 512x512 float32 photo",
+        "",
+        "| what | images/s | time / one LUT apply |",
+        "|---|---:|---:|",
+    ]
+    for name, seconds in rows:
+        lines.append(f"| {name} | {1 / seconds:.1f} | {seconds / t_lut:.1f}x |")
+    text = "\n".join(lines)
+    print(text)
+    return text
+
+
 def print_table(rows: list[tuple[str, float, str]], reference: str) -> str:
     ref = dict((n, v) for n, v, _ in rows)[reference]
     lines = [
@@ -242,13 +285,19 @@ def print_table(rows: list[tuple[str, float, str]], reference: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m lutkit.bench")
-    parser.add_argument("suite", choices=["lut"], nargs="?", default="lut")
+    parser.add_argument("suite", choices=["lut", "distort", "all"], nargs="?", default="all")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--folder-images", type=int, default=6)
     parser.add_argument("-o", "--output", help="Also write the table (Markdown) here.")
     args = parser.parse_args(argv)
-    rows = bench_lut(args.repeat, args.folder_images)
-    text = print_table(rows, "lutkit tetrahedral uint8")
+    parts = []
+    if args.suite in ("lut", "all"):
+        rows = bench_lut(args.repeat, args.folder_images)
+        parts.append(print_table(rows, "lutkit tetrahedral uint8"))
+        print()
+    if args.suite in ("distort", "all"):
+        parts.append(bench_distort(args.repeat))
+    text = "\n\n".join(parts)
     if args.output:
         from lutkit.fsutil import atomic_write_text
 

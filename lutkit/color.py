@@ -18,20 +18,22 @@ _E0 = _K0 / _PHI
 
 def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
     """sRGB-encoded values -> linear light (IEC 61966-2-1 EOTF); extends oddly below 0."""
-    v = np.asarray(rgb, dtype=np.float32 if np.asarray(rgb).dtype == np.float32 else np.float64)
+    v = np.asarray(rgb)
+    dtype = np.float32 if v.dtype == np.float32 else np.float64
+    v = v.astype(np.float64)  # float64 inside: exact 0 and 1 at the ends
     a = np.abs(v)
     out = np.where(a <= _K0, a / _PHI, ((a + _A) / (1 + _A)) ** 2.4)
-    return (np.sign(v) * out).astype(v.dtype, copy=False)
+    return (np.sign(v) * out).astype(dtype)
 
 
 def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
     """Linear light -> sRGB-encoded values (inverse EOTF); extends oddly below 0."""
-    v = np.asarray(
-        linear, dtype=np.float32 if np.asarray(linear).dtype == np.float32 else np.float64
-    )
+    v = np.asarray(linear)
+    dtype = np.float32 if v.dtype == np.float32 else np.float64
+    v = v.astype(np.float64)
     a = np.abs(v)
     out = np.where(a <= _E0, a * _PHI, (1 + _A) * np.power(a, 1 / 2.4) - _A)
-    return (np.sign(v) * out).astype(v.dtype, copy=False)
+    return (np.sign(v) * out).astype(dtype)
 
 
 def _white_xy():

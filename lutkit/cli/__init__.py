@@ -18,6 +18,8 @@ from lutkit.errors import LutkitError
 # name -> (module, attribute, short help)
 _COMMANDS = {
     "lut": ("lutkit.cli.lut", "lut", "Create, import, convert, apply, inspect and plot LUTs."),
+    "distort": ("lutkit.cli.distort", "distort", "Distort a photo with a recipe, or replay ops."),
+    "recipe": ("lutkit.cli.distort", "recipe", "List, inspect and preview distortion recipes."),
 }
 
 
@@ -35,6 +37,7 @@ class LutkitGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, _COMMANDS[name][2]) for name in sorted(_COMMANDS)]
+        rows += [(n, c.get_short_help_str()) for n, c in sorted(self.commands.items())]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 

@@ -269,3 +269,47 @@ def list_(tag: str | None, library: str | None) -> None:
     width = max(len(n) for n in names)
     for n in names:
         click.echo(f"{n:<{width}}  {', '.join(lib.entries[n].tags)}")
+
+
+@lut.command(name="build-gimp")
+@click.option(
+    "--scripts",
+    type=click.Path(file_okay=False),
+    default="luts/gimp",
+    show_default=True,
+    help="Folder of Script-Fu LUT scripts (NAME.scm).",
+)
+@click.option(
+    "--library",
+    type=click.Path(file_okay=False),
+    default="luts",
+    show_default=True,
+    help="Library folder to write NAME.cube and index.toml into.",
+)
+@click.option("--only", "only", multiple=True, metavar="NAME", help="Only this LUT (repeatable).")
+@click.option(
+    "--sheet",
+    type=click.Path(dir_okay=False),
+    help="Also write a contact sheet of the whole library on a photo (e.g. .jpg).",
+)
+def build_gimp(scripts: str, library: str, only: tuple[str, ...], sheet: str | None) -> None:
+    """Re-author the GIMP-made LUTs: run GIMP 2.10 headless on the Script-Fu files
+    and import the results into the library (needs gimp-console-2.10).
+
+    \b
+    Examples:
+      lutkit lut build-gimp --scripts luts/gimp --library luts
+      lutkit lut build-gimp --only green-fluorescent --only sodium-orange
+      lutkit lut build-gimp --sheet docs/lut-library.jpg
+    """
+    import time
+
+    from lutkit.luts.gimp_build import build_gimp_library, save_library_sheet
+
+    start = time.perf_counter()
+    names = build_gimp_library(scripts, library, names=list(only) or None)
+    took = time.perf_counter() - start
+    click.echo(f"re-authored {len(names)} LUT(s) into {library} in {took:.1f} s")
+    if sheet is not None:
+        save_library_sheet(library, sheet)
+        click.echo(f"wrote {sheet}")

@@ -115,8 +115,12 @@ class Library:
         licence: str = "",
         made: str = "",
         replace: bool = False,
+        precision: int | None = None,
     ) -> Path:
-        """Write ``lut`` as ``NAME.cube`` in the library and register it in the index."""
+        """Write ``lut`` as ``NAME.cube`` in the library and register it in the index.
+
+        ``precision``: decimals in the .cube (default: bit-exact float32).
+        """
         from lutkit.luts.cube import write_cube
 
         if not _NAME.match(name):
@@ -132,7 +136,7 @@ class Library:
             )
         self.root.mkdir(parents=True, exist_ok=True)
         target = self.root / f"{name}.cube"
-        write_cube(lut, target, title=lut.title or name)
+        write_cube(lut, target, title=lut.title or name, precision=precision)
         self.entries[name] = LibraryEntry(
             name=name,
             file=target.name,

@@ -1,0 +1,118 @@
+"""``lutkit distort`` and ``lutkit recipe``: distortion ops and recipes."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.argument("image", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
+@click.option("--recipe", help="Recipe name (see `lutkit recipe list`) or a .toml path.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option(
+    "--replay",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Re-apply the ops recorded in a params file, exactly.",
+)
+@click.option(
+    "--params-out",
+    type=click.Path(dir_okay=False),
+    help="Write the ops and their parameters as JSON.",
+)
+def distort(
+    image: str,
+    output: str,
+    recipe: str | None,
+    seed: int,
+    replay: str | None,
+    params_out: str | None,
+) -> None:
+    """Distort a photo with a recipe (coloured light, grades, film damage).
+
+    \b
+    Examples:
+      lutkit distort photo.jpg -o bad.png --recipe default --seed 7 --params-out p.json
+      lutkit distort photo.jpg -o bad-again.png --replay p.json
+    """
+    from lutkit.distort.run import chain_label, distort_file
+
+    if (recipe is None) == (replay is None):
+        raise click.UsageError("give --recipe NAME (with --seed) or --replay PARAMS.json")
+    records = distort_file(
+        image, output, recipe=recipe, seed=seed, replay=replay, params_out=params_out
+    )
+    click.echo(f"wrote {output}: " + chain_label(records).replace("\n", "; "))
+
+
+@click.group()
+def recipe() -> None:
+    """List, inspect and preview distortion recipes."""
+
+
+@recipe.command(name="list")
+def list_() -> None:
+    """List the recipes with their descriptions.
+
+    \b
+    Example:
+      lutkit recipe list
+    """
+    from lutkit.distort.recipe import list_recipes, load_recipe
+
+    for path in list_recipes():
+        r = load_recipe(path)
+        click.echo(f"{path.stem:<16} {r.description}")
+
+
+@recipe.command()
+def ops() -> None:
+    """List every distortion op: family, whether it is a colour map, its ranges.
+
+    \b
+    Example:
+      lutkit recipe ops
+    """
+    from lutkit.distort.base import all_ops
+
+    for name, op in all_ops().items():
+        kind = "colour map" if op.colormap else "spatial"
+        keys = ", ".join(op.ranges)
+        click.echo(f"{name:<22} {kind:<10} {op.description}")
+        click.echo(f"{'':<22} {'':<10} ranges: {keys}")
+
+
+@recipe.command()
+@click.argument("name")
+def show(name: str) -> None:
+    """Print a recipe's stages and every op it can draw.
+
+    \b
+    Example:
+      lutkit recipe show film
+    """
+    from lutkit.distort.recipe import load_recipe
+
+    r = load_recipe(name)
+    click.echo(f"{r.name}: {r.description}\nfile: {r.path}\nsha256: {r.sha256}")
+    click.echo("ops: " + ", ".join(r.ops()))
+
+
+@recipe.command()
+@click.argument("name")
+@click.option("--image", type=click.Path(exists=True, dir_okay=False), required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
+@click.option("--n", "count", type=click.IntRange(1, 256), default=16, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--columns", type=click.IntRange(1, 16), default=4, show_default=True)
+def preview(name: str, image: str, output: str, count: int, seed: int, columns: int) -> None:
+    """A contact sheet of samples of a recipe on a photo, with the ops under each tile.
+
+    \b
+    Example:
+      lutkit recipe preview default --image photo.jpg -o sheet.png --n 16
+    """
+    from lutkit.distort.run import preview_recipe
+
+    preview_recipe(name, image, output, n=count, seed=seed, columns=columns)
+    click.echo(f"wrote {output}")

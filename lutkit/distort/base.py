@@ -1,0 +1,241 @@
+"""The distortion op protocol, parameter ranges and the op registry.
+
+An op is a pure pair: ``sample(rng, ranges) -> params`` draws parameters (a frozen
+dataclass that serialises to JSON) from ranges a recipe may narrow, and
+``apply(image, params) -> image`` applies them to a float32 (H, W, 3) sRGB image in
+[0, 1] and returns a new one (also clipped to [0, 1]); the input is never modified.
+Parameters are resolution independent (spatial positions and sizes are fractions of
+the image), and ops that need noise carry their own ``seed``, so a recorded op
+reproduces its output exactly at any size.
+
+``colormap = True`` marks an op whose output pixel depends only on the input pixel's
+colour (curves, LUTs, illuminant changes, fading): a chain of them can be baked into
+a LUT3D and inverted to give the ground-truth correction. Grain, dust, scratches,
+vignetting, halation, light leaks, mixed lighting and JPEG are not colour maps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from lutkit.errors import ConfigError
+
+PARAMS_SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class Uniform:
+    """A float drawn uniformly from [lo, hi] (lo == hi: a fixed value)."""
+
+    lo: float
+    hi: float
+
+    def draw(self, rng: np.random.Generator) -> float:
+        return float(self.lo if self.lo == self.hi else rng.uniform(self.lo, self.hi))
+
+
+@dataclass(frozen=True)
+class IntRange:
+    """An integer drawn uniformly from [lo, hi], both included."""
+
+    lo: int
+    hi: int
+
+    def draw(self, rng: np.random.Generator) -> int:
+        return int(rng.integers(self.lo, self.hi + 1))
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of a list of values (strings or numbers), uniformly."""
+
+    options: tuple[Any, ...]
+
+    def draw(self, rng: np.random.Generator) -> Any:
+        return self.options[int(rng.integers(len(self.options)))]
+
+
+Range = Uniform | IntRange | Choice
+
+
+def parse_range(default: Range, value: Any, where: str) -> Range:
+    """A recipe's value for a range key: [lo, hi], a list of choices, or a fixed value.
+
+    ``where`` names the file and key for errors.
+    """
+    if isinstance(default, Choice):
+        options = tuple(value) if isinstance(value, list) else (value,)
+        if not options:
+            raise ConfigError(f"{where}: needs at least one choice")
+        allowed = set(default.options)
+        bad = [o for o in options if o not in allowed]
+        if bad and allowed != {"*"}:
+            raise ConfigError(
+                f"{where}: {bad[0]!r} is not one of {', '.join(map(str, default.options))}"
+            )
+        return Choice(options)
+    if isinstance(value, bool) or not isinstance(value, int | float | list):
+        raise ConfigError(f"{where}: expected a number or [min, max], got {value!r}")
+    if isinstance(value, list):
+        if len(value) != 2 or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in value
+        ):
+            raise ConfigError(f"{where}: expected [min, max], got {value!r}")
+        lo, hi = value
+    else:
+        lo = hi = value
+    if lo > hi:
+        raise ConfigError(f"{where}: min {lo} is greater than max {hi}")
+    if isinstance(default, IntRange):
+        if int(lo) != lo or int(hi) != hi:
+            raise ConfigError(f"{where}: expected whole numbers, got {value!r}")
+        return IntRange(int(lo), int(hi))
+    return Uniform(float(lo), float(hi))
+
+
+@dataclass(frozen=True)
+class Params:
+    """Base class of every op's parameters: a frozen dataclass of JSON values."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "params") -> Params:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - names
+        missing = names - set(data)
+        if unknown:
+            raise ConfigError(f"{where}: unknown parameter(s) {sorted(unknown)}")
+        if missing:
+            raise ConfigError(f"{where}: missing parameter(s) {sorted(missing)}")
+        values = {}
+        for f in dataclasses.fields(cls):
+            v = data[f.name]
+            values[f.name] = tuple(_tuple(x) for x in v) if isinstance(v, list) else v
+        return cls(**values)
+
+
+def _tuple(v: Any) -> Any:
+    return tuple(_tuple(x) for x in v) if isinstance(v, list) else v
+
+
+class Op:
+    """A distortion op; subclasses set the class attributes and the two methods."""
+
+    name: ClassVar[str]  # "family.op", e.g. "lighting.cct"
+    family: ClassVar[str]  # lighting, curves, lut3d, film
+    colormap: ClassVar[bool] = True
+    params_type: ClassVar[type[Params]]
+    ranges: ClassVar[dict[str, Range]] = {}  # what a recipe may set, with defaults
+    description: ClassVar[str] = ""
+
+    def sample(self, rng: np.random.Generator, ranges: dict[str, Range]) -> Params:
+        raise NotImplementedError
+
+    def apply(self, image: np.ndarray, params: Params) -> np.ndarray:
+        raise NotImplementedError
+
+    def label(self, params: Params) -> str:
+        """A short human label for contact sheets."""
+        return self.name
+
+
+REGISTRY: dict[str, Op] = {}
+
+
+def register(cls: type[Op]) -> type[Op]:
+    """Class decorator: add an op to the registry under its name."""
+    old = REGISTRY.get(cls.name)
+    if old is not None and type(old).__qualname__ != cls.__qualname__:
+        raise ValueError(f"duplicate op name {cls.name}")
+    # (the same class again: a module re-imported after a failed import)
+    REGISTRY[cls.name] = cls()
+    return cls
+
+
+def _load_all() -> None:
+    # Importing the family modules registers their ops.
+    from lutkit.distort import curves, damage, film, lighting, lut3d  # noqa: F401
+
+
+def get_op(name: str, where: str = "") -> Op:
+    _load_all()
+    op = REGISTRY.get(name)
+    if op is None:
+        prefix = f"{where}: " if where else ""
+        raise ConfigError(
+            f"{prefix}unknown op {name!r}", hint="see `lutkit recipe ops` for the list"
+        )
+    return op
+
+
+def all_ops() -> dict[str, Op]:
+    _load_all()
+    return dict(sorted(REGISTRY.items()))
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class OpRecord:
+    """One applied op: its name and parameters (what a dataset row stores)."""
+
+    op: str
+    params: Params
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"op": self.op, "params": self.params.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "ops") -> OpRecord:
+        if not isinstance(data, dict) or "op" not in data or "params" not in data:
+            raise ConfigError(f"{where}: each op needs 'op' and 'params'")
+        op = get_op(data["op"], where)
+        return cls(op.name, op.params_type.from_dict(data["params"], f"{where}.{op.name}"))
+
+
+def apply_chain(image: np.ndarray, records: Sequence[OpRecord]) -> np.ndarray:
+    """Apply recorded ops in order to a float32 (H, W, 3) image in [0, 1]."""
+    out = np.asarray(image, dtype=np.float32)
+    for rec in records:
+        out = get_op(rec.op).apply(out, rec.params)
+    return out
+
+
+def is_colormap(records: Sequence[OpRecord]) -> bool:
+    return all(get_op(r.op).colormap for r in records)
+
+
+def ops_to_json(records: Sequence[OpRecord]) -> str:
+    """Canonical JSON of a chain (sorted keys, no spaces): the same chain, same bytes."""
+    return json.dumps([r.to_dict() for r in records], sort_keys=True, separators=(",", ":"))
+
+
+def ops_from_json(text: str, where: str = "ops") -> list[OpRecord]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{where}: invalid JSON ({exc})") from None
+    if not isinstance(data, list):
+        raise ConfigError(f"{where}: expected a list of ops")
+    return [OpRecord.from_dict(d, f"{where}[{i}]") for i, d in enumerate(data)]
+
+
+def clip01(image: np.ndarray) -> np.ndarray:
+    """Clip to [0, 1] as float32 (ops return displayable images)."""
+    return np.clip(image, 0.0, 1.0).astype(np.float32, copy=False)
+
+
+def merged(op: Op, overrides: dict[str, Range] | None) -> dict[str, Range]:
+    """The op's default ranges with a recipe's overrides on top."""
+    out = dict(op.ranges)
+    out.update(overrides or {})
+    return out

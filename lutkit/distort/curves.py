@@ -1,0 +1,201 @@
+"""Tone and channel curves: what colourists' Curves and Levels do to a photo.
+
+Every op here is a global colour map (pixel in -> pixel out).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lutkit.distort.base import IntRange, Op, Params, Uniform, clip01, register
+
+
+def monotone_curve(x: np.ndarray, ys: tuple[float, ...]) -> np.ndarray:
+    """A monotone cubic (PCHIP) through evenly spaced knots (0, ys[0]) ... (1, ys[-1])."""
+    from scipy.interpolate import PchipInterpolator
+
+    knots = np.linspace(0.0, 1.0, len(ys))
+    return PchipInterpolator(knots, np.asarray(ys, np.float64))(np.clip(x, 0.0, 1.0))
+
+
+def _random_knots(rng: np.random.Generator, n: int, strength: float) -> tuple[float, ...]:
+    # Identity knots pushed by up to ``strength``, then sorted so the curve is monotone.
+    base = np.linspace(0.0, 1.0, n)
+    ys = np.clip(base + rng.uniform(-strength, strength, n), 0.0, 1.0)
+    ys = np.maximum.accumulate(ys)
+    return tuple(round(float(v), 6) for v in ys)
+
+
+@dataclass(frozen=True)
+class ChannelCurvesParams(Params):
+    red: tuple[float, ...]
+    green: tuple[float, ...]
+    blue: tuple[float, ...]
+    master: tuple[float, ...]
+
+
+@register
+class ChannelCurves(Op):
+    name = "curves.channels"
+    family = "curves"
+    params_type = ChannelCurvesParams
+    description = "random monotone curves per channel and on the master (value) curve"
+    ranges = {
+        "knots": IntRange(4, 6),
+        "strength": Uniform(0.03, 0.15),
+        "master_strength": Uniform(0.0, 0.08),
+    }
+
+    def sample(self, rng, ranges):
+        n = ranges["knots"].draw(rng)
+        s = ranges["strength"].draw(rng)
+        m = ranges["master_strength"].draw(rng)
+        return ChannelCurvesParams(
+            _random_knots(rng, n, s),
+            _random_knots(rng, n, s),
+            _random_knots(rng, n, s),
+            _random_knots(rng, n, m),
+        )
+
+    def label(self, params):
+        lin = np.linspace(0, 1, len(params.red))
+        dev = max(
+            np.abs(np.asarray(ys) - lin).max() for ys in (params.red, params.green, params.blue)
+        )
+        return f"channel curves ±{dev:.2f}"
+
+    def apply(self, image, params):
+        out = np.empty_like(image, dtype=np.float32)
+        for c, ys in enumerate((params.red, params.green, params.blue)):
+            out[..., c] = monotone_curve(monotone_curve(image[..., c], ys), params.master)
+        return clip01(out)
+
+
+@dataclass(frozen=True)
+class GammaParams(Params):
+    gamma: tuple[float, float, float]
+
+
+@register
+class Gamma(Op):
+    name = "curves.gamma"
+    family = "curves"
+    params_type = GammaParams
+    description = "a power curve, shared or per channel (wrong transfer function)"
+    ranges = {"gamma": Uniform(0.6, 1.6), "per_channel": Uniform(0.0, 0.15)}
+
+    def sample(self, rng, ranges):
+        g = ranges["gamma"].draw(rng)
+        spread = ranges["per_channel"].draw(rng)
+        gs = g * np.exp(rng.uniform(-spread, spread, 3))
+        return GammaParams(tuple(round(float(v), 6) for v in gs))
+
+    def label(self, params):
+        return "gamma " + "/".join(f"{g:.2f}" for g in params.gamma)
+
+    def apply(self, image, params):
+        return clip01(np.power(np.clip(image, 0, 1), np.asarray(params.gamma, np.float32)))
+
+
+@dataclass(frozen=True)
+class ContrastParams(Params):
+    amount: float  # > 0: S-curve (more contrast), < 0: flatter
+    pivot: float
+
+
+@register
+class Contrast(Op):
+    name = "curves.contrast"
+    family = "curves"
+    params_type = ContrastParams
+    description = "an S-curve (or its flattening) around a pivot"
+    ranges = {"amount": Uniform(-0.5, 0.6), "pivot": Uniform(0.4, 0.6)}
+
+    def sample(self, rng, ranges):
+        return ContrastParams(
+            round(ranges["amount"].draw(rng), 6), round(ranges["pivot"].draw(rng), 6)
+        )
+
+    def label(self, params):
+        return f"contrast {params.amount:+.2f}"
+
+    def apply(self, image, params):
+        # A logistic S normalised to map 0 -> 0 and 1 -> 1, blended by |amount|.
+        x = np.clip(image, 0, 1).astype(np.float64)
+        k = 8.0
+        p = params.pivot
+
+        def s(v):
+            return 1 / (1 + np.exp(-k * (v - p)))
+
+        scurve = (s(x) - s(0)) / (s(1) - s(0))
+        if params.amount >= 0:
+            out = x + params.amount * (scurve - x)
+        else:
+            # The inverse S (flattening): interpolate the inverse of the normalised S.
+            grid = np.linspace(0, 1, 1025)
+            inv = np.interp(x, (s(grid) - s(0)) / (s(1) - s(0)), grid)
+            out = x + (-params.amount) * (inv - x)
+        return clip01(out)
+
+
+@dataclass(frozen=True)
+class LevelsParams(Params):
+    black: float  # output black (lifted blacks > 0)
+    white: float  # output white (dulled whites < 1)
+    in_black: float  # input black point (crushed shadows > 0)
+    in_white: float  # input white point (clipped highlights < 1)
+
+
+@register
+class Levels(Op):
+    name = "curves.levels"
+    family = "curves"
+    params_type = LevelsParams
+    description = "lifted blacks / dulled whites, crushed shadows / clipped highlights"
+    ranges = {
+        "black": Uniform(0.0, 0.12),
+        "white": Uniform(0.85, 1.0),
+        "in_black": Uniform(0.0, 0.06),
+        "in_white": Uniform(0.92, 1.0),
+    }
+
+    def sample(self, rng, ranges):
+        return LevelsParams(*(round(ranges[k].draw(rng), 6) for k in self.ranges))
+
+    def label(self, params):
+        return f"levels {params.black:.2f}-{params.white:.2f}"
+
+    def apply(self, image, params):
+        x = (image - params.in_black) / max(params.in_white - params.in_black, 1e-6)
+        return clip01(params.black + np.clip(x, 0, 1) * (params.white - params.black))
+
+
+@dataclass(frozen=True)
+class CrosstalkParams(Params):
+    matrix: tuple[tuple[float, float, float], ...]  # rows: output R, G, B
+
+
+@register
+class Crosstalk(Op):
+    name = "curves.crosstalk"
+    family = "curves"
+    params_type = CrosstalkParams
+    description = "channel crosstalk: each output channel leaks from the others"
+    ranges = {"amount": Uniform(0.02, 0.15)}
+
+    def sample(self, rng, ranges):
+        a = ranges["amount"].draw(rng)
+        m = np.eye(3) + rng.uniform(-a, a, (3, 3)) * (1 - np.eye(3))
+        m = m / m.sum(axis=1, keepdims=True)  # rows sum to 1: greys stay grey-ish
+        return CrosstalkParams(tuple(tuple(round(float(v), 6) for v in row) for row in m))
+
+    def label(self, params):
+        off = np.abs(np.asarray(params.matrix) - np.eye(3)).max()
+        return f"channel crosstalk {off:.2f}"
+
+    def apply(self, image, params):
+        m = np.asarray(params.matrix, np.float32)
+        return clip01(image @ m.T)

@@ -1,0 +1,81 @@
+"""Apply a LUT from the library (by name, tag or at random) at a strength."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from lutkit.distort.base import Choice, Op, Params, Uniform, clip01, register
+from lutkit.errors import ConfigError
+
+
+@lru_cache(maxsize=64)
+def _load(root: str, name: str):
+    from lutkit.luts.library import Library
+
+    return Library(root).load(name)
+
+
+def library_root() -> str:
+    from lutkit.luts.library import default_library
+
+    return str(default_library())
+
+
+@dataclass(frozen=True)
+class LibraryLutParams(Params):
+    lut: str  # name in the library
+    strength: float
+
+
+@register
+class LibraryLut(Op):
+    name = "lut3d.library"
+    family = "lut3d"
+    params_type = LibraryLutParams
+    description = "a LUT from the library (GIMP-authored looks and casts) at a strength"
+    ranges = {
+        "names": Choice(("*",)),  # "*": any; otherwise a list of LUT names
+        "tags": Choice(("*",)),  # "*": any; otherwise LUTs with any of these tags
+        "exclude_tags": Choice(("*",)),  # LUTs with any of these tags are never drawn
+        "strength": Uniform(0.5, 1.0),
+    }
+
+    def candidates(self, ranges) -> list[str]:
+        from lutkit.luts.library import Library
+
+        lib = Library(library_root())
+        names = lib.names()
+        chosen = ranges["names"].options
+        if chosen != ("*",):
+            missing = [n for n in chosen if n not in lib]
+            if missing:
+                raise ConfigError(
+                    f"no LUT named {missing[0]!r} in the library {lib.root}",
+                    hint="see `lutkit lut list`",
+                )
+            names = sorted(chosen)
+        tags = ranges["tags"].options
+        if tags != ("*",):
+            names = [n for n in names if set(lib.entries[n].tags) & set(tags)]
+        excluded = ranges["exclude_tags"].options
+        if excluded != ("*",):
+            names = [n for n in names if not set(lib.entries[n].tags) & set(excluded)]
+        if not names:
+            raise ConfigError(f"no LUT in the library {lib.root} matches the recipe's choice")
+        return names
+
+    def sample(self, rng, ranges):
+        names = self.candidates(ranges)
+        name = names[int(rng.integers(len(names)))]
+        return LibraryLutParams(name, round(ranges["strength"].draw(rng), 6))
+
+    def apply(self, image, params):
+        lut = _load(library_root(), params.lut)
+        out = lut.apply(np.ascontiguousarray(image, np.float32), strength=params.strength)
+        return clip01(out)
+
+    def label(self, params):
+        return f"LUT {params.lut} {params.strength:.0%}"

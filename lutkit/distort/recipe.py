@@ -1,0 +1,227 @@
+"""Distortion recipes: named, composable lists of stages, read from TOML.
+
+A recipe file (``pipelines/recipes/NAME.toml``)::
+
+    name = "lighting"
+    description = "Coloured light sources"
+
+    [[stage]]                 # runs with probability p (default 1)
+    p = 1.0
+    [[stage.choose]]          # ... one of these, by weight
+    op = "lighting.cct"
+    weight = 3
+    cct = [2000, 12000]       # narrow an op's ranges: [min, max], a list, or a value
+    [[stage.choose]]
+    include = "film"          # or a whole other recipe
+
+    [[stage]]
+    op = "curves.gamma"
+    p = 0.3
+
+Everything is checked on load; errors name the file and the key. Sampling draws from
+one ``numpy.random.Generator`` in a fixed order, so (recipe, seed) -> the same ops.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lutkit.distort.base import Op, OpRecord, Range, get_op, merged, parse_range
+from lutkit.errors import ConfigError
+
+_TOP_KEYS = {"name", "description", "stage", "tags"}
+_STAGE_KEYS = {"p", "choose", "op", "include", "weight"}
+
+
+def recipes_dir() -> Path:
+    """``LUTKIT_RECIPES``, else ``pipelines/recipes`` of a source checkout, else ./pipelines."""
+    env = os.environ.get("LUTKIT_RECIPES")
+    if env:
+        return Path(env)
+    checkout = Path(__file__).resolve().parents[2] / "pipelines" / "recipes"
+    if checkout.is_dir():
+        return checkout
+    return Path("pipelines") / "recipes"
+
+
+@dataclass
+class Step:
+    """One thing a stage can do: an op with narrowed ranges, or another recipe."""
+
+    op: Op | None = None
+    ranges: dict[str, Range] = field(default_factory=dict)
+    include: Recipe | None = None
+    weight: float = 1.0
+
+    def sample(self, rng: np.random.Generator) -> list[OpRecord]:
+        if self.include is not None:
+            return self.include.sample(rng)
+        assert self.op is not None  # set by the loader
+        return [OpRecord(self.op.name, self.op.sample(rng, merged(self.op, self.ranges)))]
+
+
+@dataclass
+class Stage:
+    p: float
+    steps: list[Step]
+
+    def sample(self, rng: np.random.Generator) -> list[OpRecord]:
+        # Always draw both numbers, so a stage's randomness does not depend on p.
+        coin = rng.random()
+        pick = rng.random()
+        if coin >= self.p:
+            return []
+        weights = np.array([s.weight for s in self.steps], dtype=np.float64)
+        k = int(np.searchsorted(np.cumsum(weights / weights.sum()), pick, side="right"))
+        return self.steps[min(k, len(self.steps) - 1)].sample(rng)
+
+
+@dataclass
+class Recipe:
+    name: str
+    description: str
+    stages: list[Stage]
+    path: Path | None = None
+    text: str = ""  # this file's text followed by every included file's text
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    def sample(self, rng: np.random.Generator) -> list[OpRecord]:
+        """Draw a chain of ops (possibly empty if every stage's coin says no)."""
+        out: list[OpRecord] = []
+        for stage in self.stages:
+            out.extend(stage.sample(rng))
+        return out
+
+    def ops(self) -> list[str]:
+        """Every op this recipe can draw, includes resolved."""
+        names: set[str] = set()
+        for stage in self.stages:
+            for step in stage.steps:
+                if step.op is not None:
+                    names.add(step.op.name)
+                elif step.include is not None:
+                    names.update(step.include.ops())
+        return sorted(names)
+
+
+def list_recipes(folder: str | os.PathLike[str] | None = None) -> list[Path]:
+    folder = Path(folder) if folder is not None else recipes_dir()
+    return sorted(folder.glob("*.toml")) if folder.is_dir() else []
+
+
+def resolve_recipe_path(name_or_path: str | os.PathLike[str]) -> Path:
+    """A recipe file from a path, or a name in the recipes folder."""
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or p.exists():
+        if not p.is_file():
+            raise ConfigError("recipe file not found", path=p)
+        return p
+    candidate = recipes_dir() / f"{name_or_path}.toml"
+    if candidate.is_file():
+        return candidate
+    known = ", ".join(x.stem for x in list_recipes()) or "none"
+    raise ConfigError(f"no recipe named {str(name_or_path)!r}", hint=f"known recipes: {known}")
+
+
+def load_recipe(name_or_path: str | os.PathLike[str], _seen: tuple[Path, ...] = ()) -> Recipe:
+    """Load and validate a recipe by name or path (includes resolved, cycles refused)."""
+    path = resolve_recipe_path(name_or_path).resolve()
+    if path in _seen:
+        chain = " -> ".join(p.stem for p in (*_seen, path))
+        raise ConfigError(f"recipe includes itself: {chain}", path=_seen[-1])
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError:
+        raise ConfigError("recipe is not UTF-8 text", path=path) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", path=path) from None
+    return _build(data, path, text, (*_seen, path))
+
+
+def _build(data: dict[str, Any], path: Path, text: str, seen: tuple[Path, ...]) -> Recipe:
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise ConfigError(
+            f"unknown key {sorted(unknown)[0]!r}",
+            path=path,
+            hint=f"a recipe has {', '.join(sorted(_TOP_KEYS))}",
+        )
+    stages_data = data.get("stage", [])
+    if not isinstance(stages_data, list) or not stages_data:
+        raise ConfigError("a recipe needs at least one [[stage]]", path=path)
+    texts = [text]
+    stages = []
+    for i, sd in enumerate(stages_data, start=1):
+        where = f"stage {i}"
+        # With an op, its range keys sit beside p: _step checks those, naming the op.
+        bad = set() if "op" in sd else set(sd) - _STAGE_KEYS
+        if "choose" in sd and ("op" in sd or "include" in sd):
+            raise ConfigError(f"{where}: use either 'choose' or 'op'/'include'", path=path)
+        if bad:
+            raise ConfigError(f"{where}: unknown key {sorted(bad)[0]!r}", path=path)
+        p = sd.get("p", 1.0)
+        if isinstance(p, bool) or not isinstance(p, int | float) or not 0.0 <= p <= 1.0:
+            raise ConfigError(f"{where}.p: a probability must be in [0, 1], got {p!r}", path=path)
+        raw = sd["choose"] if "choose" in sd else [sd]
+        if not isinstance(raw, list) or not raw:
+            raise ConfigError(f"{where}.choose: needs at least one option", path=path)
+        steps = [
+            _step(s, path, f"{where}.choose[{k}]" if "choose" in sd else where, seen, texts)
+            for k, s in enumerate(raw, start=1)
+        ]
+        stages.append(Stage(float(p), steps))
+    name = data.get("name", path.stem)
+    tags = data.get("tags", [])
+    return Recipe(
+        str(name), str(data.get("description", "")), stages, path, "\n".join(texts), list(tags)
+    )
+
+
+def _step(sd: Any, path: Path, where: str, seen: tuple[Path, ...], texts: list[str]) -> Step:
+    if not isinstance(sd, dict):
+        raise ConfigError(f"{where}: expected a table", path=path)
+    weight = sd.get("weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
+        raise ConfigError(f"{where}.weight: must be a positive number, got {weight!r}", path=path)
+    if "include" in sd:
+        extra = set(sd) - {"include", "weight", "p"}
+        if extra:
+            raise ConfigError(
+                f"{where}: unknown key {sorted(extra)[0]!r} beside include", path=path
+            )
+        target = str(sd["include"])
+        if not target.endswith(".toml"):
+            sibling = path.parent / f"{target}.toml"
+            target_path: str | Path = sibling if sibling.is_file() else target
+        else:
+            target_path = path.parent / target
+        sub = load_recipe(target_path, seen)
+        texts.append(sub.text)
+        return Step(include=sub, weight=float(weight))
+    if "op" not in sd:
+        raise ConfigError(f"{where}: needs 'op' or 'include'", path=path)
+    op = get_op(str(sd["op"]), f"{path}: {where}")
+    ranges = {}
+    for key, value in sd.items():
+        if key in ("op", "weight", "p", "choose", "include"):
+            continue
+        if key not in op.ranges:
+            raise ConfigError(
+                f"{where}: {op.name} has no parameter {key!r}",
+                path=path,
+                hint=f"it takes {', '.join(sorted(op.ranges)) or 'none'}",
+            )
+        ranges[key] = parse_range(op.ranges[key], value, f"{path}: {where}.{key}")
+    return Step(op=op, ranges=ranges, weight=float(weight))

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from lutkit.cli import main
+from lutkit.images import load_image, save_image
+
+
+@pytest.fixture()
+def run(tmp_path, monkeypatch, photo):
+    monkeypatch.chdir(tmp_path)
+    save_image(tmp_path / "photo.png", photo[::2, ::2])
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(main, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.mark.parametrize("recipe", ["default", "lighting", "curves", "film", "lut-library"])
+def test_same_seed_identical_files_and_replay(run, tmp_path, recipe):
+    for out in ("a.png", "b.png"):
+        result = run(
+            "distort",
+            "photo.png",
+            "-o",
+            out,
+            "--recipe",
+            recipe,
+            "--seed",
+            "5",
+            "--params-out",
+            f"{out}.json",
+        )
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    assert run("distort", "photo.png", "-o", "c.png", "--replay", "a.png.json").exit_code == 0
+    assert (tmp_path / "c.png").read_bytes() == (tmp_path / "a.png").read_bytes()
+    doc = json.loads((tmp_path / "a.png.json").read_text())
+    assert doc["schema"] == 1 and doc["seed"] == 5
+
+
+def test_different_seeds_differ(run, tmp_path):
+    run("distort", "photo.png", "-o", "a.png", "--recipe", "default", "--seed", "1")
+    run("distort", "photo.png", "-o", "b.png", "--recipe", "default", "--seed", "2")
+    a = load_image(tmp_path / "a.png").pixels
+    b = load_image(tmp_path / "b.png").pixels
+    assert not np.array_equal(a, b)
+
+
+def test_sixteen_bit_stays_sixteen_bit(run, tmp_path, photo16):
+    save_image(tmp_path / "p16.png", photo16[::4, ::4])
+    assert run("distort", "p16.png", "-o", "o16.png", "--recipe", "curves").exit_code == 0
+    assert load_image(tmp_path / "o16.png").bit_depth == 16
+
+
+def test_replay_of_other_schema_refused(run, tmp_path):
+    (tmp_path / "p.json").write_text(json.dumps({"schema": 99, "ops": []}))
+    result = run("distort", "photo.png", "-o", "x.png", "--replay", "p.json")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: p.json: params schema 99 is not supported")
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_bad_recipe_is_one_line_error(run, tmp_path):
+    (tmp_path / "r.toml").write_text('[[stage]]\nop = "curves.gamma"\ngamma = [3, 1]\n')
+    result = run("distort", "photo.png", "-o", "x.png", "--recipe", "r.toml")
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and "min 3 is greater than max 1" in result.output
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_recipe_list_ops_show_preview(run, tmp_path):
+    listed = run("recipe", "list").output
+    for name in ("default", "lighting", "curves", "film", "lut-library", "heldout"):
+        assert name in listed
+    assert "film.grain" in run("recipe", "ops").output
+    assert "sha256" in run("recipe", "show", "film").output
+    result = run("recipe", "preview", "default", "--image", "photo.png", "-o", "s.png", "--n", "5")
+    assert result.exit_code == 0, result.output
+    assert load_image(tmp_path / "s.png").pixels.shape[1] > 600

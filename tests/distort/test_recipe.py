@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lutkit.distort.base import apply_chain, ops_from_json, ops_to_json
+from lutkit.distort.recipe import list_recipes, load_recipe
+from lutkit.errors import ConfigError
+from lutkit.seeds import rng
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / f"{name}.toml"
+    p.write_text(text)
+    return p
+
+
+def test_shipped_recipes_load_and_sample():
+    names = {p.stem for p in list_recipes()}
+    assert {"lighting", "curves", "film", "lut-library", "default"} <= names
+    for path in list_recipes():
+        recipe = load_recipe(path)
+        assert recipe.ops(), path
+        for seed in range(5):
+            ops_to_json(recipe.sample(rng(seed)))
+
+
+def test_same_seed_same_ops_and_bytes(photo):
+    recipe = load_recipe("default")
+    img = photo[::4, ::4].astype(np.float32) / 255
+    a, b = recipe.sample(rng(11)), recipe.sample(rng(11))
+    assert ops_to_json(a) == ops_to_json(b)
+    assert apply_chain(img, a).tobytes() == apply_chain(img, b).tobytes()
+
+
+def test_json_round_trip_reproduces(photo):
+    recipe = load_recipe("default")
+    img = photo[::4, ::4].astype(np.float32) / 255
+    for seed in range(6):
+        ops = recipe.sample(rng(seed))
+        again = ops_from_json(ops_to_json(ops))
+        assert apply_chain(img, again).tobytes() == apply_chain(img, ops).tobytes()
+
+
+def test_include_and_choose(tmp_path):
+    write(tmp_path, "base", '[[stage]]\nop = "curves.gamma"\ngamma = [0.9, 0.9]\nper_channel = 0\n')
+    top = write(
+        tmp_path,
+        "top",
+        '[[stage]]\n[[stage.choose]]\ninclude = "base"\nweight = 1\n'
+        '[[stage.choose]]\nop = "curves.levels"\nweight = 1\n',
+    )
+    recipe = load_recipe(top)
+    assert recipe.ops() == ["curves.gamma", "curves.levels"]
+    drawn = {recipe.sample(rng(s))[0].op for s in range(40)}
+    assert drawn == {"curves.gamma", "curves.levels"}
+    assert "curves.gamma" in recipe.text  # the hash covers included files
+
+
+def test_probability_zero_never_draws(tmp_path):
+    r = load_recipe(write(tmp_path, "r", '[[stage]]\nop = "curves.gamma"\np = 0.0\n'))
+    assert all(r.sample(rng(s)) == [] for s in range(20))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[[stage]]\nop = "curves.nope"\n', "unknown op 'curves.nope'"),
+        ('[[stage]]\nop = "curves.gamma"\ngama = 1\n', "curves.gamma has no parameter 'gama'"),
+        ('[[stage]]\nop = "curves.gamma"\ngamma = [2, 1]\n', "min 2 is greater than max 1"),
+        ('[[stage]]\nop = "curves.gamma"\np = 1.5\n', "a probability must be in [0, 1], got 1.5"),
+        ('colour = 1\n[[stage]]\nop = "curves.gamma"\n', "unknown key 'colour'"),
+        ('name = "x"\n', "a recipe needs at least one [[stage]]"),
+        ('[[stage]]\nop = "curves.gamma"\ngamma = "high"\n', "expected a number or [min, max]"),
+        ("[[stage]\n", "invalid TOML"),
+    ],
+)
+def test_bad_recipes_name_file_and_key(tmp_path, text, message):
+    path = write(tmp_path, "bad", text)
+    with pytest.raises(ConfigError) as err:
+        load_recipe(path)
+    assert message in str(err.value)
+    assert "bad.toml" in str(err.value)
+
+
+def test_include_cycle_refused(tmp_path):
+    write(tmp_path, "a", '[[stage]]\ninclude = "b"\n')
+    write(tmp_path, "b", '[[stage]]\ninclude = "a"\n')
+    with pytest.raises(ConfigError, match="recipe includes itself: a -> b -> a"):
+        load_recipe(tmp_path / "a.toml")
+
+
+def test_unknown_recipe_name():
+    with pytest.raises(ConfigError, match="no recipe named 'nonexistent'"):
+        load_recipe("nonexistent")
+
+
+def test_unknown_lut_name_in_recipe(tmp_path, photo):
+    path = write(tmp_path, "r", '[[stage]]\nop = "lut3d.library"\nnames = ["no-such-lut"]\n')
+    recipe = load_recipe(path)
+    with pytest.raises(ConfigError, match="no LUT named 'no-such-lut' in the library"):
+        recipe.sample(rng(0))
