@@ -8,12 +8,14 @@ DEMO    ?= demo
 
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup test lint format demo bench luts clean help
+.PHONY: setup test lint format demo data vae bench luts clean help
 
 help:
 	@echo "make setup   create .venv and install lutkit with its test extras"
 	@echo "make test    run the test suite (creates .venv when missing)"
 	@echo "make demo    the LUT walk-through on a bundled photo -> $(DEMO)/"
+	@echo "make data    the demo dataset: bundled photos x default recipe -> datasets/demo"
+	@echo "make vae     retrain lutkit's default VAE -> lutkit/resources/vae (about 20 min on 2 CPU cores)"
 	@echo "make bench   benchmarks (LUT apply vs Pillow, OCIO, colour, torch; distortions) -> reports/bench.md"
 	@echo "make luts    re-author the GIMP-made LUTs in luts/ from luts/gimp/*.scm (needs GIMP 2.10)"
 	@echo "make lint    ruff check + format check"
@@ -37,8 +39,16 @@ format: $(STAMP)
 	$(BIN)/ruff format lutkit tests
 	$(BIN)/ruff check --fix lutkit tests
 
+data: $(STAMP)
+	$(LUTKIT) dataset build --source sample --recipe default --out datasets/demo
+	$(LUTKIT) dataset verify datasets/demo
+
 demo: $(STAMP)
-	$(LUTKIT) demo lut --out $(DEMO)
+	$(LUTKIT) demo --out $(DEMO)
+
+# The exact command that produced the shipped weights (see lutkit/resources/vae/TRAINING.md).
+vae: $(STAMP)
+	$(LUTKIT) vae train --out lutkit/resources/vae --steps 800 --batch-size 8 --size 96 --lr 0.002 --kl-weight 0.0001 --seed 0
 
 bench: $(STAMP)
 	$(BIN)/python -m lutkit.bench all -o reports/bench.md

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -81,56 +82,66 @@ def bench_lut(repeat: int = 5, folder_images: int = 6) -> list[tuple[str, float,
     def add(name: str, seconds: float, note: str = "") -> None:
         rows.append((name, mpx / seconds, note))
 
-    add(
-        "lutkit tetrahedral uint8",
-        _time(lambda: apply_lut(lut, img, method="direct"), repeat),
-        "compiled kernel, all cores",
-    )
-    add(
-        "lutkit trilinear uint8",
-        _time(lambda: apply_lut(lut, img, interp="trilinear", method="direct"), repeat),
-    )
     apply_mod._dense_cache.clear()
     t = time.perf_counter()
     apply_mod.dense_table(lut)
     build = time.perf_counter() - t
-    add(
-        "lutkit tetrahedral uint8, dense 256^3 table",
-        _time(lambda: apply_lut(lut, img, method="dense"), repeat),
-        f"table built once per LUT in {build:.2f} s",
-    )
     imgf = img.astype(np.float32) / 255
-    add("lutkit tetrahedral float32", _time(lambda: apply_lut(lut, imgf), repeat))
-
     pil = Image.fromarray(img)
     # Pillow's table lists red fastest: [b, g, r] order of our [r, g, b] table.
     flt = ImageFilter.Color3DLUT(lut.size, lut.table.transpose(2, 1, 0, 3).reshape(-1, 3))
-    add(
-        "Pillow Color3DLUT (trilinear, uint8)",
-        _time(lambda: pil.filter(flt), repeat),
-        "single-threaded C",
+    tmp = tempfile.TemporaryDirectory()
+    cube = Path(tmp.name) / "grade.cube"
+    write_cube(lut, cube)
+    config = ocio.Config.CreateRaw()
+    ft = ocio.FileTransform(str(cube), interpolation=ocio.INTERP_TETRAHEDRAL)
+    cpu = config.getProcessor(ft).getDefaultCPUProcessor()
+    cpu8 = config.getProcessor(ft).getOptimizedCPUProcessor(
+        ocio.BIT_DEPTH_UINT8, ocio.BIT_DEPTH_UINT8, ocio.OPTIMIZATION_DEFAULT
     )
 
-    with tempfile.TemporaryDirectory() as tmp:
-        cube = Path(tmp) / "grade.cube"
-        write_cube(lut, cube)
-        config = ocio.Config.CreateRaw()
-        ft = ocio.FileTransform(str(cube), interpolation=ocio.INTERP_TETRAHEDRAL)
-        cpu = config.getProcessor(ft).getDefaultCPUProcessor()
-        add(
+    def ocio8() -> None:
+        buf = img.copy()
+        cpu8.apply(ocio.PackedImageDesc(buf, W, H, 3, ocio.BIT_DEPTH_UINT8, 1, 3, W * 3))
+
+    cases = [
+        (
+            "lutkit tetrahedral uint8",
+            lambda: apply_lut(lut, img, method="direct"),
+            "C kernel, all cores",
+        ),
+        (
+            "lutkit trilinear uint8",
+            lambda: apply_lut(lut, img, interp="trilinear", method="direct"),
+            "",
+        ),
+        (
+            "lutkit tetrahedral uint8, dense 256^3 table",
+            lambda: apply_lut(lut, img, method="dense"),
+            f"table built once per LUT in {build:.2f} s",
+        ),
+        ("lutkit tetrahedral float32", lambda: apply_lut(lut, imgf), ""),
+        ("Pillow Color3DLUT (trilinear, uint8)", lambda: pil.filter(flt), "single-threaded C"),
+        (
             "OpenColorIO CPU (tetrahedral, float32)",
-            _time(lambda: cpu.applyRGB(imgf.copy()), repeat),
+            lambda: cpu.applyRGB(imgf.copy()),
             "in-process, in place",
-        )
-        cpu8 = config.getProcessor(ft).getOptimizedCPUProcessor(
-            ocio.BIT_DEPTH_UINT8, ocio.BIT_DEPTH_UINT8, ocio.OPTIMIZATION_DEFAULT
-        )
-
-        def ocio8() -> None:
-            buf = img.copy()
-            cpu8.apply(ocio.PackedImageDesc(buf, W, H, 3, ocio.BIT_DEPTH_UINT8, 1, 3, W * 3))
-
-        add("OpenColorIO CPU (uint8 packed)", _time(ocio8, repeat))
+        ),
+        ("OpenColorIO CPU (uint8 packed)", ocio8, ""),
+    ]
+    # Round robin (A B C ... A B C ...), medians: a shared machine's speed drifts, and
+    # this way every method sees the same drift.
+    times: dict[str, list[float]] = {name: [] for name, _, _ in cases}
+    for _, fn, _ in cases:
+        fn()  # warm-up
+    for _ in range(repeat):
+        for name, fn, _ in cases:
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    for name, _, note in cases:
+        add(name, statistics.median(times[name]), note)
+    tmp.cleanup()
 
     crop = imgf[:270]  # colour-science is slow: time 1/8 of the image and scale
     table = colour.LUT3D(lut.table.astype(np.float64))
@@ -261,6 +272,74 @@ def bench_distort(repeat: int = 5) -> str:
     return text
 
 
+def bench_dataset(photos: int = 8, variants: int = 2, size: int = 256) -> str:
+    """Pairs per second from 12-megapixel JPEGs at ``size``, with 1 and 2 workers,
+    beside the floor measured in the same run: decode + resize + PNG encode of the
+    same images with no distortion (one process)."""
+    import cv2
+
+    from lutkit.data.build import BuildConfig, build_dataset, encode_png, prepare
+    from lutkit.images import load_image, save_image
+    from lutkit.samples import sample_photos
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        src = tmp / "photos"
+        src.mkdir()
+        bundled = sample_photos()
+        for i in range(photos):
+            img = load_image(bundled[i % len(bundled)].path).pixels
+            big = cv2.resize(img, (4000, 3000), interpolation=cv2.INTER_CUBIC)
+            save_image(src / f"{i:03d}.jpg", np.roll(big, i * 131, axis=1), quality=92)
+        files = sorted(src.glob("*.jpg"))
+
+        def floor() -> None:
+            for f in files:
+                clean = prepare(f, size)
+                for _ in range(variants):
+                    encode_png(clean)
+                    encode_png(clean)
+
+        t_floor = _time(floor, 2)
+        rows = []
+        for workers in (1, 2):
+
+            def build(w: int = workers) -> None:
+                out = tmp / f"ds-{w}"
+                shutil.rmtree(out, ignore_errors=True)
+                cfg = BuildConfig(
+                    source=str(src),
+                    recipe="default",
+                    out=str(out),
+                    variants=variants,
+                    size=size,
+                    rows_per_shard=variants,
+                )
+                build_dataset(cfg, workers=w)
+
+            rows.append((workers, _time(build, 2)))
+        n = photos * variants
+        lines = [
+            f"Dataset build, {photos} photos of 12 MP (JPEG) x {variants} variants at {size} px,"
+            " recipe default, ground-truth LUTs on",
+            "",
+            "| what | pairs/s | time / floor |",
+            "|---|---:|---:|",
+            f"| floor: decode + resize + 2 PNG encodes, no distortion (1 process) | "
+            f"{n / t_floor:.1f} | 1.00x |",
+        ]
+        for workers, seconds in rows:
+            lines.append(
+                f"| lutkit dataset build, {workers} worker(s) | {n / seconds:.1f} | "
+                f"{seconds / t_floor:.2f}x |"
+            )
+        lines.append("")
+        lines.append(f"2 workers / 1 worker: {rows[0][1] / rows[1][1]:.2f}x")
+        text = "\n".join(lines)
+        print(text)
+        return text
+
+
 def print_table(rows: list[tuple[str, float, str]], reference: str) -> str:
     ref = dict((n, v) for n, v, _ in rows)[reference]
     lines = [
@@ -285,7 +364,9 @@ def print_table(rows: list[tuple[str, float, str]], reference: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m lutkit.bench")
-    parser.add_argument("suite", choices=["lut", "distort", "all"], nargs="?", default="all")
+    parser.add_argument(
+        "suite", choices=["lut", "distort", "dataset", "all"], nargs="?", default="all"
+    )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--folder-images", type=int, default=6)
     parser.add_argument("-o", "--output", help="Also write the table (Markdown) here.")
@@ -297,6 +378,9 @@ def main(argv: list[str] | None = None) -> None:
         print()
     if args.suite in ("distort", "all"):
         parts.append(bench_distort(args.repeat))
+        print()
+    if args.suite in ("dataset", "all"):
+        parts.append(bench_dataset())
     text = "\n\n".join(parts)
     if args.output:
         from lutkit.fsutil import atomic_write_text

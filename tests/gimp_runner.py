@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 
+from lutkit.luts.gimp_build import gimp_env
+
 GIMP = "gimp-console-2.10"
 
 # GimpHistogramChannel in GIMP 2.10's PDB (gimp-drawable-curves-spline's "channel").
@@ -48,18 +50,7 @@ def run_gimp(script: str, timeout: float = 120) -> str:
         raise GimpError(f"{GIMP} is not on PATH")
     with tempfile.TemporaryDirectory(prefix="lutkit-gimp-") as tmp:
         home = Path(tmp)
-        env = dict(os.environ)
-        env.update(
-            HOME=str(home / "home"),
-            XDG_CONFIG_HOME=str(home / "config"),
-            XDG_CACHE_HOME=str(home / "cache"),
-            XDG_DATA_HOME=str(home / "data"),
-            GIMP2_DIRECTORY=str(home / "gimp2"),
-            GEGL_SWAP=str(home / "swap"),
-        )
-        env.pop("DISPLAY", None)
-        for sub in ("home", "config", "cache", "data", "swap"):
-            (home / sub).mkdir()
+        env = gimp_env(home)
         args = [exe, "-i", "-n", "-d", "-f", "-b", script, "-b", "(gimp-quit 0)"]
         try:
             proc = subprocess.run(

@@ -20,6 +20,12 @@ _COMMANDS = {
     "lut": ("lutkit.cli.lut", "lut", "Create, import, convert, apply, inspect and plot LUTs."),
     "distort": ("lutkit.cli.distort", "distort", "Distort a photo with a recipe, or replay ops."),
     "recipe": ("lutkit.cli.distort", "recipe", "List, inspect and preview distortion recipes."),
+    "dataset": (
+        "lutkit.cli.dataset",
+        "dataset",
+        "Build, verify, preview and export paired datasets.",
+    ),
+    "vae": ("lutkit.cli.vae", "vae", "Inspect, evaluate and train the VAE (AutoencoderKL)."),
 }
 
 

@@ -123,7 +123,7 @@ def list_recipes(folder: str | os.PathLike[str] | None = None) -> list[Path]:
 def resolve_recipe_path(name_or_path: str | os.PathLike[str]) -> Path:
     """A recipe file from a path, or a name in the recipes folder."""
     p = Path(name_or_path)
-    if p.suffix == ".toml" or p.exists():
+    if p.suffix == ".toml" or len(p.parts) > 1:  # a path; a bare word is a recipe name
         if not p.is_file():
             raise ConfigError("recipe file not found", path=p)
         return p

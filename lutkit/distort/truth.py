@@ -75,22 +75,45 @@ def invert_lut(
     def f(v: np.ndarray) -> np.ndarray:
         return lut.apply(v.astype(np.float32)).astype(np.float64)
 
-    def jacobian(v: np.ndarray) -> np.ndarray:
+    def jacobian(v: np.ndarray, fv: np.ndarray | None = None) -> np.ndarray:
+        # Central differences; with fv = f(v) given, one-sided (half the LUT lookups).
         jac = np.empty((v.shape[0], 3, 3))
         for j in range(3):
             e = np.zeros(3)
             e[j] = h[j]
-            a, b = np.clip(v + e, lo, hi), np.clip(v - e, lo, hi)
-            jac[:, :, j] = (f(a) - f(b)) / np.maximum(a[:, j] - b[:, j], 1e-12)[:, None]
+            a = np.clip(v + e, lo, hi)
+            if fv is None:
+                b = np.clip(v - e, lo, hi)
+                fb = f(b)
+            else:
+                # step backwards where forwards is blocked by the domain's edge
+                back = a[:, j] - v[:, j] < 0.5 * h[j]
+                a[back] = np.clip(v[back] - e, lo, hi)
+                b, fb = v, fv
+            jac[:, :, j] = (f(a) - fb) / np.where(
+                np.abs(a[:, j] - b[:, j]) > 1e-12, a[:, j] - b[:, j], 1e-12
+            )[:, None]
         return jac
 
+    active = np.arange(y.shape[0])  # points still improving: the others drop out
+    best = np.full(y.shape[0], np.inf)
     for _ in range(iterations):
-        r = y - f(x)
-        jac = jacobian(x)
+        xa, ya = x[active], y[active]
+        fa = f(xa)
+        r = ya - fa
+        err = np.abs(r).max(axis=1)
+        # Converged, or stuck (an unreachable colour sliding along the gamut's edge).
+        done = (err < 1e-6) | (err > 0.98 * best[active])
+        best[active] = np.minimum(err, best[active])
+        jac = jacobian(xa, fa)
         # Regularised solve: near-singular Jacobians (flat, clipped regions) still move.
         jt = np.transpose(jac, (0, 2, 1))
         step = np.linalg.solve(jt @ jac + 1e-6 * np.eye(3), (jt @ r[..., None]))[..., 0]
-        x = np.clip(x + step, lo, hi)
+        moved = np.clip(xa + step, lo, hi)
+        x[active] = np.where(done[:, None], xa, moved)
+        active = active[~done & (np.abs(moved - xa).max(axis=1) > 1e-7)]
+        if active.size == 0:
+            break
     residual = np.abs(f(x) - y).max(axis=1)
     # Reached, and locally one-to-one: where the forward map clips (highlights, shadows,
     # out-of-gamut colours) many inputs give one output and the Jacobian collapses.

@@ -125,7 +125,7 @@ def _scheme_string(text: str | os.PathLike[str]) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _gimp_env(home: Path) -> dict[str, str]:
+def gimp_env(home: Path) -> dict[str, str]:
     """GIMP's user folders inside ``home``: the user's own settings never leak in."""
     env = dict(os.environ)
     env.update(
@@ -165,7 +165,7 @@ def _run_gimp(
     try:
         proc = subprocess.run(
             args,
-            env=_gimp_env(home),
+            env=gimp_env(home),
             cwd=home,
             stdin=subprocess.DEVNULL,
             capture_output=True,

@@ -1,0 +1,209 @@
+"""``lutkit dataset``: build, inspect, verify, preview and export paired datasets."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from lutkit.cli.options import progress
+
+
+@click.group()
+def dataset() -> None:
+    """Build and inspect paired distorted/clean datasets (Parquet shards)."""
+
+
+@dataset.command()
+@click.option(
+    "--source",
+    required=True,
+    help="A folder of photos, a glob, a CSV/Parquet manifest, or 'sample'.",
+)
+@click.option("--recipe", default="default", show_default=True, help="Distortion recipe.")
+# Paths are checked by the library, so a wrong one is a one-line error, not usage.
+@click.option("--out", type=click.Path(), required=True, help="Dataset folder.")
+@click.option(
+    "--variants",
+    type=click.IntRange(1, 1000),
+    default=4,
+    show_default=True,
+    help="Distorted variants per photo.",
+)
+@click.option(
+    "--size",
+    type=click.IntRange(16, 4096),
+    default=256,
+    show_default=True,
+    help="Working size (square crop); 224 for the VAE.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--rows-per-shard", type=click.IntRange(1), default=256, show_default=True)
+@click.option(
+    "--splits",
+    default="0.8,0.1,0.1",
+    show_default=True,
+    help="train,val,test fractions (by source hash).",
+)
+@click.option("--target-lut", help="Style the clean targets with this library LUT.")
+@click.option("--target-strength", type=click.FloatRange(0, 1), default=1.0, show_default=True)
+@click.option("--no-ground-truth", is_flag=True, help="Do not store the true correction LUT.")
+@click.option(
+    "--workers",
+    type=click.IntRange(0),
+    default=0,
+    help="Worker processes, or the CPUs of a local Ray (0: all cores).",
+)
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True)
+@click.option("--ray-address", help="Ray cluster address (default: a local Ray).")
+@click.option("--force", is_flag=True, help="Replace a dataset built with other settings.")
+@click.option("--allow-outside", is_flag=True, help="Allow manifest paths outside its folder.")
+def build(
+    source,
+    recipe,
+    out,
+    variants,
+    size,
+    seed,
+    rows_per_shard,
+    splits,
+    target_lut,
+    target_strength,
+    no_ground_truth,
+    workers,
+    engine,
+    ray_address,
+    force,
+    allow_outside,
+) -> None:
+    """Build pairs from clean photos; rerun the same command to resume.
+
+    \b
+    Examples:
+      lutkit dataset build --source sample --recipe default --out datasets/demo
+      lutkit dataset build --source ~/photos --recipe film --out datasets/film --variants 8
+    """
+    from lutkit.data.build import BuildConfig, build_dataset
+    from lutkit.data.sources import parse_fractions
+
+    cfg = BuildConfig(
+        source=source,
+        recipe=recipe,
+        out=out,
+        variants=variants,
+        size=size,
+        seed=seed,
+        rows_per_shard=rows_per_shard,
+        splits=parse_fractions(splits),
+        target_lut=target_lut,
+        target_strength=target_strength,
+        ground_truth=not no_ground_truth,
+        allow_outside=allow_outside,
+    )
+    bar = {}
+
+    def start(total: int, skipped: int):
+        if skipped:
+            click.echo(f"resuming: {skipped} shard(s) already complete")
+        from tqdm.auto import tqdm
+
+        bar["b"] = tqdm(total=total, unit="pair", desc="pairs", disable=None, leave=False)
+        return bar["b"].update
+
+    try:
+        result = build_dataset(
+            cfg,
+            workers=workers,
+            engine=engine,
+            force=force,
+            ray_address=ray_address,
+            progress=start,
+        )
+    finally:
+        if "b" in bar:
+            bar["b"].close()
+    counts = ", ".join(f"{k} {v}" for k, v in result.rows.items())
+    click.echo(
+        f"{out}: {counts} rows; {result.shards_written} shard(s) written, "
+        f"{result.shards_skipped} already complete; {len(result.rejected)} rejected"
+    )
+
+
+@dataset.command()
+@click.argument("folder", type=click.Path())
+@click.option("--json", "as_json", is_flag=True)
+def info(folder: str, as_json: bool) -> None:
+    """Summarise a dataset.
+
+    \b
+    Example:
+      lutkit dataset info datasets/demo
+    """
+    from lutkit.data.inspect import dataset_info
+
+    facts = dataset_info(folder)
+    if as_json:
+        click.echo(json.dumps(facts, indent=2))
+        return
+    for k, v in facts.items():
+        click.echo(f"{k:<9} {v}")
+
+
+@dataset.command()
+@click.argument("folder", type=click.Path())
+@click.option("--no-decode", is_flag=True, help="Skip decoding every image.")
+def verify(folder: str, no_decode: bool) -> None:
+    """Check every shard against dataset.json and decode every image.
+
+    \b
+    Example:
+      lutkit dataset verify datasets/demo
+    """
+    from lutkit.data.inspect import verify_dataset
+
+    report = verify_dataset(
+        folder, decode=not no_decode, wrap=lambda it: progress(it, desc="verifying", unit="shard")
+    )
+    for p in report.problems:
+        click.echo(f"problem: {p}", err=True)
+    summary = f"{report.shards} shard(s), {report.rows} rows, {report.images} images decoded"
+    if not report.ok:
+        raise click.ClickException(f"{folder}: {len(report.problems)} problem(s) in {summary}")
+    click.echo(f"{folder}: ok: {summary}")
+
+
+@dataset.command()
+@click.argument("folder", type=click.Path())
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
+@click.option("--n", "count", type=click.IntRange(1, 64), default=8, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def preview(folder: str, output: str, count: int, seed: int) -> None:
+    """A contact sheet of random pairs (distorted | clean, with the ops).
+
+    \b
+    Example:
+      lutkit dataset preview datasets/demo -o pairs.jpg
+    """
+    from lutkit.data.inspect import preview_dataset
+
+    preview_dataset(folder, output, n=count, seed=seed)
+    click.echo(f"wrote {output}")
+
+
+@dataset.command()
+@click.argument("folder", type=click.Path())
+@click.option(
+    "--format", "fmt", type=click.Choice(["folders"]), default="folders", show_default=True
+)
+@click.option("-o", "--output", type=click.Path(), required=True)
+def export(folder: str, fmt: str, output: str) -> None:
+    """Export to clean/ and distorted/ PNG folders for tools that want files.
+
+    \b
+    Example:
+      lutkit dataset export datasets/demo --format folders -o demo-png/
+    """
+    from lutkit.data.inspect import export_folders
+
+    n = export_folders(folder, output, wrap=lambda it: progress(it, desc="exporting", unit="shard"))
+    click.echo(f"wrote {n} pairs to {output}")

@@ -1,0 +1,1 @@
+"""Paired datasets: clean photos -> distorted/clean pairs in Parquet shards."""

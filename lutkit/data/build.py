@@ -1,0 +1,564 @@
+"""Build a paired dataset: clean photos -> distorted/clean pairs in Parquet shards.
+
+The build is planned up front (sources, splits, shards) and every shard is a pure
+function of its plan: a shard holds whole sources (all their variants), rows are
+seeded from (dataset seed, source sha256, variant), so adding photos never changes
+existing rows and a rerun after an interruption rebuilds only the missing shards.
+Engines run the same per-source function: a local process pool, or Ray.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lutkit import __version__
+from lutkit.data.schema import SCHEMA_VERSION, TARGET_LUT_SIZE, pairs_schema
+from lutkit.data.shards import (
+    fsync_dir,
+    remove_stale_temporaries,
+    shard_name,
+    shard_plan_hash,
+    write_shard,
+)
+from lutkit.data.sources import Rejected, SourceImage, assign_split, discover
+from lutkit.errors import ConfigError, ImageError, LutkitError
+
+DATASET_JSON = "dataset.json"
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    source: str
+    recipe: str
+    out: str
+    variants: int = 4
+    size: int = 256
+    seed: int = 0
+    rows_per_shard: int = 256
+    splits: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    target_lut: str | None = None
+    target_strength: float = 1.0
+    ground_truth: bool = True
+    allow_outside: bool = False
+
+    def check(self) -> None:
+        if self.variants < 1:
+            raise ConfigError(f"--variants must be at least 1, got {self.variants}")
+        if not 16 <= self.size <= 4096:
+            raise ConfigError(f"--size must be 16 to 4096 pixels, got {self.size}")
+        if self.rows_per_shard < 1:
+            raise ConfigError(f"--rows-per-shard must be at least 1, got {self.rows_per_shard}")
+        if not 0.0 <= self.target_strength <= 1.0:
+            raise ConfigError(f"--target-strength must be in [0, 1], got {self.target_strength}")
+
+
+@dataclass
+class ShardPlan:
+    split: str
+    index: int
+    count: int
+    sources: list[SourceImage]
+    plan_hash: str = ""
+
+    @property
+    def name(self) -> str:
+        return shard_name(self.split, self.index, self.count)
+
+
+@dataclass
+class BuildResult:
+    out: Path
+    shards_written: int
+    shards_skipped: int
+    rows: dict[str, int] = field(default_factory=dict)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def prepare(path: Path, size: int) -> np.ndarray:
+    """Decode (at reduced size where the codec allows), orient, convert to sRGB, resize
+    the short side to ``size`` and centre-crop to size x size; uint8 or uint16 kept."""
+    import cv2
+
+    from lutkit.images import load_image
+
+    pixels = load_image(path, draft=size).pixels
+    if pixels.dtype == np.float32:  # float TIFFs: store as 16-bit
+        from lutkit.images import from_float
+
+        pixels = from_float(pixels, np.uint16)
+    h, w = pixels.shape[:2]
+    scale = size / min(h, w)
+    nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    resized = cv2.resize(pixels, (nw, nh), interpolation=interp)
+    y, x = (nh - size) // 2, (nw - size) // 2
+    return np.ascontiguousarray(resized[y : y + size, x : x + size])
+
+
+def encode_png(pixels: np.ndarray) -> bytes:
+    """PNG bytes of an (H, W, 3) uint8/uint16 image (deterministic)."""
+    import cv2
+
+    ok, buf = cv2.imencode(
+        ".png", np.ascontiguousarray(pixels[:, :, ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 3]
+    )
+    if not ok:
+        raise ImageError("PNG encoding failed")
+    return buf.tobytes()
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    """(H, W, 3) uint8/uint16 RGB from PNG bytes."""
+    import cv2
+
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.ndim != 3:
+        raise ImageError("not a decodable RGB PNG")
+    return np.ascontiguousarray(arr[:, :, 2::-1])
+
+
+class RowMaker:
+    """Everything a worker needs to turn a source image into rows (picklable)."""
+
+    def __init__(self, cfg: BuildConfig, recipe_path: str, library: str) -> None:
+        self.cfg = cfg
+        self.recipe_path = recipe_path
+        self.library = library
+        self._recipe = None
+        self._style = None
+
+    def _setup(self) -> None:
+        if self._recipe is not None:
+            return
+        from lutkit.distort.recipe import load_recipe
+
+        os.environ.setdefault("LUTKIT_LIBRARY", self.library)
+        self._recipe = load_recipe(self.recipe_path)
+        if self.cfg.target_lut:
+            from lutkit.luts.library import Library
+
+            self._style = Library(self.library).load(self.cfg.target_lut)
+
+    def rows(self, src: SourceImage, split: str) -> list[dict[str, Any]]:
+        """The K rows of one source (raises ImageError if it cannot be decoded)."""
+        from lutkit.distort.base import apply_chain, is_colormap, ops_to_json
+        from lutkit.images import from_float, to_float
+        from lutkit.seeds import derive_seed, rng
+
+        self._setup()
+        cfg = self.cfg
+        clean = prepare(src.path, cfg.size)
+        clean_f = to_float(clean)
+        target = clean
+        if self._style is not None:
+            styled = self._style.apply(clean_f, strength=cfg.target_strength)
+            target = from_float(np.clip(styled, 0, 1), clean.dtype)
+        target_png = encode_png(target)
+        out = []
+        for v in range(cfg.variants):
+            seed = derive_seed(cfg.seed, src.sha256, v)
+            records = self._recipe.sample(rng(seed))
+            distorted = from_float(apply_chain(clean_f, records), clean.dtype)
+            colormap = is_colormap(records)
+            lut_values, invertible = None, None
+            if colormap and cfg.ground_truth:
+                lut_values, invertible = self._truth(records)
+            out.append(
+                {
+                    "id": f"{src.sha256[:16]}-{v:03d}",
+                    "source": src.name,
+                    "source_sha256": src.sha256,
+                    "split": split,
+                    "variant": v,
+                    "seed": seed,
+                    "recipe": self._recipe.name,
+                    "ops": ops_to_json(records),
+                    "width": cfg.size,
+                    "height": cfg.size,
+                    "clean": target_png,
+                    "distorted": encode_png(distorted),
+                    "colormap_only": colormap,
+                    "target_lut": lut_values,
+                    "target_invertible": invertible,
+                }
+            )
+        return out
+
+    def _truth(self, records) -> tuple[np.ndarray, float]:
+        from lutkit.distort.truth import bake_chain, invert_lut
+        from lutkit.luts.model import compose
+
+        inverse, report = invert_lut(bake_chain(records, TARGET_LUT_SIZE))
+        if self._style is not None:
+            inverse = compose(
+                inverse, self._style.blend(self.cfg.target_strength), size=TARGET_LUT_SIZE
+            )
+        return inverse.table.reshape(-1).astype(np.float16), report.fraction
+
+
+def source_rows(
+    maker: RowMaker, src: SourceImage, split: str
+) -> tuple[list[dict[str, Any]], Rejected | None]:
+    """The per-source step both engines run: the source's rows, or why it was rejected."""
+    try:
+        return maker.rows(src, split), None
+    except ImageError as exc:
+        return [], Rejected(src.name, exc.message)
+
+
+def make_shard_rows(
+    maker: RowMaker, plan: ShardPlan
+) -> tuple[list[dict[str, Any]], list[Rejected]]:
+    """The rows of one shard (sources in plan order, variants in order) and its rejects."""
+    rows: list[dict[str, Any]] = []
+    rejected: list[Rejected] = []
+    for src in plan.sources:
+        made, bad = source_rows(maker, src, plan.split)
+        rows.extend(made)
+        if bad is not None:
+            rejected.append(bad)
+    return rows, rejected
+
+
+def write_shard_rows(
+    plan: ShardPlan, rows: list[dict[str, Any]], rejected: list[Rejected], out: Path
+) -> str:
+    """Write a shard's rows with the common writer (rejected sources go into the
+    schema metadata, ``lutkit.rejected``); returns the file's sha256."""
+    schema = pairs_schema()
+    meta = dict(schema.metadata)
+    meta[b"lutkit.rejected"] = json.dumps([asdict(r) for r in rejected]).encode()
+    return write_shard(rows, out / "pairs" / plan.name, schema.with_metadata(meta), plan.plan_hash)
+
+
+def build_shard(maker: RowMaker, plan: ShardPlan, out: Path) -> tuple[str, int, list[Rejected]]:
+    """Make and write one shard; returns (sha256, rows, rejected sources)."""
+    rows, rejected = make_shard_rows(maker, plan)
+    return write_shard_rows(plan, rows, rejected, out), len(rows), rejected
+
+
+# --------------------------------------------------------------------------- plan
+
+
+def plan_shards(sources: list[SourceImage], cfg: BuildConfig, recipe_sha: str) -> list[ShardPlan]:
+    """Split sources by hash, group whole sources into shards of ~rows_per_shard rows."""
+    per_shard = max(1, cfg.rows_per_shard // cfg.variants)
+    by_split: dict[str, list[SourceImage]] = {"train": [], "val": [], "test": []}
+    for s in sources:
+        by_split[s.split or assign_split(s.sha256, cfg.splits)].append(s)
+    plans = []
+    common = json.dumps(
+        [
+            SCHEMA_VERSION,
+            recipe_sha,
+            cfg.seed,
+            cfg.size,
+            cfg.variants,
+            cfg.target_lut,
+            cfg.target_strength,
+            cfg.ground_truth,
+            TARGET_LUT_SIZE,
+        ]
+    )
+    for split, items in by_split.items():
+        chunks = [items[i : i + per_shard] for i in range(0, len(items), per_shard)]
+        for i, chunk in enumerate(chunks):
+            plan = ShardPlan(split, i, len(chunks), chunk)
+            h = hashlib.sha256(common.encode())
+            h.update(plan.name.encode())
+            for s in chunk:
+                h.update(s.sha256.encode())
+                h.update(s.name.encode())
+            plan.plan_hash = h.hexdigest()
+            plans.append(plan)
+    return plans
+
+
+@contextlib.contextmanager
+def build_lock(out: Path) -> Iterator[None]:
+    """An exclusive lock on the dataset folder: a second build at once is refused.
+
+    A folder this build created is removed again if the build fails before writing
+    anything into it (a bad source, a full disk), so a failure leaves no empty dataset.
+    """
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    handle = open(out / ".lock", "a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError(
+                "another build is running in this folder",
+                path=out,
+                hint="wait for it to finish, or build into another folder",
+            ) from None
+        try:
+            yield
+        except BaseException:
+            if created:
+                _remove_if_empty(out)
+            raise
+    finally:
+        handle.close()
+
+
+def _remove_if_empty(out: Path) -> None:
+    with contextlib.suppress(OSError):
+        (out / "pairs").rmdir()  # only if empty
+    if [p.name for p in out.iterdir()] == [".lock"]:
+        with contextlib.suppress(OSError):
+            (out / ".lock").unlink()
+            out.rmdir()
+
+
+# Settings that change the rows: a rerun with other values is refused (or --force).
+_KEPT = {
+    "recipe_sha256": "recipe",
+    "seed": "seed",
+    "size": "size",
+    "variants": "number of variants",
+    "target_lut": "target LUT",
+    "target_strength": "target strength",
+    "ground_truth": "ground-truth setting",
+    "splits": "split setting",
+    "rows_per_shard": "rows-per-shard setting",
+}
+
+
+def _check_existing(out: Path, cfg: BuildConfig, recipe_sha: str, force: bool) -> None:
+    """Refuse to mix settings in one folder; with ``force``, clear the old dataset."""
+    meta_path = out / DATASET_JSON
+    if not meta_path.is_file():
+        return
+    try:
+        old = json.loads(meta_path.read_text())["config"]
+        if not isinstance(old, dict):
+            raise TypeError
+        changed = [k for k in _KEPT if old.get(k) != _config_json(cfg, recipe_sha).get(k)]
+    except (OSError, ValueError, KeyError, TypeError):
+        if not force:
+            raise ConfigError(
+                "dataset.json is unreadable", path=meta_path, hint="pass --force to rebuild"
+            ) from None
+        changed = ["unreadable"]
+    if changed and not force:
+        raise ConfigError(
+            f"a dataset built with another {_KEPT[changed[0]]} is in this folder",
+            path=out,
+            hint="use another --out, or --force to replace it",
+        )
+    if changed:
+        # dataset.json first: if this build is interrupted, a plain rerun resumes it
+        # instead of being refused against settings whose shards are gone.
+        meta_path.unlink()
+        shutil.rmtree(out / "pairs", ignore_errors=True)
+
+
+def _config_json(cfg: BuildConfig, recipe_sha: str) -> dict[str, Any]:
+    data = asdict(cfg)
+    data["splits"] = list(cfg.splits)
+    data["recipe_sha256"] = recipe_sha
+    data.pop("out")
+    return data
+
+
+# --------------------------------------------------------------------------- build
+
+Engine = Callable[[RowMaker, list[ShardPlan], Path, int, Callable[[int], None]], list]
+
+
+def build_dataset(
+    cfg: BuildConfig,
+    *,
+    workers: int = 0,
+    engine: str = "local",
+    force: bool = False,
+    ray_address: str | None = None,
+    progress: Callable[[int, int], Callable[[int], None]] | None = None,
+) -> BuildResult:
+    """Build (or finish building) the dataset described by ``cfg``; see the module doc.
+
+    ``progress(total_rows, shards_skipped)`` may return a callback taking rows done.
+    """
+    from lutkit.distort.recipe import load_recipe
+    from lutkit.luts.library import default_library
+
+    cfg.check()
+    if engine not in ("local", "ray"):
+        raise ConfigError(f"unknown engine {engine!r}: use local or ray")
+    if engine == "ray":
+        from lutkit.data.ray_engine import require_ray
+
+        require_ray()  # before any work: a missing extra is a clear error at once
+    out = Path(cfg.out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError("the output exists and is not a folder", path=out)
+    recipe = load_recipe(cfg.recipe)
+    recipe_sha = recipe.sha256
+    with build_lock(out):
+        _check_existing(out, cfg, recipe_sha, force)
+        sources, rejected = discover(cfg.source, allow_outside=cfg.allow_outside, exclude=out)
+        if not sources:
+            raise ConfigError("no readable images in the source", path=cfg.source)
+        plans = plan_shards(sources, cfg, recipe_sha)
+        pairs = out / "pairs"
+        pairs.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(pairs)
+        expected = {p.name for p in plans}
+        for stale in pairs.glob("*.parquet"):
+            if stale.name not in expected:
+                stale.unlink()  # from an earlier plan (e.g. before photos were added)
+        todo = [p for p in plans if shard_plan_hash(pairs / p.name) != p.plan_hash]
+        maker = RowMaker(cfg, str(recipe.path), str(default_library().resolve()))
+        total = sum(len(p.sources) for p in todo) * cfg.variants
+        tick = progress(total, len(plans) - len(todo)) if progress else (lambda n: None)
+        workers = workers or _cpus()
+        if engine == "ray":
+            from lutkit.data.ray_engine import run_ray
+
+            run_ray(maker, todo, out, workers, tick, address=ray_address)
+        else:
+            _run_local(maker, todo, out, workers, tick)
+        fsync_dir(pairs)
+        result = _finish(out, cfg, recipe, plans, sources, rejected)
+        result.shards_written, result.shards_skipped = len(todo), len(plans) - len(todo)
+        return result
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # what this process may use (containers)
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _worker_init() -> None:
+    # Each worker is one process on one core: no nested kernel threads.
+    os.environ["LUTKIT_THREADS"] = "1"
+
+
+def _build_one(maker: RowMaker, plan: ShardPlan, out: Path) -> int:
+    return build_shard(maker, plan, out)[1]
+
+
+def _run_local(maker, todo, out, workers, tick) -> None:
+    if workers <= 1 or len(todo) <= 1:
+        for plan in todo:
+            tick(_build_one(maker, plan, out))
+        return
+    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+
+    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
+        futures = {pool.submit(_build_one, maker, p, out): p for p in todo}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for f in done:
+                exc = f.exception()
+                if exc is not None:
+                    for other in pending:
+                        other.cancel()
+                    raise exc
+                tick(f.result())
+
+
+def _finish(out: Path, cfg: BuildConfig, recipe, plans, sources, rejected) -> BuildResult:
+    import pyarrow.parquet as pq
+
+    from lutkit.data.shards import file_sha256
+    from lutkit.fsutil import atomic_write_text
+
+    shards, counts = [], {"train": 0, "val": 0, "test": 0}
+    all_rejected = list(rejected)
+    for p in plans:
+        path = out / "pairs" / p.name
+        meta = pq.read_schema(path).metadata or {}
+        rows = pq.read_metadata(path).num_rows
+        all_rejected += [Rejected(**r) for r in json.loads(meta.get(b"lutkit.rejected", b"[]"))]
+        counts[p.split] += rows
+        shards.append(
+            {"file": f"pairs/{p.name}", "split": p.split, "rows": rows, "sha256": file_sha256(path)}
+        )
+    doc = {
+        "schema": SCHEMA_VERSION,
+        "lutkit": __version__,
+        "name": out.resolve().name,
+        "config": _config_json(cfg, recipe.sha256),
+        "recipe": {"name": recipe.name, "sha256": recipe.sha256, "text": recipe.text},
+        "sources": {"spec": cfg.source, "count": len(sources), "rejected": len(all_rejected)},
+        "counts": counts,
+        "target_lut_size": TARGET_LUT_SIZE,
+        "shards": shards,
+    }
+    _write_rejected(out, all_rejected)
+    atomic_write_text(out / DATASET_JSON, json.dumps(doc, indent=2) + "\n")
+    from lutkit.data.card import write_card
+
+    write_card(out, doc)
+    return BuildResult(out, 0, 0, counts, all_rejected)
+
+
+def _write_rejected(out: Path, rejected: list[Rejected]) -> None:
+    import csv
+    import io
+
+    from lutkit.fsutil import atomic_write_text
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["path", "reason"])
+    for r in sorted(rejected, key=lambda r: r.path):
+        w.writerow([r.path, r.reason])
+    atomic_write_text(out / "rejected.csv", buf.getvalue())
+
+
+def load_dataset_json(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and check a dataset's dataset.json."""
+    path = Path(folder) / DATASET_JSON
+    if not path.is_file():
+        raise ConfigError(
+            "not a lutkit dataset (no dataset.json)",
+            path=folder,
+            hint="build one with `lutkit dataset build`",
+        )
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise LutkitError(f"dataset.json is unreadable: {exc}", path=path) from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA_VERSION:
+        raise ConfigError(
+            f"dataset schema {doc.get('schema') if isinstance(doc, dict) else None!r} is not "
+            f"supported (this lutkit reads schema {SCHEMA_VERSION})",
+            path=path,
+        )
+    shards = doc.get("shards")
+    if not isinstance(shards, list) or not isinstance(doc.get("counts"), dict):
+        raise ConfigError("dataset.json has no shard list or counts", path=path)
+    for i, s in enumerate(shards):
+        if not (
+            isinstance(s, dict)
+            and isinstance(s.get("file"), str)
+            and isinstance(s.get("sha256"), str)
+            and isinstance(s.get("rows"), int)
+            and s.get("split") in ("train", "val", "test")
+        ):
+            raise ConfigError(f"shard entry {i} needs file, split, rows and sha256", path=path)
+        f = Path(s["file"])
+        if f.is_absolute() or ".." in f.parts:
+            raise ConfigError(f"shard path {str(f)!r} escapes the dataset folder", path=path)
+    return doc

@@ -1,0 +1,105 @@
+"""The dataset card (README.md) and its contact sheet, written next to the shards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+SHEET = "contact-sheet.jpg"
+
+
+def sample_pairs(out: Path, doc: dict[str, Any], n: int = 8, seed: int = 0) -> list[dict]:
+    """``n`` rows picked deterministically across the shards (clean, distorted, ops)."""
+    import pyarrow.parquet as pq
+
+    from lutkit.seeds import rng
+
+    shards = [s for s in doc["shards"] if s["rows"]]
+    if not shards:
+        return []
+    g = rng(seed)
+    picks = []
+    for k in g.permutation(len(shards))[: max(1, min(n, len(shards)))]:
+        table = pq.read_table(
+            out / shards[k]["file"], columns=["id", "split", "clean", "distorted", "ops"]
+        )
+        per = max(1, n // min(n, len(shards)))
+        for i in g.permutation(table.num_rows)[:per]:
+            picks.append(table.slice(int(i), 1).to_pylist()[0])
+    return picks[:n]
+
+
+def save_pairs_sheet(rows: list[dict], path: Path, title: str, tile: int = 200) -> Path:
+    """A contact sheet of pairs: distorted on the left, clean on the right, ops below."""
+    from lutkit.data.build import decode_png
+    from lutkit.distort.base import ops_from_json
+    from lutkit.distort.run import chain_label
+    from lutkit.sheets import save_contact_sheet
+
+    tiles, labels = [], []
+    for row in rows:
+        tiles += [decode_png(row["distorted"]), decode_png(row["clean"])]
+        labels += [chain_label(ops_from_json(row["ops"])), f"clean ({row['split']})"]
+    return save_contact_sheet(path, tiles, labels, columns=4, tile=tile, title=title)
+
+
+def write_card(out: Path, doc: dict[str, Any]) -> Path:
+    from lutkit.fsutil import atomic_write_text
+
+    rows = sample_pairs(out, doc)
+    if rows:
+        save_pairs_sheet(rows, out / SHEET, f"{doc['name']}: distorted | clean")
+    cfg = doc["config"]
+    counts = doc["counts"]
+    total = sum(counts.values())
+    text = f"""# {doc["name"]}
+
+Paired distorted/clean photos made by lutkit {doc["lutkit"]} (`lutkit dataset build`).
+
+![pairs: distorted on the left, clean on the right]({SHEET})
+
+| split | rows |
+|---|---:|
+| train | {counts["train"]} |
+| val | {counts["val"]} |
+| test | {counts["test"]} |
+| **all** | **{total}** |
+
+- Sources: `{doc["sources"]["spec"]}`, {doc["sources"]["count"]} photos ({doc["sources"]["rejected"]} rejected, see `rejected.csv`)
+- Recipe: `{doc["recipe"]["name"]}` (sha256 `{doc["recipe"]["sha256"][:16]}...`, full text in `dataset.json`)
+- {cfg["variants"]} variants per photo at {cfg["size"]}x{cfg["size"]}, seed {cfg["seed"]}
+- Splits by source hash ({", ".join(f"{x:g}" for x in cfg["splits"])}): all variants of a photo are in one split
+- Target styling: {f"`{cfg['target_lut']}` at {cfg['target_strength']:g}" if cfg["target_lut"] else "none (the clean image is the original)"}
+
+## Columns (`pairs/*.parquet`, zstd)
+
+| column | type | meaning |
+|---|---|---|
+| id | string | `<source sha256[:16]>-<variant>` |
+| source, source_sha256 | string | the clean photo and the sha256 of its file |
+| split | string | train / val / test |
+| variant, seed | int | the variant number and the seed its ops were drawn with |
+| recipe, ops | string | the recipe name and the JSON of every op with its parameters |
+| width, height | int | image size |
+| clean, distorted | binary | PNG bytes (8- or 16-bit RGB) |
+| colormap_only | bool | the distortion is a pure colour map (no grain, dust, mixed light...) |
+| target_lut | float16[{doc["target_lut_size"]}^3*3] | the true correction, `[r][g][b][rgb]`, null if not a colour map |
+| target_invertible | float | share of that LUT's lattice where the distortion is invertible |
+
+Every row can be reproduced: `lutkit distort clean.png -o out.png --replay ops.json`
+with its `ops` (wrapped as `{{"schema": 1, "ops": ...}}`).
+
+## Reading
+
+```python
+import pandas as pd
+df = pd.read_parquet("pairs")                            # pandas / pyarrow
+
+import duckdb
+duckdb.sql("SELECT split, count(*) FROM 'pairs/*.parquet' GROUP BY split")
+
+from datasets import load_dataset                         # Hugging Face
+ds = load_dataset("parquet", data_files={{"train": "pairs/train-*.parquet"}})
+```
+"""
+    return atomic_write_text(out / "README.md", text)

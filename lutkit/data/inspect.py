@@ -1,0 +1,159 @@
+"""Look at a built dataset: summary, full verification, preview sheet, export to folders."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lutkit.data.build import decode_png, load_dataset_json
+from lutkit.data.schema import pairs_schema
+from lutkit.errors import ConfigError, ImageError
+
+
+def dataset_info(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    doc = load_dataset_json(folder)
+    return {
+        "name": doc["name"],
+        "lutkit": doc["lutkit"],
+        "recipe": f"{doc['recipe']['name']} ({doc['recipe']['sha256'][:12]})",
+        "sources": doc["sources"],
+        "counts": doc["counts"],
+        "shards": len(doc["shards"]),
+        "variants": doc["config"]["variants"],
+        "size": doc["config"]["size"],
+        "seed": doc["config"]["seed"],
+    }
+
+
+@dataclass
+class VerifyReport:
+    shards: int = 0
+    rows: int = 0
+    images: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_dataset(
+    folder: str | os.PathLike[str], *, decode: bool = True, wrap=None
+) -> VerifyReport:
+    """Check every shard against dataset.json (presence, sha256, rows, schema, split),
+    the counts against the shard list, that no other shard lies in pairs/, that ids
+    are unique, that no source is in two splits, and decode every image."""
+    import pyarrow.parquet as pq
+
+    from lutkit.data.shards import file_sha256
+
+    folder = Path(folder)
+    doc = load_dataset_json(folder)
+    report = VerifyReport()
+    expected_schema = pairs_schema()
+    ids: set[str] = set()
+    split_of: dict[str, str] = {}
+    shards = doc["shards"]
+    listed = {(folder / s["file"]).resolve() for s in shards}
+    for extra in sorted((folder / "pairs").glob("*.parquet")):
+        if extra.resolve() not in listed:
+            report.problems.append(f"pairs/{extra.name}: not listed in dataset.json")
+    for split, n in doc["counts"].items():
+        listed_rows = sum(s["rows"] for s in shards if s["split"] == split)
+        if n != listed_rows:
+            report.problems.append(
+                f"dataset.json: counts say {split} {n}, its shard list {listed_rows}"
+            )
+    for s in wrap(shards) if wrap else shards:
+        path = folder / s["file"]
+        report.shards += 1
+        if not path.is_file():
+            report.problems.append(f"{s['file']}: missing")
+            continue
+        if file_sha256(path) != s["sha256"]:
+            report.problems.append(f"{s['file']}: sha256 differs from dataset.json")
+            continue
+        try:
+            table = pq.read_table(path)
+        except Exception as exc:  # pyarrow raises several types for corrupt files
+            report.problems.append(f"{s['file']}: unreadable ({exc})")
+            continue
+        if not table.schema.remove_metadata().equals(expected_schema.remove_metadata()):
+            report.problems.append(f"{s['file']}: schema differs from this lutkit's")
+            continue
+        if table.num_rows != s["rows"]:
+            report.problems.append(
+                f"{s['file']}: {table.num_rows} rows, dataset.json says {s['rows']}"
+            )
+        cols = ["id", "split", "source_sha256", "width", "height"]
+        for row in table.select(cols).to_pylist():
+            report.rows += 1
+            if row["split"] != s["split"]:
+                report.problems.append(
+                    f"{s['file']}: row {row['id']} is in {row['split']}, the shard in {s['split']}"
+                )
+            if row["id"] in ids:
+                report.problems.append(f"{s['file']}: duplicate id {row['id']}")
+            ids.add(row["id"])
+            prev = split_of.setdefault(row["source_sha256"], row["split"])
+            if prev != row["split"]:
+                report.problems.append(
+                    f"{s['file']}: source {row['source_sha256'][:12]} is in {prev} and {row['split']}"
+                )
+        if decode:
+            for i, row in enumerate(
+                table.select(["id", "clean", "distorted", "width", "height"]).to_pylist()
+            ):
+                for col in ("clean", "distorted"):
+                    try:
+                        img = decode_png(row[col])
+                    except ImageError:
+                        report.problems.append(
+                            f"{s['file']}: row {i} ({row['id']}) {col} does not decode"
+                        )
+                        continue
+                    report.images += 1
+                    if img.shape[:2] != (row["height"], row["width"]):
+                        report.problems.append(f"{s['file']}: row {i} {col} has the wrong size")
+    return report
+
+
+def preview_dataset(
+    folder: str | os.PathLike[str], output: str | os.PathLike[str], *, n: int = 8, seed: int = 0
+) -> Path:
+    from lutkit.data.card import sample_pairs, save_pairs_sheet
+
+    folder = Path(folder)
+    doc = load_dataset_json(folder)
+    rows = sample_pairs(folder, doc, n=n, seed=seed)
+    if not rows:
+        raise ConfigError("the dataset has no rows", path=folder)
+    return save_pairs_sheet(rows, Path(output), f"{doc['name']}: distorted | clean")
+
+
+def export_folders(
+    folder: str | os.PathLike[str], output: str | os.PathLike[str], *, wrap=None
+) -> int:
+    """Write clean/ and distorted/ PNG folders (``{split}/{id}.png``); returns rows."""
+    import pyarrow.parquet as pq
+
+    from lutkit.fsutil import atomic_output
+
+    folder, output = Path(folder), Path(output)
+    doc = load_dataset_json(folder)
+    if output.exists() and not output.is_dir():
+        raise ConfigError("the export target exists and is not a folder", path=output)
+    n = 0
+    shards = doc["shards"]
+    for s in wrap(shards) if wrap else shards:
+        table = pq.read_table(folder / s["file"], columns=["id", "split", "clean", "distorted"])
+        for row in table.to_pylist():
+            for col in ("clean", "distorted"):
+                target = output / col / row["split"] / f"{row['id']}.png"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with atomic_output(target) as tmp:
+                    tmp.write_bytes(row[col])
+            n += 1
+    return n

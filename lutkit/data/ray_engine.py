@@ -1,0 +1,199 @@
+"""The Ray engine: the same per-source function and the same shard writer, on Ray Data.
+
+The build becomes a Ray dataset of jobs, one per source image, each carrying its
+shard and its index within the shard. ``map_batches`` runs the per-source step
+(:func:`lutkit.data.build.source_rows`, the one the local engine runs) on the
+cluster's CPUs and hands back each source's rows, pickled, so the Python values reach
+the writer untouched. The driver gathers them per shard and, as soon as a shard has
+all its sources, writes it with the common writer in plan order (sources in order,
+variants in order): both engines write byte-identical shards, and a shard is on disk
+as soon as it is complete, so an interrupted Ray build resumes like a local one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from lutkit.errors import ConfigError, LutkitError
+
+# Set-up row makers, per worker process: Ray reuses its workers, so the recipe (and a
+# style LUT) is loaded once per process rather than once per task.
+_MAKERS: dict[str, Any] = {}
+MAX_BLOCKS = 4096
+
+
+def require_ray():
+    """The ``ray`` module, or a clear error when the ``scale`` extra is missing."""
+    try:
+        import ray
+        import ray.data  # noqa: F401 (the [data] extra)
+    except ImportError:
+        raise ConfigError(
+            "the Ray engine needs ray[data]", hint="pip install 'lutkit[scale]'"
+        ) from None
+    return ray
+
+
+def _maker_in_worker(maker):
+    key = repr((maker.cfg, maker.recipe_path, maker.library))
+    if key not in _MAKERS:
+        _MAKERS.clear()
+        _MAKERS[key] = maker
+    return _MAKERS[key]
+
+
+def _make_rows(batch: dict[str, Any], maker) -> dict[str, Any]:
+    """The ``map_batches`` step: one source's rows (or its rejection) per job.
+
+    A lutkit error (a bad recipe on a worker, say) travels back in the result and is
+    raised on the driver as itself, so the CLI still prints one line.
+    """
+    import numpy as np
+
+    from lutkit.data.build import source_rows
+    from lutkit.data.sources import SourceImage
+
+    maker = _maker_in_worker(maker)
+    results = []
+    for path, name, sha, split in zip(
+        batch["path"], batch["source"], batch["sha256"], batch["split"], strict=True
+    ):
+        src = SourceImage(Path(str(path)), str(name), str(sha))
+        try:
+            rows, rejected = source_rows(maker, src, str(split))
+            results.append(pickle.dumps((rows, rejected, None), protocol=5))
+        except LutkitError as exc:
+            results.append(pickle.dumps(([], None, exc), protocol=5))
+    out = np.empty(len(results), dtype=object)
+    out[:] = results
+    return {"shard": batch["shard"], "pos": batch["pos"], "result": out}
+
+
+def _jobs(todo) -> list[dict[str, Any]]:
+    return [
+        {
+            "shard": k,
+            "name": plan.name,
+            "pos": i,
+            "path": str(src.path),
+            "source": src.name,
+            "sha256": src.sha256,
+            "split": plan.split,
+        }
+        for k, plan in enumerate(todo)
+        for i, src in enumerate(plan.sources)
+    ]
+
+
+def _worker_env() -> dict[str, str]:
+    # lutkit settings (LUTKIT_MAX_PIXELS, LUTKIT_LIBRARY...) follow the driver; each
+    # worker is one core, so no nested kernel threads.
+    env = {k: v for k, v in os.environ.items() if k.startswith("LUTKIT_")}
+    env["LUTKIT_THREADS"] = "1"
+    return env
+
+
+def _init(ray, address: str | None, workers: int) -> bool:
+    """Start a local Ray (``workers`` CPUs) or join ``address``; True if we started it."""
+    if ray.is_initialized():
+        return False
+    kwargs: dict[str, Any] = {
+        "log_to_driver": False,
+        "logging_level": logging.WARNING,
+        "runtime_env": {"env_vars": _worker_env()},
+    }
+    if address:
+        kwargs["address"] = address
+    else:
+        kwargs.update(num_cpus=max(1, workers), include_dashboard=False)
+    try:
+        ray.init(**kwargs)
+    except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
+        where = f"the Ray cluster at {address}" if address else "a local Ray"
+        raise LutkitError(
+            f"cannot start or reach {where}: {exc}",
+            hint="check --ray-address, or leave it out for a local Ray",
+        ) from None
+    return True
+
+
+@contextlib.contextmanager
+def _quiet_data(ray) -> Iterator[None]:
+    """No Ray Data progress bars or execution banners (lutkit shows its own bar)."""
+    ctx = ray.data.DataContext.get_current()
+    names = ("enable_progress_bars", "print_on_execution_start", "enable_auto_log_stats")
+    saved = {n: getattr(ctx, n) for n in names if hasattr(ctx, n)}
+    for n in saved:
+        setattr(ctx, n, False)
+    logger = logging.getLogger("ray.data")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+        for n, v in saved.items():
+            setattr(ctx, n, v)
+
+
+def run_ray(
+    maker,
+    todo,
+    out: Path,
+    workers: int,
+    tick: Callable[[int], None],
+    address: str | None = None,
+) -> None:
+    """Build the shards of ``todo`` on Ray Data (a local Ray with ``workers`` CPUs, or
+    the cluster at ``address``); same arguments as the local engine."""
+    ray = require_ray()
+    if not todo:
+        return
+    from lutkit.data.build import write_shard_rows
+
+    jobs = _jobs(todo)
+    started = _init(ray, address, workers)
+    try:
+        with _quiet_data(ray):
+            # One block per source (up to a cap): each source is its own task, so
+            # results stream back as they are made and spread over the cluster.
+            blocks = min(len(jobs), MAX_BLOCKS)
+            ds = ray.data.from_items(jobs, override_num_blocks=blocks).map_batches(
+                _make_rows,
+                fn_kwargs={"maker": maker},
+                batch_size=1,
+                batch_format="numpy",
+                num_cpus=1,
+            )
+            pending: dict[int, dict[int, tuple]] = {}
+            for item in ds.iter_rows():
+                k, pos = int(item["shard"]), int(item["pos"])
+                rows, rejected, error = pickle.loads(item["result"])
+                if error is not None:
+                    raise error
+                tick(len(rows))
+                got = pending.setdefault(k, {})
+                got[pos] = (rows, rejected)
+                plan = todo[k]
+                if len(got) < len(plan.sources):
+                    continue
+                del pending[k]
+                parts = [got[i] for i in range(len(plan.sources))]
+                write_shard_rows(
+                    plan,
+                    [row for rows, _ in parts for row in rows],
+                    [bad for _, bad in parts if bad is not None],
+                    out,
+                )
+            if pending:  # Ray Data lost results: never write a shard with holes
+                names = ", ".join(todo[k].name for k in sorted(pending))
+                raise LutkitError(f"the Ray engine returned incomplete shards: {names}")
+    finally:
+        if started:
+            ray.shutdown()

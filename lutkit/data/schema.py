@@ -1,0 +1,40 @@
+"""The Parquet schema of pairs shards (see the dataset card for the column meanings)."""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+TARGET_LUT_SIZE = 17
+
+
+def pairs_schema():
+    """pyarrow schema of a pairs shard. ``target_lut`` is the true correction as a
+    flat float16 list of TARGET_LUT_SIZE^3 * 3 values ([r][g][b][rgb]), null for rows
+    whose distortion is not a pure colour map."""
+    import pyarrow as pa
+
+    n = TARGET_LUT_SIZE**3 * 3
+    meta = {
+        b"lutkit.schema": str(SCHEMA_VERSION).encode(),
+        b"lutkit.target_lut_size": str(TARGET_LUT_SIZE).encode(),
+        b"lutkit.target_lut_layout": b"[r][g][b][rgb], float16, identity = lattice",
+    }
+    return pa.schema(
+        [
+            pa.field("id", pa.string(), nullable=False),
+            pa.field("source", pa.string(), nullable=False),
+            pa.field("source_sha256", pa.string(), nullable=False),
+            pa.field("split", pa.string(), nullable=False),
+            pa.field("variant", pa.int32(), nullable=False),
+            pa.field("seed", pa.int64(), nullable=False),
+            pa.field("recipe", pa.string(), nullable=False),
+            pa.field("ops", pa.string(), nullable=False),
+            pa.field("width", pa.int32(), nullable=False),
+            pa.field("height", pa.int32(), nullable=False),
+            pa.field("clean", pa.binary(), nullable=False),
+            pa.field("distorted", pa.binary(), nullable=False),
+            pa.field("colormap_only", pa.bool_(), nullable=False),
+            pa.field("target_lut", pa.list_(pa.float16(), n)),
+            pa.field("target_invertible", pa.float32()),
+        ],
+        metadata=meta,
+    )

@@ -1,0 +1,208 @@
+"""``lutkit dataset``: build, info, verify, preview and export through the CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from lutkit.cli import main
+from tests.data.helpers import GOOD, make_sources
+
+ROWS = len(GOOD) * 2
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    src = make_sources(root / "src")
+    out = root / "ds"
+    result = invoke(
+        "dataset",
+        "build",
+        "--source",
+        src,
+        "--out",
+        out,
+        "--variants",
+        "2",
+        "--size",
+        "64",
+        "--rows-per-shard",
+        "4",
+    )
+    assert result.exit_code == 0, result.output
+    return src, out, result.output
+
+
+@pytest.fixture()
+def copy(dataset, tmp_path):
+    """A copy of the built dataset that a test may damage."""
+    target = tmp_path / "ds"
+    shutil.copytree(dataset[1], target)
+    return target
+
+
+def test_build_and_resume(dataset):
+    src, out, output = dataset
+    doc = json.loads((out / "dataset.json").read_text())
+    counts = ", ".join(f"{k} {v}" for k, v in doc["counts"].items())
+    n = len(doc["shards"])
+    assert output == (
+        f"{out}: {counts} rows; {n} shard(s) written, 0 already complete; 3 rejected\n"
+    )
+    again = invoke(
+        "dataset",
+        "build",
+        "--source",
+        src,
+        "--out",
+        out,
+        "--variants",
+        "2",
+        "--size",
+        "64",
+        "--rows-per-shard",
+        "4",
+    )
+    assert again.exit_code == 0
+    assert again.output.splitlines() == [
+        f"resuming: {n} shard(s) already complete",
+        f"{out}: {counts} rows; 0 shard(s) written, {n} already complete; 3 rejected",
+    ]
+
+
+def test_info(dataset):
+    _, out, _ = dataset
+    result = invoke("dataset", "info", out, "--json")
+    assert result.exit_code == 0
+    facts = json.loads(result.output)
+    assert sum(facts["counts"].values()) == ROWS
+    assert (facts["variants"], facts["size"], facts["seed"]) == (2, 64, 0)
+    assert facts["sources"]["rejected"] == 3
+    plain = invoke("dataset", "info", out)
+    assert plain.exit_code == 0 and plain.output.startswith(f"name      {out.name}\n")
+
+
+def test_verify_ok(dataset):
+    _, out, _ = dataset
+    result = invoke("dataset", "verify", out)
+    assert result.exit_code == 0, result.output
+    shards = len(json.loads((out / "dataset.json").read_text())["shards"])
+    assert result.output == (
+        f"{out}: ok: {shards} shard(s), {ROWS} rows, {2 * ROWS} images decoded\n"
+    )
+
+
+def test_verify_finds_a_flipped_byte(copy):
+    shard = sorted((copy / "pairs").glob("*.parquet"))[0]
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    shard.write_bytes(bytes(data))
+    result = invoke("dataset", "verify", copy)
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == f"problem: pairs/{shard.name}: sha256 differs from dataset.json"
+    assert lines[-1].startswith(f"Error: {copy}: 1 problem(s) in ")
+
+
+def test_verify_finds_an_edited_row_count(copy):
+    doc = json.loads((copy / "dataset.json").read_text())
+    shard = doc["shards"][0]
+    shard["rows"] += 1
+    (copy / "dataset.json").write_text(json.dumps(doc))
+    result = invoke("dataset", "verify", copy, "--no-decode")
+    assert result.exit_code == 1
+    split = shard["split"]
+    real = doc["counts"][split]
+    assert result.output.splitlines()[:2] == [
+        f"problem: dataset.json: counts say {split} {real}, its shard list {real + 1}",
+        f"problem: {shard['file']}: {shard['rows'] - 1} rows, dataset.json says {shard['rows']}",
+    ]
+    assert "Error: " in result.output.splitlines()[-1]
+
+
+def test_verify_finds_an_unlisted_shard(copy):
+    shard = sorted((copy / "pairs").glob("*.parquet"))[0]
+    shutil.copy(shard, copy / "pairs" / "train-00099-of-00100.parquet")
+    result = invoke("dataset", "verify", copy, "--no-decode")
+    assert result.exit_code == 1
+    assert "problem: pairs/train-00099-of-00100.parquet: not listed in dataset.json" in (
+        result.output
+    )
+
+
+def test_preview(dataset, tmp_path):
+    from lutkit.images import load_image
+
+    _, out, _ = dataset
+    sheet = tmp_path / "sheet.png"
+    result = invoke("dataset", "preview", out, "-o", sheet, "--n", "4")
+    assert result.exit_code == 0 and result.output == f"wrote {sheet}\n"
+    assert min(load_image(sheet).pixels.shape[:2]) > 100
+
+
+def test_export_folders(dataset, tmp_path):
+    import pyarrow.parquet as pq
+
+    _, out, _ = dataset
+    target = tmp_path / "png"
+    result = invoke("dataset", "export", out, "--format", "folders", "-o", target)
+    assert result.exit_code == 0 and result.output == f"wrote {ROWS} pairs to {target}\n"
+    rows = pq.read_table(out / "pairs", columns=["id", "split", "clean"]).to_pylist()
+    for kind in ("clean", "distorted"):
+        files = sorted(p.relative_to(target / kind) for p in (target / kind).rglob("*.png"))
+        assert [str(f) for f in files] == sorted(f"{r['split']}/{r['id']}.png" for r in rows)
+    first = rows[0]
+    assert (target / "clean" / first["split"] / f"{first['id']}.png").read_bytes() == first["clean"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["info", "{tmp}"],
+            "{tmp}: not a lutkit dataset (no dataset.json) (build one with `lutkit dataset build`)",
+        ),
+        (
+            ["build", "--source", "{tmp}/nope", "--out", "{tmp}/ds"],
+            "{tmp}/nope: no such folder, glob, manifest or file (use a folder of photos, a "
+            "glob, a .csv/.parquet manifest, or 'sample')",
+        ),
+        (
+            ["build", "--source", "sample", "--out", "{tmp}/ds", "--splits", "0.5,0.6,0"],
+            "split fractions must be three numbers >= 0 that sum to 1, got '0.5,0.6,0' "
+            "(e.g. --splits 0.8,0.1,0.1)",
+        ),
+        (
+            ["build", "--source", "{tmp}", "--out", "{tmp}/ds"],
+            "{tmp}: no readable images in the source",
+        ),
+        (
+            ["export", "{tmp}/nothing", "-o", "{tmp}/png"],
+            "{tmp}/nothing: not a lutkit dataset (no dataset.json) (build one with "
+            "`lutkit dataset build`)",
+        ),
+    ],
+)
+def test_errors_are_one_line(tmp_path, args, message):
+    result = CliRunner().invoke(main, ["dataset"] + [a.format(tmp=tmp_path) for a in args])
+    assert result.exit_code == 1
+    assert result.output == f"Error: {message.format(tmp=tmp_path)}\n"
+    assert not (tmp_path / "ds").exists()  # a failed build leaves no folder behind
+
+
+def test_export_onto_a_file_is_refused(dataset, tmp_path):
+    _, out, _ = dataset
+    (tmp_path / "taken").write_text("x")
+    result = invoke("dataset", "export", out, "-o", tmp_path / "taken")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: {tmp_path / 'taken'}: the export target exists and is not a folder\n"
+    )

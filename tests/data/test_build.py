@@ -1,0 +1,265 @@
+"""Building a paired dataset: counts, rejects, readers, determinism, splits, replay,
+ground truth and manifests."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from lutkit.data.build import BuildConfig, decode_png, plan_shards, prepare
+from lutkit.data.inspect import verify_dataset
+from lutkit.data.sources import SourceImage, assign_split
+from lutkit.distort.base import apply_chain, ops_from_json
+from lutkit.errors import ConfigError
+from lutkit.images import from_float, to_float
+from tests.data.helpers import (
+    BAD,
+    COLORMAP_RECIPE,
+    GOOD,
+    add_photo,
+    build,
+    make_sources,
+    shard_hashes,
+)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The small folder built once with the default recipe and two worker processes."""
+    root = tmp_path_factory.mktemp("build")
+    src = make_sources(root / "src")
+    out = root / "ds"
+    result = build(src, out, workers=2)
+    return src, out, result
+
+
+def _rows(out: Path) -> list[dict]:
+    return pq.read_table(out / "pairs").to_pylist()
+
+
+def test_counts_and_rejected(built):
+    src, out, result = built
+    doc = json.loads((out / "dataset.json").read_text())
+    assert sum(result.rows.values()) == len(GOOD) * 2
+    assert doc["counts"] == result.rows
+    assert sum(s["rows"] for s in doc["shards"]) == len(GOOD) * 2
+    with open(out / "rejected.csv", newline="") as f:
+        rejected = {r["path"]: r["reason"] for r in csv.DictReader(f)}
+    assert set(rejected) == set(BAD)
+    assert rejected["empty.jpg"] == "empty file (0 bytes)"
+    assert rejected["notes.png"] == "not an image lutkit can read"
+    assert "truncated" in rejected["truncated.jpg"]
+    rows = _rows(out)
+    assert sorted({r["source"] for r in rows}) == sorted(
+        ["astronaut.jpg", "chelsea.png", "coffee-rotated.jpg", "more/rocket16.png"]
+        + ["more/motorcycle.png"]
+    )
+    for r in rows:
+        assert r["width"] == r["height"] == 64
+        assert r["id"] == f"{r['source_sha256'][:16]}-{r['variant']:03d}"
+
+
+def test_sixteen_bit_and_orientation_survive(built):
+    src, out, _ = built
+    rows = {r["source"]: r for r in _rows(out) if r["variant"] == 0}
+    assert decode_png(rows["more/rocket16.png"]["clean"]).dtype == np.uint16
+    assert decode_png(rows["chelsea.png"]["clean"]).dtype == np.uint8
+    # The EXIF-rotated coffee is stored as shown: like its pixels turned by hand.
+    from PIL import Image
+
+    from lutkit.images import save_image
+
+    raw = np.asarray(Image.open(src / "coffee-rotated.jpg").convert("RGB"))
+    save_image(src.parent / "turned.png", np.rot90(raw, k=-1))
+    save_image(src.parent / "unturned.png", raw)
+    clean = decode_png(rows["coffee-rotated.jpg"]["clean"]).astype(float)
+    turned = np.abs(clean - prepare(src.parent / "turned.png", 64)).mean()
+    unturned = np.abs(clean - prepare(src.parent / "unturned.png", 64)).mean()
+    assert turned < 2 < unturned
+
+
+def test_readers_agree(built, tmp_path, monkeypatch):
+    _, out, _ = built
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    import duckdb
+    import pandas as pd
+
+    from datasets import load_dataset
+
+    ids = sorted(r["id"] for r in _rows(out))
+    assert len(ids) == len(GOOD) * 2
+
+    frame = pd.read_parquet(out / "pairs")
+    assert sorted(frame["id"]) == ids
+    pattern = str(out / "pairs" / "*.parquet")
+    assert duckdb.sql(f"select count(*) from '{pattern}'").fetchall() == [(len(ids),)]
+    assert sorted(x[0] for x in duckdb.sql(f"select id from '{pattern}'").fetchall()) == ids
+    hf = load_dataset(
+        "parquet", data_files=pattern, cache_dir=str(tmp_path / "cache"), split="train"
+    )
+    assert hf.num_rows == len(ids)
+    assert sorted(hf["id"]) == ids
+    # The bytes are the same PNGs whoever reads them.
+    first = frame.sort_values("id").iloc[0]
+    row = hf.filter(lambda r: r["id"] == first["id"])[0]
+    assert row["distorted"] == first["distorted"]
+
+
+def test_two_builds_are_byte_identical(built, tmp_path):
+    src, out, _ = built
+    build(src, tmp_path / "again", workers=1)  # another worker count, same bytes
+    assert shard_hashes(tmp_path / "again") == shard_hashes(out)
+    assert len(shard_hashes(out)) >= 3
+
+
+def test_adding_a_photo_keeps_the_other_rows(built, tmp_path):
+    src, out, _ = built
+    more = tmp_path / "src"
+    shutil.copytree(src, more)
+    add_photo(more)
+    build(more, tmp_path / "more", workers=2)
+    before = {r["id"]: r for r in _rows(out)}
+    after = {r["id"]: r for r in _rows(tmp_path / "more")}
+    assert len(after) == len(before) + 2
+    for key, row in before.items():
+        assert after[key] == row, key
+
+
+def test_splits_hold_whole_sources(built):
+    _, out, _ = built
+    split_of = {}
+    for r in _rows(out):
+        assert split_of.setdefault(r["source_sha256"], r["split"]) == r["split"]
+    report = verify_dataset(out)
+    assert report.ok, report.problems
+    assert report.rows == len(GOOD) * 2 and report.images == 2 * report.rows
+
+
+def test_split_fractions_are_honoured():
+    import hashlib
+
+    hashes = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(3000)]
+    share = {s: 0 for s in ("train", "val", "test")}
+    for h in hashes:
+        share[assign_split(h, (0.7, 0.2, 0.1))] += 1
+    assert abs(share["train"] / 3000 - 0.7) < 0.03
+    assert abs(share["val"] / 3000 - 0.2) < 0.03
+    assert abs(share["test"] / 3000 - 0.1) < 0.03
+    # Planned shards follow the same rule and never split a source.
+    sources = [SourceImage(Path(f"{h}.png"), f"{h}.png", h) for h in hashes[:200]]
+    cfg = BuildConfig(source="x", recipe="default", out="y", variants=3, rows_per_shard=30)
+    plans = plan_shards(sources, cfg, "recipe")
+    seen = [s.sha256 for p in plans for s in p.sources]
+    assert sorted(seen) == sorted(hashes[:200])
+    for p in plans:
+        assert 1 <= len(p.sources) <= 10
+        assert all(assign_split(s.sha256, cfg.splits) == p.split for s in p.sources)
+
+
+def test_every_row_replays_from_its_ops(built):
+    _, out, _ = built
+    for row in _rows(out):
+        clean = decode_png(row["clean"])
+        records = ops_from_json(row["ops"])
+        again = from_float(apply_chain(to_float(clean), records), clean.dtype)
+        assert np.array_equal(again, decode_png(row["distorted"])), row["id"]
+
+
+@pytest.mark.parametrize("source", ["chelsea.png", "more/rocket16.png"])
+def test_replay_through_the_cli(built, tmp_path, monkeypatch, source):
+    from lutkit.cli import main
+    from lutkit.images import load_image
+
+    _, out, _ = built
+    row = next(r for r in _rows(out) if r["source"] == source and r["variant"] == 1)
+    monkeypatch.chdir(tmp_path)
+    Path("clean.png").write_bytes(row["clean"])
+    Path("p.json").write_text(json.dumps({"schema": 1, "ops": json.loads(row["ops"])}))
+    result = CliRunner().invoke(
+        main, ["distort", "clean.png", "-o", "out.png", "--replay", "p.json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert np.array_equal(load_image("out.png").pixels, decode_png(row["distorted"]))
+
+
+def test_target_lut_moves_distorted_towards_clean(tmp_path):
+    """The stored correction is the inverse of the recorded ops: where the distortion
+    is invertible it takes the distorted pixels back to clean, and over whole images
+    it brings them closer whenever most of the image is invertible."""
+    from lutkit.color import image_delta_e
+    from lutkit.distort.truth import bake_chain, invert_lut
+    from lutkit.luts.model import LUT3D
+
+    src = make_sources(tmp_path / "src", bad=False)
+    recipe = tmp_path / "tiny.toml"
+    recipe.write_text(COLORMAP_RECIPE)
+    out = tmp_path / "ds"
+    build(src, out, recipe=str(recipe), workers=2)
+    rows = _rows(out)
+    assert len(rows) == len(GOOD) * 2
+    total_before = total_after = 0.0
+    for row in rows:
+        assert row["colormap_only"] and row["target_lut"] is not None
+        lut = LUT3D(np.asarray(row["target_lut"], np.float32).reshape(17, 17, 17, 3))
+        inverse, report = invert_lut(bake_chain(ops_from_json(row["ops"]), 17))
+        assert np.array_equal(inverse.table.astype(np.float16).astype(np.float32), lut.table)
+        assert row["target_invertible"] == pytest.approx(report.fraction)
+        clean = to_float(decode_png(row["clean"]))
+        distorted = to_float(decode_png(row["distorted"]))
+        before = image_delta_e(distorted, clean)
+        after = image_delta_e(lut.apply(distorted), clean)
+        inside = report.mask(distorted)
+        if inside.any():
+            assert after[inside].mean() < 0.3 * before[inside].mean(), row["id"]
+        if inside.mean() >= 0.5:
+            assert after.mean() < 0.5 * before.mean(), row["id"]
+        total_before += before.mean()
+        total_after += after.mean()
+    assert total_after < 0.5 * total_before
+
+
+def test_manifest_with_splits_and_a_missing_file(tmp_path):
+    src = make_sources(tmp_path / "src", bad=False)
+    (src / "list.csv").write_text(
+        "path,split\nastronaut.jpg,test\nchelsea.png,val\nmissing.png,train\nmore/rocket16.png,\n"
+    )
+    out = tmp_path / "ds"
+    result = build(src / "list.csv", out, variants=1, ground_truth=False)
+    by_source = {r["source"]: r["split"] for r in _rows(out)}
+    assert by_source["astronaut.jpg"] == "test" and by_source["chelsea.png"] == "val"
+    assert set(by_source) == {"astronaut.jpg", "chelsea.png", "more/rocket16.png"}
+    assert [(r.path, r.reason) for r in result.rejected] == [("missing.png", "file not found")]
+    assert "missing.png,file not found" in (out / "rejected.csv").read_text()
+
+
+def test_manifest_outside_its_folder(tmp_path):
+    src = make_sources(tmp_path / "src", bad=False)
+    manifest = src / "more" / "list.csv"
+    manifest.write_text("path\n../chelsea.png\nrocket16.png\n")
+    with pytest.raises(ConfigError) as err:
+        build(manifest, tmp_path / "ds", variants=1, ground_truth=False)
+    assert str(err.value) == (
+        f"{manifest}:2: path '../chelsea.png' is outside the manifest's folder "
+        "(list files inside the folder, or pass --allow-outside)"
+    )
+    assert not (tmp_path / "ds" / "pairs").exists()
+    result = build(manifest, tmp_path / "ds", variants=1, ground_truth=False, allow_outside=True)
+    assert sum(result.rows.values()) == 2
+
+
+def test_dataset_inside_the_source_folder_is_not_a_source(tmp_path):
+    src = make_sources(tmp_path / "src", bad=False)
+    shutil.rmtree(src / "more")
+    first = build(src, src / "ds", variants=1, ground_truth=False)
+    assert (src / "ds" / "contact-sheet.jpg").is_file()
+    again = build(src, src / "ds", variants=1, ground_truth=False)
+    assert again.shards_written == 0 and again.rows == first.rows

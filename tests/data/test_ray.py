@@ -1,0 +1,47 @@
+"""The Ray engine writes the same shards as the local engine."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from lutkit.errors import ConfigError
+from tests.data.helpers import build, make_sources, shard_hashes
+
+pytest.importorskip("ray.data")
+# Ray Data warns about its own deprecated settings when it copies its context.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.*")
+
+
+def test_ray_and_local_engines_write_identical_shards(tmp_path):
+    src = make_sources(tmp_path / "src")
+    local = build(src, tmp_path / "local", workers=2)
+    on_ray = build(src, tmp_path / "ray", engine="ray", workers=2)  # a local Ray, 2 CPUs
+    assert on_ray.rows == local.rows and on_ray.rejected == local.rejected
+    hashes = shard_hashes(tmp_path / "local")
+    assert len(hashes) >= 3
+    assert shard_hashes(tmp_path / "ray") == hashes
+    docs = [json.loads((tmp_path / d / "dataset.json").read_text()) for d in ("ray", "local")]
+    assert [d.pop("name") for d in docs] == ["ray", "local"]
+    assert docs[0] == docs[1]
+    assert (tmp_path / "ray" / "rejected.csv").read_bytes() == (
+        tmp_path / "local" / "rejected.csv"
+    ).read_bytes()
+
+    # A Ray rerun after a lost shard rebuilds just that shard, the same bytes again.
+    lost = sorted((tmp_path / "ray" / "pairs").glob("*.parquet"))[1]
+    lost.unlink()
+    again = build(src, tmp_path / "ray", engine="ray", workers=2)
+    assert (again.shards_written, again.shards_skipped) == (1, len(hashes) - 1)
+    assert shard_hashes(tmp_path / "ray") == hashes
+
+
+def test_missing_ray_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    src = make_sources(tmp_path / "src", bad=False)
+    with pytest.raises(ConfigError) as err:
+        build(src, tmp_path / "ds", engine="ray")
+    assert str(err.value) == "the Ray engine needs ray[data] (pip install 'lutkit[scale]')"
+    assert not (tmp_path / "ds").exists()

@@ -1,0 +1,186 @@
+"""Interrupted and refused builds: kill -9 and resume, the folder lock, changed
+settings, an output that is a file, a full disk."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from lutkit.cli import main
+from lutkit.data.build import build_lock
+from lutkit.data.inspect import verify_dataset
+from lutkit.errors import ConfigError, LutkitError
+from tests.data.helpers import COLORMAP_RECIPE, build, make_sources, shard_hashes
+
+SETTINGS = {"variants": 2, "size": 64, "rows_per_shard": 2}  # one photo per shard
+
+
+def _cli_args(src, out) -> list[str]:
+    return [
+        sys.executable,
+        "-c",
+        "from lutkit.cli import main; main()",
+        "dataset",
+        "build",
+        "--source",
+        str(src),
+        "--out",
+        str(out),
+        "--variants",
+        "2",
+        "--size",
+        "64",
+        "--rows-per-shard",
+        "2",
+        "--workers",
+        "2",
+    ]
+
+
+def _all_readable(folder) -> list[str]:
+    names = []
+    for p in sorted(folder.glob("*.parquet")):
+        pq.read_metadata(p)  # raises on a partial file
+        names.append(p.name)
+    return names
+
+
+def _wait_until_unlocked(out, timeout: float = 30) -> None:
+    """The killed build's worker processes die a moment after it (and hold its lock
+    until they do)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with build_lock(out):
+                return
+        except ConfigError:
+            time.sleep(0.05)
+    raise AssertionError("the killed build's processes still hold the lock")
+
+
+def test_kill_and_resume_equals_an_uninterrupted_build(tmp_path):
+    src = make_sources(tmp_path / "src")
+    out = tmp_path / "ds"
+    proc = subprocess.Popen(
+        _cli_args(src, out),
+        start_new_session=True,  # its own process group: kill the workers with it
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    seen: list[str] = []
+    deadline = time.monotonic() + 120
+    try:
+        while not seen and proc.poll() is None and time.monotonic() < deadline:
+            if (out / "pairs").is_dir():
+                seen = _all_readable(out / "pairs")
+            time.sleep(0.005)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        _wait_until_unlocked(out)
+    assert seen, proc.stderr.read().decode()
+    assert not (out / "dataset.json").exists(), "the build finished before it was killed"
+    done = _all_readable(out / "pairs")  # every shard present right after the kill opens
+    assert set(seen) <= set(done)
+
+    result = build(src, out, workers=2, **SETTINGS)
+    assert result.shards_skipped >= len(seen)
+    # six shards: five photos and the truncated JPEG (rejected when decoded, in an
+    # empty shard that records it)
+    assert result.shards_written + result.shards_skipped == len(shard_hashes(out)) == 6
+    assert not [p for p in (out / "pairs").iterdir() if p.suffix != ".parquet"]
+    build(src, tmp_path / "whole", workers=2, **SETTINGS)
+    assert shard_hashes(out) == shard_hashes(tmp_path / "whole")
+    assert verify_dataset(out).ok
+
+
+@pytest.fixture()
+def small(tmp_path):
+    """A quick finished build: five photos, one variant, no ground truth."""
+    src = make_sources(tmp_path / "src", bad=False)
+    out = tmp_path / "ds"
+    build(src, out, variants=1, ground_truth=False)
+    return src, out
+
+
+def test_a_second_build_at_once_is_refused(small):
+    src, out = small
+    with build_lock(out):
+        with pytest.raises(ConfigError) as err:
+            build(src, out, variants=1, ground_truth=False)
+    assert str(err.value) == (
+        f"{out}: another build is running in this folder "
+        "(wait for it to finish, or build into another folder)"
+    )
+    again = build(src, out, variants=1, ground_truth=False)  # the lock is free again
+    assert again.shards_written == 0
+
+
+def test_changed_settings_are_refused_unless_forced(small, tmp_path):
+    src, out = small
+    before = shard_hashes(out)
+    with pytest.raises(ConfigError) as err:
+        build(src, out, variants=1, ground_truth=False, seed=1)
+    assert str(err.value) == (
+        f"{out}: a dataset built with another seed is in this folder "
+        "(use another --out, or --force to replace it)"
+    )
+    recipe = tmp_path / "tiny.toml"
+    recipe.write_text(COLORMAP_RECIPE)
+    with pytest.raises(ConfigError) as err:
+        build(src, out, variants=1, ground_truth=False, recipe=str(recipe))
+    assert str(err.value) == (
+        f"{out}: a dataset built with another recipe is in this folder "
+        "(use another --out, or --force to replace it)"
+    )
+    assert shard_hashes(out) == before  # nothing touched
+    result = build(src, out, variants=1, ground_truth=False, seed=1, force=True)
+    assert result.shards_skipped == 0 and shard_hashes(out) != before
+    assert verify_dataset(out).ok
+
+
+def test_output_that_is_a_file(tmp_path):
+    src = make_sources(tmp_path / "src", bad=False)
+    target = tmp_path / "taken"
+    target.write_text("a file\n")
+    result = CliRunner().invoke(
+        main, ["dataset", "build", "--source", str(src), "--out", str(target)]
+    )
+    assert result.exit_code == 1
+    assert result.output == f"Error: {target}: the output exists and is not a folder\n"
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_full_disk_is_a_clear_error_and_leaves_no_partial_shard(tmp_path, monkeypatch, workers):
+    import pyarrow.parquet
+
+    def full_disk(table, where, **kwargs):
+        with open(where, "wb") as f:
+            f.write(b"PAR1 half a shard")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pyarrow.parquet, "write_table", full_disk)
+    src = make_sources(tmp_path / "src", bad=False)
+    out = tmp_path / "ds"
+    result = CliRunner().invoke(
+        main,
+        ["dataset", "build", "--source", str(src), "--out", str(out), "--size", "64"]
+        + ["--variants", "1", "--no-ground-truth", "--workers", workers],
+    )
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {out}/pairs/")
+    assert lines[0].endswith(
+        ": cannot write shard: No space left on device "
+        "(free some space, then rerun the same command to resume)"
+    )
+    assert not out.exists()  # nothing was written, so not even the folder is left
+    with pytest.raises(LutkitError):  # the library raises the same error
+        build(src, out, variants=1, ground_truth=False)
