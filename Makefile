@@ -8,13 +8,15 @@ DEMO    ?= demo
 
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup test lint format demo data vae bench luts clean help
+.PHONY: setup test lint format demo data latents vae train bench luts clean help
 
 help:
 	@echo "make setup   create .venv and install lutkit with its test extras"
 	@echo "make test    run the test suite (creates .venv when missing)"
 	@echo "make demo    the LUT walk-through on a bundled photo -> $(DEMO)/"
 	@echo "make data    the demo dataset: bundled photos x default recipe -> datasets/demo"
+	@echo "make latents VAE latents of the demo dataset (builds it first if needed)"
+	@echo "make train   demo data + latents, then train the recolor and LUT nets -> runs/demo"
 	@echo "make vae     retrain lutkit's default VAE -> lutkit/resources/vae (about 20 min on 2 CPU cores)"
 	@echo "make bench   benchmarks (LUT apply vs Pillow, OCIO, colour, torch; distortions) -> reports/bench.md"
 	@echo "make luts    re-author the GIMP-made LUTs in luts/ from luts/gimp/*.scm (needs GIMP 2.10)"
@@ -43,12 +45,22 @@ data: $(STAMP)
 	$(LUTKIT) dataset build --source sample --recipe default --out datasets/demo
 	$(LUTKIT) dataset verify datasets/demo
 
+latents: $(STAMP)
+	$(LUTKIT) dataset build --source sample --recipe default --out datasets/demo
+	$(LUTKIT) latents datasets/demo
+
 demo: $(STAMP)
 	$(LUTKIT) demo --out $(DEMO)
 
 # The exact command that produced the shipped weights (see lutkit/resources/vae/TRAINING.md).
 vae: $(STAMP)
-	$(LUTKIT) vae train --out lutkit/resources/vae --steps 800 --batch-size 8 --size 96 --lr 0.002 --kl-weight 0.0001 --seed 0
+	$(LUTKIT) vae train --out lutkit/resources/vae --steps 2000 --batch-size 8 --size 64 --lr 0.002 --kl-weight 0.0001 --seed 0
+
+# Each step resumes or skips what is already done; the default VAE comes from `make vae`.
+train: $(STAMP)
+	$(LUTKIT) dataset build --source sample --recipe default --out datasets/demo
+	$(LUTKIT) latents datasets/demo
+	$(LUTKIT) train --config pipelines/train/demo.toml
 
 bench: $(STAMP)
 	$(BIN)/python -m lutkit.bench all -o reports/bench.md

@@ -340,6 +340,65 @@ def bench_dataset(photos: int = 8, variants: int = 2, size: int = 256) -> str:
         return text
 
 
+def bench_latents(vae: str = "default", variants: int = 4) -> str:
+    """Images per second of ``lutkit latents`` against the loop a user would write (one
+    image at a time through ``vae.encode``, float32, no batching), same model, same
+    images, same run. Both include decoding the PNGs from the shards."""
+    import pyarrow.parquet as pq
+    import torch
+
+    from lutkit.data.build import BuildConfig, build_dataset, decode_png
+    from lutkit.latents.encode import encode_dataset
+    from lutkit.latents.vae import center_crop_resize, load_vae
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ds = Path(tmp) / "ds"
+        build_dataset(
+            BuildConfig(
+                source="sample", recipe="curves", out=str(ds), variants=variants, ground_truth=False
+            ),
+            workers=2,
+        )
+        shards = sorted((ds / "pairs").glob("*.parquet"))
+        model = load_vae(vae)
+
+        def naive() -> int:
+            n = 0
+            for shard in shards:
+                table = pq.read_table(shard, columns=["clean", "distorted"])
+                for col in ("clean", "distorted"):
+                    for cell in table.column(col):
+                        img = center_crop_resize(decode_png(cell.as_py()), 224)
+                        x = torch.from_numpy(img.transpose(2, 0, 1)[None].copy())
+                        with torch.no_grad():
+                            _ = model.encode(x).latent_dist.mean
+                        n += 1
+            return n
+
+        t = time.perf_counter()
+        images = naive()
+        t_naive = time.perf_counter() - t
+
+        def ours() -> None:
+            shutil.rmtree(ds / "latents", ignore_errors=True)
+            encode_dataset(ds, vae=vae, batch_size=16, device="cpu")
+
+        ours()  # warm-up
+        t_ours = _time(ours, 2)
+    lines = [
+        f"VAE latents at 224, {images} images, VAE {vae!r}, CPU ({torch.get_num_threads()} threads)",
+        "",
+        "| what | images/s | lutkit / naive |",
+        "|---|---:|---:|",
+        f"| naive loop: one image at a time, vae.encode, float32 | {images / t_naive:.1f} | 1.00x |",
+        f"| lutkit latents (batch 16, channels-last, inference mode, decode overlapped) | "
+        f"{images / t_ours:.1f} | {t_naive / t_ours:.2f}x |",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    return text
+
+
 def print_table(rows: list[tuple[str, float, str]], reference: str) -> str:
     ref = dict((n, v) for n, v, _ in rows)[reference]
     lines = [
@@ -365,7 +424,7 @@ def print_table(rows: list[tuple[str, float, str]], reference: str) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m lutkit.bench")
     parser.add_argument(
-        "suite", choices=["lut", "distort", "dataset", "all"], nargs="?", default="all"
+        "suite", choices=["lut", "distort", "dataset", "latents", "all"], nargs="?", default="all"
     )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--folder-images", type=int, default=6)
@@ -381,6 +440,9 @@ def main(argv: list[str] | None = None) -> None:
         print()
     if args.suite in ("dataset", "all"):
         parts.append(bench_dataset())
+        print()
+    if args.suite in ("latents", "all"):
+        parts.append(bench_latents())
     text = "\n\n".join(parts)
     if args.output:
         from lutkit.fsutil import atomic_write_text

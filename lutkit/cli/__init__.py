@@ -26,6 +26,9 @@ _COMMANDS = {
         "Build, verify, preview and export paired datasets.",
     ),
     "vae": ("lutkit.cli.vae", "vae", "Inspect, evaluate and train the VAE (AutoencoderKL)."),
+    "latents": ("lutkit.cli.latents", "latents", "Precompute VAE latents of a dataset."),
+    "train": ("lutkit.cli.train", "train", "Train the latent recolor net and the LUT net."),
+    "fix": ("lutkit.cli.fix", "fix", "Fix photos with a trained model; export the LUT."),
 }
 
 

@@ -1,0 +1,65 @@
+"""``lutkit latents``: precompute VAE latents of a dataset."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.argument("dataset", type=click.Path(file_okay=False))
+@click.option(
+    "--vae",
+    default="default",
+    show_default=True,
+    help="'default' (lutkit's own), a local AutoencoderKL folder, or a hub id.",
+)
+@click.option("--batch-size", type=click.IntRange(1), default=16, show_default=True)
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True
+)
+@click.option(
+    "--dtype",
+    type=click.Choice(["float32", "float16", "bfloat16"]),
+    default="float32",
+    show_default=True,
+)
+@click.option(
+    "--size",
+    type=click.IntRange(16, 2048),
+    default=224,
+    show_default=True,
+    help="Centre crop and resize to this size before encoding.",
+)
+@click.option("--engine", type=click.Choice(["local"]), default="local", show_default=True)
+def latents(
+    dataset: str, vae: str, batch_size: int, device: str, dtype: str, size: int, engine: str
+) -> None:
+    """Encode every pair of a dataset with a VAE into latents shards (resumable).
+
+    \b
+    Examples:
+      lutkit latents datasets/demo
+      lutkit latents datasets/demo --vae stabilityai/sd-vae-ft-mse --device cuda --dtype bfloat16
+    """
+    from tqdm.auto import tqdm
+
+    from lutkit.latents.encode import encode_dataset
+
+    bar = tqdm(unit="img", desc="encoding", disable=None, leave=False)
+    try:
+        result = encode_dataset(
+            dataset,
+            vae=vae,
+            batch_size=batch_size,
+            device=device,
+            dtype=dtype,
+            size=size,
+            tick=bar.update,
+        )
+    finally:
+        bar.close()
+    click.echo(
+        f"{result.folder}: {result.shards_written} shard(s) written, "
+        f"{result.shards_skipped} already complete; {result.images} images at "
+        f"{result.images_per_second:.1f} images/s (VAE {result.fingerprint})"
+    )

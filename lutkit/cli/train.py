@@ -1,0 +1,55 @@
+"""``lutkit train``: train the latent recolor net and the LUT net."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="A TOML config (pipelines/train/*.toml); without it, the defaults.",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config key (repeatable), e.g. --set epochs=5.",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda", "mps"]),
+    help="Overrides the config's device.",
+)
+def train(config_path: str | None, overrides: tuple[str, ...], device: str | None) -> None:
+    """Train a run into OUT/NAME (runs/NAME); rerun the same command to resume.
+
+    Needs the dataset's latents for the config's VAE (`lutkit latents DATASET`).
+    Writes config.json, recolor/ and lutnet/ (safetensors), metrics.csv,
+    before-after.png and the resume state.
+
+    \b
+    Examples:
+      lutkit train --config pipelines/train/demo.toml
+      lutkit train --config pipelines/train/demo.toml --set epochs=2 --set name=quick
+      lutkit train --config pipelines/train/demo.toml --set name=two-step --set stage=recolor
+      lutkit train --config pipelines/train/demo.toml --set name=two-step --set stage=lutnet
+    """
+    from lutkit.train.config import load_config
+    from lutkit.train.loop import train as run_training
+
+    items = list(overrides) + ([f"device={device}"] if device else [])
+    cfg = load_config(config_path, items)
+    result = run_training(cfg, log=click.echo)
+    last = result.metrics[-1] if result.metrics else {}
+    de = ", ".join(
+        f"{k[7:]} {last[k]}" for k in ("val_de_input", "val_de_fit", "val_de_net") if last.get(k)
+    )
+    state = "complete" if result.complete else f"at epoch {result.epoch}"
+    click.echo(
+        f"{result.run_dir}: {state}, {result.epochs_run} epoch(s) trained in "
+        f"{result.seconds:.0f} s" + (f"; val delta E 2000 {de}" if de else "")
+    )

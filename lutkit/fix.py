@@ -1,0 +1,123 @@
+"""Fix full-resolution photos: predict the colour mapping in latent space, apply it as
+a LUT to the original pixels (edges and textures untouched), iterate, export.
+
+Each iteration predicts a correction LUT from a 224x224 view of the current result
+(:func:`lutkit.models.colormap.predict_correction`) and composes it with the ones
+before; the output is the composed LUT applied once to the original, so the exported
+.cube reproduces it exactly in any LUT-applying tool.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lutkit.errors import ConfigError
+from lutkit.images import ImageData, load_image, save_image
+from lutkit.luts.apply import apply_lut
+from lutkit.luts.model import LUT3D, compose
+
+PREVIEW_SIDE = 448  # iterations predict from a copy this size (the model sees 224)
+
+
+@dataclass
+class FixResult:
+    pixels: np.ndarray
+    lut: LUT3D  # the whole correction (iterations composed, strength applied)
+
+
+def _preview(pixels: np.ndarray) -> np.ndarray:
+    import cv2
+
+    h, w = pixels.shape[:2]
+    scale = PREVIEW_SIDE / min(h, w)
+    if scale >= 1:
+        return pixels
+    return cv2.resize(pixels, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+
+
+def fix_pixels(
+    run: Any,
+    pixels: np.ndarray,
+    *,
+    colormap: str = "fit",
+    iterations: int = 1,
+    strength: float = 1.0,
+    seed: int = 0,
+    lut_size: int = 33,
+) -> FixResult:
+    """Correct (H, W, 3) uint8/uint16/float pixels with a trained run; see the module doc."""
+    from lutkit.models.colormap import predict_correction
+
+    if iterations < 1:
+        raise ConfigError(f"--iterations must be at least 1, got {iterations}")
+    if colormap not in ("fit", "net"):
+        raise ConfigError(f"--colormap must be fit or net, got {colormap!r}")
+    small = _preview(pixels)
+    current = small
+    total: LUT3D | None = None
+    for k in range(iterations):
+        step = predict_correction(
+            run,
+            current,
+            colormap=colormap,
+            seed=seed + k,
+            lut_size=lut_size,
+            size=getattr(run, "image_size", 224),
+        )
+        total = step if total is None else compose(total, step, size=lut_size)
+        current = apply_lut(total, small)
+    assert total is not None
+    if strength != 1.0:
+        total = total.blend(strength)
+    total.title = f"lutkit fix ({colormap}, {iterations} iteration(s))"
+    return FixResult(apply_lut(total, pixels), total)
+
+
+def fix_files(
+    run: Any,
+    pairs: list[tuple[Path, Path]],
+    *,
+    colormap: str = "fit",
+    iterations: int = 1,
+    strength: float = 1.0,
+    seed: int = 0,
+    export_lut: str | os.PathLike[str] | None = None,
+    compare: bool = False,
+    quality: int = 95,
+    wrap=None,
+) -> list[Path]:
+    """Fix every (input, output) pair. Bit depth, EXIF (orientation applied) and the ICC
+    profile are kept: pixels are corrected in the file's own encoding, not converted."""
+    from lutkit.luts.formats import write_lut
+
+    if export_lut is not None and len(pairs) != 1:
+        raise ConfigError("--export-lut needs exactly one input image")
+    written = []
+    steps = wrap(pairs) if wrap else pairs
+    for src, dst in steps:
+        data = load_image(src, convert_icc=False)
+        result = fix_pixels(
+            run, data.pixels, colormap=colormap, iterations=iterations, strength=strength, seed=seed
+        )
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        written.append(
+            save_image(dst, result.pixels, exif=data.exif, icc=data.icc, quality=quality)
+        )
+        if compare:
+            save_compare(data, result.pixels, dst.with_name(f"{dst.stem}-compare.jpg"))
+        if export_lut is not None:
+            write_lut(result.lut, export_lut)
+    return written
+
+
+def save_compare(data: ImageData, fixed: np.ndarray, path: Path) -> Path:
+    from lutkit.sheets import save_contact_sheet
+
+    return save_contact_sheet(
+        path, [data.pixels, fixed], ["before", "after (lutkit fix)"], columns=2, tile=640
+    )

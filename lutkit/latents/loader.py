@@ -1,0 +1,142 @@
+"""Read latents (and, when asked, the pixels) of a dataset as torch batches for training.
+
+Latents shards are joined with the pairs shards of the same name by row (ids are
+checked); only the columns needed are read, one row group at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lutkit.errors import ConfigError, LutkitError
+from lutkit.latents.encode import COLUMNS, LATENTS_JSON
+
+
+def latents_folders(dataset: str | os.PathLike[str]) -> dict[str, Path]:
+    """fingerprint -> folder, for every set of latents the dataset has."""
+    root = Path(dataset) / "latents"
+    if not root.is_dir():
+        return {}
+    return {p.name: p for p in sorted(root.iterdir()) if (p / LATENTS_JSON).is_file()}
+
+
+def resolve_latents(
+    dataset: str | os.PathLike[str], fingerprint: str | None, shape: tuple[int, ...] | None = None
+) -> tuple[Path, dict[str, Any]]:
+    """The latents folder for ``fingerprint`` (the only one if None), checked."""
+    found = latents_folders(dataset)
+    if not found:
+        raise ConfigError(
+            "the dataset has no latents", path=dataset, hint="run `lutkit latents DATASET` first"
+        )
+    if fingerprint is None:
+        if len(found) > 1:
+            raise ConfigError(
+                f"the dataset has latents of {len(found)} VAEs ({', '.join(found)})",
+                path=dataset,
+                hint="name one with its fingerprint",
+            )
+        fingerprint = next(iter(found))
+    if fingerprint not in found:
+        raise ConfigError(
+            f"no latents of VAE {fingerprint} in the dataset",
+            path=dataset,
+            hint=f"it has {', '.join(found)}",
+        )
+    meta = json.loads((found[fingerprint] / LATENTS_JSON).read_text())
+    if shape is not None and tuple(meta["latent_shape"]) != tuple(shape):
+        raise ConfigError(
+            f"latents have shape {tuple(meta['latent_shape'])}, the model wants {tuple(shape)}",
+            path=found[fingerprint],
+        )
+    return found[fingerprint], meta
+
+
+def iter_batches(
+    dataset: str | os.PathLike[str],
+    *,
+    split: str = "train",
+    fingerprint: str | None = None,
+    batch_size: int = 32,
+    pixels: bool = False,
+    size: int = 224,
+    shuffle_seed: int | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Yield dicts of torch tensors: ``distorted`` and ``clean`` latents (B, 2C, h, w)
+    (mean then logvar along channels), ``id`` (list), and with ``pixels`` the images
+    ``distorted_rgb`` / ``clean_rgb`` (B, 3, size, size) in [0, 1]."""
+    import pyarrow.parquet as pq
+    import torch
+
+    folder, meta = resolve_latents(dataset, fingerprint)
+    shape = tuple(meta["latent_shape"])
+    shards = [s for s in meta["shards"] if s["split"] == split]
+    order = np.arange(len(shards))
+    if shuffle_seed is not None:
+        order = np.random.default_rng(shuffle_seed).permutation(len(shards))
+    buf: list[dict[str, Any]] = []
+    for k in order:
+        entry = shards[int(k)]
+        path = folder / entry["file"]
+        try:
+            lat = pq.ParquetFile(path)
+        except Exception as exc:  # corrupted shard
+            raise LutkitError(
+                f"cannot read latents shard: {exc}",
+                path=path,
+                hint="delete it and rerun `lutkit latents`",
+            ) from None
+        if (lat.schema_arrow.metadata or {}).get(b"lutkit.vae", b"").decode() != folder.name:
+            raise LutkitError("latents shard of another VAE in this folder", path=path)
+        pairs = pq.ParquetFile(Path(dataset) / "pairs" / entry["file"]) if pixels else None
+        for g in range(lat.num_row_groups):
+            t = lat.read_row_group(g, columns=["id", *COLUMNS])
+            rows = t.to_pydict()
+            imgs = None
+            if pairs is not None:
+                p = pairs.read_row_group(g, columns=["id", "clean", "distorted"]).to_pydict()
+                if p["id"] != rows["id"]:
+                    raise LutkitError(
+                        "latents and pairs rows do not line up",
+                        path=path,
+                        hint="rerun `lutkit latents` for this dataset",
+                    )
+                imgs = p
+            for i in range(len(rows["id"])):
+                item = {"id": rows["id"][i]}
+                for c in COLUMNS:
+                    item[c] = np.asarray(rows[c][i], np.float16)
+                if imgs is not None:
+                    item["clean_png"], item["distorted_png"] = (
+                        imgs["clean"][i],
+                        imgs["distorted"][i],
+                    )
+                buf.append(item)
+                if len(buf) == batch_size:
+                    yield _collate(buf, shape, size, torch)
+                    buf = []
+    if buf:
+        yield _collate(buf, shape, size, torch)
+
+
+def _collate(items, shape, size, torch) -> dict[str, Any]:
+    def lat(prefix: str):
+        mean = np.stack([it[f"{prefix}_mean"] for it in items]).reshape(-1, *shape)
+        logvar = np.stack([it[f"{prefix}_logvar"] for it in items]).reshape(-1, *shape)
+        return torch.from_numpy(np.concatenate([mean, logvar], axis=1).astype(np.float32))
+
+    batch = {"id": [it["id"] for it in items], "clean": lat("clean"), "distorted": lat("distorted")}
+    if "clean_png" in items[0]:
+        from lutkit.data.build import decode_png
+        from lutkit.latents.vae import center_crop_resize
+
+        for col in ("clean", "distorted"):
+            arr = np.stack([center_crop_resize(decode_png(it[f"{col}_png"]), size) for it in items])
+            batch[f"{col}_rgb"] = torch.from_numpy(arr.transpose(0, 3, 1, 2).copy())
+    return batch

@@ -1,0 +1,218 @@
+"""The training config: one dataclass, read from TOML, overridden with ``--set key=value``.
+
+Every key is checked: an unknown key (in the file or in ``--set``) is an error naming
+it, and every value must have the type of its default (an integer where a float is
+expected is fine). The full config is saved in the run folder (``config.json``) with
+what the run was trained on: the VAE's fingerprint, the dataset and the latent shape.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from lutkit.errors import ConfigError
+
+STAGES = ("recolor", "lutnet", "both")
+SCHEDULES = ("cosine", "constant")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+# What a run records beside the config (config.json); not settable.
+RECORD_KEYS = (
+    "vae_fingerprint",
+    "vae_path",
+    "dataset_path",
+    "latent_shape",
+    "image_size",
+    "lutkit_version",
+)
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs; the defaults are a small CPU-sized model."""
+
+    name: str = "run"  # the run folder: {out}/{name}
+    dataset: str = "datasets/demo"
+    vae: str = "default"  # "default", a local AutoencoderKL folder, or a hub id
+    stage: str = "both"  # recolor | lutnet (needs a trained recolor net) | both (jointly)
+    epochs: int = 20
+    batch_size: int = 8
+    lr: float = 1e-3
+    weight_decay: float = 0.01  # AdamW, on conv and linear weights only
+    schedule: str = "cosine"  # cosine (after a linear warmup) | constant
+    warmup_steps: int = 20
+    min_lr_ratio: float = 0.1  # the cosine ends at lr * min_lr_ratio
+    grad_clip: float = 1.0  # 0 = off
+    # recolor net (reference: width 128, res_blocks 5)
+    width: int = 32
+    res_blocks: int = 5
+    norm: str = "instance"  # instance | none
+    residual: bool = False
+    # LUT net
+    lutnet_width: int = 16
+    lutnet_basis: int = 3
+    lutnet_size: int = 17
+    lutnet_pixels: int = 64  # side of the training images for the LUT loss (0 = full)
+    lut_weight: float = 1.0  # stage both: loss = KL + lut_weight * LUT loss
+    tv_weight: float = 0.01
+    mono_weight: float = 10.0
+    # validation
+    fit_method: str = "mlp"  # the fitted colour map of the val delta E: mlp | poly
+    fit_steps: int = 400  # Adam steps of each fitted MLP colour map
+    val_images: int = 4  # val pairs in the delta E columns and the before/after sheet
+    seed: int = 0
+    out: str = "runs"
+    device: str = "auto"  # auto | cpu | cuda | mps
+
+    def check(self) -> TrainConfig:
+        """Raise :class:`ConfigError` for a value out of range; returns self."""
+        choices = {
+            "stage": STAGES,
+            "schedule": SCHEDULES,
+            "device": DEVICES,
+            "norm": ("instance", "none"),
+            "fit_method": ("mlp", "poly"),
+        }
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed:
+                raise ConfigError(
+                    f"{key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}"
+                )
+        minimum = {
+            "epochs": 1,
+            "batch_size": 1,
+            "width": 1,
+            "res_blocks": 0,
+            "warmup_steps": 0,
+            "lutnet_width": 1,
+            "lutnet_basis": 1,
+            "lutnet_size": 2,
+            "lutnet_pixels": 0,
+            "val_images": 1,
+            "fit_steps": 1,
+        }
+        for key, low in minimum.items():
+            if getattr(self, key) < low:
+                raise ConfigError(f"{key} must be at least {low}, got {getattr(self, key)}")
+        for key in ("weight_decay", "grad_clip", "lut_weight", "tv_weight", "mono_weight"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"{key} must not be negative, got {getattr(self, key)}")
+        if not self.lr > 0:
+            raise ConfigError(f"lr must be positive, got {self.lr}")
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise ConfigError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
+        if self.lutnet_size > 65:
+            raise ConfigError(f"lutnet_size must be at most 65, got {self.lutnet_size}")
+        if not _NAME.fullmatch(self.name):
+            raise ConfigError(
+                f"name must be a plain folder name (letters, digits, . _ -), got {self.name!r}"
+            )
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.out) / self.name
+
+
+_FIELDS = {f.name: f for f in fields(TrainConfig)}
+_TYPES = {name: type(getattr(TrainConfig(), name)) for name in _FIELDS}
+_TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+
+
+def _unknown(key: str) -> str:
+    close = difflib.get_close_matches(key, list(_FIELDS), n=1)
+    return f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+def _check_type(key: str, value: Any) -> Any:
+    """The value if it has the key's type (an int passes as a float); TypeError if not."""
+    want = _TYPES[key]
+    if want is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if want is int and isinstance(value, bool):
+        raise TypeError
+    if not isinstance(value, want):
+        raise TypeError
+    return value
+
+
+def config_from_dict(
+    data: dict[str, Any],
+    *,
+    where: str | os.PathLike[str] | None = None,
+    recorded: bool = False,
+) -> TrainConfig:
+    """A checked TrainConfig from a dict; ``recorded``: a run's config.json, whose
+    :data:`RECORD_KEYS` are skipped."""
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if recorded and key in RECORD_KEYS:
+            continue
+        if key not in _FIELDS:
+            raise ConfigError(_unknown(key), path=where)
+        try:
+            values[key] = _check_type(key, value)
+        except TypeError:
+            raise ConfigError(
+                f"{key} must be {_TYPE_WORDS[_TYPES[key]]}, got {value!r}", path=where
+            ) from None
+    try:
+        return TrainConfig(**values).check()
+    except ConfigError as exc:
+        raise ConfigError(exc.message, path=where, hint=exc.hint) from None
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``key=value`` -> (key, value typed like the key's default)."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--set expects key=value, got {text!r}")
+    if key not in _FIELDS:
+        raise ConfigError(f"--set: {_unknown(key)}")
+    want, raw = _TYPES[key], raw.strip()
+    try:
+        if want is bool:
+            lowered = raw.lower()
+            if lowered not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError
+            return key, lowered in ("true", "1", "yes")
+        return key, want(raw)
+    except ValueError:
+        raise ConfigError(f"--set {text}: {key} must be {_TYPE_WORDS[want]}") from None
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None, overrides: list[str] | tuple[str, ...] = ()
+) -> TrainConfig:
+    """Read a TOML config (flat ``key = value`` lines; None: the defaults), then apply
+    ``--set key=value`` overrides; everything checked."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError("config file not found", path=p)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"not valid TOML: {exc}", path=p) from None
+        for key, value in data.items():
+            if isinstance(value, dict):
+                raise ConfigError(f"sections are not supported ([{key}]): use flat keys", path=p)
+    cfg = config_from_dict(data, where=path)
+    changes = dict(parse_override(item) for item in overrides)
+    if not changes:
+        return cfg
+    try:
+        return replace(cfg, **changes).check()
+    except ConfigError as exc:
+        raise ConfigError(f"--set: {exc.message}", hint=exc.hint) from None

@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("diffusers")
+
+from lutkit.data.build import BuildConfig, build_dataset, decode_png  # noqa: E402
+from lutkit.errors import LutkitError  # noqa: E402
+from lutkit.latents.encode import encode_dataset  # noqa: E402
+from lutkit.latents.loader import iter_batches, resolve_latents  # noqa: E402
+
+
+def tiny_vae(folder: Path, seed: int = 0) -> Path:
+    import torch
+    from diffusers import AutoencoderKL
+
+    torch.manual_seed(seed)
+    vae = AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=(8, 8, 16, 16),
+        latent_channels=4,
+        layers_per_block=1,
+        norm_num_groups=8,
+    )
+    vae.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory, photo):
+    from lutkit.images import save_image
+
+    root = tmp_path_factory.mktemp("latents")
+    src = root / "photos"
+    src.mkdir()
+    for i, (y, x) in enumerate([(0, 0), (200, 100), (100, 250)]):
+        save_image(src / f"p{i}.png", photo[y : y + 256, x : x + 256])
+    cfg = BuildConfig(
+        source=str(src),
+        recipe="curves",
+        out=str(root / "ds"),
+        variants=2,
+        size=64,
+        rows_per_shard=2,
+        splits=(0.5, 0.25, 0.25),
+    )
+    build_dataset(cfg, workers=1)
+    return root / "ds", tiny_vae(root / "vae")
+
+
+def test_shape_dtype_and_agreement_with_direct_encode(dataset):
+    import pyarrow.parquet as pq
+    import torch
+
+    from lutkit.latents.vae import center_crop_resize, load_vae
+
+    ds, vae_dir = dataset
+    result = encode_dataset(ds, vae=str(vae_dir), batch_size=3, device="cpu", size=64)
+    assert result.shards_written >= 2
+    folder, meta = resolve_latents(ds, result.fingerprint)
+    assert meta["latent_shape"] == [4, 8, 8]
+    shard = sorted(folder.glob("*.parquet"))[0]
+    table = pq.read_table(shard)
+    import pyarrow as pa
+
+    col = table.schema.field("clean_mean").type
+    assert pa.types.is_fixed_size_list(col) and col.value_type == pa.float16()
+    assert col.list_size == 4 * 8 * 8
+    pairs = pq.read_table(ds / "pairs" / shard.name, columns=["id", "clean", "distorted"])
+    assert table.column("id").to_pylist() == pairs.column("id").to_pylist()
+    vae = load_vae(str(vae_dir))
+    img = center_crop_resize(decode_png(pairs.column("distorted")[0].as_py()), 64)
+    with torch.no_grad():
+        dist = vae.encode(torch.from_numpy(img.transpose(2, 0, 1)[None].copy())).latent_dist
+    stored = np.asarray(table.column("distorted_mean")[0].as_py(), np.float32)
+    direct = dist.mean[0].numpy().reshape(-1)
+    np.testing.assert_allclose(stored, direct, rtol=2e-3, atol=2e-3)  # float16 rounding
+
+
+def test_readers_pandas_and_duckdb(dataset):
+    import duckdb
+    import pandas as pd
+
+    ds, vae_dir = dataset
+    result = encode_dataset(ds, vae=str(vae_dir), device="cpu", size=64)
+    folder = ds / "latents" / result.fingerprint
+    df = pd.read_parquet(folder)
+    n = duckdb.sql(f"SELECT count(*) FROM '{folder}/*.parquet'").fetchall()[0][0]
+    assert len(df) == n == 6
+
+
+def test_resume_rebuilds_only_missing_shards_with_the_same_bytes(dataset):
+    ds, vae_dir = dataset
+    result = encode_dataset(ds, vae=str(vae_dir), device="cpu", size=64)
+    folder = ds / "latents" / result.fingerprint
+    shards = sorted(folder.glob("*.parquet"))
+    before = {p.name: p.read_bytes() for p in shards}
+    shards[0].unlink()
+    again = encode_dataset(ds, vae=str(vae_dir), device="cpu", size=64)
+    assert again.shards_written == 1 and again.shards_skipped == len(shards) - 1
+    assert {p.name: p.read_bytes() for p in sorted(folder.glob("*.parquet"))} == before
+
+
+def test_loader_batches_and_pixels(dataset):
+    ds, vae_dir = dataset
+    encode_dataset(ds, vae=str(vae_dir), device="cpu", size=64)
+    batches = list(iter_batches(ds, split="train", batch_size=2, pixels=True, size=64))
+    assert batches and batches[0]["clean"].shape[1:] == (8, 8, 8)
+    assert batches[0]["distorted_rgb"].shape[1:] == (3, 64, 64)
+
+
+def test_mixing_fingerprints_refused(dataset, tmp_path):
+    ds, vae_dir = dataset
+    first = encode_dataset(ds, vae=str(vae_dir), device="cpu", size=64).fingerprint
+    other = tiny_vae(tmp_path / "other", seed=1)
+    second = encode_dataset(ds, vae=str(other), device="cpu", size=64).fingerprint
+    assert first != second
+    with pytest.raises(LutkitError, match="the dataset has latents of 2 VAEs"):
+        resolve_latents(ds, None)
+    with pytest.raises(LutkitError, match="no latents of VAE 0000 in the dataset"):
+        resolve_latents(ds, "0000")
+    with pytest.raises(LutkitError, match=r"latents have shape \(4, 8, 8\), the model wants"):
+        resolve_latents(ds, first, shape=(4, 28, 28))
+    shutil.rmtree(ds / "latents" / second)
+
+
+def test_corrupted_latents_shard_is_one_error(dataset):
+    ds, vae_dir = dataset
+    fp = encode_dataset(ds, vae=str(vae_dir), device="cpu", size=64).fingerprint
+    shard = sorted((ds / "latents" / fp).glob("train-*.parquet"))[0]
+    data = bytearray(shard.read_bytes())
+    shard.write_bytes(bytes(data[: len(data) // 2]))
+    with pytest.raises(LutkitError, match="cannot read latents shard"):
+        list(iter_batches(ds, split="train", fingerprint=fp))
+    shard.unlink()  # the next encode redoes it
+
+
+def test_dataset_without_pairs(tmp_path):
+    with pytest.raises(LutkitError, match="not a lutkit dataset"):
+        encode_dataset(tmp_path, vae="default", device="cpu")

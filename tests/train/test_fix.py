@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image, ImageCms
+
+from lutkit.cli import main
+from lutkit.color import image_delta_e
+from lutkit.fix import fix_files, fix_pixels
+from lutkit.images import load_image, save_image, to_float
+from lutkit.luts.files import plan_outputs
+from lutkit.luts.formats import read_lut
+from tests.external import require_tool
+from tests.train.helpers import tiny_settings
+
+
+@pytest.fixture(scope="module")
+def run(tiny_dataset, tmp_path_factory):
+    from lutkit.train.config import load_config
+    from lutkit.train.loop import train
+    from lutkit.train.run import load_run
+
+    ds, vae = tiny_dataset
+    out = tmp_path_factory.mktemp("runs")
+    cfg = load_config(None, tiny_settings(ds, vae, out, name="fixrun"))
+    train(cfg, progress=False)
+    return load_run(out / "fixrun")
+
+
+def test_full_resolution_keeps_size_depth_exif_and_icc(run, tmp_path, photo16):
+    import cv2
+
+    big = cv2.resize(photo16, (4000, 3000), interpolation=cv2.INTER_LINEAR)
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated: the fixed file must come out upright
+    exif[0x010F] = "lutkit camera"
+    save_image(tmp_path / "in.png", big, exif=exif.tobytes(), icc=icc)
+    fix_files(run, plan_outputs([tmp_path / "in.png"], tmp_path / "out.png"))
+    out = load_image(tmp_path / "out.png", convert_icc=False)
+    assert out.pixels.shape == (4000, 3000, 3) and out.bit_depth == 16
+    assert out.icc == icc
+    kept = Image.Exif()
+    kept.load(out.exif)
+    assert kept.get(0x010F) == "lutkit camera" and kept.get(0x0112) == 1
+
+
+def test_exported_cube_reproduces_the_output(run, tmp_path, photo):
+    save_image(tmp_path / "p.png", photo)
+    fix_files(
+        run,
+        plan_outputs([tmp_path / "p.png"], tmp_path / "f.png"),
+        iterations=2,
+        export_lut=tmp_path / "fix.cube",
+    )
+    fixed = load_image(tmp_path / "f.png").pixels
+    again = read_lut(tmp_path / "fix.cube").apply(photo)
+    assert np.abs(again.astype(int) - fixed.astype(int)).max() <= 1  # .cube text rounding
+
+
+@pytest.mark.external
+def test_exported_cube_in_ffmpeg_matches(run, tmp_path, photo):
+    ffmpeg = require_tool("ffmpeg")
+    save_image(tmp_path / "p.png", photo)
+    fix_files(
+        run,
+        plan_outputs([tmp_path / "p.png"], tmp_path / "f.png"),
+        export_lut=tmp_path / "fix.cube",
+    )
+    subprocess.run(
+        [
+            ffmpeg,
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(tmp_path / "p.png"),
+            "-vf",
+            f"lut3d=file={tmp_path / 'fix.cube'}",
+            "-pix_fmt",
+            "rgb24",
+            str(tmp_path / "ff.png"),
+        ],
+        check=True,
+    )
+    ours = load_image(tmp_path / "f.png").pixels.astype(int)
+    theirs = load_image(tmp_path / "ff.png").pixels.astype(int)
+    diff = np.abs(ours - theirs)
+    assert diff.mean() <= 0.5 and diff.max() <= 2, (diff.mean(), diff.max())
+
+
+def test_identity_recolor_leaves_the_photo_nearly_unchanged(run, photo):
+    # With a recolor net that changes nothing, both decodes carry the same sampled
+    # VAE artefacts, so the fitted colour map is (nearly) the identity.
+    import dataclasses
+
+    import torch
+
+    ident = dataclasses.replace(run, recolor=torch.nn.Identity())
+    ident._vae = run._vae
+    result = fix_pixels(ident, photo, colormap="fit")
+    assert image_delta_e(to_float(result.pixels), to_float(photo)).mean() < 1.0
+
+
+def test_net_colormap_and_iterations(run, photo):
+    one = fix_pixels(run, photo, colormap="net")
+    two = fix_pixels(run, photo, colormap="net", iterations=2)
+    assert one.pixels.shape == photo.shape and two.lut.size == 33
+    assert np.array_equal(two.pixels, two.lut.apply(photo))
+
+
+def test_cli_without_model_is_one_line_error(tmp_path, monkeypatch, photo):
+    monkeypatch.chdir(tmp_path)
+    save_image(tmp_path / "p.png", photo[:64, :64])
+    result = CliRunner().invoke(main, ["fix", "p.png", "-o", "f.png"])
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "Error: no trained model found in runs/ (run `make train`, or pass --model runs/NAME)"
+    )
+    assert not (tmp_path / "f.png").exists()

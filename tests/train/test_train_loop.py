@@ -1,0 +1,162 @@
+"""`lutkit train` end to end on a tiny dataset: run folder, resume, determinism, stages."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from lutkit.cli import main
+from lutkit.errors import ConfigError, LutkitError
+from lutkit.train.config import load_config
+from lutkit.train.loop import train
+from lutkit.train.run import latest_run, load_run
+from tests.models.helpers import tiny_vae
+from tests.train.helpers import tiny_settings
+
+
+def config(tiny_dataset, out, **extra):
+    ds, vae = tiny_dataset
+    return load_config(None, tiny_settings(ds, vae, out, **extra))
+
+
+def rows(run_dir):
+    with open(run_dir / "metrics.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_cli_writes_the_run_folder_and_resumes_without_redoing(tiny_dataset, tmp_path):
+    ds, vae = tiny_dataset
+    toml = tmp_path / "tiny.toml"
+    toml.write_text('name = "cli"\nepochs = 2\n')
+    args = ["train", "--config", str(toml)]
+    for item in tiny_settings(ds, vae, tmp_path / "runs", name="cli"):
+        args += ["--set", item]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "runs" / "cli"
+    assert "complete, 2 epoch(s) trained" in result.output
+    for name in (
+        "config.json",
+        "metrics.csv",
+        "before-after.png",
+        "state.json",
+        "state.safetensors",
+    ):
+        assert (run / name).is_file(), name
+    for net in ("recolor", "lutnet"):
+        assert sorted(p.name for p in (run / net).iterdir()) == ["config.json", "model.safetensors"]
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["dataset_path"] == str(ds.resolve()) and len(saved["vae_fingerprint"]) == 16
+    assert saved["latent_shape"] == [4, 8, 8] and saved["image_size"] == 64
+    table = rows(run)
+    assert [r["epoch"] for r in table] == ["1", "2"] and {r["stage"] for r in table} == {"both"}
+    for key in (
+        "train_kl",
+        "train_lut",
+        "val_kl",
+        "val_lut",
+        "val_de_input",
+        "val_de_fit",
+        "val_de_net",
+    ):
+        assert all(float(r[key]) >= 0 for r in table), key
+    from lutkit.images import read_image
+
+    assert read_image(run / "before-after.png").shape[1] > 4 * 64  # 4 tiles a row
+
+    before = {p.name: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()}
+    again = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert again.exit_code == 0, again.output
+    assert "already trained 2 epoch(s)" in again.output and "0 epoch(s) trained" in again.output
+    assert {p.name: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()} == before
+
+
+def test_identical_runs_and_an_interrupted_run_give_identical_results(tiny_dataset, tmp_path):
+    straight = train(config(tiny_dataset, tmp_path / "a"), progress=False)
+    twin = train(config(tiny_dataset, tmp_path / "b"), progress=False)
+    first = train(config(tiny_dataset, tmp_path / "c"), progress=False, stop_after=1)
+    assert (first.epochs_run, first.epoch, first.complete) == (1, 1, False)
+    rest = train(config(tiny_dataset, tmp_path / "c"), progress=False)
+    assert (rest.epochs_run, rest.epoch, rest.complete) == (1, 2, True)
+    for other in (twin, rest):
+        assert (other.run_dir / "metrics.csv").read_text() == (
+            straight.run_dir / "metrics.csv"
+        ).read_text()
+        for net in ("recolor", "lutnet"):
+            weights = f"{net}/model.safetensors"
+            assert (other.run_dir / weights).read_bytes() == (
+                straight.run_dir / weights
+            ).read_bytes()
+
+
+def test_lutnet_stage_on_a_finished_recolor_stage(tiny_dataset, tmp_path):
+    out = tmp_path / "runs"
+    with pytest.raises(ConfigError) as err:
+        train(config(tiny_dataset, out, stage="lutnet"), progress=False)
+    assert str(err.value) == (
+        f"{out / 'tiny' / 'recolor'}: stage lutnet needs a trained recolor net in the run "
+        "folder (train stage recolor (or both) with this name first)"
+    )
+    train(config(tiny_dataset, out, stage="recolor", epochs=1), progress=False)
+    run = load_run(out / "tiny")
+    assert run.lutnet is None and run.config.stage == "recolor"
+    recolor_bytes = (out / "tiny" / "recolor" / "model.safetensors").read_bytes()
+    result = train(config(tiny_dataset, out, stage="lutnet", epochs=1), progress=False)
+    assert result.complete
+    assert (out / "tiny" / "recolor" / "model.safetensors").read_bytes() == recolor_bytes
+    table = rows(out / "tiny")
+    assert [(r["stage"], r["epoch"]) for r in table] == [("recolor", "1"), ("lutnet", "1")]
+    assert table[0]["val_de_fit"] and not table[0]["val_de_net"]
+    assert table[1]["val_de_net"] and not table[1]["val_de_fit"]
+    assert load_run(out / "tiny").lutnet is not None
+    with pytest.raises(ConfigError, match="the run holds a 'lutnet' stage; stage 'recolor'"):
+        train(config(tiny_dataset, out, stage="recolor", epochs=1), progress=False)
+
+
+def test_a_changed_config_is_refused(tiny_dataset, tmp_path):
+    train(config(tiny_dataset, tmp_path, epochs=1, stage="recolor"), progress=False, stop_after=1)
+    more = train(config(tiny_dataset, tmp_path, epochs=2, stage="recolor"), progress=False)
+    assert more.epochs_run == 1 and more.epoch == 2  # more epochs: allowed
+    with pytest.raises(ConfigError) as err:
+        train(config(tiny_dataset, tmp_path, epochs=3, stage="recolor", width=8), progress=False)
+    assert str(err.value) == (
+        f"{tmp_path / 'tiny'}: the run was trained with width = 4, not 8 "
+        "(use another name, or delete the run folder to start again)"
+    )
+
+
+def test_missing_latents_say_what_to_run(tiny_dataset, tmp_path):
+    other = tiny_vae(tmp_path / "other-vae", seed=1)
+    ds, _ = tiny_dataset
+    cfg = load_config(None, tiny_settings(ds, other, tmp_path / "runs"))
+    with pytest.raises(ConfigError) as err:
+        train(cfg, progress=False)
+    message = str(err.value)
+    assert "\n" not in message and message.startswith(f"{ds}: no latents of VAE ")
+    assert message.endswith(f"(run `lutkit latents {ds} --vae {other}` first)")
+
+
+def test_load_run_latest_run_and_the_vae_check(tiny_dataset, tmp_path, photo):
+    from lutkit.latents.vae import vae_fingerprint
+    from lutkit.models.colormap import predict_correction
+
+    out = tmp_path / "runs"
+    assert latest_run(out) is None
+    train(config(tiny_dataset, out, name="old", epochs=1), progress=False)
+    train(config(tiny_dataset, out, name="new", epochs=1), progress=False)
+    train(config(tiny_dataset, out, name="unfinished"), progress=False, stop_after=1)
+    assert latest_run(out) == out / "new"
+    run = load_run(out / "new")
+    assert vae_fingerprint(run.vae) == run.fingerprint and run.image_size == 64
+    lut = predict_correction(run, photo, size=run.image_size, lut_size=17)
+    assert lut.size == 17 and np.isfinite(lut.table).all()
+    assert predict_correction(run, photo, colormap="net", size=64).size == 33
+    wrong = load_run(out / "new", vae=str(tiny_vae(tmp_path / "wrong", seed=2)))
+    with pytest.raises(ConfigError, match=f"the run was trained with VAE {run.fingerprint}, but"):
+        _ = wrong.vae
+    with pytest.raises(LutkitError, match="not a training run"):
+        load_run(tmp_path)
