@@ -348,8 +348,16 @@ def bench_latents(vae: str = "default", variants: int = 4) -> str:
     import torch
 
     from lutkit.data.build import BuildConfig, build_dataset, decode_png
+    from lutkit.errors import LutkitError
     from lutkit.latents.encode import encode_dataset
     from lutkit.latents.vae import center_crop_resize, load_vae
+
+    try:
+        load_vae(vae)
+    except LutkitError as exc:
+        text = f"VAE latents: skipped ({exc})"
+        print(text)
+        return text
 
     with tempfile.TemporaryDirectory() as tmp:
         ds = Path(tmp) / "ds"

@@ -1,0 +1,124 @@
+"""The default VAE's trainer: reproducible batches, resume, the written folder."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("diffusers")
+
+from lutkit.distort.recipe import load_recipe  # noqa: E402
+from lutkit.errors import ConfigError  # noqa: E402
+from lutkit.latents import train_vae as tv  # noqa: E402
+
+# evaluation at 32x32, one crop per held-out photo: the trainer's report, in seconds
+QUICK = dict(progress=False, eval_size=32, eval_crops=1)
+
+
+def tiny_config(**overrides) -> tv.TrainConfig:
+    base = dict(
+        steps=4,
+        batch_size=2,
+        size=32,
+        block_out_channels=(8, 8),
+        norm_num_groups=4,
+        checkpoint_every=2,
+        eval_every=100,
+        threads=1,
+    )
+    return tv.TrainConfig(**(base | overrides))
+
+
+@pytest.fixture(scope="module")
+def photos():
+    return tv.load_photos(exclude=tv.HOLDOUT)
+
+
+def test_holdout_is_not_trained_on(photos):
+    names = {p.name for p in photos}
+    assert names and not names & set(tv.HOLDOUT)
+
+
+def test_batches_are_a_function_of_seed_and_step(photos):
+    cfg = tiny_config()
+    recipe = load_recipe(cfg.recipe)
+    a = tv.make_batch(photos, cfg, 7, recipe)
+    assert a.shape == (2, 32, 32, 3) and a.dtype == np.float32
+    assert 0.0 <= a.min() and a.max() <= 1.0
+    assert np.array_equal(a, tv.make_batch(photos, cfg, 7, recipe))
+    assert not np.array_equal(a, tv.make_batch(photos, cfg, 8, recipe))
+    other_seed = tiny_config(seed=1)
+    assert not np.array_equal(a, tv.make_batch(photos, other_seed, 7, recipe))
+
+
+def test_learning_rate_schedule():
+    cfg = tv.TrainConfig(steps=1000, warmup=50, lr=2e-3, min_lr_ratio=0.05)
+    assert tv._lr_at(cfg, 0) == pytest.approx(2e-3 / 50)
+    assert tv._lr_at(cfg, 49) == pytest.approx(2e-3)
+    assert tv._lr_at(cfg, 999) == pytest.approx(2e-3 * 0.05, rel=1e-3)
+
+
+def test_config_is_checked():
+    with pytest.raises(ConfigError, match="size must be a multiple of 8"):
+        tv.TrainConfig(size=100).check()
+    with pytest.raises(ConfigError, match="norm_num_groups 8 must divide"):
+        tv.TrainConfig(block_out_channels=(12, 24, 48, 96), norm_num_groups=8).check()
+
+
+def _weights(folder):
+    from safetensors.torch import load_file
+
+    return load_file(str(folder / "diffusion_pytorch_model.safetensors"))
+
+
+def test_interrupted_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    cfg = tiny_config()
+    straight = tv.train_vae(tmp_path / "straight", cfg, **QUICK)
+    assert straight.steps == 4
+    written = {p.name for p in (tmp_path / "straight").iterdir()}
+    assert written == {
+        "config.json",
+        "diffusion_pytorch_model.safetensors",
+        "TRAINING.md",
+        "training.json",
+    }
+    record = json.loads((tmp_path / "straight" / "training.json").read_text())
+    assert record["config"] == cfg.to_dict()
+    assert record["heldout_photos"] == list(tv.HOLDOUT)
+
+    real = tv.make_batch
+
+    def interrupt_at_step_3(photos, cfg, step, recipe):
+        if step == 3:
+            raise KeyboardInterrupt
+        return real(photos, cfg, step, recipe)
+
+    monkeypatch.setattr(tv, "make_batch", interrupt_at_step_3)
+    with pytest.raises(KeyboardInterrupt):
+        tv.train_vae(tmp_path / "resumed", cfg, **QUICK)
+    assert json.loads((tmp_path / "resumed" / "resume" / "state.json").read_text())["step"] == 2
+    monkeypatch.setattr(tv, "make_batch", real)
+    tv.train_vae(tmp_path / "resumed", cfg, **QUICK)
+    assert not (tmp_path / "resumed" / "resume").exists()
+    a, b = _weights(tmp_path / "straight"), _weights(tmp_path / "resumed")
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_stale_resume_checkpoint_is_not_mixed_in(tmp_path, monkeypatch):
+    real = tv.make_batch
+
+    def interrupt(photos, cfg, step, recipe):
+        if step == 3:
+            raise KeyboardInterrupt
+        return real(photos, cfg, step, recipe)
+
+    monkeypatch.setattr(tv, "make_batch", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        tv.train_vae(tmp_path / "run", tiny_config(), **QUICK)
+    monkeypatch.setattr(tv, "make_batch", real)
+    with pytest.raises(ConfigError, match="different configuration"):
+        tv.train_vae(tmp_path / "run", tiny_config(lr=1e-4), **QUICK)
