@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,25 +11,7 @@ from lutkit.data.build import BuildConfig, build_dataset, decode_png  # noqa: E4
 from lutkit.errors import LutkitError  # noqa: E402
 from lutkit.latents.encode import encode_dataset  # noqa: E402
 from lutkit.latents.loader import iter_batches, resolve_latents  # noqa: E402
-
-
-def tiny_vae(folder: Path, seed: int = 0) -> Path:
-    import torch
-    from diffusers import AutoencoderKL
-
-    torch.manual_seed(seed)
-    vae = AutoencoderKL(
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        block_out_channels=(8, 8, 16, 16),
-        latent_channels=4,
-        layers_per_block=1,
-        norm_num_groups=8,
-    )
-    vae.save_pretrained(folder)
-    return folder
+from tests.models.helpers import tiny_vae  # noqa: E402
 
 
 @pytest.fixture(scope="module")
