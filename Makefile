@@ -17,7 +17,7 @@ help:
 	@echo "make data    the demo dataset: bundled photos x default recipe -> datasets/demo"
 	@echo "make latents VAE latents of the demo dataset (builds it first if needed)"
 	@echo "make train   demo data + latents, then train the recolor and LUT nets -> runs/demo"
-	@echo "make vae     retrain lutkit's default VAE -> lutkit/resources/vae (about 20 min on 2 CPU cores)"
+	@echo "make vae     retrain lutkit's default VAE -> lutkit/resources/vae (about 15 min on 2 CPU cores)"
 	@echo "make bench   benchmarks (LUT apply vs Pillow, OCIO, colour, torch; distortions) -> reports/bench.md"
 	@echo "make luts    re-author the GIMP-made LUTs in luts/ from luts/gimp/*.scm (needs GIMP 2.10)"
 	@echo "make lint    ruff check + format check"
@@ -54,7 +54,7 @@ demo: $(STAMP)
 
 # The exact command that produced the shipped weights (see lutkit/resources/vae/TRAINING.md).
 vae: $(STAMP)
-	$(LUTKIT) vae train --out lutkit/resources/vae --steps 2000 --batch-size 8 --size 64 --lr 0.002 --kl-weight 0.0001 --seed 0
+	$(LUTKIT) vae train --out lutkit/resources/vae --steps 2400 --batch-size 8 --size 64 --lr 0.0005 --warmup 100 --kl-weight 0.0001 --colour-weight 8 --seed 0
 
 # Each step resumes or skips what is already done; the default VAE comes from `make vae`.
 train: $(STAMP)

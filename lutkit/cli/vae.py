@@ -73,8 +73,8 @@ def eval_(spec: str, size: int, crops: int, photos: tuple[str, ...], seed: int, 
     Example:
       lutkit vae eval --vae default --size 224
     """
-    from lutkit.latents.train_vae import HOLDOUT, evaluate_vae, heldout_crops
     from lutkit.latents.vae import load_vae, vae_fingerprint
+    from lutkit.latents.vae_eval import HOLDOUT, evaluate_vae, heldout_crops
 
     model = load_vae(spec)
     names = photos or HOLDOUT
@@ -107,6 +107,20 @@ def eval_(spec: str, size: int, crops: int, photos: tuple[str, ...], seed: int, 
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=_D.lr, show_default=True)
 @click.option("--warmup", type=click.IntRange(0), default=_D.warmup, show_default=True)
 @click.option("--kl-weight", type=click.FloatRange(0), default=_D.kl_weight, show_default=True)
+@click.option(
+    "--colour-weight",
+    type=click.FloatRange(0),
+    default=_D.colour_weight,
+    show_default=True,
+    help="Extra L1 on the mean colour of each 8x8 tile.",
+)
+@click.option(
+    "--init",
+    type=click.Choice(["block-codec", "random"]),
+    default=_D.init,
+    show_default=True,
+    help="Start as a block-average colour codec, or from diffusers' random init.",
+)
 @click.option("--seed", type=int, default=_D.seed, show_default=True)
 @click.option("--distort-p", type=click.FloatRange(0, 1), default=_D.distort_p, show_default=True)
 @click.option("--recipe", default=_D.recipe, show_default=True, help="Colour augmentation.")
@@ -123,7 +137,8 @@ def train(out: str, resume: bool, **options) -> None:
 
     \b
     Example:
-      lutkit vae train --out lutkit/resources/vae --steps 2000 --seed 0
+      lutkit vae train --out runs/my-vae              # defaults: the shipped VAE's settings
+      lutkit vae train --out runs/quick --steps 300 --seed 1
     """
     from lutkit.latents.train_vae import TrainConfig, train_vae
 

@@ -31,25 +31,25 @@ import numpy as np
 
 from lutkit.errors import ConfigError
 from lutkit.fsutil import atomic_write_text
+from lutkit.latents.vae_eval import HOLDOUT, Photo, evaluate_vae, heldout_crops, load_photos
+from lutkit.latents.vae_init import colour_loss, init_block_codec, init_posterior
 from lutkit.seeds import derive_seed, rng
-
-HOLDOUT = ("grace_hopper", "coffee")
 
 
 @dataclass
 class TrainConfig:
     """Everything that decides the trained weights (saved beside them)."""
 
-    steps: int = 2000
+    steps: int = 2400
     batch_size: int = 8
     size: int = 64  # training crop side, pixels (the VAE is convolutional; eval is at 224)
-    lr: float = 2e-3
-    warmup: int = 50
+    lr: float = 5e-4
+    warmup: int = 100
     min_lr_ratio: float = 0.05
     kl_weight: float = 1e-4  # on the KL averaged per latent element; L1 is per pixel
-    init_logvar: float = -6.0  # starting posterior log-variance (see _init_posterior)
-    colour_weight: float = 0.0  # extra L1 on 8x8 block means (see _colour_loss)
-    chroma_weight: float = 1.0  # weight of the two opponent chroma axes in the L1 (see _recon_loss)
+    init: str = "block-codec"  # or "random": diffusers' default init (see init_block_codec)
+    init_logvar: float = -6.0  # starting posterior log-variance (see vae_init.init_posterior)
+    colour_weight: float = 8.0  # extra L1 on 8x8 block means (see vae_init.colour_loss)
     grad_clip: float = 1.0
     seed: int = 0
     distort_p: float = 0.5
@@ -78,6 +78,14 @@ class TrainConfig:
                 f"vae train: norm_num_groups {self.norm_num_groups} must divide every "
                 f"block width {self.block_out_channels}"
             )
+        if self.init not in ("block-codec", "random"):
+            raise ConfigError(f"vae train: init must be block-codec or random, got {self.init!r}")
+        if self.init == "block-codec" and min(self.block_out_channels) < 8 * self.norm_num_groups:
+            raise ConfigError(
+                "vae train: init block-codec needs at least 8 channels per norm group "
+                f"(block_out_channels {self.block_out_channels}, "
+                f"norm_num_groups {self.norm_num_groups})"
+            )
         if not 0.0 <= self.distort_p <= 1.0:
             raise ConfigError(f"vae train: distort_p must be in [0, 1], got {self.distort_p}")
 
@@ -105,83 +113,7 @@ def vae_config(cfg: TrainConfig) -> dict[str, Any]:
     )
 
 
-def _init_posterior(vae, logvar: float) -> None:
-    """Start the posterior narrow: the logvar half of ``quant_conv`` outputs ``logvar``.
-
-    A fresh AutoencoderKL starts near the prior (logvar ~ 0, noise std ~ 1), and a short
-    CPU run spends most of its steps just shrinking that noise while the decoder learns
-    to ignore the latent. Starting at std ~ 0.05 lets reconstruction begin at once; the
-    KL term then raises the variance to where it costs reconstruction something.
-    """
-    import torch
-
-    c = vae.config.latent_channels
-    with torch.no_grad():
-        vae.quant_conv.weight[c:] *= 0.1
-        vae.quant_conv.bias[c:] = logvar
-
-
-def _recon_loss(recon, target, chroma_weight: float):
-    """L1 on an opponent colour basis: luminance, red-green, yellow-blue.
-
-    Natural images vary far more in luminance than in chroma, and an autoencoder learns
-    the directions of large variance first: with plain RGB L1 a short run reconstructs
-    a sepia picture. Weighting the two chroma axes makes colour pay from the start.
-    With ``chroma_weight`` 1 this is close to (not equal to) RGB L1.
-    """
-    import torch
-
-    if chroma_weight == 1.0:
-        return (recon - target).abs().mean()
-    basis = torch.tensor(
-        [
-            [1 / 3, 1 / 3, 1 / 3],
-            [chroma_weight / 2, -chroma_weight / 2, 0.0],
-            [chroma_weight / 4, chroma_weight / 4, -chroma_weight / 2],
-        ],
-        dtype=recon.dtype,
-    )
-    diff = torch.einsum("oc,bchw->bohw", basis, recon - target)
-    return diff.abs().mean()
-
-
-def _colour_loss(recon, target, block: int):
-    """L1 between the mean colours of block x block tiles (one tile per latent pixel).
-
-    Per-pixel L1 is dominated by edges and texture, and a young AutoencoderKL learns
-    luminance long before colour (its GroupNorms remove per-image offsets, so colour
-    must be coded as differences between channels). This term pays for the colour of
-    every tile directly: it is what a colour correction needs the latent to carry.
-    """
-    import torch.nn.functional as F
-
-    return (F.avg_pool2d(recon, block) - F.avg_pool2d(target, block)).abs().mean()
-
-
 # --------------------------------------------------------------------------- data
-
-
-@dataclass
-class Photo:
-    name: str
-    pixels: np.ndarray  # float32 (H, W, 3) in [0, 1]
-
-
-def load_photos(*, exclude: tuple[str, ...] = (), only: tuple[str, ...] = ()) -> list[Photo]:
-    """The bundled photos as float32 images, in :func:`lutkit.samples.sample_photos` order."""
-    from lutkit.images import read_image
-    from lutkit.samples import sample_photo, sample_photos
-
-    if only:
-        return [Photo(name, read_image(sample_photo(name).path)) for name in only]
-    known = {p.name for p in sample_photos()}
-    unknown = sorted(set(exclude) - known)
-    if unknown:
-        raise ConfigError(f"no bundled photo named {unknown[0]!r}")
-    photos = [Photo(p.name, read_image(p.path)) for p in sample_photos() if p.name not in exclude]
-    if not photos:
-        raise ConfigError("no bundled photos left to train on (all held out or missing)")
-    return photos
 
 
 def random_crop(
@@ -219,96 +151,6 @@ def make_batch(photos: list[Photo], cfg: TrainConfig, step: int, recipe) -> np.n
             crop = apply_chain(crop, recipe.sample(gen))
         out[i] = crop
     return out
-
-
-def heldout_crops(
-    *,
-    size: int = 224,
-    photos: tuple[str, ...] = HOLDOUT,
-    per_photo: int = 4,
-    distorted: bool = True,
-    seed: int = 0,
-    recipe: str = "default",
-) -> list[tuple[str, np.ndarray]]:
-    """Evaluation crops: per held-out photo, its centre crop (the method's encoding)
-    and ``per_photo - 1`` seeded random crops, at size x size; with ``distorted``, each
-    again recoloured by the recipe. Returns (label, image) pairs."""
-    from lutkit.distort.base import apply_chain
-    from lutkit.distort.recipe import load_recipe
-    from lutkit.latents.vae import center_crop_resize
-
-    rec = load_recipe(recipe) if distorted else None
-    out = []
-    for photo in load_photos(only=photos):
-        gen = rng(derive_seed(seed, "vae-eval", photo.name))
-        crops = [center_crop_resize(photo.pixels, size)]
-        h, w = photo.pixels.shape[:2]
-        for _ in range(per_photo - 1):
-            side = int(gen.integers(min(size, min(h, w)), min(h, w) + 1))
-            y, x = int(gen.integers(0, h - side + 1)), int(gen.integers(0, w - side + 1))
-            crops.append(center_crop_resize(photo.pixels[y : y + side, x : x + side], size))
-        for i, crop in enumerate(crops):
-            out.append((f"{photo.name}/{i}", crop))
-            if rec is not None:
-                out.append((f"{photo.name}/{i}/distorted", apply_chain(crop, rec.sample(gen))))
-    return out
-
-
-# --------------------------------------------------------------------------- metrics
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """Peak signal-to-noise ratio in dB of two float images in [0, 1]."""
-    mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10.0 * math.log10(1.0 / mse)
-
-
-def evaluate_vae(
-    vae, crops: list[tuple[str, np.ndarray]], *, seed: int = 0, batch_size: int = 8
-) -> dict[str, Any]:
-    """Reconstruction quality on (label, image) crops: PSNR (dB) and mean delta E 2000,
-    decoding the posterior mean and a seeded posterior sample. Returns a summary dict
-    (``mean``/``sample`` x ``psnr``/``delta_e``, per group clean/distorted) and rows."""
-    import torch
-
-    from lutkit.color import image_delta_e
-    from lutkit.latents.vae import decode_mean, encode_posterior, images_to_tensor
-
-    gen = torch.Generator("cpu").manual_seed(seed)
-    rows = []
-    for start in range(0, len(crops), batch_size):
-        chunk = crops[start : start + batch_size]
-        x = images_to_tensor([img for _, img in chunk])
-        mean, logvar = encode_posterior(vae, x)
-        noise = torch.randn(mean.shape, generator=gen)
-        recon_mean = decode_mean(vae, mean).permute(0, 2, 3, 1).numpy()
-        recon_sample = decode_mean(vae, mean + torch.exp(0.5 * logvar) * noise)
-        recon_sample = recon_sample.permute(0, 2, 3, 1).numpy()
-        for i, (label, img) in enumerate(chunk):
-            rows.append(
-                {
-                    "crop": label,
-                    "psnr_mean": psnr(img, recon_mean[i]),
-                    "psnr_sample": psnr(img, recon_sample[i]),
-                    "delta_e_mean": float(image_delta_e(img, recon_mean[i]).mean()),
-                    "delta_e_sample": float(image_delta_e(img, recon_sample[i]).mean()),
-                    "logvar": float(logvar[i].mean()),
-                    "mean_abs": float(mean[i].abs().mean()),
-                }
-            )
-    summary: dict[str, Any] = {}
-    groups = {
-        "all": rows,
-        "clean": [r for r in rows if not r["crop"].endswith("/distorted")],
-        "distorted": [r for r in rows if r["crop"].endswith("/distorted")],
-    }
-    for group, members in groups.items():
-        if members:
-            summary[group] = {
-                key: float(np.mean([r[key] for r in members]))
-                for key in ("psnr_mean", "psnr_sample", "delta_e_mean", "delta_e_sample", "logvar")
-            } | {"crops": len(members)}
-    return {"summary": summary, "rows": rows}
 
 
 # --------------------------------------------------------------------------- training
@@ -377,6 +219,13 @@ def _load_resume(folder: Path, cfg: TrainConfig):
     )
 
 
+def _readable(path: Path) -> None:
+    """safetensors writes 0600 files; shipped weights must be readable like the rest."""
+    umask = os.umask(0)
+    os.umask(umask)
+    path.chmod(0o666 & ~umask)
+
+
 @dataclass
 class TrainResult:
     out: Path
@@ -384,6 +233,7 @@ class TrainResult:
     seconds: float
     eval: dict[str, Any]
     log: list[dict[str, Any]] = field(default_factory=list)
+    cpu_seconds: float = 0.0  # CPU time of this process (all threads), this session only
 
 
 def train_vae(
@@ -422,7 +272,10 @@ def train_vae(
 
     torch.manual_seed(cfg.seed)
     vae = AutoencoderKL(**vae_config(cfg))
-    _init_posterior(vae, cfg.init_logvar)
+    if cfg.init == "block-codec":
+        calibration = make_batch(photos, cfg, -1, recipe).transpose(0, 3, 1, 2).copy()
+        init_block_codec(vae, torch.from_numpy(calibration), seed=cfg.seed)
+    init_posterior(vae, cfg.init_logvar)
     opt = torch.optim.AdamW(vae.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
     start, log, elapsed_before = 0, [], 0.0
     resume_dir = out / "resume"
@@ -437,6 +290,7 @@ def train_vae(
     vae.train()
 
     t0 = time.perf_counter() - elapsed_before
+    cpu0 = time.process_time()
     bar = tqdm(
         range(start, cfg.steps),
         initial=start,
@@ -454,11 +308,11 @@ def train_vae(
         noise_gen = torch.Generator("cpu").manual_seed(derive_seed(cfg.seed, "vae-noise", step))
         dist = vae.encode(x).latent_dist
         recon = vae.decode(dist.sample(generator=noise_gen)).sample
-        l1 = _recon_loss(recon, x, cfg.chroma_weight)
+        l1 = (recon - x).abs().mean()
         kl = 0.5 * (dist.mean.pow(2) + dist.var - 1.0 - dist.logvar).mean()
         loss = l1 + cfg.kl_weight * kl
         if cfg.colour_weight:
-            loss = loss + cfg.colour_weight * _colour_loss(
+            loss = loss + cfg.colour_weight * colour_loss(
                 recon, x, 2 ** (len(cfg.block_out_channels) - 1)
             )
         opt.zero_grad(set_to_none=True)
@@ -492,14 +346,16 @@ def train_vae(
             vae.train()
     bar.close()
     seconds = time.perf_counter() - t0
+    cpu_seconds = time.process_time() - cpu0
 
     vae.eval()
     vae.save_pretrained(out, safe_serialization=True)
+    _readable(out / "diffusion_pytorch_model.safetensors")
     shutil.rmtree(resume_dir, ignore_errors=True)
     final = load_vae(out)
     crops = heldout_crops(size=eval_size, photos=tuple(cfg.holdout), per_photo=eval_crops)
     report = evaluate_vae(final, crops, seed=cfg.seed)
-    result = TrainResult(out, cfg.steps, seconds, report, log)
+    result = TrainResult(out, cfg.steps, seconds, report, log, cpu_seconds)
     _write_report(out, cfg, result, final, command, [p.name for p in photos])
     return result
 
@@ -518,6 +374,7 @@ def _write_report(out: Path, cfg, result: TrainResult, vae, command: str, names)
         "train_photos": names,
         "heldout_photos": list(cfg.holdout),
         "seconds": round(result.seconds, 1),
+        "cpu_seconds": round(result.cpu_seconds, 1),
         "torch": torch.__version__,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {cfg.threads} threads",
         "parameters": info["parameters"],
@@ -551,10 +408,20 @@ def _write_report(out: Path, cfg, result: TrainResult, vae, command: str, names)
         f"left-right flips) of the bundled photos {', '.join(names)}; "
         f"{cfg.distort_p:.0%} of crops recoloured by the `{cfg.recipe}` recipe",
         f"- held out (never trained on): {', '.join(cfg.holdout)}",
-        f"- loss: L1 + {cfg.kl_weight:g} x KL (both averaged per element); AdamW lr "
+        f"- initialisation: `{cfg.init}`"
+        + (
+            " (starts as a block-average colour codec: exact 8x8 tile colours, as sharp as "
+            "nearest-neighbour upscaling of the tiles; see `init_block_codec`)"
+            if cfg.init == "block-codec"
+            else " (diffusers' default)"
+        ),
+        f"- loss: L1 + {cfg.colour_weight:g} x L1 of the mean colours of 8x8 tiles + "
+        f"{cfg.kl_weight:g} x KL (each averaged per element); posterior log-variance "
+        f"initialised at {cfg.init_logvar:g}; AdamW lr "
         f"{cfg.lr:g}, {cfg.warmup} warm-up steps, cosine to {cfg.min_lr_ratio:g} x lr; "
         f"batch {cfg.batch_size}, {cfg.steps} steps, seed {cfg.seed}",
-        f"- time: {result.seconds / 60:.1f} min on {record['machine']} (torch {torch.__version__})",
+        f"- time: {result.seconds / 60:.1f} min wall, {result.cpu_seconds / 60:.1f} min CPU, "
+        f"on {record['machine']} (torch {torch.__version__})",
         "",
         "Held-out reconstruction at 224x224 (per crop: the centre crop and seeded random",
         "crops of each held-out photo, clean and recoloured by the recipe); `mean` decodes",

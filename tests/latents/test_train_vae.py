@@ -13,6 +13,7 @@ pytest.importorskip("diffusers")
 from lutkit.distort.recipe import load_recipe  # noqa: E402
 from lutkit.errors import ConfigError  # noqa: E402
 from lutkit.latents import train_vae as tv  # noqa: E402
+from lutkit.latents.vae_init import init_block_codec  # noqa: E402
 
 # evaluation at 32x32, one crop per held-out photo: the trainer's report, in seconds
 QUICK = dict(progress=False, eval_size=32, eval_crops=1)
@@ -24,7 +25,7 @@ def tiny_config(**overrides) -> tv.TrainConfig:
         batch_size=2,
         size=32,
         block_out_channels=(8, 8),
-        norm_num_groups=4,
+        norm_num_groups=1,
         checkpoint_every=2,
         eval_every=100,
         threads=1,
@@ -66,6 +67,35 @@ def test_config_is_checked():
         tv.TrainConfig(size=100).check()
     with pytest.raises(ConfigError, match="norm_num_groups 8 must divide"):
         tv.TrainConfig(block_out_channels=(12, 24, 48, 96), norm_num_groups=8).check()
+    with pytest.raises(ConfigError, match="at least 8 channels per norm group"):
+        tv.TrainConfig(block_out_channels=(8, 16, 32, 64), norm_num_groups=2).check()
+    tv.TrainConfig(block_out_channels=(8, 16, 32, 64), norm_num_groups=2, init="random").check()
+
+
+def test_block_codec_init_is_a_block_average_codec(photos):
+    """At init the latent means are the 8x8 tile colours, and decoding paints them back."""
+    import torch.nn.functional as F
+    from diffusers import AutoencoderKL
+
+    from lutkit.latents.vae import center_crop_resize, images_to_tensor
+
+    cfg = tv.TrainConfig()
+    torch.manual_seed(0)
+    vae = AutoencoderKL(**tv.vae_config(cfg))
+    calibration = tv.make_batch(
+        photos, tiny_config(size=64, batch_size=4), -1, load_recipe("default")
+    )
+    init_block_codec(vae, images_to_tensor(calibration))
+    held_out = tv.load_photos(only=("coffee",))[0].pixels
+    x = images_to_tensor(center_crop_resize(held_out, 64))
+    with torch.no_grad():
+        mean = vae.encode(x).latent_dist.mean
+        tiles = F.avg_pool2d(x, 8)
+        assert (mean[:, :3] - tiles).abs().max() < 2e-3
+        z = torch.cat([tiles, torch.zeros_like(tiles[:, :1])], dim=1)
+        painted = vae.decode(z).sample
+    nearest = F.interpolate(tiles, scale_factor=8, mode="nearest")
+    assert (painted - nearest).abs().mean() < 0.02
 
 
 def _weights(folder):
