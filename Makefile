@@ -13,8 +13,9 @@ export HF_HUB_OFFLINE ?= 1
 help:
 	@echo "make setup   create .venv and install lutkit with its test extras"
 	@echo "make test    run the test suite (creates .venv when missing)"
-	@echo "make demo    the LUT walk-through on a bundled photo -> $(DEMO)/"
-	@echo "make data    the demo dataset: bundled photos x default recipe -> datasets/demo"
+	@echo "make demo    the main job: demo data, latents, training, then the LUT walk-through"
+	@echo "             and the fix of a held-out photo (before/after + .cube) -> $(DEMO)/"
+	@echo "make data    the demo dataset: bundled photos x 16 default-recipe variants -> datasets/demo"
 	@echo "make latents VAE latents of the demo dataset (builds it first if needed)"
 	@echo "make train   demo data + latents, then train the recolor and LUT nets -> runs/demo"
 	@echo "make vae     retrain lutkit's default VAE -> lutkit/resources/vae (about 15 min on 2 CPU cores)"
@@ -41,16 +42,24 @@ format: $(STAMP)
 	$(BIN)/ruff format lutkit tests
 	$(BIN)/ruff check --fix lutkit tests
 
+# The demo dataset: the 9 bundled photos x 16 variants of the default recipe.
+DATA    := $(LUTKIT) dataset build --source sample --recipe default --variants 16 --out datasets/demo
+
 data: $(STAMP)
-	$(LUTKIT) dataset build --source sample --recipe default --out datasets/demo
+	$(DATA)
 	$(LUTKIT) dataset verify datasets/demo
 
 latents: $(STAMP)
-	$(LUTKIT) dataset build --source sample --recipe default --out datasets/demo
+	$(DATA)
 	$(LUTKIT) latents datasets/demo
 
+# The main job end to end: data, latents, training (each resumes or skips what is done),
+# then the LUT walk-through and the fix of a held-out photo -> $(DEMO)/.
 demo: $(STAMP)
-	$(LUTKIT) demo --out $(DEMO)
+	$(DATA)
+	$(LUTKIT) latents datasets/demo
+	$(LUTKIT) train --config pipelines/train/demo.toml
+	$(LUTKIT) demo --out $(DEMO) --model runs/demo
 
 # The exact command that produced the shipped weights (see lutkit/resources/vae/TRAINING.md).
 vae: $(STAMP)
@@ -58,7 +67,7 @@ vae: $(STAMP)
 
 # Each step resumes or skips what is already done; the default VAE comes from `make vae`.
 train: $(STAMP)
-	$(LUTKIT) dataset build --source sample --recipe default --out datasets/demo
+	$(DATA)
 	$(LUTKIT) latents datasets/demo
 	$(LUTKIT) train --config pipelines/train/demo.toml
 

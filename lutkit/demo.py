@@ -28,6 +28,7 @@ class DemoResult:
     files: dict[str, Path] = field(default_factory=dict)  # role -> path
     max_diff: int = 0  # levels between the Hald round trip and the curves applied directly
     mean_diff: float = 0.0
+    scores: dict[str, float] = field(default_factory=dict)  # fix demo: mean delta E 2000
 
 
 def run_lut_demo(out: str | os.PathLike[str], *, photo: str = "grace_hopper") -> DemoResult:
@@ -82,3 +83,90 @@ def run_lut_demo(out: str | os.PathLike[str], *, photo: str = "grace_hopper") ->
         title=f"lutkit demo: a GIMP curves look through a Hald CLUT, on {photo}",
     )
     return DemoResult(files, int(diff.max()), float(diff.mean()))
+
+
+def _test_photo(run) -> tuple[str, Path]:
+    """(name, path) of a photo from the run's test split (never trained on)."""
+    import pyarrow.parquet as pq
+
+    from lutkit.data.build import load_dataset_json
+    from lutkit.errors import ConfigError
+    from lutkit.samples import sample_photos
+
+    dataset = Path(run.config.dataset)
+    doc = load_dataset_json(dataset)
+    names: set[str] = set()
+    for shard in doc.get("shards", []):
+        if shard.get("split") == "test":
+            table = pq.read_table(dataset / shard["file"], columns=["source"])
+            names.update(table.column("source").to_pylist())
+    bundled = {f"sample:{p.name}": p.path for p in sample_photos()}
+    for name in sorted(names):
+        if name in bundled:
+            return name.split(":", 1)[1], Path(bundled[name])
+        if Path(name).is_file():
+            return Path(name).stem, Path(name)
+    raise ConfigError(
+        "no photo of the run's test split can be found",
+        path=dataset,
+        hint="build the dataset with `make data` (bundled photos) or pass --photo",
+    )
+
+
+def run_fix_demo(
+    out: str | os.PathLike[str],
+    model: str | os.PathLike[str],
+    *,
+    photo: str | None = None,
+    recipe: str = "heldout",
+    seed: int = 1,
+) -> DemoResult:
+    """Distort a photo the run never saw with a recipe it never trained on, fix it with
+    both colour maps, export the fit's correction as a .cube and show before/after.
+
+    ``photo``: a bundled photo's name (default: one of the run's test split).
+    """
+    from lutkit.color import image_delta_e
+    from lutkit.distort.base import apply_chain, ops_to_json
+    from lutkit.distort.recipe import load_recipe
+    from lutkit.fix import fix_pixels
+    from lutkit.fsutil import atomic_write_text
+    from lutkit.images import from_float, load_image, save_image, to_float
+    from lutkit.luts.formats import write_lut
+    from lutkit.samples import sample_photo
+    from lutkit.seeds import rng
+    from lutkit.sheets import save_contact_sheet
+    from lutkit.train.run import load_run
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    run = load_run(model)
+    name, path = (photo, sample_photo(photo).path) if photo else _test_photo(run)
+    clean = load_image(path).pixels
+    clean_f = to_float(clean)
+    records = load_recipe(recipe).sample(rng(seed))
+    distorted = from_float(np.clip(apply_chain(clean_f, records), 0, 1), clean.dtype)
+    files: dict[str, Path] = {}
+    files["distorted"] = save_image(out / f"{name}-{recipe}.png", distorted)
+    files["ops"] = atomic_write_text(out / f"{name}-{recipe}.ops.json", ops_to_json(records) + "\n")
+    tiles, labels = [clean, distorted], ["clean (never trained on)", f"distorted ({recipe})"]
+    scores = {"input": float(image_delta_e(to_float(distorted), clean_f).mean())}
+    labels[1] += f"  dE {scores['input']:.2f}"
+    for colormap in ("fit", "net"):
+        if colormap == "net" and run.lutnet is None:
+            continue
+        result = fix_pixels(run, distorted, colormap=colormap)
+        files[f"fixed-{colormap}"] = save_image(out / f"{name}-fixed-{colormap}.png", result.pixels)
+        files[f"cube-{colormap}"] = write_lut(result.lut, out / f"{name}-fix-{colormap}.cube")
+        tiles.append(result.pixels)
+        scores[colormap] = float(image_delta_e(to_float(result.pixels), clean_f).mean())
+        labels.append(f"lutkit fix ({colormap})  dE {scores[colormap]:.2f}")
+    files["sheet"] = save_contact_sheet(
+        out / "fix-before-after.png",
+        tiles,
+        labels,
+        columns=len(tiles),
+        tile=360,
+        title=f"lutkit fix with run {run.name}: {name}, recipe {recipe} (seed {seed})",
+    )
+    return DemoResult(files, scores=scores)

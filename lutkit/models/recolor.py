@@ -47,20 +47,32 @@ def kl_divergence(
     )
 
 
-def kl_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean elementwise KL(target || pred) of (B, 2C, h, w) mean-and-logvar latents.
+KL_DIRECTIONS = ("pred||clean", "clean||pred")
 
-    The clean (target) posterior is p and the prediction q: the loss is then the
-    expected negative log-likelihood of the clean latent's samples under the
-    prediction (up to a constant), which lets the predicted variance widen while the
-    mean is still wrong instead of blowing the gradient up by 1 / var_target.
+
+def kl_loss(
+    pred: torch.Tensor, target: torch.Tensor, direction: str = "pred||clean"
+) -> torch.Tensor:
+    """Mean elementwise KL divergence between (B, 2C, h, w) mean-and-logvar latents.
+
+    ``direction="pred||clean"`` (the method's loss, the default): KL(pred || clean). Its
+    mean term is scaled by the clean posterior's precision, so the prediction is pulled
+    to the clean mean *and* to the clean (small) variance; a prediction cannot hide a
+    wrong mean behind a wide variance, and samples of it decode to a sharp image.
+    ``"clean||pred"``: KL(clean || pred), the expected negative log-likelihood of the
+    clean latent's samples under the prediction; gentler gradients, but the predicted
+    variance widens wherever the mean is unsure.
     """
     if pred.shape != target.shape:
         raise ValueError(f"pred {tuple(pred.shape)} and target {tuple(target.shape)} differ")
     if pred.dim() != 4 or pred.shape[1] % 2:
         raise ValueError(f"expected (B, 2C, h, w) latents, got {tuple(pred.shape)}")
     c = pred.shape[1] // 2
-    return kl_divergence(target[:, :c], target[:, c:], pred[:, :c], pred[:, c:]).mean()
+    if direction == "pred||clean":
+        return kl_divergence(pred[:, :c], pred[:, c:], target[:, :c], target[:, c:]).mean()
+    if direction == "clean||pred":
+        return kl_divergence(target[:, :c], target[:, c:], pred[:, :c], pred[:, c:]).mean()
+    raise ValueError(f"unknown KL direction {direction!r}: use one of {', '.join(KL_DIRECTIONS)}")
 
 
 # --------------------------------------------------------------------------- save / load

@@ -54,6 +54,7 @@ class TrainConfig:
     res_blocks: int = 5
     norm: str = "instance"  # instance | none
     residual: bool = False
+    kl_direction: str = "pred||clean"  # the method's KL(pred || clean) | clean||pred
     # LUT net
     lutnet_width: int = 16
     lutnet_basis: int = 3
@@ -78,6 +79,7 @@ class TrainConfig:
             "device": DEVICES,
             "norm": ("instance", "none"),
             "fit_method": ("mlp", "poly"),
+            "kl_direction": ("pred||clean", "clean||pred"),
         }
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:

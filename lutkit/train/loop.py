@@ -10,6 +10,7 @@ with the config's VAE), trains, and after every epoch writes the run folder::
     runs/NAME/before-after.png   distorted | corrected | clean for a few val pairs
     runs/NAME/state.safetensors  resume point: weights, AdamW state, epoch, metrics
     runs/NAME/state.json         the same position in words (epoch, complete)
+    runs/NAME/test.json          when complete: test-split delta E 2000 (input, fit, net)
 
 Rerunning with the same name resumes after the last finished epoch, bit for bit on a
 CPU (the batches of an epoch come from a generator seeded by (seed, epoch), and the
@@ -58,7 +59,7 @@ METRIC_COLUMNS = (
 # Keys that may change when a run is resumed; any other change is refused.
 _RESUMABLE = ("epochs", "device", "val_images", "fit_steps")
 # What the recolor net of a lutnet stage must share with the run that trained it.
-_RECOLOR_KEYS = ("dataset", "vae", "width", "res_blocks", "norm", "residual")
+_RECOLOR_KEYS = ("dataset", "vae", "width", "res_blocks", "norm", "residual", "kl_direction")
 
 
 @dataclass
@@ -116,7 +117,7 @@ def _losses(stage: str, recolor, lutnet, batch: dict[str, Any], cfg: TrainConfig
             fixed = recolor(batch["distorted"])
     else:
         fixed = recolor(batch["distorted"])
-        parts["kl"] = kl_loss(fixed, batch["clean"])
+        parts["kl"] = kl_loss(fixed, batch["clean"], cfg.kl_direction)
     if stage != "recolor":
         # The LUT net learns from the recolor net's prediction, as it will see it at
         # fix time, but does not train the recolor net: that stays a pure KL fit.
@@ -333,11 +334,14 @@ def train(
     log: Callable[[str], None] | None = None,
     progress: bool = True,
     stop_after: int | None = None,
+    test_split: bool = True,
 ) -> TrainResult:
     """Train (or resume) the run ``cfg.out / cfg.name``; see the module doc.
 
     ``log`` receives one line per epoch; ``stop_after`` trains at most that many epochs
-    in this call (a rerun resumes). Raises :class:`ConfigError` for a dataset without
+    in this call (a rerun resumes). When the run completes, its test split is scored
+    into ``test.json`` (:mod:`lutkit.train.testsplit`; ``test_split=False`` skips it,
+    as does a dataset without test pairs). Raises :class:`ConfigError` for a dataset without
     latents of the VAE, a lutnet stage without a recolor net, or a changed config.
     """
     import torch
@@ -536,6 +540,13 @@ def train(
     state = (
         json.loads((run_dir / STATE_JSON).read_text()) if (run_dir / STATE_JSON).is_file() else {}
     )
+    if state.get("complete") and epochs_run and test_split:
+        from lutkit.train.testsplit import write_test_report
+
+        report = write_test_report(run_dir, progress=progress)
+        if report is not None:
+            de = " / ".join(f"{k} {v:.2f}" for k, v in report["de"].items())
+            say(f"test split ({report['pairs']} pairs): delta E 2000 {de}")
     return TrainResult(
         run_dir,
         epochs_run,

@@ -34,12 +34,17 @@ def test_kl_matches_closed_form_and_torch_distributions(mp, sp, mq, sq):
     assert got.item() == pytest.approx(ref.item(), rel=1e-12, abs=1e-12)
 
 
-def test_kl_loss_is_kl_of_target_from_prediction_averaged():
+def test_kl_loss_directions_are_the_two_kls_averaged():
     gen = torch.Generator().manual_seed(1)
     pred, target = torch.randn(2, 2, 8, 3, 3, generator=gen)
-    manual = kl_divergence(target[:, :4], target[:, 4:], pred[:, :4], pred[:, 4:]).mean()
-    assert kl_loss(pred, target).item() == pytest.approx(manual.item())
-    assert kl_loss(pred, target).item() > 0
+    forward = kl_divergence(pred[:, :4], pred[:, 4:], target[:, :4], target[:, 4:]).mean()
+    reverse = kl_divergence(target[:, :4], target[:, 4:], pred[:, :4], pred[:, 4:]).mean()
+    assert kl_loss(pred, target).item() == pytest.approx(forward.item())  # KL(pred || clean)
+    assert kl_loss(pred, target, "clean||pred").item() == pytest.approx(reverse.item())
+    assert forward.item() > 0 and reverse.item() > 0
+    assert forward.item() != pytest.approx(reverse.item())
+    with pytest.raises(ValueError, match="unknown KL direction"):
+        kl_loss(pred, target, "both")
 
 
 def test_kl_gradients_match_finite_differences():

@@ -121,3 +121,18 @@ def test_cli_without_model_is_one_line_error(tmp_path, monkeypatch, photo):
         "Error: no trained model found in runs/ (run `make train`, or pass --model runs/NAME)"
     )
     assert not (tmp_path / "f.png").exists()
+
+
+def test_fix_demo_writes_the_sheet_and_cubes_that_reproduce_the_fix(run, tmp_path):
+    from lutkit.demo import run_fix_demo
+
+    result = run_fix_demo(tmp_path / "demo", run.path, photo="coffee", recipe="heldout")
+    assert set(result.scores) == {"input", "fit", "net"}
+    assert all(np.isfinite(v) and v >= 0 for v in result.scores.values())
+    sheet = load_image(result.files["sheet"]).pixels
+    assert sheet.shape[1] >= 4 * 360  # clean, distorted, fit, net
+    distorted = load_image(result.files["distorted"]).pixels
+    for colormap in ("fit", "net"):
+        fixed = load_image(result.files[f"fixed-{colormap}"]).pixels
+        again = read_lut(result.files[f"cube-{colormap}"]).apply(distorted)
+        assert np.abs(again.astype(int) - fixed.astype(int)).max() <= 1

@@ -67,6 +67,24 @@ def test_cli_writes_the_run_folder_and_resumes_without_redoing(tiny_dataset, tmp
     from lutkit.images import read_image
 
     assert read_image(run / "before-after.png").shape[1] > 4 * 64  # 4 tiles a row
+    # The finished run is scored on the test split: test.json, every test pair once,
+    # and its "input" column is the distorted-vs-clean delta E of the stored pixels.
+    report = json.loads((run / "test.json").read_text())
+    counts = json.loads((ds / "dataset.json").read_text())["counts"]
+    assert report["pairs"] == counts["test"] == len(report["per_pair"])
+    assert set(report["de"]) == {"input", "fit", "net"}
+    assert "test split (" in result.output
+    from lutkit.color import image_delta_e
+    from lutkit.latents.loader import iter_batches
+
+    direct = []
+    for batch in iter_batches(ds, split="test", batch_size=8, pixels=True, size=64):
+        d, c = batch["distorted_rgb"].numpy(), batch["clean_rgb"].numpy()
+        direct += [
+            float(image_delta_e(a.transpose(1, 2, 0), b.transpose(1, 2, 0)).mean())
+            for a, b in zip(d, c, strict=True)
+        ]
+    assert report["de"]["input"] == pytest.approx(np.mean(direct), rel=1e-6)
 
     before = {p.name: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()}
     again = CliRunner().invoke(main, args, catch_exceptions=False)
