@@ -8,7 +8,7 @@ DEMO    ?= demo
 
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup test lint format demo data latents vae train bench luts clean help
+.PHONY: setup test lint format demo data latents vae train eval-sets eval bench luts clean help
 
 help:
 	@echo "make setup   create .venv and install lutkit with its test extras"
@@ -18,6 +18,8 @@ help:
 	@echo "make data    the demo dataset: bundled photos x 16 default-recipe variants -> datasets/demo"
 	@echo "make latents VAE latents of the demo dataset (builds it first if needed)"
 	@echo "make train   demo data + latents, then train the recolor and LUT nets -> runs/demo"
+	@echo "make eval-sets  held-out evaluation sets of the demo dataset (test split, left-out families, ffmpeg/ImageMagick/GIMP) -> datasets/demo-eval"
+	@echo "make eval    train if needed, then evaluate runs/demo against baselines -> reports/demo/index.html, results.md"
 	@echo "make vae     retrain lutkit's default VAE -> lutkit/resources/vae (about 15 min on 2 CPU cores)"
 	@echo "make bench   benchmarks (LUT apply vs Pillow, OCIO, colour, torch; distortions) -> reports/bench.md"
 	@echo "make luts    re-author the GIMP-made LUTs in luts/ from luts/gimp/*.scm (needs GIMP 2.10)"
@@ -70,6 +72,15 @@ train: $(STAMP)
 	$(DATA)
 	$(LUTKIT) latents datasets/demo
 	$(LUTKIT) train --config pipelines/train/demo.toml
+
+eval-sets: $(STAMP)
+	$(LUTKIT) dataset build --source sample --recipe default --out datasets/demo
+	$(LUTKIT) eval-sets --dataset datasets/demo -o datasets/demo-eval
+
+# Builds or resumes what is missing (data, latents, the run, the sets); the learned
+# baselines are cached in reports/demo/baselines and reused on a rerun.
+eval: train eval-sets
+	$(LUTKIT) eval --model runs/demo --sets datasets/demo-eval -o reports/demo
 
 bench: $(STAMP)
 	$(BIN)/python -m lutkit.bench all -o reports/bench.md

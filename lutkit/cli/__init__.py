@@ -29,6 +29,12 @@ _COMMANDS = {
     "latents": ("lutkit.cli.latents", "latents", "Precompute VAE latents of a dataset."),
     "train": ("lutkit.cli.train", "train", "Train the latent recolor net and the LUT net."),
     "fix": ("lutkit.cli.fix", "fix", "Fix photos with a trained model; export the LUT."),
+    "eval": ("lutkit.cli.eval", "eval_cmd", "Evaluate a model against baselines; write a report."),
+    "eval-sets": (
+        "lutkit.cli.eval",
+        "eval_sets",
+        "Build held-out evaluation sets (test split, left-out families, other tools).",
+    ),
 }
 
 

@@ -1,0 +1,247 @@
+"""Run every method on every evaluation set: metrics per image, timing, the iteration
+curve of ``lutkit fix`` and the worst cases for the gallery."""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lutkit.errors import ConfigError
+from lutkit.evaluate.methods import Method
+from lutkit.evaluate.metrics import METRICS, image_metrics
+from lutkit.evaluate.sets import EvalSet
+from lutkit.images import from_float, to_float
+
+CURVE_ITERATIONS = 5
+RANK_ORDER = ("lutkit-fit", "lutkit-net", "identity")  # what "worst" is judged by
+
+
+@dataclass
+class GalleryItem:
+    set: str
+    id: str
+    score: float  # delta E 2000 mean of the ranking method (higher: worse)
+    tiles: list[tuple[str, np.ndarray]]  # (label, uint8 image): before, methods, truth
+
+
+@dataclass
+class EvalResult:
+    methods: list[Method]
+    sets: list[EvalSet]
+    rows: list[dict[str, Any]] = field(default_factory=list)  # one per image and method
+    curve: list[dict[str, Any]] = field(default_factory=list)
+    gallery: dict[str, list[GalleryItem]] = field(default_factory=dict)
+    rank_method: str = ""
+    training: dict[str, dict] = field(default_factory=dict)
+
+
+def iterate_fix(
+    run: Any, pixels: np.ndarray, *, colormap: str = "fit", iterations: int = 5, seed: int = 0
+) -> list[np.ndarray]:
+    """``lutkit fix`` with 1, 2, ..., ``iterations`` iterations in one pass.
+
+    Element k is what :func:`lutkit.fix.fix_pixels` gives with ``iterations=k + 1``
+    (the tests check this): iteration k predicts a LUT from the result so far (on a
+    preview of at most ``PREVIEW_SIDE``) and composes it with the earlier ones.
+    """
+    import cv2
+
+    from lutkit.fix import PREVIEW_SIDE
+    from lutkit.luts.apply import apply_lut
+    from lutkit.luts.model import compose
+    from lutkit.models.colormap import predict_correction
+
+    lut_size = 33
+    h, w = pixels.shape[:2]
+    scale = PREVIEW_SIDE / min(h, w)
+    small = pixels
+    if scale < 1:
+        small = cv2.resize(
+            pixels, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA
+        )
+    current, total, outs = small, None, []
+    for k in range(iterations):
+        step = predict_correction(
+            run, current, colormap=colormap, seed=seed + k, lut_size=lut_size, size=run.image_size
+        )
+        total = step if total is None else compose(total, step, size=lut_size)
+        current = apply_lut(total, small)
+        outs.append(apply_lut(total, pixels))
+    return outs
+
+
+def _rank_method(methods: Sequence[Method]) -> str:
+    names = [m.name for m in methods]
+    return next((n for n in RANK_ORDER if n in names), names[0])
+
+
+def evaluate(
+    methods: Sequence[Method],
+    sets: Sequence[EvalSet],
+    *,
+    run: Any = None,
+    curve_iterations: int = CURVE_ITERATIONS,
+    curve_images: int = 4,
+    gallery: int = 6,
+    seed: int = 0,
+    progress: Callable[[int, str], Callable[[int], None]] | None = None,
+) -> EvalResult:
+    """Apply every method to every pair of every set and measure it.
+
+    ``rows``: one per (set, pair, method) with :data:`~lutkit.evaluate.metrics.METRICS`
+    and ``seconds``. ``curve``: delta E against the number of fix iterations (1 to
+    ``curve_iterations``) on the first ``curve_images`` pairs of each set, for the
+    run's colour maps (needs ``run``). ``gallery``: the ``gallery`` worst pairs of
+    each set by the ranking method (lutkit fit), with every method's output.
+    ``progress(total, what)`` may return a callback taking steps done.
+    """
+    if not methods:
+        raise ConfigError("no methods to evaluate")
+    if not sets or not any(s.pairs for s in sets):
+        raise ConfigError("no evaluation pairs")
+    result = EvalResult(list(methods), list(sets), rank_method=_rank_method(methods))
+    total = sum(len(s.pairs) for s in sets)
+    tick = progress(total, "evaluating") if progress else (lambda n: None)
+    for s in sets:
+        heap: list[tuple[float, int, GalleryItem]] = []
+        for i, pair in enumerate(s.pairs):
+            src = to_float(pair.distorted)
+            tiles: list[tuple[str, np.ndarray]] = [("before", from_float(src, np.uint8))]
+            score = 0.0
+            for m in methods:
+                start = time.perf_counter()
+                out = m.correct(pair.distorted)
+                seconds = time.perf_counter() - start
+                metrics = image_metrics(out, pair.clean, pair.distorted)
+                h, w = out.shape[:2]
+                result.rows.append(
+                    {
+                        "set": s.name,
+                        "id": pair.id,
+                        "photo": pair.photo,
+                        "method": m.name,
+                        **metrics,
+                        "seconds": seconds,
+                        "megapixels": h * w / 1e6,
+                    }
+                )
+                if m.name == result.rank_method:
+                    score = metrics["de2000_mean"]
+                tiles.append(
+                    (f"{m.label}\nΔE {metrics['de2000_mean']:.2f}", from_float(out, np.uint8))
+                )
+            tiles.append(("truth", from_float(to_float(pair.clean), np.uint8)))
+            item = GalleryItem(s.name, pair.id, score, tiles)
+            if gallery > 0:
+                if len(heap) < gallery:
+                    heapq.heappush(heap, (score, -i, item))
+                else:
+                    heapq.heappushpop(heap, (score, -i, item))
+            tick(1)
+        result.gallery[s.name] = [it for _, _, it in sorted(heap, key=lambda t: (-t[0], -t[1]))]
+    if run is not None and curve_iterations > 0 and curve_images > 0:
+        result.curve = iteration_curve(
+            run,
+            sets,
+            iterations=curve_iterations,
+            images=curve_images,
+            seed=seed,
+            progress=progress,
+        )
+    return result
+
+
+def iteration_curve(
+    run: Any,
+    sets: Sequence[EvalSet],
+    *,
+    iterations: int = CURVE_ITERATIONS,
+    images: int = 4,
+    seed: int = 0,
+    progress: Callable[[int, str], Callable[[int], None]] | None = None,
+) -> list[dict[str, Any]]:
+    """Mean delta E 2000 after 1..``iterations`` fix iterations, per set and colour map
+    (the first ``images`` pairs of each set)."""
+    from lutkit.evaluate.metrics import delta_e_stats
+
+    colormaps = ["fit"] + (["net"] if getattr(run, "lutnet", None) is not None else [])
+    chosen = [(s, s.pairs[:images]) for s in sets]
+    total = sum(len(p) for _, p in chosen) * len(colormaps)
+    tick = progress(total, "fix iterations") if progress else (lambda n: None)
+    rows = []
+    for s, pairs in chosen:
+        for cmap in colormaps:
+            sums = np.zeros(iterations)
+            for pair in pairs:
+                outs = iterate_fix(
+                    run, pair.distorted, colormap=cmap, iterations=iterations, seed=seed
+                )
+                for k, out in enumerate(outs):
+                    sums[k] += delta_e_stats(out, pair.clean)["de2000_mean"]
+                tick(1)
+            for k in range(iterations):
+                rows.append(
+                    {
+                        "set": s.name,
+                        "colormap": cmap,
+                        "iterations": k + 1,
+                        "de2000_mean": float(sums[k] / len(pairs)),
+                        "images": len(pairs),
+                    }
+                )
+    return rows
+
+
+def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean of every metric and of the seconds per image, per (method, set), in the
+    order first seen; plus an ``all`` set per method (every image of every set)."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["method"], r["set"]), []).append(r)
+        groups.setdefault((r["method"], "all"), []).append(r)
+    out = []
+    for (method, set_name), items in groups.items():
+        row: dict[str, Any] = {"method": method, "set": set_name, "images": len(items)}
+        for key in (*METRICS, "seconds", "megapixels"):
+            row[key] = float(np.mean([it[key] for it in items]))
+        out.append(row)
+    order = {m: i for i, m in enumerate(dict.fromkeys(r["method"] for r in rows))}
+    sets = {s: i for i, s in enumerate(dict.fromkeys(r["set"] for r in rows))}
+    sets["all"] = len(sets)
+    return sorted(out, key=lambda r: (order[r["method"]], sets[r["set"]]))
+
+
+def time_methods(
+    methods: Sequence[Method], images: Sequence[np.ndarray], *, repeats: int = 1
+) -> list[dict[str, Any]]:
+    """Wall-clock seconds of each method on each image (the best of ``repeats``):
+    rows of method, label, kind, image (index), width, height, megapixels, seconds,
+    megapixels_per_second."""
+    rows = []
+    for m in methods:
+        for i, img in enumerate(images):
+            best = float("inf")
+            for _ in range(max(1, repeats)):
+                start = time.perf_counter()
+                m.correct(img)
+                best = min(best, time.perf_counter() - start)
+            h, w = img.shape[:2]
+            rows.append(
+                {
+                    "method": m.name,
+                    "label": m.label,
+                    "kind": m.kind,
+                    "image": i,
+                    "width": w,
+                    "height": h,
+                    "megapixels": h * w / 1e6,
+                    "seconds": best,
+                    "megapixels_per_second": h * w / 1e6 / best if best > 0 else float("inf"),
+                }
+            )
+    return rows

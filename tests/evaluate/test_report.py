@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from lutkit.cli import main
+from lutkit.evaluate import evaluate_model, method_timings
+from lutkit.evaluate.run import iterate_fix
+from lutkit.evaluate.sets import build_eval_sets
+from lutkit.fix import fix_pixels
+from lutkit.models.fcn import FCNTrainConfig
+from lutkit.models.ia3dlut import IA3DLUTTrainConfig
+from tests.train.helpers import tiny_settings
+
+FCN_TINY = FCNTrainConfig(width=4, depth=2, epochs=1, size=48)
+LUT_TINY = IA3DLUTTrainConfig(lut_size=9, width=4, input_size=64, epochs=1, size=48)
+METHODS = ("identity", "gray-world", "white-patch", "shades-of-gray")
+METHODS += ("lutkit-fit", "lutkit-net", "fcn", "ia3dlut")
+
+
+@pytest.fixture(scope="module")
+def run_dir(tiny_dataset, tmp_path_factory):
+    from lutkit.train.config import load_config
+    from lutkit.train.loop import train
+
+    ds, vae = tiny_dataset
+    out = tmp_path_factory.mktemp("runs")
+    train(load_config(None, tiny_settings(ds, vae, out, name="evalrun", epochs=1)), progress=False)
+    return out / "evalrun"
+
+
+@pytest.fixture(scope="module")
+def report(tiny_dataset, run_dir, tmp_path_factory):
+    ds, _ = tiny_dataset
+    root = tmp_path_factory.mktemp("report")
+    build_eval_sets(ds, root / "sets", variants=1, tools=())
+    rep = evaluate_model(
+        run_dir,
+        root / "rep",
+        sets=root / "sets",
+        fcn_config=FCN_TINY,
+        lut_config=LUT_TINY,
+        curve_images=1,
+        curve_iterations=2,
+        gallery=2,
+    )
+    return rep, root
+
+
+def test_report_lists_every_method_and_set_and_its_images_open(report):
+    rep, root = report
+    out = root / "rep"
+    sets = [s.name for s in rep.result.sets]
+    assert "test" in sets and any(s.startswith("heldout-") for s in sets)
+    with open(out / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert {(r["method"], r["set"]) for r in rows} == {
+        (m, s) for m in METHODS for s in [*sets, "all"]
+    }
+    assert all(np.isfinite(float(r["de2000_mean"])) for r in rows)
+    md = (out / "results.md").read_text()
+    page = (out / "index.html").read_text()
+    for s in sets:
+        assert f"## {s}" in md and s in page
+    for label in ("lutkit (fit)", "lutkit (net)", "pixel FCN", "IA-3DLUT", "gray world"):
+        assert label in md and label in page
+    images = sorted((out / "images").iterdir())
+    assert any(p.name.startswith("gallery-") for p in images)
+    assert {"bars-de2000_mean.png", "iterations.png"} <= {p.name for p in images}
+    for p in images:
+        with Image.open(p) as im:
+            im.load()
+            assert im.size[0] > 50
+        assert f"images/{p.name}" in page
+    curve = list(csv.DictReader(open(out / "iterations.csv")))
+    assert {r["iterations"] for r in curve} == {"1", "2"}
+    assert not list(out.glob(".report-*")) and not list(out.glob("*.tmp"))
+
+
+def test_rerun_reuses_the_baselines_and_gives_the_same_numbers(report, run_dir):
+    rep, root = report
+    again = evaluate_model(
+        run_dir,
+        root / "rep",
+        sets=root / "sets",
+        set_names=["test"],
+        fcn_config=FCN_TINY,
+        lut_config=LUT_TINY,
+        curve_images=0,
+        gallery=1,
+    )
+    assert all(r["reused"] for r in again.result.training.values())
+    first = {(r["method"], r["id"]): r for r in rep.result.rows if r["set"] == "test"}
+    for r in again.result.rows:
+        old = first[(r["method"], r["id"])]
+        assert r["de2000_mean"] == old["de2000_mean"] and r["edge_ssim"] == old["edge_ssim"]
+
+
+def test_iterate_fix_matches_fix(run_dir, photo):
+    from lutkit.train.run import load_run
+
+    run = load_run(run_dir)
+    img = photo[:96, :128]
+    outs = iterate_fix(run, img, colormap="net", iterations=2)
+    for k, out in enumerate(outs, start=1):
+        assert np.array_equal(out, fix_pixels(run, img, colormap="net", iterations=k).pixels)
+    big = np.ascontiguousarray(np.tile(photo, (2, 2, 1))[:900, :700])  # preview path
+    assert np.array_equal(
+        iterate_fix(run, big, colormap="fit", iterations=1)[0],
+        fix_pixels(run, big, colormap="fit", iterations=1).pixels,
+    )
+
+
+def test_method_timings_rows(run_dir, report, photo):
+    _, root = report
+    rows = method_timings(run_dir, [photo[:64, :80]], baselines=root / "rep" / "baselines")
+    assert {r["method"] for r in rows} == set(METHODS)
+    assert all(r["seconds"] > 0 and r["megapixels"] == 64 * 80 / 1e6 for r in rows)
+
+
+def test_cli_errors_are_one_line(tmp_path, run_dir):
+    runner = CliRunner()
+    res = runner.invoke(main, ["eval", "--model", str(run_dir), "-o", str(tmp_path / "r")])
+    assert res.exit_code != 0 and "Traceback" not in res.output
+    assert "Error: nothing to evaluate on (pass --sets DIR and/or --dataset DIR)" in res.output
+    res = runner.invoke(main, ["eval-sets", "--dataset", str(tmp_path), "-o", str(tmp_path / "s")])
+    assert res.exit_code != 0 and "not a lutkit dataset" in res.output
+    assert len(res.output.strip().splitlines()) == 1
+    assert not (tmp_path / "s").exists()
+    res = runner.invoke(
+        main, ["eval", "--model", str(run_dir), "--sets", str(tmp_path), "-o", str(tmp_path / "r")]
+    )
+    assert res.exit_code != 0 and "no eval-sets.json" in res.output

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from lutkit.errors import ConfigError
+from lutkit.evaluate.sets import (
+    MANIFEST,
+    SETS_JSON,
+    Reach,
+    _plan_recipe_sets,
+    build_eval_sets,
+    check_held_out,
+    load_eval_sets,
+    read_manifest,
+)
+from tests.external import imagemagick, require_tool
+
+
+@pytest.fixture(scope="module")
+def sets_dir(tiny_dataset, tmp_path_factory):
+    ds, _ = tiny_dataset
+    out = tmp_path_factory.mktemp("sets") / "eval"
+    build_eval_sets(ds, out, variants=2, tools=())
+    return out
+
+
+def _train_rows(ds):
+    return pd.read_parquet(ds / "pairs", columns=["split", "source_sha256", "ops"]).query(
+        "split == 'train'"
+    )
+
+
+def test_held_out_sets_share_no_photo_op_or_lut_with_training(tiny_dataset, sets_dir):
+    ds, _ = tiny_dataset
+    train = _train_rows(ds)
+    train_photos = set(train.source_sha256)
+    train_ops, train_luts = set(), set()
+    for text in train.ops:
+        for o in json.loads(text):
+            train_ops.add(o["op"])
+            if o["op"] == "lut3d.library":
+                train_luts.add(o["params"]["lut"])
+    recipe_text = json.loads((ds / "dataset.json").read_text())["recipe"]["text"]
+    rows = read_manifest(sets_dir)
+    names = {r["set"] for r in rows}
+    assert "test" in names and any(n.startswith("heldout-") for n in names)
+    for r in rows:
+        assert r["photo_sha256"] not in train_photos
+        if r["set"].startswith("heldout-"):
+            for o in json.loads(r["params"])["ops"]:
+                if o["op"] == "lut3d.library":
+                    assert o["params"]["lut"] not in train_luts
+                else:
+                    assert o["op"] not in train_ops
+                    assert f'"{o["op"]}"' not in recipe_text  # no training recipe names it
+    assert check_held_out(sets_dir, ds) == []
+
+
+def test_a_leaked_photo_is_caught(tiny_dataset, sets_dir, tmp_path):
+    import shutil
+
+    ds, _ = tiny_dataset
+    copy = tmp_path / "copy"
+    shutil.copytree(sets_dir, copy)
+    manifest = pd.read_csv(copy / MANIFEST)
+    manifest.loc[0, "photo_sha256"] = _train_rows(ds).source_sha256.iloc[0]
+    manifest.to_csv(copy / MANIFEST, index=False)
+    assert any("is in the training data" in p for p in check_held_out(copy, ds))
+
+
+def test_families_training_draws_are_not_held_out():
+    plans, skipped = _plan_recipe_sets(Reach(ops={"film.cross_process"}))
+    assert all(name != "heldout-film-cross-process" for name, _, _ in plans)
+    assert any(s.startswith("heldout-film-cross-process") for s in skipped)
+    # a training run without film would get the film family as a held-out set
+    plans, _ = _plan_recipe_sets(Reach(ops={"lighting.cct"}))
+    assert "heldout-film" in [name for name, _, _ in plans]
+
+
+def test_sets_load_and_a_rerun_is_up_to_date(tiny_dataset, sets_dir):
+    ds, _ = tiny_dataset
+    sets = load_eval_sets(sets_dir)
+    assert all(s.pairs for s in sets)
+    for s in sets:
+        for p in s.pairs:
+            assert p.distorted.shape == p.clean.shape and p.distorted.ndim == 3
+    before = (sets_dir / SETS_JSON).stat().st_mtime_ns
+    again = build_eval_sets(ds, sets_dir, variants=2, tools=())
+    assert again.up_to_date and (sets_dir / SETS_JSON).stat().st_mtime_ns == before
+    with pytest.raises(ConfigError, match="no set named 'nope'"):
+        load_eval_sets(sets_dir, ["nope"])
+
+
+def test_same_inputs_give_the_same_bytes(tiny_dataset, sets_dir, tmp_path):
+    ds, _ = tiny_dataset
+    other = tmp_path / "again"
+    build_eval_sets(ds, other, variants=2, tools=())
+    for f in sorted(sets_dir.rglob("*.png")):
+        assert (other / f.relative_to(sets_dir)).read_bytes() == f.read_bytes()
+    assert (other / MANIFEST).read_bytes() == (sets_dir / MANIFEST).read_bytes()
+
+
+@pytest.mark.external
+def test_sets_from_external_tools(tiny_dataset, tmp_path):
+    require_tool("ffmpeg")
+    imagemagick()
+    require_tool("gimp-console-2.10")
+    ds, _ = tiny_dataset
+    out = tmp_path / "ext"
+    result = build_eval_sets(ds, out, variants=3, tools=("ffmpeg", "imagemagick", "gimp"))
+    assert {"ffmpeg", "imagemagick", "gimp"} <= set(result.sets)
+    for s in load_eval_sets(out, ["ffmpeg", "imagemagick", "gimp"]):
+        changed = [abs(p.distorted.astype(int) - p.clean.astype(int)).mean() for p in s.pairs]
+        assert min(changed) > 0.5, s.name  # each tool really changed the colours
+    assert check_held_out(out, ds) == []
+
+
+def test_a_missing_tool_skips_its_set(tiny_dataset, tmp_path, monkeypatch):
+    from lutkit.evaluate import external
+
+    ds, _ = tiny_dataset
+    monkeypatch.setattr(external, "find_tools", lambda: {t: None for t in external.TOOLS})
+    said = []
+    result = build_eval_sets(ds, tmp_path / "none", variants=1, tools=("ffmpeg",), log=said.append)
+    assert "ffmpeg" not in result.sets
+    assert said == ["ffmpeg: not installed, set skipped"]
