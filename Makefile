@@ -74,7 +74,7 @@ train: $(STAMP)
 	$(LUTKIT) train --config pipelines/train/demo.toml
 
 eval-sets: $(STAMP)
-	$(LUTKIT) dataset build --source sample --recipe default --out datasets/demo
+	$(DATA)
 	$(LUTKIT) eval-sets --dataset datasets/demo -o datasets/demo-eval
 
 # Builds or resumes what is missing (data, latents, the run, the sets); the learned

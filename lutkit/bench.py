@@ -1,4 +1,5 @@
-"""Benchmarks: ``python -m lutkit.bench lut`` (what ``make bench`` runs).
+"""Benchmarks: ``python -m lutkit.bench [lut|distort|dataset|latents|train|all]``
+(``make bench`` runs ``all`` into reports/bench.md, headed by the machine and versions).
 
 Every figure is measured in the same run as the peer it is compared with, on the same
 image, and printed as a ratio; nothing here is asserted by the tests.
@@ -429,10 +430,47 @@ def print_table(rows: list[tuple[str, float, str]], reference: str) -> str:
     return text
 
 
+def machine_header() -> str:
+    """Where and with what the numbers were measured (the head of reports/bench.md)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = []
+    for pkg in ("lutkit", "numpy", "torch", "diffusers", "pillow", "opencolorio", "colour-science"):
+        try:
+            versions.append(f"{pkg} {version(pkg)}")
+        except PackageNotFoundError:
+            versions.append(f"{pkg} (not installed)")
+    return "\n".join(
+        [
+            "# lutkit benchmarks",
+            "",
+            f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on {platform.node() or 'this machine'}: "
+            f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}.",
+            "",
+            "Versions: " + ", ".join(versions) + ".",
+            "",
+            "Every ratio compares methods measured in the same run on the same input.",
+        ]
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m lutkit.bench")
     parser.add_argument(
-        "suite", choices=["lut", "distort", "dataset", "latents", "all"], nargs="?", default="all"
+        "suite",
+        choices=["lut", "distort", "dataset", "latents", "train", "all"],
+        nargs="?",
+        default="all",
     )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--folder-images", type=int, default=6)
@@ -451,7 +489,12 @@ def main(argv: list[str] | None = None) -> None:
         print()
     if args.suite in ("latents", "all"):
         parts.append(bench_latents())
-    text = "\n\n".join(parts)
+        print()
+    if args.suite in ("train", "all"):
+        from lutkit.bench_train import bench_train
+
+        parts.append(bench_train())
+    text = "\n\n".join([machine_header(), *parts])
     if args.output:
         from lutkit.fsutil import atomic_write_text
 
