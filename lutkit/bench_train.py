@@ -191,5 +191,38 @@ def bench_fix(width: int = 6000, height: int = 4000) -> str:
     return text
 
 
+def bench_methods(model: str = "runs/demo", baselines: str = "reports/demo/baselines") -> str:
+    """Seconds per 12 MP photo of every method ``lutkit eval`` compares (the trained demo
+    run and, when ``make eval`` has cached them, the learned baselines)."""
+    from pathlib import Path
+
+    import cv2
+
+    from lutkit.evaluate import method_timings
+
+    if not (Path(model) / "config.json").is_file():
+        text = f"Every evaluated method: skipped (no trained run at {model}; run `make train`)"
+        print(text)
+        return text
+    dist, _ = _pairs(1, 1024)
+    photo = cv2.resize((dist[0] * 255 + 0.5).astype(np.uint8), (4000, 3000), cv2.INTER_CUBIC)
+    rows = method_timings(model, [photo], baselines=baselines if Path(baselines).is_dir() else None)
+    ref = next((r["seconds"] for r in rows if r["method"] == "lutkit-fit"), None)
+    lines = [
+        f"Every evaluated method on a 4000x3000 (12 MP) uint8 photo, run {model}, CPU",
+        "",
+        "| method | s / image | Mpx/s | method / lutkit fit |",
+        "|---|---:|---:|---:|",
+    ]
+    for r in rows:
+        ratio = f"{r['seconds'] / ref:.2f}x" if ref else "-"
+        lines.append(
+            f"| {r['label']} | {r['seconds']:.2f} | {r['megapixels_per_second']:.1f} | {ratio} |"
+        )
+    text = "\n".join(lines)
+    print(text)
+    return text
+
+
 def bench_train() -> str:
-    return bench_train_epoch() + "\n\n" + bench_fix()
+    return "\n\n".join([bench_train_epoch(), bench_fix(), bench_methods()])
