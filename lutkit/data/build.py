@@ -566,7 +566,11 @@ def load_dataset_json(folder: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def check_shard(
-    folder: str | os.PathLike[str], entry: dict[str, Any], *, sha: str | None = None
+    folder: str | os.PathLike[str],
+    entry: dict[str, Any],
+    *,
+    sha: str | None = None,
+    hint: str = "rerun the command that wrote it (it resumes), or run `lutkit dataset verify`",
 ) -> Path:
     """The path of a shard listed in a dataset.json (or latents index) ``entry``,
     checked before anyone reads it: present, the sha256 (``sha`` if already computed)
@@ -576,7 +580,6 @@ def check_shard(
     from lutkit.data.shards import file_sha256
 
     path = Path(folder) / entry["file"]
-    hint = "rerun the command that wrote it (it resumes), or run `lutkit dataset verify`"
     if not path.is_file():
         raise LutkitError("shard listed in the dataset's index is missing", path=path, hint=hint)
     if (sha or file_sha256(path)) != entry["sha256"]:

@@ -100,7 +100,9 @@ def iter_batches(
     buf: list[dict[str, Any]] = []
     for k in order:
         entry = shards[int(k)]
-        path = check_shard(folder, entry)
+        path = check_shard(
+            folder, entry, hint="rerun `lutkit latents` on the dataset: it redoes damaged shards"
+        )
         try:
             lat = pq.ParquetFile(path)
         except Exception as exc:  # corrupted shard
