@@ -66,23 +66,50 @@ def lutkit_exe() -> str:
     return str(exe) if exe.is_file() else shutil.which("lutkit") or "lutkit"
 
 
+# A forked child inherits its parent's peak RSS (Linux keeps it across exec), so a
+# child of a big pytest process would look big. The command is therefore started by a
+# small launcher process, which reports the peak RSS of its own child.
+_LAUNCHER = r"""
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+sys.exit(128 - code if code < 0 else code)  # a signal death N as 128 + N, like a shell
+"""
+
+
 def run_fresh(args: list[str], *, cwd: Path, timeout: float = TIMEOUT_S) -> Outcome:
     """``lutkit ARGS`` as a new process (the console script), in its own session."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    return run_measured([lutkit_exe(), *args], cwd=cwd, timeout=timeout)
+
+
+def run_measured(argv: list[str], *, cwd: Path, timeout: float = TIMEOUT_S) -> Outcome:
+    """Any command as a new process in its own session, its peak RSS measured."""
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile() as rss_file,
+    ):
         proc = subprocess.Popen(
-            [lutkit_exe(), *args],
+            [sys.executable, "-S", "-c", _LAUNCHER, rss_file.name, *argv],
             cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
             start_new_session=True,
         )
-        code, rss, timed_out = _wait(proc.pid, timeout)
+        code, _, timed_out = _wait(proc.pid, timeout)
         proc.returncode = code  # reaped by wait4 above; keep Popen from waiting again
+        if code > 128:  # the launcher passes on a signal death as 128 + N
+            code = -(code - 128)
+        text = Path(rss_file.name).read_text()
+        rss = int(text) / 1024.0 if text else float("inf")
         out.seek(0)
         err.seek(0)
         return Outcome(
-            args,
+            argv,
             code,
             out.read().decode("utf-8", "replace"),
             err.read().decode("utf-8", "replace"),

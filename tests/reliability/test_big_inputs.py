@@ -5,12 +5,11 @@ Memory must follow the table the file declares, not the file."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import threading
 from pathlib import Path
 
-from tests.reliability.harness import MEMORY_LIMIT_MB, _wait, run_fresh
+from tests.reliability.harness import MEMORY_LIMIT_MB, run_fresh, run_measured
 
 GIB = 1 << 30
 COMMENT = b"# " + b"padding " * 124 + b"\n"  # a 995-byte comment line
@@ -37,11 +36,10 @@ def _feed(fifo: Path, tail: bytes) -> threading.Thread:
     return thread
 
 
-def test_read_cube_streams_a_gigabyte_of_comments_from_a_generator():
+def test_read_cube_streams_a_gigabyte_of_comments_from_a_generator(tmp_path):
     """In a child process (to measure its peak RSS): read_cube over a generator of
     1 GiB of comment lines and a 2^3 table keeps only the table."""
     code = f"""
-import resource
 from lutkit.luts.cube import read_cube
 line = "# " + "padding " * 124
 def lines():
@@ -50,14 +48,10 @@ def lines():
     yield from {TABLE!r}.splitlines()
 lut = read_cube(lines())
 assert lut.size == 2 and len(lut.metadata["comments"]) == 1000, lut
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 """
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    status, rss, timed_out = _wait(proc.pid, 120)
-    proc.returncode = status
-    assert not timed_out and status == 0
-    assert int(proc.stdout.read()) < 400  # MB: the interpreter, numpy and a tiny table
-    assert rss < 400
+    out = run_measured([sys.executable, "-c", code], cwd=tmp_path, timeout=120)
+    assert not out.timed_out and out.returncode == 0, out.stderr
+    assert out.max_rss_mb < 400  # MB: the interpreter, numpy and a tiny table
 
 
 def test_cli_reads_a_gigabyte_of_comments_through_a_pipe(tmp_path):
