@@ -8,7 +8,7 @@ DEMO    ?= demo
 
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup test lint format demo data latents vae train eval-sets eval bench luts clean help
+.PHONY: setup test lint format demo data latents vae train eval-sets eval bench luts clean help fresh-check
 
 help:
 	@echo "make setup   create .venv and install lutkit with its test extras"
@@ -24,6 +24,7 @@ help:
 	@echo "make bench   benchmarks (LUT apply vs Pillow, OCIO, colour, torch; distortions) -> reports/bench.md"
 	@echo "make luts    re-author the GIMP-made LUTs in luts/ from luts/gimp/*.scm (needs GIMP 2.10)"
 	@echo "make lint    ruff check + format check"
+	@echo "make fresh-check  clone the committed HEAD to a temp folder, run make demo + make test there"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -87,6 +88,10 @@ bench: $(STAMP)
 
 luts: $(STAMP)
 	$(LUTKIT) lut build-gimp --scripts luts/gimp --library luts --sheet docs/lut-library.jpg
+
+# What a new user gets: a clean clone of HEAD, then the README's two commands.
+fresh-check:
+	scripts/fresh_check.sh
 
 clean:
 	rm -rf $(DEMO) .pytest_cache build *.egg-info

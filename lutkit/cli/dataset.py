@@ -164,8 +164,9 @@ def verify(folder: str, no_decode: bool) -> None:
     report = verify_dataset(
         folder, decode=not no_decode, wrap=lambda it: progress(it, desc="verifying", unit="shard")
     )
+    # The problems are the report (stdout); stderr gets the one-line error below.
     for p in report.problems:
-        click.echo(f"problem: {p}", err=True)
+        click.echo(f"problem: {p}")
     summary = f"{report.shards} shard(s), {report.rows} rows, {report.images} images decoded"
     if not report.ok:
         raise click.ClickException(f"{folder}: {len(report.problems)} problem(s) in {summary}")

@@ -60,7 +60,6 @@ def fix(
             )
         model = str(found)
     run = load_run(model)
-    click.echo(f"using model {model}", err=True)
     inputs = expand_images(images)
     if not inputs:
         raise ConfigError("no images found", path=", ".join(images))
@@ -77,6 +76,9 @@ def fix(
         quality=quality,
         wrap=lambda it: progress(it, total=len(pairs), desc="fixing", unit="img"),
     )
+    # On stdout, after the work: stderr carries only an error, on one line.
     click.echo(
-        f"wrote {len(written)} image(s) to {output}" + (f" and {export_lut}" if export_lut else "")
+        f"wrote {len(written)} image(s) to {output}"
+        + (f" and {export_lut}" if export_lut else "")
+        + f" with model {model}"
     )

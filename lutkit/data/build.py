@@ -419,6 +419,7 @@ def build_dataset(
         pairs = out / "pairs"
         pairs.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(pairs)
+        remove_stale_temporaries(out)  # dataset.json, README.md, ... of a killed build
         expected = {p.name for p in plans}
         for stale in pairs.glob("*.parquet"):
             if stale.name not in expected:
@@ -562,3 +563,39 @@ def load_dataset_json(folder: str | os.PathLike[str]) -> dict[str, Any]:
         if f.is_absolute() or ".." in f.parts:
             raise ConfigError(f"shard path {str(f)!r} escapes the dataset folder", path=path)
     return doc
+
+
+def check_shard(
+    folder: str | os.PathLike[str],
+    entry: dict[str, Any],
+    *,
+    sha: str | None = None,
+    hint: str = "rerun the command that wrote it (it resumes), or run `lutkit dataset verify`",
+) -> Path:
+    """The path of a shard listed in a dataset.json (or latents index) ``entry``,
+    checked before anyone reads it: present, the sha256 (``sha`` if already computed)
+    and the row count the index records. Raises ``LutkitError`` naming the shard."""
+    import pyarrow.parquet as pq
+
+    from lutkit.data.shards import file_sha256
+
+    path = Path(folder) / entry["file"]
+    if not path.is_file():
+        raise LutkitError("shard listed in the dataset's index is missing", path=path, hint=hint)
+    if (sha or file_sha256(path)) != entry["sha256"]:
+        raise LutkitError(
+            "shard differs from the dataset's index (sha256): damaged or replaced",
+            path=path,
+            hint=hint,
+        )
+    try:
+        rows = pq.read_metadata(path).num_rows
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        raise LutkitError(f"unreadable shard: {exc}", path=path, hint=hint) from None
+    if rows != entry["rows"]:
+        raise LutkitError(
+            f"shard has {rows} rows, the dataset's index says {entry['rows']}",
+            path=path,
+            hint=hint,
+        )
+    return path

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lutkit.data.build import decode_png, load_dataset_json
+from lutkit.data.build import check_shard, decode_png, load_dataset_json
 from lutkit.data.schema import pairs_schema
 from lutkit.errors import ConfigError, ImageError
 
@@ -127,6 +127,8 @@ def preview_dataset(
 
     folder = Path(folder)
     doc = load_dataset_json(folder)
+    for s in doc["shards"]:  # a damaged dataset is an error, whichever rows are picked
+        check_shard(folder, s)
     rows = sample_pairs(folder, doc, n=n, seed=seed)
     if not rows:
         raise ConfigError("the dataset has no rows", path=folder)
@@ -147,8 +149,9 @@ def export_folders(
         raise ConfigError("the export target exists and is not a folder", path=output)
     n = 0
     shards = doc["shards"]
-    for s in wrap(shards) if wrap else shards:
-        table = pq.read_table(folder / s["file"], columns=["id", "split", "clean", "distorted"])
+    paths = [check_shard(folder, s) for s in shards]  # all of them before writing anything
+    for path in wrap(paths) if wrap else paths:
+        table = pq.read_table(path, columns=["id", "split", "clean", "distorted"])
         for row in table.to_pylist():
             for col in ("clean", "distorted"):
                 target = output / col / row["split"] / f"{row['id']}.png"

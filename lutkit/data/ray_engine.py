@@ -174,6 +174,7 @@ def run_ray(
             pending: dict[int, dict[int, tuple]] = {}
             for item in ds.iter_rows():
                 k, pos = int(item["shard"]), int(item["pos"])
+                # pickle-ok: our own workers' results, inside Ray (which pickles anyway)
                 rows, rejected, error = pickle.loads(item["result"])
                 if error is not None:
                     raise error

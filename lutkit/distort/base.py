@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -90,6 +91,8 @@ def parse_range(default: Range, value: Any, where: str) -> Range:
         lo, hi = value
     else:
         lo = hi = value
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ConfigError(f"{where}: expected finite numbers, got {value!r}")
     if lo > hi:
         raise ConfigError(f"{where}: min {lo} is greater than max {hi}")
     if isinstance(default, IntRange):

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from lutkit.distort.base import Op, OpRecord, Range, get_op, merged, parse_range
-from lutkit.errors import ConfigError
+from lutkit.errors import ConfigError, LutkitError
 
 _TOP_KEYS = {"name", "description", "stage", "tags"}
 _STAGE_KEYS = {"p", "choose", "op", "include", "weight"}
@@ -207,6 +207,12 @@ def _step(sd: Any, path: Path, where: str, seen: tuple[Path, ...], texts: list[s
             target_path: str | Path = sibling if sibling.is_file() else target
         else:
             target_path = path.parent / target
+        try:
+            resolve_recipe_path(target_path)
+        except ConfigError as exc:
+            raise ConfigError(
+                f"{where}: include {target!r}: {exc.message}", path=path, hint=exc.hint
+            ) from None
         sub = load_recipe(target_path, seen)
         texts.append(sub.text)
         return Step(include=sub, weight=float(weight))
@@ -224,4 +230,38 @@ def _step(sd: Any, path: Path, where: str, seen: tuple[Path, ...], texts: list[s
                 hint=f"it takes {', '.join(sorted(op.ranges)) or 'none'}",
             )
         ranges[key] = parse_range(op.ranges[key], value, f"{path}: {where}.{key}")
+    _check_corners(op, ranges, path, where)
     return Step(op=op, ranges=ranges, weight=float(weight))
+
+
+def _check_corners(op: Op, ranges: dict[str, Range], path: Path, where: str) -> None:
+    """Refuse values the op cannot use (a colour temperature of 10^300 K, an unknown
+    LUT name) now, with the file and key, rather than when a sample happens to hit
+    them: the op is sampled at both ends of every narrowed range, and with every
+    listed choice, and applied to a 2x2 grey image."""
+    from lutkit.distort.base import Choice, IntRange, Uniform
+
+    numeric = {k: r for k, r in ranges.items() if isinstance(r, Uniform | IntRange)}
+    choices = {k: r for k, r in ranges.items() if isinstance(r, Choice)}
+    trials: list[tuple[str, dict[str, Range]]] = []
+    for end in ("lo", "hi") if numeric else ():
+        fixed = {k: type(r)(getattr(r, end), getattr(r, end)) for k, r in numeric.items()}
+        trials.append((f"the {'low' if end == 'lo' else 'high'} end of {', '.join(fixed)}", fixed))
+    for key, choice in choices.items():
+        for option in choice.options[:64]:
+            trials.append((f"{key} = {option!r}", {key: Choice((option,))}))
+    grey = np.full((2, 2, 3), 0.5, np.float32)
+    for label, fixed in trials:
+        try:
+            with np.errstate(all="ignore"):
+                params = op.sample(np.random.default_rng(0), merged(op, {**ranges, **fixed}))
+                out = op.apply(grey, params)
+            if not np.all(np.isfinite(out)):
+                raise ValueError("the result is not finite")
+        except (LutkitError, ValueError, ArithmeticError) as exc:
+            message = exc.message if isinstance(exc, LutkitError) else str(exc)
+            raise ConfigError(
+                f"{where}: {op.name} fails with {label}: {message}",
+                path=path,
+                hint="change the value; `lutkit recipe ops` lists every op's ranges",
+            ) from None

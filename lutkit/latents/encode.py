@@ -108,7 +108,7 @@ def encode_dataset(
     import torch
 
     from lutkit.data.build import load_dataset_json
-    from lutkit.data.shards import write_shard
+    from lutkit.data.shards import remove_stale_temporaries, write_shard
     from lutkit.fsutil import atomic_write_text
     from lutkit.latents.vae import describe_vae, load_vae, vae_fingerprint
 
@@ -118,6 +118,10 @@ def encode_dataset(
         raise ConfigError("the dataset has no pairs shards", path=folder)
     if batch_size < 1:
         raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
+    from lutkit.data.build import check_shard
+
+    for s in doc["shards"]:  # damaged pairs are an error now, before any folder is made
+        check_shard(folder, s)
     dev = pick_device(device)
     if dev == "cpu":
         torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
@@ -127,6 +131,7 @@ def encode_dataset(
     info = describe_vae(model)
     out = folder / "latents" / fp
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out)  # left by a killed run
     param = next(model.parameters())
     probe = torch.zeros(1, 3, size, size, device=dev, dtype=param.dtype)
     with torch.inference_mode():
@@ -135,17 +140,12 @@ def encode_dataset(
     written = skipped = images = 0
     t0 = time.perf_counter()
     shards = []
+    recorded = _recorded(out)
     for s in doc["shards"]:
         src = folder / s["file"]
         dst = out / Path(s["file"]).name
-        if not src.is_file():
-            raise LutkitError(
-                "pairs shard listed in dataset.json is missing",
-                path=src,
-                hint="run `lutkit dataset verify`",
-            )
         pairs_sha = s["sha256"]
-        if _complete(dst, pairs_sha):
+        if _complete(dst, pairs_sha, recorded.get(dst.name)):
             skipped += 1
             shards.append(_entry(dst, s))
             continue
@@ -196,14 +196,32 @@ def _entry(dst: Path, pairs_entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _complete(dst: Path, pairs_sha: str) -> bool:
+def _recorded(out: Path) -> dict[str, str]:
+    """shard name -> sha256 from the latents index of an earlier run, if any."""
+    try:
+        doc = json.loads((out / LATENTS_JSON).read_text(encoding="utf-8"))
+        return {s["file"]: s["sha256"] for s in doc["shards"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def _complete(dst: Path, pairs_sha: str, recorded_sha: str | None) -> bool:
+    """A latents shard of these pairs that is intact: its bytes are those the index
+    recorded or, written by an interrupted run before any index, it reads whole."""
     import pyarrow.parquet as pq
+
+    from lutkit.data.shards import file_sha256
 
     try:
         meta = pq.read_schema(dst).metadata or {}
-    except (OSError, ValueError):
+        if meta.get(SOURCE_KEY) != pairs_sha.encode():
+            return False
+        if recorded_sha is not None:
+            return file_sha256(dst) == recorded_sha
+        pq.read_table(dst)
+    except Exception:  # missing, or damaged: pyarrow raises several types
         return False
-    return meta.get(SOURCE_KEY) == pairs_sha.encode()
+    return True
 
 
 def _encode_table(model, table, size, batch_size, dev, fp, tick) -> list[dict[str, Any]]:

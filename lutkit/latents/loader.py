@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from lutkit.data.build import check_shard
 from lutkit.errors import ConfigError, LutkitError
 from lutkit.latents.encode import COLUMNS, LATENTS_JSON
 
@@ -49,7 +50,23 @@ def resolve_latents(
             path=dataset,
             hint=f"it has {', '.join(found)}",
         )
-    meta = json.loads((found[fingerprint] / LATENTS_JSON).read_text())
+    index = found[fingerprint] / LATENTS_JSON
+    try:
+        meta = json.loads(index.read_text(encoding="utf-8"))
+        shards = meta["shards"]
+        tuple(meta["latent_shape"])
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise LutkitError(
+            f"unreadable latents index: {exc}", path=index, hint="rerun `lutkit latents`"
+        ) from None
+    for entry in shards:
+        name = entry.get("file") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
+            raise ConfigError(
+                f"latents shard {name!r} escapes the latents folder",
+                path=index,
+                hint="rerun `lutkit latents`",
+            )
     if shape is not None and tuple(meta["latent_shape"]) != tuple(shape):
         raise ConfigError(
             f"latents have shape {tuple(meta['latent_shape'])}, the model wants {tuple(shape)}",
@@ -83,7 +100,9 @@ def iter_batches(
     buf: list[dict[str, Any]] = []
     for k in order:
         entry = shards[int(k)]
-        path = folder / entry["file"]
+        path = check_shard(
+            folder, entry, hint="rerun `lutkit latents` on the dataset: it redoes damaged shards"
+        )
         try:
             lat = pq.ParquetFile(path)
         except Exception as exc:  # corrupted shard
@@ -94,7 +113,7 @@ def iter_batches(
             ) from None
         if (lat.schema_arrow.metadata or {}).get(b"lutkit.vae", b"").decode() != folder.name:
             raise LutkitError("latents shard of another VAE in this folder", path=path)
-        pairs = pq.ParquetFile(Path(dataset) / "pairs" / entry["file"]) if pixels else None
+        pairs = pq.ParquetFile(_pairs_shard(dataset, entry["file"])) if pixels else None
         for g in range(lat.num_row_groups):
             t = lat.read_row_group(g, columns=["id", *COLUMNS])
             rows = t.to_pydict()
@@ -123,6 +142,20 @@ def iter_batches(
                     buf = []
     if buf:
         yield _collate(buf, shape, size, torch)
+
+
+def _pairs_shard(dataset: str | os.PathLike[str], name: str) -> Path:
+    """The pairs shard of a latents shard, checked against dataset.json."""
+    from lutkit.data.build import load_dataset_json
+
+    for entry in load_dataset_json(dataset)["shards"]:
+        if entry["file"] == f"pairs/{name}":
+            return check_shard(dataset, entry)
+    raise LutkitError(
+        "latents shard without a pairs shard in dataset.json",
+        path=Path(dataset) / "pairs" / name,
+        hint="rerun `lutkit latents` for this dataset",
+    )
 
 
 def _collate(items, shape, size, torch) -> dict[str, Any]:

@@ -24,9 +24,12 @@ by line scan run, to say exactly which line is wrong.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+import itertools
+from array import array
+from collections.abc import Iterable, Iterator
 from os import PathLike
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -61,19 +64,23 @@ def read_cube(source: Source) -> LUT1D | LUT3D:
     ``source`` is a path, or an iterable of lines (with or without line endings) so
     that tests and callers need no file. Errors are ``FormatError`` with the path (or
     ``<lines>``) and the 1-based line number. Header comments are kept in
-    ``lut.metadata["comments"]``.
+    ``lut.metadata["comments"]`` (the first 1000).
+
+    The file is read as a stream: memory follows the table the size line declares,
+    not the file (a gigabyte of comments costs nothing), and a line over 1 MiB is
+    refused.
     """
-    path, text = _load_text(source)
-    lines = text.split("\n")
+    path, lines = _lines(source)
     header = _parse_header(lines, path)
     kind = header.kind
     size = header.size
     n_rows = size if kind == "1D" else size**3
 
-    data_text = "\n".join(lines[header.data_start :])
-    table = _parse_table(data_text)
+    rows, line_numbers = _collect_rows(header, lines, n_rows, path)
+    table = _parse_table("\n".join(rows))
     if table is None or table.shape != (n_rows, 3) or not np.all(np.isfinite(table)):
-        _scan_data(lines, header, n_rows, path)  # raises with the exact line
+        _check_rows(rows, line_numbers, header, path)  # raises with the exact line
+        _check_count(header, len(rows), n_rows, line_numbers[-1], None, path)
         raise FormatError("malformed data block", path=path)  # pragma: no cover
 
     title = header.title or ""
@@ -87,50 +94,90 @@ def read_cube(source: Source) -> LUT1D | LUT3D:
     return LUT3D(cube, header.domain, title, metadata)
 
 
-def _load_text(source: Source) -> tuple[str, str]:
-    """Return (path for messages, text with '\\n' line ends)."""
+_CHUNK = 1 << 20
+MAX_LINE = 1 << 20  # bytes; no .cube line is anywhere near this long
+MAX_COMMENTS = 1000  # header comments kept in metadata
+
+
+def _lines(source: Source) -> tuple[str, Iterator[tuple[int, str]]]:
+    """Return (path for messages, an iterator of (1-based line number, text))."""
     if isinstance(source, (str, PathLike)):
         path = str(source)
         try:
-            raw = Path(path).read_bytes()
+            handle = open(path, "rb")  # noqa: SIM115 (closed by the generator)
         except OSError as exc:
             raise FormatError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
-        if not raw.strip():
-            raise FormatError(
-                "empty file", path=path, hint="a .cube file needs a size line and a table"
-            )
-        # Report the first byte that cannot be text: a NUL or invalid UTF-8.
-        start = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
-        bad = raw.find(b"\x00")
-        try:
-            text = raw[start:].decode("utf-8")
-        except UnicodeDecodeError as exc:
-            bad = start + exc.start if bad < 0 else min(bad, start + exc.start)
-        if bad >= 0:
-            raise _binary_error(raw, bad, path)
-    elif isinstance(source, (bytes, bytearray)):
+        return path, _file_lines(handle, path)
+    if isinstance(source, (bytes, bytearray)):
         raise TypeError("read_cube takes a path or a list of lines, not bytes")
-    else:
-        path = "<lines>"
-        items = list(source)
-        if not all(isinstance(item, str) for item in items):
+    return "<lines>", _iter_lines(source)
+
+
+def _iter_lines(source: Iterable[str]) -> Iterator[tuple[int, str]]:
+    lineno = 0
+    for item in source:
+        if not isinstance(item, str):
             raise TypeError("read_cube takes a path or an iterable of str lines")
-        text = "\n".join(item.rstrip("\r\n") for item in items)
-        if not text.strip():
-            raise FormatError(
-                "empty file", path=path, hint="a .cube file needs a size line and a table"
-            )
-        if "\x00" in text:
-            raise _binary_error(text.encode("utf-8"), text.encode("utf-8").find(b"\x00"), path)
-    # CRLF and lone CR (old Mac files) both become LF.
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return path, text
+        # CRLF and lone CR (old Mac files) both end a line.
+        for part in item.rstrip("\r\n").replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+            lineno += 1
+            if "\x00" in part:
+                raw = part.encode("utf-8")
+                raise _binary_error(raw.find(b"\x00"), 0, raw, "<lines>", lineno)
+            yield lineno, part
 
 
-def _binary_error(raw: bytes, offset: int, path: str) -> FormatError:
-    line = raw.count(b"\n", 0, offset) + 1
+def _file_lines(handle: BinaryIO, path: str) -> Iterator[tuple[int, str]]:
+    """Lines of a file read in chunks: CRLF, LF and lone CR end a line; a UTF-8 BOM is
+    skipped; a NUL byte or invalid UTF-8 is a ``FormatError`` naming its offset."""
+    with handle:
+        lineno = 0
+        offset = 0  # of ``pending`` in the file
+        pending = b""
+        first = True
+        while True:
+            chunk = handle.read(_CHUNK)
+            if first:
+                first = False
+                if chunk.startswith(b"\xef\xbb\xbf"):
+                    chunk, offset = chunk[3:], 3
+            data = pending + chunk
+            if not chunk:
+                parts, pending = [data] if data else [], b""
+            else:
+                parts = data.split(b"\n")
+                pending = parts.pop()
+                if len(pending) > MAX_LINE:
+                    raise FormatError(
+                        f"line {lineno + len(parts) + 1} is over {MAX_LINE} bytes long",
+                        path=path,
+                        hint="not a .cube file, or a damaged one",
+                    )
+            for raw in parts:
+                body = raw[:-1] if raw.endswith(b"\r") else raw
+                start = offset
+                offset += len(raw) + 1
+                for sub in body.split(b"\r"):
+                    lineno += 1
+                    try:
+                        bad = sub.index(b"\x00")
+                    except ValueError:
+                        bad = -1
+                    try:
+                        text = sub.decode("utf-8")
+                    except UnicodeDecodeError as exc:
+                        bad = exc.start if bad < 0 else min(bad, exc.start)
+                    if bad >= 0:
+                        raise _binary_error(bad, start, sub, path, lineno)
+                    yield lineno, text
+                    start += len(sub) + 1
+            if not chunk:
+                return
+
+
+def _binary_error(index: int, start: int, raw: bytes, path: str, line: int) -> FormatError:
     return FormatError(
-        f"binary data (byte 0x{raw[offset]:02x} at offset {offset}), not a text .cube file",
+        f"binary data (byte 0x{raw[index]:02x} at offset {start + index}), not a text .cube file",
         path=path,
         line=line,
         hint="a .cube file is UTF-8 or ASCII text; re-export it or re-save it as UTF-8",
@@ -147,26 +194,31 @@ class _Header:
         self.data_start: int = 0  # 0-based index of the first data line
         self.seen: dict[str, int] = {}  # keyword -> 1-based line
         self.values: dict[str, list[float]] = {}
+        self.first_row: tuple[int, str] = (0, "")  # the first data line
 
 
 def _is_data_line(first_token: str) -> bool:
     return first_token[0] in "0123456789+-." or first_token.lower() in _NUMBER_WORDS
 
 
-def _parse_header(lines: list[str], path: str) -> _Header:
+def _parse_header(lines: Iterator[tuple[int, str]], path: str) -> _Header:
+    """Read the header; stops at (and keeps in ``h.first_row``) the first data line."""
     h = _Header()
     data_start = None
-    for idx, raw_line in enumerate(lines):
-        lineno = idx + 1
+    blank = True
+    for lineno, raw_line in lines:
         line = raw_line.strip()
         if not line:
             continue
+        blank = False
         if line.startswith("#"):
-            h.comments.append(line[1:].strip())
+            if len(h.comments) < MAX_COMMENTS:
+                h.comments.append(line[1:].strip())
             continue
         word = line.split(None, 1)[0]
         if _is_data_line(word):
-            data_start = idx
+            data_start = lineno - 1
+            h.first_row = (lineno, raw_line)
             break
         key = word.upper()
         if key not in _KEYWORDS:
@@ -188,6 +240,10 @@ def _parse_header(lines: list[str], path: str) -> _Header:
             count = 3 if key.startswith("DOMAIN") else 2
             h.values[key] = _parse_numbers(key, rest, count, path, lineno)
 
+    if blank:
+        raise FormatError(
+            "empty file", path=path, hint="a .cube file needs a size line and a table"
+        )
     if not h.kind:
         if data_start is None:
             raise FormatError(
@@ -336,47 +392,74 @@ def _parse_table(data_text: str) -> np.ndarray | None:
     return table
 
 
-def _scan_data(lines: list[str], h: _Header, n_rows: int, path: str) -> None:
-    """Slow path: walk the data lines and raise on the first problem."""
-    size_key = f"LUT_{h.kind}_SIZE"
-    found = 0
-    last_line = first_extra = h.data_start + 1
-    for idx in range(h.data_start, len(lines)):
-        lineno = idx + 1
-        line = lines[idx].split("#", 1)[0].strip()
-        if not line:
+def _collect_rows(
+    h: _Header, lines: Iterator[tuple[int, str]], n_rows: int, path: str
+) -> tuple[list[str], array]:
+    """The table's rows (comments stripped) and their line numbers; rows past
+    ``n_rows`` are checked and counted, not kept, so memory follows the size line."""
+    rows: list[str] = []
+    numbers = array("q")
+    found, first_extra, last_line = 0, 0, h.first_row[0]
+    for lineno, line in itertools.chain([h.first_row], lines):
+        body = line.split("#", 1)[0].strip()
+        if not body:
             continue
-        tokens = line.split()
-        if not _is_data_line(tokens[0]):
-            word = tokens[0]
-            if word.upper() in ("LUT_1D_SIZE", "LUT_3D_SIZE"):
-                raise FormatError(
-                    f"{word.upper()} after the {h.kind} table: this looks like a Resolve "
-                    "shaper+3D file (a 1D and a 3D table in one file), which is not supported yet",
-                    path=path,
-                    line=lineno,
-                )
-            if word.upper() in _KEYWORDS:
-                raise FormatError(
-                    f"keyword {word!r} after the table started",
-                    path=path,
-                    line=lineno,
-                    hint="keywords go before the first row of numbers",
-                )
-            raise FormatError(f"not a number: {word!r}", path=path, line=lineno)
-        if len(tokens) != 3:
-            raise FormatError(
-                f"expected 3 values per row, found {len(tokens)}", path=path, line=lineno
-            )
-        for token in tokens:
-            if not _is_float(token):
-                raise FormatError(f"not a number: {token!r}", path=path, line=lineno)
-        if not all(np.isfinite([float(t) for t in tokens])):
-            raise FormatError("NaN or infinity in the table", path=path, line=lineno)
         found += 1
-        last_line = lineno
+        if found <= n_rows:
+            rows.append(body)
+            numbers.append(lineno)
+            continue
         if found == n_rows + 1:
+            _check_rows(rows, numbers, h, path)  # an earlier bad row is reported first
             first_extra = lineno
+        _check_row(body, h, lineno, path)
+        last_line = lineno
+    if found > n_rows:
+        _check_count(h, found, n_rows, last_line, first_extra, path)
+    if found < n_rows:
+        _check_rows(rows, numbers, h, path)
+        _check_count(h, found, n_rows, numbers[-1], None, path)
+    return rows, numbers
+
+
+def _check_rows(rows: list[str], numbers: array, h: _Header, path: str) -> None:
+    """Slow path: check the kept rows one by one and raise on the first problem."""
+    for body, lineno in zip(rows, numbers, strict=True):
+        _check_row(body, h, lineno, path)
+
+
+def _check_row(body: str, h: _Header, lineno: int, path: str) -> None:
+    tokens = body.split()
+    if not _is_data_line(tokens[0]):
+        word = tokens[0]
+        if word.upper() in ("LUT_1D_SIZE", "LUT_3D_SIZE"):
+            raise FormatError(
+                f"{word.upper()} after the {h.kind} table: this looks like a Resolve "
+                "shaper+3D file (a 1D and a 3D table in one file), which is not supported yet",
+                path=path,
+                line=lineno,
+            )
+        if word.upper() in _KEYWORDS:
+            raise FormatError(
+                f"keyword {word!r} after the table started",
+                path=path,
+                line=lineno,
+                hint="keywords go before the first row of numbers",
+            )
+        raise FormatError(f"not a number: {word!r}", path=path, line=lineno)
+    if len(tokens) != 3:
+        raise FormatError(f"expected 3 values per row, found {len(tokens)}", path=path, line=lineno)
+    for token in tokens:
+        if not _is_float(token):
+            raise FormatError(f"not a number: {token!r}", path=path, line=lineno)
+    if not all(np.isfinite([float(t) for t in tokens])):
+        raise FormatError("NaN or infinity in the table", path=path, line=lineno)
+
+
+def _check_count(
+    h: _Header, found: int, n_rows: int, last_line: int, first_extra: int | None, path: str
+) -> None:
+    size_key = f"LUT_{h.kind}_SIZE"
     if found > n_rows:
         raise FormatError(
             f"wrong number of data rows: {size_key} {h.size} expects {n_rows}, found {found}",

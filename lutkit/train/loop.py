@@ -348,6 +348,7 @@ def train(
     from tqdm.auto import tqdm
 
     from lutkit import __version__
+    from lutkit.data.shards import remove_stale_temporaries
     from lutkit.fsutil import atomic_write_text
     from lutkit.latents.encode import pick_device
     from lutkit.latents.vae import load_vae, vae_fingerprint
@@ -455,6 +456,8 @@ def train(
 
         # -- the run folder: the full config and what it was trained on
         run_dir.mkdir(parents=True, exist_ok=True)
+        for folder in (run_dir, run_dir / "recolor", run_dir / "lutnet"):
+            remove_stale_temporaries(folder)  # left by a killed run
         record = {
             "vae_fingerprint": fingerprint,
             "vae_path": str(Path(cfg.vae).resolve()) if Path(cfg.vae).is_dir() else None,

@@ -98,7 +98,8 @@ def test_unknown_recipe_name():
 
 
 def test_unknown_lut_name_in_recipe(tmp_path, photo):
+    """Refused when the recipe is loaded (naming the file), not when a sample hits it."""
     path = write(tmp_path, "r", '[[stage]]\nop = "lut3d.library"\nnames = ["no-such-lut"]\n')
-    recipe = load_recipe(path)
-    with pytest.raises(ConfigError, match="no LUT named 'no-such-lut' in the library"):
-        recipe.sample(rng(0))
+    with pytest.raises(ConfigError, match="no LUT named 'no-such-lut' in the library") as err:
+        load_recipe(path)
+    assert str(err.value).startswith(f"{path.resolve()}: stage 1: lut3d.library fails with")
