@@ -81,7 +81,7 @@ eval-sets: $(STAMP)
 # Builds or resumes what is missing (data, latents, the run, the sets); the learned
 # baselines are cached in reports/demo/baselines and reused on a rerun.
 eval: train eval-sets
-	$(LUTKIT) eval --model runs/demo --sets datasets/demo-eval -o reports/demo
+	$(LUTKIT) eval --model runs/demo --sets datasets/demo-eval -o reports/demo --baseline-epochs 5
 
 bench: $(STAMP)
 	$(BIN)/python -m lutkit.bench all -o reports/bench.md
