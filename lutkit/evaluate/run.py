@@ -133,7 +133,7 @@ def evaluate(
                 if m.name == result.rank_method:
                     score = metrics["de2000_mean"]
                 tiles.append(
-                    (f"{m.label}\nΔE {metrics['de2000_mean']:.2f}", from_float(out, np.uint8))
+                    (f"{m.label}\ndE2000 {metrics['de2000_mean']:.2f}", from_float(out, np.uint8))
                 )
             tiles.append(("truth", from_float(to_float(pair.clean), np.uint8)))
             item = GalleryItem(s.name, pair.id, score, tiles)

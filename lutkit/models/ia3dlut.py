@@ -108,6 +108,14 @@ class IA3DLUT(PretrainedMixin, nn.Module):
         layers += _block(4 * w, 8 * w, True) + _block(8 * w, 8 * w, False)
         layers += [nn.Dropout(0.5), nn.Conv2d(8 * w, basis, input_size // 32)]
         self.classifier = nn.Sequential(*layers)
+        # Start at the identity LUT (weight 1 on basis 0): the paper leaves the last
+        # conv at its random init, which starts far from any sensible LUT and, on a
+        # few dozen pairs, does not recover.
+        last = self.classifier[-1]
+        nn.init.normal_(last.weight, std=1e-3)
+        with torch.no_grad():
+            last.bias.zero_()
+            last.bias[0] = 1.0
         init = torch.zeros(basis, lut_size, lut_size, lut_size, 3)
         init[0] = identity_table(lut_size)
         self.basis = nn.Parameter(init)
@@ -186,7 +194,7 @@ class IA3DLUTTrainConfig:
     input_size: int = 256
     epochs: int = 30  # the paper trains 400 epochs on 4500 pairs; this is demo-sized
     batch_size: int = 4
-    lr: float = 1e-3
+    lr: float = 1e-4  # the paper's; 1e-3 diverges on the demo data
     smooth_weight: float = 1e-4
     mono_weight: float = 10.0
     size: int = 224  # training crops
