@@ -55,3 +55,7 @@ class LUTError(LutkitError):
 
 class ConfigError(LutkitError):
     """A bad option, recipe or configuration value."""
+
+
+class PhotosError(LutkitError):
+    """The training photographs cannot be fetched or do not match their manifest."""

@@ -42,6 +42,22 @@ def _data_dir(package: str) -> Path:
     return Path(matplotlib.get_data_path()) / "sample_data"
 
 
+def package_dir(module: str, distribution: str) -> Path:
+    """The folder of an installed top-level module (its bundled data files live below).
+
+    ``distribution`` names the pip package in the error when the module is missing.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(
+            f"{distribution} is not installed: its bundled photos are needed",
+            hint=f"pip install {distribution}, or pip install 'lutkit[photos]'",
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
 def sample_photos() -> list[SamplePhoto]:
     """Every bundled photo that is present, in a fixed order."""
     out = []
