@@ -8,13 +8,14 @@ DEMO    ?= demo
 
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup test lint format demo data latents vae train eval-sets eval bench luts clean help fresh-check
+.PHONY: setup test lint format demo photos data latents vae train eval-sets eval bench luts clean help fresh-check
 
 help:
 	@echo "make setup   create .venv and install lutkit with its test extras"
 	@echo "make test    run the test suite (creates .venv when missing)"
 	@echo "make demo    the main job: demo data, latents, training, then the LUT walk-through"
 	@echo "             and the fix of a held-out photo (before/after + .cube) -> $(DEMO)/"
+	@echo "make photos  fetch the 36 curated training photographs (Debian packages + pip) -> ~/.cache/lutkit/photos"
 	@echo "make data    the demo dataset: bundled photos x 16 default-recipe variants -> datasets/demo"
 	@echo "make latents VAE latents of the demo dataset (builds it first if needed)"
 	@echo "make train   demo data + latents, then train the recolor and LUT nets -> runs/demo"
@@ -44,6 +45,11 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format lutkit tests
 	$(BIN)/ruff check --fix lutkit tests
+
+# The training photographs: apt-get download + dpkg-deb -x (no root), sha256-checked,
+# cached outside git (LUTKIT_PHOTOS, else ~/.cache/lutkit/photos); offline once fetched.
+photos: $(STAMP)
+	$(LUTKIT) photos fetch
 
 # The demo dataset: the 9 bundled photos x 16 variants of the default recipe.
 DATA    := $(LUTKIT) dataset build --source sample --recipe default --variants 16 --out datasets/demo

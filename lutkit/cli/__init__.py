@@ -28,6 +28,11 @@ _COMMANDS = {
     "vae": ("lutkit.cli.vae", "vae", "Inspect, evaluate and train the VAE (AutoencoderKL)."),
     "latents": ("lutkit.cli.latents", "latents", "Precompute VAE latents of a dataset."),
     "train": ("lutkit.cli.train", "train", "Train the latent recolor net and the LUT net."),
+    "photos": (
+        "lutkit.cli.photos",
+        "photos",
+        "Fetch, list and verify the curated training photographs.",
+    ),
     "fix": ("lutkit.cli.fix", "fix", "Fix photos with a trained model; export the LUT."),
     "eval": ("lutkit.cli.eval", "eval_cmd", "Evaluate a model against baselines; write a report."),
     "eval-sets": (

@@ -18,7 +18,8 @@ def dataset() -> None:
 @click.option(
     "--source",
     required=True,
-    help="A folder of photos, a glob, a CSV/Parquet manifest, or 'sample'.",
+    help="A folder of photos, a glob, a CSV/Parquet manifest, 'sample' (bundled photos) "
+    "or 'photos' (the training photographs: lutkit photos fetch).",
 )
 @click.option("--recipe", default="default", show_default=True, help="Distortion recipe.")
 # Paths are checked by the library, so a wrong one is a one-line error, not usage.

@@ -101,6 +101,10 @@ def discover(
         from lutkit.samples import sample_photos
 
         entries = [(p.path, f"sample:{p.name}", None) for p in sample_photos()]
+    elif spec == "photos":  # the training photographs of `lutkit photos fetch`
+        from lutkit.photos import cached_photos
+
+        entries = [(path, f"photos:{p.name}", None) for p, path in cached_photos()]
     else:
         p = Path(spec)
         if p.is_dir():
