@@ -44,13 +44,13 @@ def fetch(cache: str | None) -> None:
     from tqdm.auto import tqdm
 
     from lutkit.photos.fetch import fetch as fetch_photos
-    from lutkit.photos.manifest import load_manifest
 
-    total = len(load_manifest())
-    bar = tqdm(total=total, unit="photo", desc="photos", leave=False, disable=None)
+    bar = tqdm(unit="photo", desc="photos", leave=False, disable=None)
 
     def progress(kind: str, text: str) -> None:
-        if kind == "package":
+        if kind == "start":
+            bar.reset(total=int(text))
+        elif kind == "package":
             bar.set_description(f"apt-get download {text}")
         else:
             bar.update(1)

@@ -33,8 +33,9 @@ _NO_APT = (
     "or copy the files listed by `lutkit photos list` into {folder}"
 )
 
-# progress(kind, text): kind is "package" (a package is being downloaded and unpacked)
-# or "photo" (one photo was checked and written to the cache).
+# progress(kind, text): kind is "start" (text: how many photos are to fetch), "package"
+# (a package is being downloaded and unpacked) or "photo" (one photo was checked and
+# written to the cache).
 Progress = Callable[[str, str], None]
 
 
@@ -141,6 +142,7 @@ def fetch(
         return result
     folder.mkdir(parents=True, exist_ok=True)
     notify = progress or (lambda kind, text: None)
+    notify("start", str(len(todo)))
 
     for photo in [p for p in todo if p.is_pip]:
         copy_checked(photo, pip_source(photo), folder)

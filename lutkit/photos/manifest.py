@@ -103,7 +103,7 @@ def mismatch_error(photo: Photo, path: Path, actual: str, *, got: str | None = N
         path=path,
         hint=(
             f"the package version changed? the manifest lists {version}; "
-            "delete the file and run `lutkit photos fetch`, or update "
+            "`lutkit photos fetch` replaces a damaged file; otherwise update "
             "lutkit/photos/manifest.json (see CURATION.md)"
         ),
     )

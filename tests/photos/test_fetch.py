@@ -67,7 +67,7 @@ def test_fetch_with_a_fake_apt_then_resume_offline(tmp_path, monkeypatch):
     result = fetch(tmp_path / "cache", photos=[photo], progress=lambda k, t: events.append((k, t)))
     assert [p.name for p in result.fetched] == ["one"]
     assert result.packages == ["lutkit-test-photos"]
-    assert events == [("package", "lutkit-test-photos"), ("photo", "one")]
+    assert events == [("start", "1"), ("package", "lutkit-test-photos"), ("photo", "one")]
     # Everything is cached: no apt-get needed any more, nothing is done.
     monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
     again = fetch(tmp_path / "cache", photos=[photo])

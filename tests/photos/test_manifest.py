@@ -84,8 +84,8 @@ def test_verify_a_fake_cache(tmp_path):
     assert str(info.value) == (
         f"{tmp_path / 'bad.jpg'}: sha256 of bad is {actual[:12]}..., the manifest says "
         f"{other.sha256[:12]}... (the package version changed? the manifest lists "
-        "lutkit-test-photos 1.0-1; delete the file and run `lutkit photos fetch`, or update "
-        "lutkit/photos/manifest.json (see CURATION.md))"
+        "lutkit-test-photos 1.0-1; `lutkit photos fetch` replaces a damaged file; otherwise "
+        "update lutkit/photos/manifest.json (see CURATION.md))"
     )
 
 
