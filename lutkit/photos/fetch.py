@@ -28,8 +28,8 @@ from lutkit.photos.manifest import (
     verify,
 )
 
-_NO_APT = (
-    "apt-get not found: lutkit photos fetch needs Debian/Ubuntu's apt-get and dpkg-deb; "
+_NO_TOOL = (
+    "{name} not found: lutkit photos fetch needs Debian/Ubuntu's apt-get and dpkg-deb; "
     "or copy the files listed by `lutkit photos list` into {folder}"
 )
 
@@ -50,7 +50,7 @@ class FetchResult:
 def _tool(name: str, folder: Path) -> str:
     path = shutil.which(name)
     if path is None:
-        raise PhotosError(_NO_APT.format(folder=folder))
+        raise PhotosError(_NO_TOOL.format(name=name, folder=folder))
     return path
 
 
