@@ -296,7 +296,7 @@ def bench_dataset(photos: int = 8, variants: int = 2, size: int = 256) -> str:
 
         def floor() -> None:
             for f in files:
-                clean = prepare(f, size)
+                clean = prepare(f, size)[0]
                 for _ in range(variants):
                     encode_png(clean)
                     encode_png(clean)

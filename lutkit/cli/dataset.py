@@ -38,6 +38,21 @@ def dataset() -> None:
     show_default=True,
     help="Working size (square crop); 224 for the VAE.",
 )
+@click.option(
+    "--crops",
+    type=click.IntRange(1, 1000),
+    default=1,
+    show_default=True,
+    help="Views per photo: the centre square, then random squares (seeded, recorded in "
+    "the 'crop' column); each view gets --variants distortions.",
+)
+@click.option(
+    "--min-crop",
+    type=click.FloatRange(0.05, 1.0),
+    default=0.35,
+    show_default=True,
+    help="Smallest random crop, as a fraction of the photo's short side.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--rows-per-shard", type=click.IntRange(1), default=256, show_default=True)
 @click.option(
@@ -65,6 +80,8 @@ def build(
     out,
     variants,
     size,
+    crops,
+    min_crop,
     seed,
     rows_per_shard,
     splits,
@@ -83,6 +100,7 @@ def build(
     Examples:
       lutkit dataset build --source sample --recipe default --out datasets/demo
       lutkit dataset build --source ~/photos --recipe film --out datasets/film --variants 8
+      lutkit dataset build --source photos --crops 8 --variants 6 --size 224 --out datasets/photos
     """
     from lutkit.data.build import BuildConfig, build_dataset
     from lutkit.data.sources import parse_fractions
@@ -93,6 +111,8 @@ def build(
         out=out,
         variants=variants,
         size=size,
+        crops=crops,
+        min_crop=min_crop,
         seed=seed,
         rows_per_shard=rows_per_shard,
         splits=parse_fractions(splits),

@@ -51,10 +51,16 @@ class BuildConfig:
     target_strength: float = 1.0
     ground_truth: bool = True
     allow_outside: bool = False
+    crops: int = 1  # views per photo: 1 = the centre square; more = random squares too
+    min_crop: float = 0.35  # a random crop's side, as a fraction of the short side, at least
 
     def check(self) -> None:
         if self.variants < 1:
             raise ConfigError(f"--variants must be at least 1, got {self.variants}")
+        if not 1 <= self.crops <= 1000:
+            raise ConfigError(f"--crops must be 1 to 1000, got {self.crops}")
+        if not 0.05 <= self.min_crop <= 1.0:
+            raise ConfigError(f"--min-crop must be in [0.05, 1], got {self.min_crop}")
         if not 16 <= self.size <= 4096:
             raise ConfigError(f"--size must be 16 to 4096 pixels, got {self.size}")
         if self.rows_per_shard < 1:
@@ -88,25 +94,67 @@ class BuildResult:
 # --------------------------------------------------------------------------- rows
 
 
-def prepare(path: Path, size: int) -> np.ndarray:
-    """Decode (at reduced size where the codec allows), orient, convert to sRGB, resize
-    the short side to ``size`` and centre-crop to size x size; uint8 or uint16 kept."""
-    import cv2
-
+def prepare(path: Path, size: int, crops: list[Crop | None] | None = None) -> list[np.ndarray]:
+    """Decode (at reduced size where the codec allows), orient and convert to sRGB, then
+    cut each crop (None: the centre square) and resize it to size x size; uint8 or
+    uint16 kept. Returns one image per crop (``crops=None``: the centre square only)."""
     from lutkit.images import load_image
 
-    pixels = load_image(path, draft=size).pixels
+    views = crops or [None]
+    smallest = min((c.scale for c in views if c is not None), default=1.0)
+    pixels = load_image(path, draft=int(np.ceil(size / smallest))).pixels
     if pixels.dtype == np.float32:  # float TIFFs: store as 16-bit
         from lutkit.images import from_float
 
         pixels = from_float(pixels, np.uint16)
+    return [_square(pixels, size, crop) for crop in views]
+
+
+@dataclass(frozen=True)
+class Crop:
+    """A square view of a photo, resolution independent: its side as a fraction of the
+    photo's short side, and where it sits (0 = left/top edge, 1 = right/bottom edge)."""
+
+    scale: float
+    x: float
+    y: float
+
+    @classmethod
+    def sample(cls, rng: np.random.Generator, min_scale: float) -> Crop:
+        scale = float(rng.uniform(min_scale, 1.0))
+        return cls(round(scale, 4), round(float(rng.random()), 4), round(float(rng.random()), 4))
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+def _square(pixels: np.ndarray, size: int, crop: Crop | None) -> np.ndarray:
+    """Cut ``crop`` (None: the short side, centred) and resize it to size x size."""
+    import cv2
+
     h, w = pixels.shape[:2]
+    if crop is not None:
+        side = max(1, round(min(h, w) * crop.scale))
+        y0, x0 = round((h - side) * crop.y), round((w - side) * crop.x)
+        pixels = pixels[y0 : y0 + side, x0 : x0 + side]
+        h = w = side
     scale = size / min(h, w)
     nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
     resized = cv2.resize(pixels, (nw, nh), interpolation=interp)
     y, x = (nh - size) // 2, (nw - size) // 2
     return np.ascontiguousarray(resized[y : y + size, x : x + size])
+
+
+def plan_crops(cfg: BuildConfig, sha256: str) -> list[Crop | None]:
+    """The crops of one photo: the centre square first, then ``crops - 1`` random
+    squares, each seeded from (dataset seed, photo sha256, "crop", index)."""
+    from lutkit.seeds import derive_seed, rng
+
+    out: list[Crop | None] = [None]
+    for c in range(1, cfg.crops):
+        out.append(Crop.sample(rng(derive_seed(cfg.seed, sha256, "crop", c)), cfg.min_crop))
+    return out
 
 
 def encode_png(pixels: np.ndarray) -> bytes:
@@ -154,14 +202,22 @@ class RowMaker:
             self._style = Library(self.library).load(self.cfg.target_lut)
 
     def rows(self, src: SourceImage, split: str) -> list[dict[str, Any]]:
-        """The K rows of one source (raises ImageError if it cannot be decoded)."""
+        """The crops x variants rows of one source (ImageError if it cannot be decoded)."""
+        self._setup()
+        cfg = self.cfg
+        crops = plan_crops(cfg, src.sha256)
+        out = []
+        for c, clean in enumerate(prepare(src.path, cfg.size, crops)):
+            out += self._view_rows(src, split, clean, crops[c], c)
+        return out
+
+    def _view_rows(self, src: SourceImage, split: str, clean, crop, c: int) -> list[dict[str, Any]]:
+        """The variants of one view (crop ``c``) of a source."""
         from lutkit.distort.base import apply_chain, is_colormap, ops_to_json
         from lutkit.images import from_float, to_float
         from lutkit.seeds import derive_seed, rng
 
-        self._setup()
         cfg = self.cfg
-        clean = prepare(src.path, cfg.size)
         clean_f = to_float(clean)
         target = clean
         if self._style is not None:
@@ -169,7 +225,8 @@ class RowMaker:
             target = from_float(np.clip(styled, 0, 1), clean.dtype)
         target_png = encode_png(target)
         out = []
-        for v in range(cfg.variants):
+        for k in range(cfg.variants):
+            v = c * cfg.variants + k  # variants are numbered across crops
             seed = derive_seed(cfg.seed, src.sha256, v)
             records = self._recipe.sample(rng(seed))
             distorted = from_float(apply_chain(clean_f, records), clean.dtype)
@@ -194,6 +251,7 @@ class RowMaker:
                     "colormap_only": colormap,
                     "target_lut": lut_values,
                     "target_invertible": invertible,
+                    "crop": None if crop is None else crop.to_json(),
                 }
             )
         return out
@@ -256,7 +314,7 @@ def build_shard(maker: RowMaker, plan: ShardPlan, out: Path) -> tuple[str, int, 
 
 def plan_shards(sources: list[SourceImage], cfg: BuildConfig, recipe_sha: str) -> list[ShardPlan]:
     """Split sources by hash, group whole sources into shards of ~rows_per_shard rows."""
-    per_shard = max(1, cfg.rows_per_shard // cfg.variants)
+    per_shard = max(1, cfg.rows_per_shard // (cfg.variants * cfg.crops))
     by_split: dict[str, list[SourceImage]] = {"train": [], "val": [], "test": []}
     for s in sources:
         by_split[s.split or assign_split(s.sha256, cfg.splits)].append(s)
@@ -273,6 +331,8 @@ def plan_shards(sources: list[SourceImage], cfg: BuildConfig, recipe_sha: str) -
             cfg.ground_truth,
             TARGET_LUT_SIZE,
         ]
+        # More crops than the centre square change the rows; one keeps earlier plans.
+        + ([cfg.crops, cfg.min_crop] if cfg.crops > 1 else [])
     )
     for split, items in by_split.items():
         chunks = [items[i : i + per_shard] for i in range(0, len(items), per_shard)]
@@ -337,7 +397,11 @@ _KEPT = {
     "ground_truth": "ground-truth setting",
     "splits": "split setting",
     "rows_per_shard": "rows-per-shard setting",
+    "crops": "number of crops",
+    "min_crop": "smallest crop",
 }
+# What a dataset.json written before a setting existed means by it.
+_KEPT_DEFAULTS = {"crops": 1, "min_crop": 0.35}
 
 
 def _check_existing(out: Path, cfg: BuildConfig, recipe_sha: str, force: bool) -> None:
@@ -349,7 +413,8 @@ def _check_existing(out: Path, cfg: BuildConfig, recipe_sha: str, force: bool) -
         old = json.loads(meta_path.read_text())["config"]
         if not isinstance(old, dict):
             raise TypeError
-        changed = [k for k in _KEPT if old.get(k) != _config_json(cfg, recipe_sha).get(k)]
+        now = _config_json(cfg, recipe_sha)
+        changed = [k for k in _KEPT if old.get(k, _KEPT_DEFAULTS.get(k)) != now.get(k)]
     except (OSError, ValueError, KeyError, TypeError):
         if not force:
             raise ConfigError(
@@ -426,7 +491,7 @@ def build_dataset(
                 stale.unlink()  # from an earlier plan (e.g. before photos were added)
         todo = [p for p in plans if shard_plan_hash(pairs / p.name) != p.plan_hash]
         maker = RowMaker(cfg, str(recipe.path), str(default_library().resolve()))
-        total = sum(len(p.sources) for p in todo) * cfg.variants
+        total = sum(len(p.sources) for p in todo) * cfg.variants * cfg.crops
         tick = progress(total, len(plans) - len(todo)) if progress else (lambda n: None)
         workers = workers or _cpus()
         if engine == "ray":

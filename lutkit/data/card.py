@@ -67,7 +67,7 @@ Paired distorted/clean photos made by lutkit {doc["lutkit"]} (`lutkit dataset bu
 
 - Sources: `{doc["sources"]["spec"]}`, {doc["sources"]["count"]} photos ({doc["sources"]["rejected"]} rejected, see `rejected.csv`)
 - Recipe: `{doc["recipe"]["name"]}` (sha256 `{doc["recipe"]["sha256"][:16]}...`, full text in `dataset.json`)
-- {cfg["variants"]} variants per photo at {cfg["size"]}x{cfg["size"]}, seed {cfg["seed"]}
+- {cfg.get("crops", 1)} view(s) per photo (the centre square{", then random squares of at least " + format(cfg.get("min_crop", 0.35), "g") + " of the short side" if cfg.get("crops", 1) > 1 else ""}) x {cfg["variants"]} variants at {cfg["size"]}x{cfg["size"]}, seed {cfg["seed"]}
 - Splits by source hash ({", ".join(f"{x:g}" for x in cfg["splits"])}): all variants of a photo are in one split
 - Target styling: {f"`{cfg['target_lut']}` at {cfg['target_strength']:g}" if cfg["target_lut"] else "none (the clean image is the original)"}
 
@@ -85,6 +85,7 @@ Paired distorted/clean photos made by lutkit {doc["lutkit"]} (`lutkit dataset bu
 | colormap_only | bool | the distortion is a pure colour map (no grain, dust, mixed light...) |
 | target_lut | float16[{doc["target_lut_size"]}^3*3] | the true correction, `[r][g][b][rgb]`, null if not a colour map |
 | target_invertible | float | share of that LUT's lattice where the distortion is invertible |
+| crop | string | the view: JSON `{{"scale", "x", "y"}}` (side as a fraction of the short side, position in [0, 1]); null for the centre square |
 
 Every row can be reproduced: `lutkit distort clean.png -o out.png --replay ops.json`
 with its `ops` (wrapped as `{{"schema": 1, "ops": ...}}`).

@@ -9,7 +9,8 @@ TARGET_LUT_SIZE = 17
 def pairs_schema():
     """pyarrow schema of a pairs shard. ``target_lut`` is the true correction as a
     flat float16 list of TARGET_LUT_SIZE^3 * 3 values ([r][g][b][rgb]), null for rows
-    whose distortion is not a pure colour map."""
+    whose distortion is not a pure colour map. ``crop`` is the view's square as JSON
+    (``scale`` of the short side, ``x``, ``y`` in [0, 1]), null for the centre square."""
     import pyarrow as pa
 
     n = TARGET_LUT_SIZE**3 * 3
@@ -35,6 +36,7 @@ def pairs_schema():
             pa.field("colormap_only", pa.bool_(), nullable=False),
             pa.field("target_lut", pa.list_(pa.float16(), n)),
             pa.field("target_invertible", pa.float32()),
+            pa.field("crop", pa.string()),
         ],
         metadata=meta,
     )

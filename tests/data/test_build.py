@@ -80,8 +80,8 @@ def test_sixteen_bit_and_orientation_survive(built):
     save_image(src.parent / "turned.png", np.rot90(raw, k=-1))
     save_image(src.parent / "unturned.png", raw)
     clean = decode_png(rows["coffee-rotated.jpg"]["clean"]).astype(float)
-    turned = np.abs(clean - prepare(src.parent / "turned.png", 64)).mean()
-    unturned = np.abs(clean - prepare(src.parent / "unturned.png", 64)).mean()
+    turned = np.abs(clean - prepare(src.parent / "turned.png", 64)[0]).mean()
+    unturned = np.abs(clean - prepare(src.parent / "unturned.png", 64)[0]).mean()
     assert turned < 2 < unturned
 
 
@@ -263,3 +263,66 @@ def test_dataset_inside_the_source_folder_is_not_a_source(tmp_path):
     assert (src / "ds" / "contact-sheet.jpg").is_file()
     again = build(src, src / "ds", variants=1, ground_truth=False)
     assert again.shards_written == 0 and again.rows == first.rows
+
+
+def test_crops_give_seeded_recorded_views(built, tmp_path):
+    """--crops N: the centre square (crop null, the same rows as without crops) then
+    N - 1 random squares, each recorded and giving its own variants; deterministic."""
+    src, plain, _ = built
+    out = tmp_path / "crops"
+    build(src, out, crops=3, min_crop=0.5)
+    rows = _rows(out)
+    by_source: dict[str, list[dict]] = {}
+    for r in rows:
+        by_source.setdefault(r["source"], []).append(r)
+    assert len(rows) == len(GOOD) * 3 * 2
+    centre = {r["id"]: r for r in _rows(plain)}
+    for source, items in by_source.items():
+        items.sort(key=lambda r: r["variant"])
+        assert [r["variant"] for r in items] == list(range(6))
+        for r in items[:2]:  # the centre square: exactly the rows of a plain build
+            assert r["crop"] is None
+            assert r["clean"] == centre[r["id"]]["clean"]
+            assert r["distorted"] == centre[r["id"]]["distorted"]
+        crops = [json.loads(r["crop"]) for r in items[2:]]
+        assert crops[0] == crops[1] and crops[2] == crops[3] and crops[0] != crops[2]
+        for c in crops:
+            assert set(c) == {"scale", "x", "y"}
+            assert 0.5 <= c["scale"] <= 1 and 0 <= c["x"] <= 1 and 0 <= c["y"] <= 1
+        # Another view of the photo: not the centre square's pixels.
+        assert items[2]["clean"] != items[0]["clean"]
+        # Each row replays from its ops on its own clean view.
+        r = items[4]
+        clean = decode_png(r["clean"])
+        again = from_float(apply_chain(to_float(clean), ops_from_json(r["ops"])), clean.dtype)
+        assert np.array_equal(again, decode_png(r["distorted"]))
+    doc = json.loads((out / "dataset.json").read_text())
+    assert doc["config"]["crops"] == 3 and doc["config"]["min_crop"] == 0.5
+    again = tmp_path / "again"
+    build(src, again, crops=3, min_crop=0.5)
+    assert shard_hashes(again) == shard_hashes(out)
+
+
+def test_crop_matches_the_recorded_square(tmp_path):
+    """A recorded crop is the square it says: cut by hand and resized, it matches."""
+    import cv2
+
+    from lutkit.data.build import Crop
+    from lutkit.images import save_image
+
+    rng = np.random.default_rng(0)
+    photo = (rng.random((90, 150, 3)) * 255).astype(np.uint8)
+    save_image(tmp_path / "p.png", photo)
+    crop = Crop(scale=0.5, x=1.0, y=0.0)
+    got = prepare(tmp_path / "p.png", 32, [crop])[0]
+    side = 45
+    square = photo[0:side, 150 - side : 150]
+    want = cv2.resize(square, (32, 32), interpolation=cv2.INTER_AREA)
+    assert np.array_equal(got, want)
+
+
+def test_bad_crop_settings_are_refused():
+    with pytest.raises(ConfigError, match="--crops must be 1 to 1000, got 0"):
+        BuildConfig(source="s", recipe="default", out="o", crops=0).check()
+    with pytest.raises(ConfigError, match=r"--min-crop must be in \[0.05, 1\], got 2"):
+        BuildConfig(source="s", recipe="default", out="o", min_crop=2.0).check()
