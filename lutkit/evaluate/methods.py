@@ -43,6 +43,7 @@ def classic_methods() -> list[Method]:
         Method("gray-world", "gray world", "statistic", b.gray_world),
         Method("white-patch", "white patch (max-RGB)", "statistic", b.white_patch),
         Method("shades-of-gray", "shades of gray (p=6)", "statistic", b.shades_of_gray),
+        Method("gray-edge", "gray edge (1st order)", "statistic", b.gray_edge),
     ]
 
 

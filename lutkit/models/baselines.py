@@ -1,4 +1,5 @@
-"""Classic colour-constancy baselines: gray world, white patch (max-RGB), shades of gray.
+"""Classic colour-constancy baselines: gray world, white patch (max-RGB), shades of gray,
+gray edge.
 
 Each estimates the colour of the light from image statistics in linear light and
 divides it out (a von Kries diagonal correction), the way a camera's automatic white
@@ -17,6 +18,8 @@ from lutkit.errors import LutkitError
 from lutkit.images import to_float
 
 SHADES_OF_GRAY_P = 6  # Finlayson and Trezzi 2004: the Minkowski norm that works best
+GRAY_EDGE_P = 6  # van de Weijer, Gevers and Gijsenij 2007: first order, p = 6, sigma = 1
+GRAY_EDGE_SIGMA = 1.0
 
 
 def _linear(image: np.ndarray) -> np.ndarray:
@@ -71,3 +74,28 @@ def white_patch(image: np.ndarray) -> np.ndarray:
 def shades_of_gray(image: np.ndarray, p: float = SHADES_OF_GRAY_P) -> np.ndarray:
     """Shades of gray (Finlayson and Trezzi 2004): the p-norm mean of the scene is gray."""
     return correct_illuminant(image, estimate_illuminant(image, p))
+
+
+def estimate_edge_illuminant(
+    image: np.ndarray, p: float = GRAY_EDGE_P, sigma: float = GRAY_EDGE_SIGMA
+) -> np.ndarray:
+    """The light's colour (3,) in linear RGB as the Minkowski p-norm of each channel's
+    gradient magnitude after a Gaussian blur of ``sigma`` pixels (first-order gray edge).
+    Not normalised."""
+    import cv2
+
+    if p <= 0 or sigma <= 0:
+        raise LutkitError(f"gray edge needs p > 0 and sigma > 0, got p={p}, sigma={sigma}")
+    lin = _linear(image).astype(np.float32)
+    blurred = cv2.GaussianBlur(lin, (0, 0), sigmaX=sigma, sigmaY=sigma)
+    gx = cv2.Sobel(blurred, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(blurred, cv2.CV_32F, 0, 1, ksize=3)
+    mag = np.sqrt(gx.astype(np.float64) ** 2 + gy.astype(np.float64) ** 2).reshape(-1, 3)
+    return np.mean(mag**p, axis=0) ** (1.0 / p)
+
+
+def gray_edge(
+    image: np.ndarray, p: float = GRAY_EDGE_P, sigma: float = GRAY_EDGE_SIGMA
+) -> np.ndarray:
+    """Gray edge (van de Weijer et al. 2007): the average edge difference is gray."""
+    return correct_illuminant(image, estimate_edge_illuminant(image, p, sigma))

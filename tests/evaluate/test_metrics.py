@@ -109,6 +109,26 @@ def test_gray_world_neutralises_a_uniform_cast(pair):
     assert not np.shares_memory(out, cast)
 
 
+def test_gray_edge_recovers_a_diagonal_cast(pair):
+    """Gray edge's light is the gradient p-norm: a gain in linear light scales it by
+    exactly that gain (checked against the gains), and correcting undoes the cast up
+    to the overall scale that keep='mean' leaves."""
+    clean, _ = pair
+    gains = np.array([0.9, 0.8, 0.6])
+    cast = linear_to_srgb(srgb_to_linear(clean) * gains)
+    ratio = baselines.estimate_edge_illuminant(cast) / baselines.estimate_edge_illuminant(clean)
+    assert ratio / ratio.mean() == pytest.approx(gains / gains.mean(), rel=2e-3)
+    fixed = srgb_to_linear(baselines.gray_edge(cast).astype(np.float64))
+    again = srgb_to_linear(baselines.gray_edge(clean).astype(np.float64))
+    k = float((fixed * again).sum() / (again**2).sum())  # the overall scale
+    inside = (fixed < 0.99).all(axis=2) & (again < 0.99).all(axis=2)  # not clipped
+    assert inside.mean() > 0.9
+    assert np.abs(fixed - k * again)[inside].max() < 2e-3
+    flat = np.full((8, 8, 3), 0.5)
+    with pytest.raises(LutkitError, match="p > 0 and sigma > 0"):
+        baselines.gray_edge(flat, sigma=0)
+
+
 def test_white_patch_and_shades_of_gray(pair):
     clean, _ = pair
     scene = clean.copy()

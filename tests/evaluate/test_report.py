@@ -18,7 +18,7 @@ from tests.train.helpers import tiny_settings
 
 FCN_TINY = FCNTrainConfig(width=4, depth=2, epochs=1, size=48)
 LUT_TINY = IA3DLUTTrainConfig(lut_size=9, width=4, input_size=64, epochs=1, size=48)
-METHODS = ("identity", "gray-world", "white-patch", "shades-of-gray")
+METHODS = ("identity", "gray-world", "white-patch", "shades-of-gray", "gray-edge")
 METHODS += ("lutkit-fit", "lutkit-net", "fcn", "ia3dlut")
 
 
