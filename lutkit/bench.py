@@ -279,7 +279,8 @@ def bench_dataset(photos: int = 8, variants: int = 2, size: int = 256) -> str:
     same images with no distortion (one process)."""
     import cv2
 
-    from lutkit.data.build import BuildConfig, build_dataset, encode_png, prepare
+    from lutkit.data.build import BuildConfig, build_dataset, prepare
+    from lutkit.data.png import encode_png
     from lutkit.images import load_image, save_image
     from lutkit.samples import sample_photos
 
@@ -345,10 +346,11 @@ def bench_latents(vae: str = "default", variants: int = 4) -> str:
     """Images per second of ``lutkit latents`` against the loop a user would write (one
     image at a time through ``vae.encode``, float32, no batching), same model, same
     images, same run. Both include decoding the PNGs from the shards."""
-    import pyarrow.parquet as pq
     import torch
 
-    from lutkit.data.build import BuildConfig, build_dataset, decode_png
+    from lutkit.data.build import BuildConfig, build_dataset
+    from lutkit.data.png import decode_png
+    from lutkit.data.shards import read_shard_file
     from lutkit.errors import LutkitError
     from lutkit.latents.encode import encode_dataset
     from lutkit.latents.vae import center_crop_resize, load_vae
@@ -374,7 +376,7 @@ def bench_latents(vae: str = "default", variants: int = 4) -> str:
         def naive() -> int:
             n = 0
             for shard in shards:
-                table = pq.read_table(shard, columns=["clean", "distorted"])
+                table = read_shard_file(shard, columns=["clean", "distorted"])
                 for col in ("clean", "distorted"):
                     for cell in table.column(col):
                         img = center_crop_resize(decode_png(cell.as_py()), 224)

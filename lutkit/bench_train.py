@@ -139,10 +139,11 @@ def bench_fix(width: int = 6000, height: int = 4000) -> str:
     import cv2
     import torch
 
-    from lutkit.fix import _preview
+    from lutkit.correct.fix import preview
+    from lutkit.correct.predict import predict_correction
     from lutkit.latents.vae import load_vae
     from lutkit.luts.apply import apply_lut
-    from lutkit.models.colormap import LUTNet, predict_correction
+    from lutkit.models.colormap import LUTNet
     from lutkit.models.fcn import PixelFCN
     from lutkit.models.recolor import RecolorNet
 
@@ -160,7 +161,7 @@ def bench_fix(width: int = 6000, height: int = 4000) -> str:
     rows = []
     for colormap in ("fit", "net"):
         t = time.perf_counter()
-        lut = predict_correction(run, _preview(big), colormap=colormap)
+        lut = predict_correction(run, preview(big), colormap=colormap)
         model_s = time.perf_counter() - t
         t = time.perf_counter()
         apply_lut(lut, big)

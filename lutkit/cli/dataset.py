@@ -139,7 +139,7 @@ def info(folder: str, as_json: bool) -> None:
     Example:
       lutkit dataset info datasets/demo
     """
-    from lutkit.data.inspect import dataset_info
+    from lutkit.data.info import dataset_info
 
     facts = dataset_info(folder)
     if as_json:
@@ -159,7 +159,7 @@ def verify(folder: str, no_decode: bool) -> None:
     Example:
       lutkit dataset verify datasets/demo
     """
-    from lutkit.data.inspect import verify_dataset
+    from lutkit.data.info import verify_dataset
 
     report = verify_dataset(
         folder, decode=not no_decode, wrap=lambda it: progress(it, desc="verifying", unit="shard")
@@ -185,7 +185,7 @@ def preview(folder: str, output: str, count: int, seed: int) -> None:
     Example:
       lutkit dataset preview datasets/demo -o pairs.jpg
     """
-    from lutkit.data.inspect import preview_dataset
+    from lutkit.data.info import preview_dataset
 
     preview_dataset(folder, output, n=count, seed=seed)
     click.echo(f"wrote {output}")
@@ -204,7 +204,7 @@ def export(folder: str, fmt: str, output: str) -> None:
     Example:
       lutkit dataset export datasets/demo --format folders -o demo-png/
     """
-    from lutkit.data.inspect import export_folders
+    from lutkit.data.info import export_folders
 
     n = export_folders(folder, output, wrap=lambda it: progress(it, desc="exporting", unit="shard"))
     click.echo(f"wrote {n} pairs to {output}")

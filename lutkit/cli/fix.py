@@ -46,10 +46,10 @@ def fix(
       lutkit fix photo.jpg -o fixed.jpg --export-lut fix.cube
       lutkit fix scans/ -o fixed/ --iterations 3 --compare
     """
+    from lutkit.correct.fix import fix_files
+    from lutkit.correct.model import latest_run, load_run
     from lutkit.errors import ConfigError
-    from lutkit.fix import fix_files
     from lutkit.luts.files import expand_images, plan_outputs
-    from lutkit.train.run import latest_run, load_run
 
     if model is None:
         found = latest_run()

@@ -109,9 +109,8 @@ def read_rows(
     dataset: str | os.PathLike[str], splits: Iterable[str], columns: list[str]
 ) -> list[dict[str, Any]]:
     """The rows of ``splits`` of a dataset (only ``columns``), in shard order."""
-    import pyarrow.parquet as pq
-
-    from lutkit.data.build import load_dataset_json
+    from lutkit.data.index import load_dataset_json
+    from lutkit.data.shards import read_shard_rows
 
     folder = Path(dataset)
     doc = load_dataset_json(folder)
@@ -120,20 +119,19 @@ def read_rows(
     for shard in doc["shards"]:
         if shard["split"] not in wanted:
             continue
-        path = folder / shard["file"]
-        if not path.is_file():
+        if not (folder / shard["file"]).is_file():
             raise ConfigError(
                 "a shard listed in dataset.json is missing",
-                path=path,
+                path=folder / shard["file"],
                 hint="rebuild the dataset (`lutkit dataset build`)",
             )
-        rows += pq.read_table(path, columns=columns).to_pylist()
+        rows += read_shard_rows(folder, shard, columns)
     return rows
 
 
 def dataset_set(dataset: str | os.PathLike[str], split: str = "test") -> EvalSet:
     """A dataset's split as an evaluation set (its rows' distorted and clean pixels)."""
-    from lutkit.data.build import decode_png
+    from lutkit.data.png import decode_png
 
     cols = ["id", "source", "source_sha256", "ops", "distorted", "clean"]
     rows = read_rows(dataset, [split], cols)
@@ -161,7 +159,7 @@ def _row_luts(ops: list[dict[str, Any]]) -> set[str]:
 
 def training_reach(dataset: str | os.PathLike[str]) -> Reach:
     """What the training split of ``dataset`` contains, and what its recipe can draw."""
-    from lutkit.data.build import load_dataset_json
+    from lutkit.data.index import load_dataset_json
     from lutkit.distort.recipe import load_recipe
 
     doc = load_dataset_json(dataset)
@@ -213,7 +211,7 @@ def held_out_photos(
     dataset: str | os.PathLike[str], splits: Iterable[str] = ("val", "test")
 ) -> list[tuple[str, str, str, np.ndarray]]:
     """(name, sha256, split, clean pixels) of each photo of ``splits``, once, by name."""
-    from lutkit.data.build import decode_png
+    from lutkit.data.png import decode_png
 
     seen: dict[str, tuple[str, str, str, np.ndarray]] = {}
     for row in read_rows(dataset, splits, ["source", "source_sha256", "split", "clean"]):
@@ -264,7 +262,7 @@ def _plan_recipe_sets(reach: Reach) -> tuple[list[tuple[str, str, Any]], list[st
 
 
 def _settings_key(dataset: Path, settings: dict[str, Any], tools: dict[str, str | None]) -> str:
-    from lutkit.data.build import load_dataset_json
+    from lutkit.data.index import load_dataset_json
 
     doc = load_dataset_json(dataset)
     h = hashlib.sha256()

@@ -3,5 +3,5 @@
 
 ``lutkit train --config pipelines/train/demo.toml`` calls
 :func:`lutkit.train.loop.train`; ``lutkit fix`` loads a run with
-:func:`lutkit.train.run.load_run`. Nothing here imports torch at import time.
+:func:`lutkit.correct.model.load_run`. Nothing here imports torch at import time.
 """

@@ -35,7 +35,7 @@ class Split:
 def resolve_run_latents(cfg: TrainConfig, fingerprint: str) -> dict[str, Any]:
     """The latents metadata of the dataset for this VAE, or a one-line error saying
     what to run."""
-    from lutkit.data.build import load_dataset_json
+    from lutkit.data.index import load_dataset_json
     from lutkit.latents.loader import latents_folders, resolve_latents
 
     load_dataset_json(cfg.dataset)  # a clear error when it is not a dataset

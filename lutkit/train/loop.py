@@ -156,7 +156,7 @@ def evaluate(
     import torch
 
     from lutkit.color import image_delta_e
-    from lutkit.models.colormap import fit_correction, net_correction
+    from lutkit.correct.predict import fit_correction, net_correction
 
     recolor.eval()
     if lutnet is not None:
@@ -349,8 +349,8 @@ def train(
 
     from lutkit import __version__
     from lutkit.data.shards import remove_stale_temporaries
+    from lutkit.device import pick_device
     from lutkit.fsutil import atomic_write_text
-    from lutkit.latents.encode import pick_device
     from lutkit.latents.vae import load_vae, vae_fingerprint
     from lutkit.models.colormap import LUTNet
     from lutkit.models.recolor import RecolorNet

@@ -32,9 +32,9 @@ def score_split(
     from tqdm.auto import tqdm
 
     from lutkit.color import image_delta_e
+    from lutkit.correct.predict import fit_correction, net_correction
     from lutkit.errors import ConfigError
     from lutkit.latents.loader import iter_batches
-    from lutkit.models.colormap import fit_correction, net_correction
 
     cfg = run.config
     t0 = time.perf_counter()
@@ -90,9 +90,9 @@ def score_split(
 def write_test_report(run_dir: str | Path, *, progress: bool = True) -> dict[str, Any] | None:
     """Score the run at ``run_dir`` on its test split and write ``test.json``; None
     (and nothing written) when the dataset has no test pairs."""
-    from lutkit.data.build import load_dataset_json
+    from lutkit.correct.model import load_run
+    from lutkit.data.index import load_dataset_json
     from lutkit.fsutil import atomic_write_text
-    from lutkit.train.run import load_run
 
     run = load_run(run_dir)
     if not load_dataset_json(run.config.dataset).get("counts", {}).get("test"):

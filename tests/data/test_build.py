@@ -13,8 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from lutkit.data.build import BuildConfig, decode_png, plan_shards, prepare
-from lutkit.data.inspect import verify_dataset
+from lutkit.data.build import BuildConfig, plan_shards, prepare
+from lutkit.data.info import verify_dataset
+from lutkit.data.png import decode_png
 from lutkit.data.sources import SourceImage, assign_split
 from lutkit.distort.base import apply_chain, ops_from_json
 from lutkit.errors import ConfigError

@@ -40,41 +40,6 @@ class EvalResult:
     training: dict[str, dict] = field(default_factory=dict)
 
 
-def iterate_fix(
-    run: Any, pixels: np.ndarray, *, colormap: str = "fit", iterations: int = 5, seed: int = 0
-) -> list[np.ndarray]:
-    """``lutkit fix`` with 1, 2, ..., ``iterations`` iterations in one pass.
-
-    Element k is what :func:`lutkit.fix.fix_pixels` gives with ``iterations=k + 1``
-    (the tests check this): iteration k predicts a LUT from the result so far (on a
-    preview of at most ``PREVIEW_SIDE``) and composes it with the earlier ones.
-    """
-    import cv2
-
-    from lutkit.fix import PREVIEW_SIDE
-    from lutkit.luts.apply import apply_lut
-    from lutkit.luts.model import compose
-    from lutkit.models.colormap import predict_correction
-
-    lut_size = 33
-    h, w = pixels.shape[:2]
-    scale = PREVIEW_SIDE / min(h, w)
-    small = pixels
-    if scale < 1:
-        small = cv2.resize(
-            pixels, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA
-        )
-    current, total, outs = small, None, []
-    for k in range(iterations):
-        step = predict_correction(
-            run, current, colormap=colormap, seed=seed + k, lut_size=lut_size, size=run.image_size
-        )
-        total = step if total is None else compose(total, step, size=lut_size)
-        current = apply_lut(total, small)
-        outs.append(apply_lut(total, pixels))
-    return outs
-
-
 def _rank_method(methods: Sequence[Method]) -> str:
     names = [m.name for m in methods]
     return next((n for n in RANK_ORDER if n in names), names[0])
@@ -166,8 +131,11 @@ def iteration_curve(
     progress: Callable[[int, str], Callable[[int], None]] | None = None,
 ) -> list[dict[str, Any]]:
     """Mean delta E 2000 after 1..``iterations`` fix iterations, per set and colour map
-    (the first ``images`` pairs of each set)."""
+    (the first ``images`` pairs of each set), from the same iterations as ``lutkit fix``
+    (:func:`lutkit.correct.fix.iterate_corrections`)."""
+    from lutkit.correct.fix import iterate_corrections
     from lutkit.evaluate.metrics import delta_e_stats
+    from lutkit.luts.apply import apply_lut
 
     colormaps = ["fit"] + (["net"] if getattr(run, "lutnet", None) is not None else [])
     chosen = [(s, s.pairs[:images]) for s in sets]
@@ -178,10 +146,11 @@ def iteration_curve(
         for cmap in colormaps:
             sums = np.zeros(iterations)
             for pair in pairs:
-                outs = iterate_fix(
+                luts = iterate_corrections(
                     run, pair.distorted, colormap=cmap, iterations=iterations, seed=seed
                 )
-                for k, out in enumerate(outs):
+                for k, lut in enumerate(luts):
+                    out = apply_lut(lut, pair.distorted)
                     sums[k] += delta_e_stats(out, pair.clean)["de2000_mean"]
                 tick(1)
             for k in range(iterations):
