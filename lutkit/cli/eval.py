@@ -140,8 +140,7 @@ def eval_cmd(
 
     from lutkit.errors import ConfigError
     from lutkit.evaluate import evaluate_model
-    from lutkit.models.fcn import FCNTrainConfig
-    from lutkit.models.ia3dlut import IA3DLUTTrainConfig
+    from lutkit.train.baselines import FCNTrainConfig, IA3DLUTTrainConfig
 
     which = tuple(b.strip() for b in baselines.split(",") if b.strip())
     unknown = [b for b in which if b not in ("fcn", "ia3dlut")]

@@ -14,14 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lutkit.errors import ConfigError, LutkitError
+from lutkit.train.checkpoint import CONFIG_JSON, STATE_JSON
 from lutkit.train.config import TrainConfig, config_from_dict
 
 if TYPE_CHECKING:
     from lutkit.models.colormap import LUTNet
     from lutkit.models.recolor import RecolorNet
-
-CONFIG_JSON = "config.json"
-STATE_JSON = "state.json"
 
 
 @dataclass

@@ -127,8 +127,14 @@ def learned_baselines(
     ``seconds_per_epoch``, whether it was reused).
     """
     from lutkit.fsutil import atomic_write_text
-    from lutkit.models.fcn import FCNTrainConfig, PixelFCN, train_fcn
-    from lutkit.models.ia3dlut import IA3DLUT, IA3DLUTTrainConfig, train_ia3dlut
+    from lutkit.models.fcn import PixelFCN
+    from lutkit.models.ia3dlut import IA3DLUT
+    from lutkit.train.baselines import (
+        FCNTrainConfig,
+        IA3DLUTTrainConfig,
+        train_fcn,
+        train_ia3dlut,
+    )
 
     say = log or (lambda _m: None)
     specs = {

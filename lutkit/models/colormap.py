@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from lutkit.errors import ConfigError, LutkitError
+from lutkit.luts.torch_apply import identity_table
 from lutkit.models.recolor import PretrainedMixin
 
 if TYPE_CHECKING:
@@ -230,13 +231,6 @@ def delta_e76_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------- LUT net
-
-
-def identity_table(size: int, dtype=torch.float32) -> torch.Tensor:
-    """The identity LUT table (size, size, size, 3) indexed [r, g, b]."""
-    ramp = torch.linspace(0.0, 1.0, size, dtype=dtype)
-    r, g, b = torch.meshgrid(ramp, ramp, ramp, indexing="ij")
-    return torch.stack([r, g, b], dim=-1)
 
 
 def lut_smoothness(tables: torch.Tensor) -> torch.Tensor:

@@ -11,8 +11,7 @@ from lutkit.cli import main
 from lutkit.correct.fix import fix_pixels
 from lutkit.evaluate import evaluate_model, method_timings
 from lutkit.evaluate.sets import build_eval_sets
-from lutkit.models.fcn import FCNTrainConfig
-from lutkit.models.ia3dlut import IA3DLUTTrainConfig
+from lutkit.train.baselines import FCNTrainConfig, IA3DLUTTrainConfig
 from tests.train.helpers import tiny_settings
 
 FCN_TINY = FCNTrainConfig(width=4, depth=2, epochs=1, size=48)

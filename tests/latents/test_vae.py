@@ -218,7 +218,7 @@ def test_center_crop_resize(photo):
 
 def test_importing_the_module_does_not_import_torch():
     code = (
-        "import lutkit.latents.vae, lutkit.latents.train_vae, lutkit.cli.vae, sys; "
+        "import lutkit.latents.vae, lutkit.train.vae, lutkit.cli.vae, sys; "
         "print('torch' in sys.modules, 'diffusers' in sys.modules)"
     )
     out = subprocess.run(

@@ -11,11 +11,11 @@ from lutkit.correct.predict import predict_correction
 from lutkit.errors import ConfigError, LutkitError
 from lutkit.luts.apply import apply_lut
 from lutkit.luts.model import LUT3D
+from lutkit.luts.torch_apply import identity_table
 from lutkit.models.colormap import (
     LUTNet,
     bake_colormap,
     fit_colormap,
-    identity_table,
     lut_monotonicity,
     lut_smoothness,
     srgb_to_lab_torch,

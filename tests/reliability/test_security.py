@@ -191,7 +191,7 @@ def test_a_pickle_run_checkpoint_is_refused(case, tmp_path, tiny_run, capfd):
 
 
 def test_a_pickle_resume_state_is_refused(tmp_path, tiny_run):
-    from lutkit.train.loop import load_checkpoint
+    from lutkit.train.checkpoint import load_checkpoint
     from tests.resources.bad.make_corpus import _pickle_checkpoint
 
     run = shutil.copytree(tiny_run, tmp_path / "run")
