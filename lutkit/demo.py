@@ -39,7 +39,7 @@ def run_lut_demo(out: str | os.PathLike[str], *, photo: str = "grace_hopper") ->
     from lutkit.luts.formats import read_lut, write_lut
     from lutkit.luts.gimp import gimp_curves_config_text, read_gimp_curves
     from lutkit.luts.hald import hald_identity
-    from lutkit.luts.inspect import plot_lut
+    from lutkit.luts.info import plot_lut
     from lutkit.samples import sample_photo
     from lutkit.sheets import save_contact_sheet
 

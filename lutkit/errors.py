@@ -55,3 +55,11 @@ class LUTError(LutkitError):
 
 class ConfigError(LutkitError):
     """A bad option, recipe or configuration value."""
+
+
+class VAEError(LutkitError):
+    """A VAE that cannot be found or loaded."""
+
+
+class ToolError(LutkitError):
+    """An external tool (GIMP, ffmpeg, ImageMagick) failed on a file."""

@@ -30,7 +30,7 @@ def save_pairs_sheet(rows: list[dict], path: Path, title: str, tile: int = 200) 
     """A contact sheet of pairs: distorted on the left, clean on the right, ops below."""
     from lutkit.data.png import decode_png
     from lutkit.distort.base import ops_from_json
-    from lutkit.distort.run import chain_label
+    from lutkit.distort.files import chain_label
     from lutkit.sheets import save_contact_sheet
 
     tiles, labels = [], []

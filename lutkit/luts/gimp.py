@@ -45,6 +45,7 @@ from lutkit.color import linear_to_srgb, srgb_to_linear
 from lutkit.errors import FormatError, LUTError
 from lutkit.luts.gimp_spline import gimp_curve_map, gimp_spline_samples
 from lutkit.luts.model import LUT1D, MAX_1D_SIZE
+from lutkit.tools.gimp import scheme_string
 
 __all__ = [
     "CHANNELS",
@@ -570,7 +571,9 @@ def gimp_curves_config_text(
             "# GIMP 'Curves' settings\n\n" + "\n".join(props) + "\n\n# end of 'Curves' settings\n"
         )
     body = "\n".join("    " + line for p in props for line in p.split("\n"))
-    return f"# settings\n\n(GimpCurvesConfig {_quote(preset)}\n{body})\n\n# end of settings\n"
+    return (
+        f"# settings\n\n(GimpCurvesConfig {scheme_string(preset)}\n{body})\n\n# end of settings\n"
+    )
 
 
 def _curve_text(
@@ -608,7 +611,3 @@ def _curve_text(
 def _num(v: float) -> str:
     """A double as g_ascii_dtostr writes it (printf "%.17g")."""
     return f"{float(v):.17g}"
-
-
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
