@@ -5,14 +5,6 @@ from __future__ import annotations
 import click
 
 
-def _bar(total: int, what: str):
-    """A tqdm bar on stderr (hidden when stderr is not a terminal); returns its update."""
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=total, desc=what, unit="img", dynamic_ncols=True, leave=False, disable=None)
-    return bar.update
-
-
 @click.command("eval-sets")
 @click.option(
     "--dataset",
@@ -150,19 +142,22 @@ def eval_cmd(
     if baseline_epochs:
         fcn_cfg = replace(fcn_cfg, epochs=baseline_epochs)
         lut_cfg = replace(lut_cfg, epochs=baseline_epochs)
-    report = evaluate_model(
-        model,
-        out,
-        sets=sets_dir,
-        set_names=set_names,
-        dataset=dataset,
-        baselines=which,
-        fcn_config=fcn_cfg,
-        lut_config=lut_cfg,
-        curve_images=curve_images,
-        gallery=gallery,
-        seed=seed,
-        log=lambda m: click.echo(m, err=True),
-        progress=_bar,
-    )
+    from lutkit.cli.options import progress_bars
+
+    with progress_bars(unit="img") as bars:
+        report = evaluate_model(
+            model,
+            out,
+            sets=sets_dir,
+            set_names=set_names,
+            dataset=dataset,
+            baselines=which,
+            fcn_config=fcn_cfg,
+            lut_config=lut_cfg,
+            curve_images=curve_images,
+            gallery=gallery,
+            seed=seed,
+            log=lambda m: click.echo(m, err=True),
+            progress=bars,
+        )
     click.echo(f"wrote {report.index} and {report.index.with_name('results.md')}")

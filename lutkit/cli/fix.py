@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from lutkit.cli.options import progress, strength_option
+from lutkit.cli.options import progress_bars, strength_option
 
 
 @click.command()
@@ -74,7 +74,7 @@ def fix(
         export_lut=export_lut,
         compare=compare,
         quality=quality,
-        wrap=lambda it: progress(it, total=len(pairs), desc="fixing", unit="img"),
+        progress=progress_bars(unit="img"),
     )
     # On stdout, after the work: stderr carries only an error, on one line.
     click.echo(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from lutkit.cli.options import interp_option, progress, strength_option
+from lutkit.cli.options import interp_option, progress_bars, strength_option
 from lutkit.errors import ConfigError
 
 
@@ -210,7 +210,7 @@ def apply(
         interp=interp,
         strength=strength,
         quality=quality,
-        wrap=lambda it: progress(it, total=len(pairs), desc="applying", unit="img"),
+        progress=progress_bars(unit="img"),
     )
     click.echo(f"wrote {len(written)} image(s) to {output}")
 

@@ -22,6 +22,7 @@ from lutkit.errors import ConfigError
 from lutkit.images import ImageData, load_image, save_image
 from lutkit.luts.apply import apply_lut
 from lutkit.luts.model import LUT3D, compose
+from lutkit.progress import Progress, each
 
 if TYPE_CHECKING:
     from lutkit.correct.model import Run
@@ -116,7 +117,7 @@ def fix_files(
     export_lut: str | os.PathLike[str] | None = None,
     compare: bool = False,
     quality: int = 95,
-    wrap=None,
+    progress: Progress | None = None,
 ) -> list[Path]:
     """Fix every (input, output) pair. Bit depth, EXIF (orientation applied) and the ICC
     profile are kept: pixels are corrected in the file's own encoding, not converted."""
@@ -125,7 +126,7 @@ def fix_files(
     if export_lut is not None and len(pairs) != 1:
         raise ConfigError("--export-lut needs exactly one input image")
     written = []
-    steps = wrap(pairs) if wrap else pairs
+    steps = each(pairs, progress, "fixing")
     for src, dst in steps:
         data = load_image(src, convert_icc=False)
         result = fix_pixels(

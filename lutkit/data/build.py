@@ -36,6 +36,7 @@ from lutkit.data.shards import (
 )
 from lutkit.data.sources import Rejected, SourceImage, assign_split, discover
 from lutkit.errors import ConfigError, ImageError
+from lutkit.progress import Counter, Progress
 
 
 @dataclass(frozen=True)
@@ -330,11 +331,12 @@ def build_dataset(
     engine: str = "local",
     force: bool = False,
     ray_address: str | None = None,
-    progress: Callable[[int, int], Callable[[int], None]] | None = None,
+    progress: Progress | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """Build (or finish building) the dataset described by ``cfg``; see the module doc.
 
-    ``progress(total_rows, shards_skipped)`` may return a callback taking rows done.
+    ``progress`` counts the rows written ("pairs"); ``log`` hears that a build resumes.
     """
     from lutkit.distort.recipe import load_recipe
     from lutkit.luts.library import default_library
@@ -368,7 +370,10 @@ def build_dataset(
         todo = [p for p in plans if shard_plan_hash(pairs / p.name) != p.plan_hash]
         maker = RowMaker(cfg, str(recipe.path), str(default_library().resolve()))
         total = sum(len(p.sources) for p in todo) * cfg.variants
-        tick = progress(total, len(plans) - len(todo)) if progress else (lambda n: None)
+        skipped = len(plans) - len(todo)
+        if skipped and log is not None:
+            log(f"resuming: {skipped} shard(s) already complete")
+        tick = Counter(progress, total, "pairs").add
         workers = workers or _cpus()
         if engine == "ray":
             from lutkit.data.ray_engine import run_ray

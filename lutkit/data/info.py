@@ -11,6 +11,7 @@ from lutkit.data.index import check_shard, load_dataset_json
 from lutkit.data.png import decode_png
 from lutkit.data.schema import pairs_schema
 from lutkit.errors import ConfigError, ImageError
+from lutkit.progress import Progress, each
 
 
 def dataset_info(folder: str | os.PathLike[str]) -> dict[str, Any]:
@@ -41,7 +42,7 @@ class VerifyReport:
 
 
 def verify_dataset(
-    folder: str | os.PathLike[str], *, decode: bool = True, wrap=None
+    folder: str | os.PathLike[str], *, decode: bool = True, progress: Progress | None = None
 ) -> VerifyReport:
     """Check every shard against dataset.json (presence, sha256, rows, schema, split),
     the counts against the shard list, that no other shard lies in pairs/, that ids
@@ -65,7 +66,7 @@ def verify_dataset(
             report.problems.append(
                 f"dataset.json: counts say {split} {n}, its shard list {listed_rows}"
             )
-    for s in wrap(shards) if wrap else shards:
+    for s in each(shards, progress, "verifying"):
         path = folder / s["file"]
         report.shards += 1
         if not path.is_file():
@@ -135,7 +136,10 @@ def preview_dataset(
 
 
 def export_folders(
-    folder: str | os.PathLike[str], output: str | os.PathLike[str], *, wrap=None
+    folder: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    progress: Progress | None = None,
 ) -> int:
     """Write clean/ and distorted/ PNG folders (``{split}/{id}.png``); returns rows."""
     from lutkit.data.shards import read_shard_file
@@ -148,7 +152,7 @@ def export_folders(
     n = 0
     shards = doc["shards"]
     paths = [check_shard(folder, s) for s in shards]  # all of them before writing anything
-    for path in wrap(paths) if wrap else paths:
+    for path in each(paths, progress, "exporting"):
         table = read_shard_file(path, columns=["id", "split", "clean", "distorted"])  # checked
         for row in table.to_pylist():
             for col in ("clean", "distorted"):

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from lutkit.progress import Progress
+
 BASELINES_DIR = "baselines"
 
 
@@ -47,7 +49,7 @@ def evaluate_model(
     seed: int = 0,
     device: str = "cpu",
     log: Callable[[str], None] | None = None,
-    progress: Callable[[int, str], Callable[[int], None]] | None = None,
+    progress: Progress | None = None,
 ) -> EvalReport:
     """Evaluate a trained run against the baselines and write a report into ``out``.
 

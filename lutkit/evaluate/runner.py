@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,7 @@ from lutkit.evaluate.methods import Method
 from lutkit.evaluate.metrics import METRICS, image_metrics
 from lutkit.evaluate.sets import EvalSet
 from lutkit.images import from_float, to_float
+from lutkit.progress import Counter, Progress
 
 CURVE_ITERATIONS = 5
 RANK_ORDER = ("lutkit-fit", "lutkit-net", "identity")  # what "worst" is judged by
@@ -54,7 +55,7 @@ def evaluate(
     curve_images: int = 4,
     gallery: int = 6,
     seed: int = 0,
-    progress: Callable[[int, str], Callable[[int], None]] | None = None,
+    progress: Progress | None = None,
 ) -> EvalResult:
     """Apply every method to every pair of every set and measure it.
 
@@ -63,7 +64,7 @@ def evaluate(
     ``curve_iterations``) on the first ``curve_images`` pairs of each set, for the
     run's colour maps (needs ``run``). ``gallery``: the ``gallery`` worst pairs of
     each set by the ranking method (lutkit fit), with every method's output.
-    ``progress(total, what)`` may return a callback taking steps done.
+    ``progress`` counts the pairs ("evaluating") and the curve ("fix iterations").
     """
     if not methods:
         raise ConfigError("no methods to evaluate")
@@ -71,7 +72,7 @@ def evaluate(
         raise ConfigError("no evaluation pairs")
     result = EvalResult(list(methods), list(sets), rank_method=_rank_method(methods))
     total = sum(len(s.pairs) for s in sets)
-    tick = progress(total, "evaluating") if progress else (lambda n: None)
+    tick = Counter(progress, total, "evaluating").add
     for s in sets:
         heap: list[tuple[float, int, GalleryItem]] = []
         for i, pair in enumerate(s.pairs):
@@ -128,7 +129,7 @@ def iteration_curve(
     iterations: int = CURVE_ITERATIONS,
     images: int = 4,
     seed: int = 0,
-    progress: Callable[[int, str], Callable[[int], None]] | None = None,
+    progress: Progress | None = None,
 ) -> list[dict[str, Any]]:
     """Mean delta E 2000 after 1..``iterations`` fix iterations, per set and colour map
     (the first ``images`` pairs of each set), from the same iterations as ``lutkit fix``
@@ -140,7 +141,7 @@ def iteration_curve(
     colormaps = ["fit"] + (["net"] if getattr(run, "lutnet", None) is not None else [])
     chosen = [(s, s.pairs[:images]) for s in sets]
     total = sum(len(p) for _, p in chosen) * len(colormaps)
-    tick = progress(total, "fix iterations") if progress else (lambda n: None)
+    tick = Counter(progress, total, "fix iterations").add
     rows = []
     for s, pairs in chosen:
         for cmap in colormaps:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +22,7 @@ import numpy as np
 
 from lutkit.data.schema import latents_schema
 from lutkit.errors import ConfigError, LutkitError
+from lutkit.progress import Counter, Progress
 
 LATENTS_JSON = "_latents.json"  # "_": parquet readers skip it in the shard folder
 SOURCE_KEY = b"lutkit.pairs_sha256"
@@ -64,9 +65,10 @@ def encode_dataset(
     device: str = "auto",
     dtype: str = "float32",
     size: int = 224,
-    tick: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> EncodeResult:
-    """Encode every pairs shard of the dataset in ``folder`` (resumable per shard)."""
+    """Encode every pairs shard of the dataset in ``folder`` (resumable per shard);
+    ``progress`` counts the images encoded ("encoding")."""
     import torch
 
     from lutkit.data.index import check_shard, load_dataset_json
@@ -99,6 +101,7 @@ def encode_dataset(
     with torch.inference_mode():
         shape = tuple(model.encode(probe).latent_dist.mean.shape[1:])
     schema = latents_schema(shape, fp, dict(model.config), size)
+    tick = Counter(progress, None, "encoding").add
     written = skipped = images = 0
     t0 = time.perf_counter()
     shards = []
@@ -219,6 +222,5 @@ def _encode_table(model, table, size, batch_size, dev, fp, tick) -> list[dict[st
                         "distorted_logvar": logvar[b + k].reshape(-1),
                     }
                 )
-            if tick:
-                tick(2 * b)
+            tick(2 * b)
     return rows

@@ -4,7 +4,7 @@
 Both train on (distorted, clean) image pairs with one shared epoch loop: every pair
 once per epoch as a random ``size`` crop (flipped half the time), in a seeded order,
 with deterministic algorithms, so the same pairs and config give the same weights on a
-CPU. ``progress(epoch, loss)`` is called after every epoch.
+CPU. ``progress`` counts the epochs.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from lutkit.errors import ConfigError
 from lutkit.models.fcn import PixelFCN
 from lutkit.models.ia3dlut import IA3DLUT, ia3dlut_loss
+from lutkit.progress import Counter, Progress
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ def train_pairs(
     make: Callable[[int], tuple[Any, Any, Any]],
     batch_loss: Callable[[Any, torch.Tensor, torch.Tensor], tuple[torch.Tensor, float]],
     *,
-    progress: Callable[[int, float], None] | None = None,
+    progress: Progress | None = None,
 ) -> tuple[Any, list[float], list[float], int]:
     """The shared epoch loop. ``make(steps_per_epoch)`` builds (model, optimizer,
     scheduler or None) after the seed is set; ``batch_loss(model, d, c)`` returns the
@@ -138,10 +139,11 @@ def train_pairs(
         torch.manual_seed(cfg.seed)
         steps_per_epoch = -(-len(d_all) // cfg.batch_size)
         model, opt, sched = make(steps_per_epoch)
+        counter = Counter(progress, cfg.epochs, f"{type(model).__name__} epochs")
         gen = torch.Generator().manual_seed(cfg.seed)
         losses, seconds = [], []
         model.train()
-        for epoch in range(cfg.epochs):
+        for _ in range(cfg.epochs):
             start = time.perf_counter()
             order = torch.randperm(len(d_all), generator=gen)
             total = 0.0
@@ -157,8 +159,7 @@ def train_pairs(
                 total += value * len(idx)
             seconds.append(time.perf_counter() - start)
             losses.append(total / len(d_all))
-            if progress is not None:
-                progress(epoch + 1, losses[-1])
+            counter.add()
     finally:
         torch.use_deterministic_algorithms(deterministic)
     model.eval()
@@ -170,7 +171,7 @@ def train_fcn(
     clean: Sequence[np.ndarray],
     config: FCNTrainConfig | None = None,
     *,
-    progress: Callable[[int, float], None] | None = None,
+    progress: Progress | None = None,
 ) -> tuple[PixelFCN, dict[str, Any]]:
     """Train a :class:`PixelFCN` on (distorted, clean) pairs with an L1 loss (Adam,
     cosine decay to lr / 10; see the module doc). Returns the model (eval mode) and a
@@ -207,7 +208,7 @@ def train_ia3dlut(
     clean: Sequence[np.ndarray],
     config: IA3DLUTTrainConfig | None = None,
     *,
-    progress: Callable[[int, float], None] | None = None,
+    progress: Progress | None = None,
 ) -> tuple[IA3DLUT, dict[str, Any]]:
     """Train an :class:`IA3DLUT` on (distorted, clean) pairs with the paper's loss
     (Adam; the reported loss is the MSE). Returns the model (eval mode) and a record

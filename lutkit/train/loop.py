@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from lutkit.errors import ConfigError
+from lutkit.progress import Counter, Progress
 from lutkit.train.checkpoint import (
     CONFIG_JSON,
     METRIC_COLUMNS,
@@ -86,7 +87,7 @@ def train(
     cfg: TrainConfig,
     *,
     log: Callable[[str], None] | None = None,
-    progress: bool = True,
+    progress: Progress | None = None,
     stop_after: int | None = None,
     test_split: bool = True,
 ) -> TrainResult:
@@ -99,7 +100,6 @@ def train(
     latents of the VAE, a lutnet stage without a recolor net, or a changed config.
     """
     import torch
-    from tqdm.auto import tqdm
 
     from lutkit import __version__
     from lutkit.data.shards import remove_stale_temporaries
@@ -213,12 +213,7 @@ def train(
             gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "epoch", epoch))
             order = torch.randperm(n, generator=gen)
             sums: dict[str, float] = {}
-            bar = tqdm(
-                total=steps_per_epoch,
-                desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                leave=False,
-                disable=None if progress else True,
-            )
+            counter = Counter(progress, steps_per_epoch, f"epoch {epoch + 1}/{cfg.epochs}")
             for i in range(steps_per_epoch):
                 idx = order[i * cfg.batch_size : (i + 1) * cfg.batch_size]
                 lr = lr_at(
@@ -243,9 +238,7 @@ def train(
                 step += 1
                 for k, v in parts.items():
                     sums[k] = sums.get(k, 0.0) + float(v.detach()) * len(idx)
-                bar.set_postfix(loss=f"{float(loss.detach()):.4g}", lr=f"{lr:.2e}")
-                bar.update(1)
-            bar.close()
+                counter.add()
             train_metrics = {f"train_{k}": v / n for k, v in sums.items()}
             val_metrics, tiles, labels = validate(stage, recolor, lutnet, vae, val, cfg, device)
             row = {"stage": stage, "epoch": epoch + 1, "step": step, "lr": lr}

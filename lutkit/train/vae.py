@@ -33,6 +33,7 @@ from lutkit.errors import ConfigError
 from lutkit.fsutil import atomic_write_text
 from lutkit.latents.vae_eval import HOLDOUT, Photo, evaluate_vae, heldout_crops, load_photos
 from lutkit.latents.vae_init import colour_loss, init_block_codec, init_posterior
+from lutkit.progress import Counter, Progress
 from lutkit.seeds import derive_seed, rng
 from lutkit.train.optim import lr_at, optimizer_state, optimizer_tensors
 
@@ -239,7 +240,7 @@ def train_vae(
     cfg: VAETrainConfig | None = None,
     *,
     command: str = "",
-    progress: bool = True,
+    progress: Progress | None = None,
     resume: bool = True,
     eval_size: int = 224,
     eval_crops: int = 4,
@@ -252,7 +253,6 @@ def train_vae(
     """
     import torch
     from diffusers import AutoencoderKL
-    from tqdm.auto import tqdm
 
     from lutkit.distort.recipe import load_recipe
     from lutkit.latents.vae import load_vae
@@ -289,17 +289,9 @@ def train_vae(
 
     t0 = time.perf_counter() - elapsed_before
     cpu0 = time.process_time()
-    bar = tqdm(
-        range(start, cfg.steps),
-        initial=start,
-        total=cfg.steps,
-        desc="vae train",
-        unit="step",
-        dynamic_ncols=True,
-        disable=None if progress else True,
-    )
+    counter = Counter(progress, cfg.steps, "vae train", start=start)
     running: dict[str, float] = {}
-    for step in bar:
+    for step in range(start, cfg.steps):
         for group in opt.param_groups:
             group["lr"] = vae_lr(cfg, step)
         x = torch.from_numpy(make_batch(photos, cfg, step, recipe).transpose(0, 3, 1, 2).copy())
@@ -335,14 +327,12 @@ def train_vae(
                 "heldout_psnr_sample": round(ev["psnr_sample"], 3),
             }
             log.append(entry)
-            bar.write(json.dumps(entry), file=sys.stdout)
-            sys.stdout.flush()
-        bar.set_postfix(l1=f"{running['l1']:.4f}", logvar=f"{running['logvar']:.2f}")
+            print(json.dumps(entry), file=sys.stdout, flush=True)
         if done % cfg.checkpoint_every == 0 and done < cfg.steps:
             vae.eval()
             _save_resume(resume_dir, vae, opt, done, cfg, log, time.perf_counter() - t0)
             vae.train()
-    bar.close()
+        counter.add()
     seconds = time.perf_counter() - t0
     cpu_seconds = time.process_time() - cpu0
 
