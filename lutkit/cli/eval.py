@@ -42,7 +42,7 @@ def eval_sets(dataset, out, variants, seed, photo_splits, tools, force) -> None:
     Example:
       lutkit eval-sets --dataset datasets/demo -o datasets/demo-eval
     """
-    from lutkit.evaluate.sets import build_eval_sets
+    from lutkit.evaluate.set_builder import build_eval_sets
 
     result = build_eval_sets(
         dataset,

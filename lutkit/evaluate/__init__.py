@@ -2,7 +2,10 @@
 
 - :mod:`lutkit.evaluate.metrics`: delta E 2000 / 76, PSNR, SSIM, illuminant angle,
   edge preservation.
-- :mod:`lutkit.evaluate.sets`: evaluation sets a model never saw (``lutkit eval-sets``).
+- :mod:`lutkit.evaluate.sets`: evaluation sets a model never saw (the pairs, reading
+  a sets folder back); :mod:`lutkit.evaluate.set_builder` writes them
+  (``lutkit eval-sets``); :mod:`lutkit.evaluate.external`: the damage made by ffmpeg,
+  ImageMagick and GIMP (run through :mod:`lutkit.tools`).
 - :mod:`lutkit.evaluate.methods`: lutkit (fit, net), the baselines and the floor.
 - :mod:`lutkit.evaluate.runner` and :mod:`lutkit.evaluate.report`: run them, write the
   report (``lutkit eval``).

@@ -10,7 +10,7 @@ from PIL import Image
 from lutkit.cli import main
 from lutkit.correct.fix import fix_pixels
 from lutkit.evaluate import evaluate_model, method_timings
-from lutkit.evaluate.sets import build_eval_sets
+from lutkit.evaluate.set_builder import build_eval_sets
 from lutkit.train.baselines import FCNTrainConfig, IA3DLUTTrainConfig
 from tests.train.helpers import tiny_settings
 
