@@ -3,8 +3,9 @@
 The build is planned up front (sources, splits, shards) and every shard is a pure
 function of its plan: a shard holds whole sources (all their variants), rows are
 seeded from (dataset seed, source sha256, variant), so adding photos never changes
-existing rows and a rerun after an interruption rebuilds only the missing shards.
-Engines run the same per-source function: a local process pool, or Ray.
+existing rows and a rerun after an interruption rebuilds only the missing shards (the
+resume rule is written down in :mod:`lutkit.data.index`). Engines run the same
+per-source function: a local process pool, or Ray.
 """
 
 from __future__ import annotations

@@ -3,8 +3,10 @@
 ``datasets/NAME/latents/{fingerprint}/{split}-{i:05d}-of-{n:05d}.parquet`` holds, for
 every row of the pairs shard of the same name: id, vae (fingerprint), clean_mean,
 clean_logvar, distorted_mean, distorted_logvar as float16 fixed-size lists; the shape
-and the VAE's config are in the schema metadata. A latents shard records the sha256
-of the pairs shard it came from, so a rerun skips complete shards and redoes stale ones.
+and the VAE's config are in the schema metadata (the schema is
+:func:`lutkit.data.schema.latents_schema`). A rerun skips complete shards and redoes
+stale ones by the dataset's one resume rule (:mod:`lutkit.data.index`): a latents
+shard records the sha256 of the pairs shard it encodes.
 """
 
 from __future__ import annotations

@@ -118,7 +118,7 @@ def find_scripts(
     return [parse_script(found[n]) for n in sorted(found)]
 
 
-def _run_gimp(
+def _render_scripts(
     exe: str,
     helpers: list[Path],
     scripts: list[GimpScript],
@@ -207,7 +207,7 @@ def build_gimp_library(
         save_image(identity, hald_identity(level, np.uint16))
         out_dir = work / "out"
         out_dir.mkdir()
-        _run_gimp(exe, helpers, scripts, identity, out_dir, work, timeout)
+        _render_scripts(exe, helpers, scripts, identity, out_dir, work, timeout)
         luts = {}
         for s in scripts:
             lut = read_hald(out_dir / f"{s.name}.png")
