@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 interp_option = click.option(
@@ -28,7 +30,7 @@ class progress_bars:  # noqa: N801 (used like a function: `with progress_bars() 
 
     def __init__(self, unit: str = "it") -> None:
         self.unit = unit
-        self.bars: dict[str, object] = {}
+        self.bars: dict[str, Any] = {}
 
     def __call__(self, done: int, total: int | None, what: str) -> None:
         from tqdm.auto import tqdm
