@@ -90,7 +90,7 @@ eval: train eval-sets
 	$(LUTKIT) eval --model runs/demo --sets datasets/demo-eval -o reports/demo --baseline-epochs 5
 
 bench: $(STAMP)
-	$(BIN)/python -m lutkit.bench all -o reports/bench.md
+	$(LUTKIT) bench all -o reports/bench.md
 
 luts: $(STAMP)
 	$(LUTKIT) lut build-gimp --scripts luts/gimp --library luts --sheet docs/lut-library.jpg

@@ -39,7 +39,7 @@ def run_lut_demo(out: str | os.PathLike[str], *, photo: str = "grace_hopper") ->
     from lutkit.luts.formats import read_lut, write_lut
     from lutkit.luts.gimp import gimp_curves_config_text, read_gimp_curves
     from lutkit.luts.hald import hald_identity
-    from lutkit.luts.inspect import plot_lut
+    from lutkit.luts.info import plot_lut
     from lutkit.samples import sample_photo
     from lutkit.sheets import save_contact_sheet
 
@@ -87,9 +87,8 @@ def run_lut_demo(out: str | os.PathLike[str], *, photo: str = "grace_hopper") ->
 
 def _test_photo(run) -> tuple[str, Path]:
     """(name, path) of a photo from the run's test split (never trained on)."""
-    import pyarrow.parquet as pq
-
-    from lutkit.data.build import load_dataset_json
+    from lutkit.data.index import load_dataset_json
+    from lutkit.data.shards import read_shard
     from lutkit.errors import ConfigError
     from lutkit.samples import sample_photos
 
@@ -98,7 +97,7 @@ def _test_photo(run) -> tuple[str, Path]:
     names: set[str] = set()
     for shard in doc.get("shards", []):
         if shard.get("split") == "test":
-            table = pq.read_table(dataset / shard["file"], columns=["source"])
+            table = read_shard(dataset, shard, ["source"])
             names.update(table.column("source").to_pylist())
     bundled = {f"sample:{p.name}": p.path for p in sample_photos()}
     for name in sorted(names):
@@ -127,16 +126,16 @@ def run_fix_demo(
     ``photo``: a bundled photo's name (default: one of the run's test split).
     """
     from lutkit.color import image_delta_e
+    from lutkit.correct.fix import fix_pixels
+    from lutkit.correct.model import load_run
     from lutkit.distort.base import apply_chain, ops_to_json
     from lutkit.distort.recipe import load_recipe
-    from lutkit.fix import fix_pixels
     from lutkit.fsutil import atomic_write_text
     from lutkit.images import from_float, load_image, save_image, to_float
     from lutkit.luts.formats import write_lut
     from lutkit.samples import sample_photo
     from lutkit.seeds import rng
     from lutkit.sheets import save_contact_sheet
-    from lutkit.train.run import load_run
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -59,3 +59,11 @@ class ConfigError(LutkitError):
 
 class PhotosError(LutkitError):
     """The training photographs cannot be fetched or do not match their manifest."""
+
+
+class VAEError(LutkitError):
+    """A VAE that cannot be found or loaded."""
+
+
+class ToolError(LutkitError):
+    """An external tool (GIMP, ffmpeg, ImageMagick) failed on a file."""

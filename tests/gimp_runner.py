@@ -9,17 +9,13 @@ Each call costs about 2 s of start-up, so build one script that does all the wor
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import tempfile
 from collections.abc import Sequence
 from os import PathLike
-from pathlib import Path
 
-from lutkit.luts.gimp_build import gimp_env
-
-GIMP = "gimp-console-2.10"
+from lutkit.errors import ToolError
+from lutkit.tools import gimp
+from lutkit.tools.gimp import GIMP, scheme_string
 
 # GimpHistogramChannel in GIMP 2.10's PDB (gimp-drawable-curves-spline's "channel").
 HISTOGRAM_CHANNELS = {"value": 0, "red": 1, "green": 2, "blue": 3, "alpha": 4}
@@ -48,22 +44,10 @@ def run_gimp(script: str, timeout: float = 120) -> str:
     exe = shutil.which(GIMP)
     if exe is None:
         raise GimpError(f"{GIMP} is not on PATH")
-    with tempfile.TemporaryDirectory(prefix="lutkit-gimp-") as tmp:
-        home = Path(tmp)
-        env = gimp_env(home)
-        args = [exe, "-i", "-n", "-d", "-f", "-b", script, "-b", "(gimp-quit 0)"]
-        try:
-            proc = subprocess.run(
-                args,
-                env=env,
-                cwd=tmp,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise GimpError(f"{GIMP} did not finish within {timeout} s") from exc
+    try:
+        proc = gimp.run_gimp([script], exe=exe, timeout=timeout)
+    except ToolError as exc:
+        raise GimpError(str(exc)) from exc
     output = proc.stdout + proc.stderr
     if proc.returncode != 0 or _FAILED in output:
         raise GimpError(f"{GIMP} failed (exit {proc.returncode}):\n{output.strip()}")
@@ -71,14 +55,6 @@ def run_gimp(script: str, timeout: float = 120) -> str:
 
 
 # --------------------------------------------------------------------------- Script-Fu
-
-
-def scheme_string(text: str | PathLike[str]) -> str:
-    """``text`` as a Script-Fu string literal (backslashes and quotes escaped)."""
-    text = os.fspath(text)
-    if "\x00" in text:
-        raise ValueError("a Script-Fu string cannot hold a NUL character")
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def scheme_floats(values: Sequence[float]) -> str:

@@ -35,6 +35,7 @@ _COMMANDS = {
     ),
     "fix": ("lutkit.cli.fix", "fix", "Fix photos with a trained model; export the LUT."),
     "eval": ("lutkit.cli.eval", "eval_cmd", "Evaluate a model against baselines; write a report."),
+    "bench": ("lutkit.cli.bench", "bench", "Benchmarks against peers (tables of ratios)."),
     "eval-sets": (
         "lutkit.cli.eval",
         "eval_sets",

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from lutkit.cli.options import progress
+from lutkit.cli.options import progress_bars
 
 
 @click.group()
@@ -121,28 +121,16 @@ def build(
         ground_truth=not no_ground_truth,
         allow_outside=allow_outside,
     )
-    bar = {}
-
-    def start(total: int, skipped: int):
-        if skipped:
-            click.echo(f"resuming: {skipped} shard(s) already complete")
-        from tqdm.auto import tqdm
-
-        bar["b"] = tqdm(total=total, unit="pair", desc="pairs", disable=None, leave=False)
-        return bar["b"].update
-
-    try:
+    with progress_bars(unit="pair") as bars:
         result = build_dataset(
             cfg,
             workers=workers,
             engine=engine,
             force=force,
             ray_address=ray_address,
-            progress=start,
+            progress=bars,
+            log=click.echo,
         )
-    finally:
-        if "b" in bar:
-            bar["b"].close()
     counts = ", ".join(f"{k} {v}" for k, v in result.rows.items())
     click.echo(
         f"{out}: {counts} rows; {result.shards_written} shard(s) written, "
@@ -160,7 +148,7 @@ def info(folder: str, as_json: bool) -> None:
     Example:
       lutkit dataset info datasets/demo
     """
-    from lutkit.data.inspect import dataset_info
+    from lutkit.data.info import dataset_info
 
     facts = dataset_info(folder)
     if as_json:
@@ -180,11 +168,9 @@ def verify(folder: str, no_decode: bool) -> None:
     Example:
       lutkit dataset verify datasets/demo
     """
-    from lutkit.data.inspect import verify_dataset
+    from lutkit.data.info import verify_dataset
 
-    report = verify_dataset(
-        folder, decode=not no_decode, wrap=lambda it: progress(it, desc="verifying", unit="shard")
-    )
+    report = verify_dataset(folder, decode=not no_decode, progress=progress_bars(unit="shard"))
     # The problems are the report (stdout); stderr gets the one-line error below.
     for p in report.problems:
         click.echo(f"problem: {p}")
@@ -206,7 +192,7 @@ def preview(folder: str, output: str, count: int, seed: int) -> None:
     Example:
       lutkit dataset preview datasets/demo -o pairs.jpg
     """
-    from lutkit.data.inspect import preview_dataset
+    from lutkit.data.info import preview_dataset
 
     preview_dataset(folder, output, n=count, seed=seed)
     click.echo(f"wrote {output}")
@@ -225,7 +211,7 @@ def export(folder: str, fmt: str, output: str) -> None:
     Example:
       lutkit dataset export datasets/demo --format folders -o demo-png/
     """
-    from lutkit.data.inspect import export_folders
+    from lutkit.data.info import export_folders
 
-    n = export_folders(folder, output, wrap=lambda it: progress(it, desc="exporting", unit="shard"))
+    n = export_folders(folder, output, progress=progress_bars(unit="shard"))
     click.echo(f"wrote {n} pairs to {output}")

@@ -35,7 +35,7 @@ def distort(
       lutkit distort photo.jpg -o bad.png --recipe default --seed 7 --params-out p.json
       lutkit distort photo.jpg -o bad-again.png --replay p.json
     """
-    from lutkit.distort.run import chain_label, distort_file
+    from lutkit.distort.files import chain_label, distort_file
 
     if (recipe is None) == (replay is None):
         raise click.UsageError("give --recipe NAME (with --seed) or --replay PARAMS.json")
@@ -112,7 +112,7 @@ def preview(name: str, image: str, output: str, count: int, seed: int, columns: 
     Example:
       lutkit recipe preview default --image photo.jpg -o sheet.png --n 16
     """
-    from lutkit.distort.run import preview_recipe
+    from lutkit.distort.files import preview_recipe
 
     preview_recipe(name, image, output, n=count, seed=seed, columns=columns)
     click.echo(f"wrote {output}")

@@ -5,14 +5,6 @@ from __future__ import annotations
 import click
 
 
-def _bar(total: int, what: str):
-    """A tqdm bar on stderr (hidden when stderr is not a terminal); returns its update."""
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=total, desc=what, unit="img", dynamic_ncols=True, leave=False, disable=None)
-    return bar.update
-
-
 @click.command("eval-sets")
 @click.option(
     "--dataset",
@@ -50,7 +42,7 @@ def eval_sets(dataset, out, variants, seed, photo_splits, tools, force) -> None:
     Example:
       lutkit eval-sets --dataset datasets/demo -o datasets/demo-eval
     """
-    from lutkit.evaluate.sets import build_eval_sets
+    from lutkit.evaluate.set_builder import build_eval_sets
 
     result = build_eval_sets(
         dataset,
@@ -140,8 +132,7 @@ def eval_cmd(
 
     from lutkit.errors import ConfigError
     from lutkit.evaluate import evaluate_model
-    from lutkit.models.fcn import FCNTrainConfig
-    from lutkit.models.ia3dlut import IA3DLUTTrainConfig
+    from lutkit.train.baselines import FCNTrainConfig, IA3DLUTTrainConfig
 
     which = tuple(b.strip() for b in baselines.split(",") if b.strip())
     unknown = [b for b in which if b not in ("fcn", "ia3dlut")]
@@ -151,19 +142,22 @@ def eval_cmd(
     if baseline_epochs:
         fcn_cfg = replace(fcn_cfg, epochs=baseline_epochs)
         lut_cfg = replace(lut_cfg, epochs=baseline_epochs)
-    report = evaluate_model(
-        model,
-        out,
-        sets=sets_dir,
-        set_names=set_names,
-        dataset=dataset,
-        baselines=which,
-        fcn_config=fcn_cfg,
-        lut_config=lut_cfg,
-        curve_images=curve_images,
-        gallery=gallery,
-        seed=seed,
-        log=lambda m: click.echo(m, err=True),
-        progress=_bar,
-    )
+    from lutkit.cli.options import progress_bars
+
+    with progress_bars(unit="img") as bars:
+        report = evaluate_model(
+            model,
+            out,
+            sets=sets_dir,
+            set_names=set_names,
+            dataset=dataset,
+            baselines=which,
+            fcn_config=fcn_cfg,
+            lut_config=lut_cfg,
+            curve_images=curve_images,
+            gallery=gallery,
+            seed=seed,
+            log=lambda m: click.echo(m, err=True),
+            progress=bars,
+        )
     click.echo(f"wrote {report.index} and {report.index.with_name('results.md')}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from lutkit.cli.options import progress, strength_option
+from lutkit.cli.options import progress_bars, strength_option
 
 
 @click.command()
@@ -46,10 +46,10 @@ def fix(
       lutkit fix photo.jpg -o fixed.jpg --export-lut fix.cube
       lutkit fix scans/ -o fixed/ --iterations 3 --compare
     """
+    from lutkit.correct.fix import fix_files
+    from lutkit.correct.model import latest_run, load_run
     from lutkit.errors import ConfigError
-    from lutkit.fix import fix_files
     from lutkit.luts.files import expand_images, plan_outputs
-    from lutkit.train.run import latest_run, load_run
 
     if model is None:
         found = latest_run()
@@ -74,7 +74,7 @@ def fix(
         export_lut=export_lut,
         compare=compare,
         quality=quality,
-        wrap=lambda it: progress(it, total=len(pairs), desc="fixing", unit="img"),
+        progress=progress_bars(unit="img"),
     )
     # On stdout, after the work: stderr carries only an error, on one line.
     click.echo(

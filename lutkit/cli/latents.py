@@ -41,12 +41,10 @@ def latents(
       lutkit latents datasets/demo
       lutkit latents datasets/demo --vae stabilityai/sd-vae-ft-mse --device cuda --dtype bfloat16
     """
-    from tqdm.auto import tqdm
-
+    from lutkit.cli.options import progress_bars
     from lutkit.latents.encode import encode_dataset
 
-    bar = tqdm(unit="img", desc="encoding", disable=None, leave=False)
-    try:
+    with progress_bars(unit="img") as bars:
         result = encode_dataset(
             dataset,
             vae=vae,
@@ -54,10 +52,8 @@ def latents(
             device=device,
             dtype=dtype,
             size=size,
-            tick=bar.update,
+            progress=bars,
         )
-    finally:
-        bar.close()
     click.echo(
         f"{result.folder}: {result.shards_written} shard(s) written, "
         f"{result.shards_skipped} already complete; {result.images} images at "

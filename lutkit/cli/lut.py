@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from lutkit.cli.options import interp_option, progress, strength_option
+from lutkit.cli.options import interp_option, progress_bars, strength_option
 from lutkit.errors import ConfigError
 
 
@@ -210,7 +210,7 @@ def apply(
         interp=interp,
         strength=strength,
         quality=quality,
-        wrap=lambda it: progress(it, total=len(pairs), desc="applying", unit="img"),
+        progress=progress_bars(unit="img"),
     )
     click.echo(f"wrote {len(written)} image(s) to {output}")
 
@@ -226,7 +226,7 @@ def info(lut_path: str, as_json: bool) -> None:
       lutkit lut info look.cube
     """
     from lutkit.luts.formats import read_lut
-    from lutkit.luts.inspect import describe, format_info
+    from lutkit.luts.info import describe, format_info
 
     facts = {"file": lut_path, **describe(read_lut(lut_path))}
     click.echo(json.dumps(facts, indent=2) if as_json else format_info(facts))
@@ -243,7 +243,7 @@ def plot(lut_path: str, output: str) -> None:
       lutkit lut plot look.cube -o look.png
     """
     from lutkit.luts.formats import read_lut
-    from lutkit.luts.inspect import plot_lut
+    from lutkit.luts.info import plot_lut
 
     plot_lut(read_lut(lut_path), output)
     click.echo(f"wrote {output}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 interp_option = click.option(
@@ -21,11 +23,39 @@ strength_option = click.option(
 )
 
 
-def progress(iterable, *, total: int | None = None, desc: str = "", unit: str = "it"):
-    """A tqdm progress bar on stderr (hidden when stderr is not a terminal and quiet)."""
-    from tqdm.auto import tqdm
+class progress_bars:  # noqa: N801 (used like a function: `with progress_bars() as bars`)
+    """The CLI's side of :class:`lutkit.progress.Progress`: one tqdm bar on stderr per
+    task (``what``), hidden when stderr is not a terminal (logs, CI, pipes). A bar
+    closes when its task is complete, and every bar when the ``with`` block ends."""
 
-    # disable=None: no bar when stderr is not a terminal (logs, CI, pipes).
-    return tqdm(
-        iterable, total=total, desc=desc, unit=unit, dynamic_ncols=True, leave=False, disable=None
-    )
+    def __init__(self, unit: str = "it") -> None:
+        self.unit = unit
+        self.bars: dict[str, Any] = {}
+
+    def __call__(self, done: int, total: int | None, what: str) -> None:
+        from tqdm.auto import tqdm
+
+        bar = self.bars.get(what)
+        if bar is None:
+            bar = self.bars[what] = tqdm(
+                total=total,
+                desc=what,
+                unit=self.unit,
+                dynamic_ncols=True,
+                leave=False,
+                disable=None,  # no bar when stderr is not a terminal
+            )
+        if total is not None and bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
+        if total is not None and done >= total:
+            bar.close()
+            del self.bars[what]
+
+    def __enter__(self) -> progress_bars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for bar in self.bars.values():
+            bar.close()
+        self.bars.clear()

@@ -41,24 +41,11 @@ def fetch(cache: str | None) -> None:
       lutkit photos fetch
       lutkit photos fetch --cache /data/lutkit-photos
     """
-    from tqdm.auto import tqdm
-
+    from lutkit.cli.options import progress_bars
     from lutkit.photos.fetch import fetch as fetch_photos
 
-    bar = tqdm(unit="photo", desc="photos", leave=False, disable=None)
-
-    def progress(kind: str, text: str) -> None:
-        if kind == "start":
-            bar.reset(total=int(text))
-        elif kind == "package":
-            bar.set_description(f"apt-get download {text}")
-        else:
-            bar.update(1)
-
-    try:
-        result = fetch_photos(cache, progress=progress)
-    finally:
-        bar.close()
+    with progress_bars(unit="photo") as bars:
+        result = fetch_photos(cache, progress=bars)
     if not result.fetched:
         click.echo(
             f"all {len(result.already)} photos present and verified in {result.folder}: "

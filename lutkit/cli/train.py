@@ -38,12 +38,14 @@ def train(config_path: str | None, overrides: tuple[str, ...], device: str | Non
       lutkit train --config pipelines/train/demo.toml --set name=two-step --set stage=recolor
       lutkit train --config pipelines/train/demo.toml --set name=two-step --set stage=lutnet
     """
+    from lutkit.cli.options import progress_bars
     from lutkit.train.config import load_config
     from lutkit.train.loop import train as run_training
 
     items = list(overrides) + ([f"device={device}"] if device else [])
     cfg = load_config(config_path, items)
-    result = run_training(cfg, log=click.echo)
+    with progress_bars() as bars:
+        result = run_training(cfg, log=click.echo, progress=bars)
     last = result.metrics[-1] if result.metrics else {}
     de = ", ".join(
         f"{k[7:]} {last[k]}" for k in ("val_de_input", "val_de_fit", "val_de_net") if last.get(k)

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from lutkit.latents.train_vae import TrainConfig as _D  # light: numpy only
+from lutkit.train.vae import VAETrainConfig as _D  # light: numpy only
 
 vae_option = click.option(
     "--vae",
@@ -140,11 +140,13 @@ def train(out: str, resume: bool, **options) -> None:
       lutkit vae train --out runs/my-vae              # defaults: the shipped VAE's settings
       lutkit vae train --out runs/quick --steps 300 --seed 1
     """
-    from lutkit.latents.train_vae import TrainConfig, train_vae
+    from lutkit.cli.options import progress_bars
+    from lutkit.train.vae import VAETrainConfig, train_vae
 
-    cfg = TrainConfig(**options)
+    cfg = VAETrainConfig(**options)
     command = "lutkit " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["vae"] else ""
-    result = train_vae(out, cfg, command=command, resume=resume)
+    with progress_bars(unit="step") as bars:
+        result = train_vae(out, cfg, command=command, resume=resume, progress=bars)
     s = result.eval["summary"]
     click.echo(f"wrote {out} ({result.steps} steps, {result.seconds / 60:.1f} min)")
     for group in ("clean", "distorted"):

@@ -3,19 +3,18 @@
 The build is planned up front (sources, splits, shards) and every shard is a pure
 function of its plan: a shard holds whole sources (all their variants), rows are
 seeded from (dataset seed, source sha256, variant), so adding photos never changes
-existing rows and a rerun after an interruption rebuilds only the missing shards.
-Engines run the same per-source function: a local process pool, or Ray.
+existing rows and a rerun after an interruption rebuilds only the missing shards (the
+resume rule is written down in :mod:`lutkit.data.index`). Engines run the same
+per-source function: a local process pool, or Ray.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,18 +22,23 @@ from typing import Any
 import numpy as np
 
 from lutkit import __version__
+from lutkit.data.index import DATASET_JSON, build_lock, write_dataset_json
+from lutkit.data.png import encode_png
 from lutkit.data.schema import SCHEMA_VERSION, TARGET_LUT_SIZE, pairs_schema
 from lutkit.data.shards import (
+    file_sha256,
     fsync_dir,
     remove_stale_temporaries,
+    shard_metadata,
     shard_name,
+    shard_num_rows,
     shard_plan_hash,
     write_shard,
 )
 from lutkit.data.sources import Rejected, SourceImage, assign_split, discover
-from lutkit.errors import ConfigError, ImageError, LutkitError
-
-DATASET_JSON = "dataset.json"
+from lutkit.data.views import plan_crops, prepare
+from lutkit.errors import ConfigError, ImageError
+from lutkit.progress import Counter, Progress
 
 
 @dataclass(frozen=True)
@@ -94,91 +98,6 @@ class BuildResult:
 # --------------------------------------------------------------------------- rows
 
 
-def prepare(path: Path, size: int, crops: list[Crop | None] | None = None) -> list[np.ndarray]:
-    """Decode (at reduced size where the codec allows), orient and convert to sRGB, then
-    cut each crop (None: the centre square) and resize it to size x size; uint8 or
-    uint16 kept. Returns one image per crop (``crops=None``: the centre square only)."""
-    from lutkit.images import load_image
-
-    views = crops or [None]
-    smallest = min((c.scale for c in views if c is not None), default=1.0)
-    pixels = load_image(path, draft=int(np.ceil(size / smallest))).pixels
-    if pixels.dtype == np.float32:  # float TIFFs: store as 16-bit
-        from lutkit.images import from_float
-
-        pixels = from_float(pixels, np.uint16)
-    return [_square(pixels, size, crop) for crop in views]
-
-
-@dataclass(frozen=True)
-class Crop:
-    """A square view of a photo, resolution independent: its side as a fraction of the
-    photo's short side, and where it sits (0 = left/top edge, 1 = right/bottom edge)."""
-
-    scale: float
-    x: float
-    y: float
-
-    @classmethod
-    def sample(cls, rng: np.random.Generator, min_scale: float) -> Crop:
-        scale = float(rng.uniform(min_scale, 1.0))
-        return cls(round(scale, 4), round(float(rng.random()), 4), round(float(rng.random()), 4))
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
-
-
-def _square(pixels: np.ndarray, size: int, crop: Crop | None) -> np.ndarray:
-    """Cut ``crop`` (None: the short side, centred) and resize it to size x size."""
-    import cv2
-
-    h, w = pixels.shape[:2]
-    if crop is not None:
-        side = max(1, round(min(h, w) * crop.scale))
-        y0, x0 = round((h - side) * crop.y), round((w - side) * crop.x)
-        pixels = pixels[y0 : y0 + side, x0 : x0 + side]
-        h = w = side
-    scale = size / min(h, w)
-    nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    resized = cv2.resize(pixels, (nw, nh), interpolation=interp)
-    y, x = (nh - size) // 2, (nw - size) // 2
-    return np.ascontiguousarray(resized[y : y + size, x : x + size])
-
-
-def plan_crops(cfg: BuildConfig, sha256: str) -> list[Crop | None]:
-    """The crops of one photo: the centre square first, then ``crops - 1`` random
-    squares, each seeded from (dataset seed, photo sha256, "crop", index)."""
-    from lutkit.seeds import derive_seed, rng
-
-    out: list[Crop | None] = [None]
-    for c in range(1, cfg.crops):
-        out.append(Crop.sample(rng(derive_seed(cfg.seed, sha256, "crop", c)), cfg.min_crop))
-    return out
-
-
-def encode_png(pixels: np.ndarray) -> bytes:
-    """PNG bytes of an (H, W, 3) uint8/uint16 image (deterministic)."""
-    import cv2
-
-    ok, buf = cv2.imencode(
-        ".png", np.ascontiguousarray(pixels[:, :, ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 3]
-    )
-    if not ok:
-        raise ImageError("PNG encoding failed")
-    return buf.tobytes()
-
-
-def decode_png(data: bytes) -> np.ndarray:
-    """(H, W, 3) uint8/uint16 RGB from PNG bytes."""
-    import cv2
-
-    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if arr is None or arr.ndim != 3:
-        raise ImageError("not a decodable RGB PNG")
-    return np.ascontiguousarray(arr[:, :, 2::-1])
-
-
 class RowMaker:
     """Everything a worker needs to turn a source image into rows (picklable)."""
 
@@ -205,7 +124,7 @@ class RowMaker:
         """The crops x variants rows of one source (ImageError if it cannot be decoded)."""
         self._setup()
         cfg = self.cfg
-        crops = plan_crops(cfg, src.sha256)
+        crops = plan_crops(cfg.seed, src.sha256, cfg.crops, cfg.min_crop)
         out = []
         for c, clean in enumerate(prepare(src.path, cfg.size, crops)):
             out += self._view_rows(src, split, clean, crops[c], c)
@@ -348,44 +267,6 @@ def plan_shards(sources: list[SourceImage], cfg: BuildConfig, recipe_sha: str) -
     return plans
 
 
-@contextlib.contextmanager
-def build_lock(out: Path) -> Iterator[None]:
-    """An exclusive lock on the dataset folder: a second build at once is refused.
-
-    A folder this build created is removed again if the build fails before writing
-    anything into it (a bad source, a full disk), so a failure leaves no empty dataset.
-    """
-    created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
-    handle = open(out / ".lock", "a+")
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ConfigError(
-                "another build is running in this folder",
-                path=out,
-                hint="wait for it to finish, or build into another folder",
-            ) from None
-        try:
-            yield
-        except BaseException:
-            if created:
-                _remove_if_empty(out)
-            raise
-    finally:
-        handle.close()
-
-
-def _remove_if_empty(out: Path) -> None:
-    with contextlib.suppress(OSError):
-        (out / "pairs").rmdir()  # only if empty
-    if [p.name for p in out.iterdir()] == [".lock"]:
-        with contextlib.suppress(OSError):
-            (out / ".lock").unlink()
-            out.rmdir()
-
-
 # Settings that change the rows: a rerun with other values is refused (or --force).
 _KEPT = {
     "recipe_sha256": "recipe",
@@ -454,11 +335,12 @@ def build_dataset(
     engine: str = "local",
     force: bool = False,
     ray_address: str | None = None,
-    progress: Callable[[int, int], Callable[[int], None]] | None = None,
+    progress: Progress | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """Build (or finish building) the dataset described by ``cfg``; see the module doc.
 
-    ``progress(total_rows, shards_skipped)`` may return a callback taking rows done.
+    ``progress`` counts the rows written ("pairs"); ``log`` hears that a build resumes.
     """
     from lutkit.distort.recipe import load_recipe
     from lutkit.luts.library import default_library
@@ -492,7 +374,10 @@ def build_dataset(
         todo = [p for p in plans if shard_plan_hash(pairs / p.name) != p.plan_hash]
         maker = RowMaker(cfg, str(recipe.path), str(default_library().resolve()))
         total = sum(len(p.sources) for p in todo) * cfg.variants * cfg.crops
-        tick = progress(total, len(plans) - len(todo)) if progress else (lambda n: None)
+        skipped = len(plans) - len(todo)
+        if skipped and log is not None:
+            log(f"resuming: {skipped} shard(s) already complete")
+        tick = Counter(progress, total, "pairs").add
         workers = workers or _cpus()
         if engine == "ray":
             from lutkit.data.ray_engine import run_ray
@@ -544,17 +429,12 @@ def _run_local(maker, todo, out, workers, tick) -> None:
 
 
 def _finish(out: Path, cfg: BuildConfig, recipe, plans, sources, rejected) -> BuildResult:
-    import pyarrow.parquet as pq
-
-    from lutkit.data.shards import file_sha256
-    from lutkit.fsutil import atomic_write_text
-
     shards, counts = [], {"train": 0, "val": 0, "test": 0}
     all_rejected = list(rejected)
     for p in plans:
         path = out / "pairs" / p.name
-        meta = pq.read_schema(path).metadata or {}
-        rows = pq.read_metadata(path).num_rows
+        meta = shard_metadata(path)
+        rows = shard_num_rows(path)
         all_rejected += [Rejected(**r) for r in json.loads(meta.get(b"lutkit.rejected", b"[]"))]
         counts[p.split] += rows
         shards.append(
@@ -572,7 +452,7 @@ def _finish(out: Path, cfg: BuildConfig, recipe, plans, sources, rejected) -> Bu
         "shards": shards,
     }
     _write_rejected(out, all_rejected)
-    atomic_write_text(out / DATASET_JSON, json.dumps(doc, indent=2) + "\n")
+    write_dataset_json(out, doc)
     from lutkit.data.card import write_card
 
     write_card(out, doc)
@@ -591,76 +471,3 @@ def _write_rejected(out: Path, rejected: list[Rejected]) -> None:
     for r in sorted(rejected, key=lambda r: r.path):
         w.writerow([r.path, r.reason])
     atomic_write_text(out / "rejected.csv", buf.getvalue())
-
-
-def load_dataset_json(folder: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read and check a dataset's dataset.json."""
-    path = Path(folder) / DATASET_JSON
-    if not path.is_file():
-        raise ConfigError(
-            "not a lutkit dataset (no dataset.json)",
-            path=folder,
-            hint="build one with `lutkit dataset build`",
-        )
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise LutkitError(f"dataset.json is unreadable: {exc}", path=path) from None
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA_VERSION:
-        raise ConfigError(
-            f"dataset schema {doc.get('schema') if isinstance(doc, dict) else None!r} is not "
-            f"supported (this lutkit reads schema {SCHEMA_VERSION})",
-            path=path,
-        )
-    shards = doc.get("shards")
-    if not isinstance(shards, list) or not isinstance(doc.get("counts"), dict):
-        raise ConfigError("dataset.json has no shard list or counts", path=path)
-    for i, s in enumerate(shards):
-        if not (
-            isinstance(s, dict)
-            and isinstance(s.get("file"), str)
-            and isinstance(s.get("sha256"), str)
-            and isinstance(s.get("rows"), int)
-            and s.get("split") in ("train", "val", "test")
-        ):
-            raise ConfigError(f"shard entry {i} needs file, split, rows and sha256", path=path)
-        f = Path(s["file"])
-        if f.is_absolute() or ".." in f.parts:
-            raise ConfigError(f"shard path {str(f)!r} escapes the dataset folder", path=path)
-    return doc
-
-
-def check_shard(
-    folder: str | os.PathLike[str],
-    entry: dict[str, Any],
-    *,
-    sha: str | None = None,
-    hint: str = "rerun the command that wrote it (it resumes), or run `lutkit dataset verify`",
-) -> Path:
-    """The path of a shard listed in a dataset.json (or latents index) ``entry``,
-    checked before anyone reads it: present, the sha256 (``sha`` if already computed)
-    and the row count the index records. Raises ``LutkitError`` naming the shard."""
-    import pyarrow.parquet as pq
-
-    from lutkit.data.shards import file_sha256
-
-    path = Path(folder) / entry["file"]
-    if not path.is_file():
-        raise LutkitError("shard listed in the dataset's index is missing", path=path, hint=hint)
-    if (sha or file_sha256(path)) != entry["sha256"]:
-        raise LutkitError(
-            "shard differs from the dataset's index (sha256): damaged or replaced",
-            path=path,
-            hint=hint,
-        )
-    try:
-        rows = pq.read_metadata(path).num_rows
-    except Exception as exc:  # pyarrow raises several types for corrupt files
-        raise LutkitError(f"unreadable shard: {exc}", path=path, hint=hint) from None
-    if rows != entry["rows"]:
-        raise LutkitError(
-            f"shard has {rows} rows, the dataset's index says {entry['rows']}",
-            path=path,
-            hint=hint,
-        )
-    return path

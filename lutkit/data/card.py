@@ -10,8 +10,7 @@ SHEET = "contact-sheet.jpg"
 
 def sample_pairs(out: Path, doc: dict[str, Any], n: int = 8, seed: int = 0) -> list[dict]:
     """``n`` rows picked deterministically across the shards (clean, distorted, ops)."""
-    import pyarrow.parquet as pq
-
+    from lutkit.data.shards import read_shard
     from lutkit.seeds import rng
 
     shards = [s for s in doc["shards"] if s["rows"]]
@@ -20,9 +19,7 @@ def sample_pairs(out: Path, doc: dict[str, Any], n: int = 8, seed: int = 0) -> l
     g = rng(seed)
     picks = []
     for k in g.permutation(len(shards))[: max(1, min(n, len(shards)))]:
-        table = pq.read_table(
-            out / shards[k]["file"], columns=["id", "split", "clean", "distorted", "ops"]
-        )
+        table = read_shard(out, shards[k], ["id", "split", "clean", "distorted", "ops"])
         per = max(1, n // min(n, len(shards)))
         for i in g.permutation(table.num_rows)[:per]:
             picks.append(table.slice(int(i), 1).to_pylist()[0])
@@ -31,9 +28,9 @@ def sample_pairs(out: Path, doc: dict[str, Any], n: int = 8, seed: int = 0) -> l
 
 def save_pairs_sheet(rows: list[dict], path: Path, title: str, tile: int = 200) -> Path:
     """A contact sheet of pairs: distorted on the left, clean on the right, ops below."""
-    from lutkit.data.build import decode_png
+    from lutkit.data.png import decode_png
     from lutkit.distort.base import ops_from_json
-    from lutkit.distort.run import chain_label
+    from lutkit.distort.files import chain_label
     from lutkit.sheets import save_contact_sheet
 
     tiles, labels = [], []

@@ -1,9 +1,14 @@
-"""The Parquet schema of pairs shards (see the dataset card for the column meanings)."""
+"""The Parquet schemas of the dataset's shards: pairs (see the dataset card for the
+column meanings) and VAE latents."""
 
 from __future__ import annotations
 
+import json
+
 SCHEMA_VERSION = 1
 TARGET_LUT_SIZE = 17
+# The float16 columns of a latents shard, each a flat fixed-size list of the latent shape.
+LATENT_COLUMNS = ("clean_mean", "clean_logvar", "distorted_mean", "distorted_logvar")
 
 
 def pairs_schema():
@@ -40,3 +45,23 @@ def pairs_schema():
         ],
         metadata=meta,
     )
+
+
+def latents_schema(shape: tuple[int, int, int], fingerprint: str, vae_config: dict, size: int):
+    """pyarrow schema of a latents shard: id, vae (fingerprint) and the
+    ``LATENT_COLUMNS`` as float16 lists of prod(``shape``) values; the shape, the
+    VAE's fingerprint and config and the image size go into the schema metadata."""
+    import numpy as np
+    import pyarrow as pa
+
+    n = int(np.prod(shape))
+    meta = {
+        b"lutkit.latent_shape": json.dumps(list(shape)).encode(),
+        b"lutkit.vae": fingerprint.encode(),
+        b"lutkit.vae_config": json.dumps(vae_config, sort_keys=True, default=str).encode(),
+        b"lutkit.image_size": str(size).encode(),
+        b"lutkit.encoding": b"RGB in [0,1], centre crop + resize, posterior mean and logvar",
+    }
+    fields = [pa.field("id", pa.string(), nullable=False), pa.field("vae", pa.string(), False)]
+    fields += [pa.field(c, pa.list_(pa.float16(), n), nullable=False) for c in LATENT_COLUMNS]
+    return pa.schema(fields, metadata=meta)

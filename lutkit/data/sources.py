@@ -8,12 +8,12 @@ not fatal: they are returned as rejected, with the reason, for ``rejected.csv``.
 from __future__ import annotations
 
 import glob as globlib
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from lutkit.errors import ConfigError, ImageError
+from lutkit.fsutil import file_sha256
 from lutkit.images import IMAGE_EXTENSIONS
 
 SPLITS = ("train", "val", "test")
@@ -31,14 +31,6 @@ class SourceImage:
 class Rejected:
     path: str
     reason: str
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _images_in(folder: Path) -> list[Path]:
@@ -64,8 +56,13 @@ def _inside(path: Path, root: Path, where: str) -> Path:
 def _read_manifest(path: Path, allow_outside: bool) -> list[tuple[Path, str, str | None]]:
     import pandas as pd
 
+    from lutkit.data.shards import read_manifest_parquet
+
     try:
-        frame = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
+        if path.suffix.lower() == ".parquet":
+            frame = read_manifest_parquet(path)
+        else:
+            frame = pd.read_csv(path)
     except Exception as exc:  # pandas raises many types for bad files
         raise ConfigError(f"cannot read manifest: {exc}", path=path) from None
     if "path" not in frame.columns:

@@ -165,7 +165,7 @@ def register(cls: type[Op]) -> type[Op]:
 
 def _load_all() -> None:
     # Importing the family modules registers their ops.
-    from lutkit.distort import curves, damage, film, lighting, lut3d  # noqa: F401
+    from lutkit.distort import curves, film, film_damage, lighting, lut3d  # noqa: F401
 
 
 def get_op(name: str, where: str = "") -> Op:

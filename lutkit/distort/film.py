@@ -3,7 +3,7 @@
 Colour maps (pixel in -> pixel out, bakeable into a LUT3D): dye fading, cross
 processing, chemical stains. Spatial effects (not colour maps): halation, vignetting,
 light leaks. Grain, dust, scratches and JPEG re-compression live in
-:mod:`lutkit.distort.damage` (their op names are ``film.*`` too).
+:mod:`lutkit.distort.film_damage` (their op names are ``film.*`` too).
 
 Colour maps are written with elementwise numpy only (no BLAS matrix products, whose
 rounding can depend on where a pixel sits in the array), so they are exactly pointwise.
@@ -32,7 +32,8 @@ DYE_MATRIX = ((1.00, 0.08, 0.03), (0.10, 1.00, 0.10), (0.02, 0.22, 1.00))
 _DYE_INVERSE = tuple(tuple(float(v) for v in row) for row in np.linalg.inv(DYE_MATRIX))
 
 
-def _r6(v: float) -> float:
+def round6(v: float) -> float:
+    """A parameter value rounded to 6 decimals (what a recorded op stores)."""
     return round(float(v), 6)
 
 
@@ -54,11 +55,13 @@ def density_to_srgb(density: np.ndarray) -> np.ndarray:
     return clip01(linear_to_srgb(np.clip(lin, 0.0, 1.0)))
 
 
-def _linear(image: np.ndarray) -> np.ndarray:
+def to_linear(image: np.ndarray) -> np.ndarray:
+    """sRGB (clipped to [0, 1]) -> linear light, float32."""
     return srgb_to_linear(np.clip(np.asarray(image, np.float32), 0.0, 1.0))
 
 
-def _encode(lin: np.ndarray) -> np.ndarray:
+def from_linear(lin: np.ndarray) -> np.ndarray:
+    """Linear light (clipped to [0, 1]) -> sRGB in [0, 1], float32."""
     return clip01(linear_to_srgb(np.clip(lin, 0.0, 1.0).astype(np.float32)))
 
 
@@ -131,10 +134,10 @@ class Fade(Op):
 
     def sample(self, rng, ranges):
         age = ranges["age"].draw(rng)
-        keep = tuple(_r6(ranges[k].draw(rng)) for k in ("cyan", "magenta", "yellow"))
+        keep = tuple(round6(ranges[k].draw(rng)) for k in ("cyan", "magenta", "yellow"))
         fog = ranges["fog"].draw(rng)
         tint = self._FOG_TINTS[ranges["fog_tint"].draw(rng)]
-        return FadeParams(_r6(age), keep, tuple(_r6(fog * t) for t in tint))
+        return FadeParams(round6(age), keep, tuple(round6(fog * t) for t in tint))
 
     def apply(self, image, params):
         dye = _mix(_DYE_INVERSE, print_density(image))
@@ -202,7 +205,7 @@ class CrossProcess(Op):
         black = np.clip(np.asarray(self.BLACK) + rng.uniform(-j, j, 3) * 0.1, 0.0, 0.3)
         white = np.clip(np.asarray(self.WHITE) + rng.uniform(-j, j, 3) * 0.1, 0.6, 1.0)
         return CrossProcessParams(
-            *(tuple(_r6(v) for v in a) for a in (slope, shift, black, white)), _r6(s)
+            *(tuple(round6(v) for v in a) for a in (slope, shift, black, white)), round6(s)
         )
 
     def apply(self, image, params):
@@ -255,7 +258,7 @@ class Stain(Op):
         d = ranges["density"].draw(rng)
         tint = self._TINTS[ranges["tint"].draw(rng)]
         lift = ranges["lift"].draw(rng)
-        return StainParams(tuple(_r6(10.0 ** (-d * w)) for w in tint), _r6(lift))
+        return StainParams(tuple(round6(10.0 ** (-d * w)) for w in tint), round6(lift))
 
     def apply(self, image, params):
         lin = np.clip(srgb_to_linear(np.asarray(image, np.float64)), 0.0, 1.0)
@@ -300,15 +303,15 @@ class Halation(Op):
 
     def sample(self, rng, ranges):
         t, r, s, g = (ranges[k].draw(rng) for k in ("threshold", "radius", "strength", "green"))
-        return HalationParams(_r6(t), _r6(r), _r6(s), (1.0, _r6(g), _r6(0.2 * g)))
+        return HalationParams(round6(t), round6(r), round6(s), (1.0, round6(g), round6(0.2 * g)))
 
     def apply(self, image, params):
-        lin = _linear(image)
+        lin = to_linear(image)
         h, w = lin.shape[:2]
         knee = max(1.0 - params.threshold, 1e-6)
         energy = np.maximum(_luminance(lin) - params.threshold, 0.0) / knee
         glow = blur(energy.astype(np.float32), params.radius * math.hypot(h, w))
-        return _encode(lin + params.strength * glow[..., None] * np.float32(params.tint))
+        return from_linear(lin + params.strength * glow[..., None] * np.float32(params.tint))
 
     def label(self, params):
         return f"halation {params.strength:.2f}"
@@ -342,17 +345,17 @@ class Vignette(Op):
 
     def sample(self, rng, ranges):
         s, r, soft, off = (ranges[k].draw(rng) for k in self.ranges)
-        centre = tuple(_r6(v) for v in rng.uniform(-off, off, 2))
-        return VignetteParams(_r6(s), _r6(r), _r6(soft), centre)
+        centre = tuple(round6(v) for v in rng.uniform(-off, off, 2))
+        return VignetteParams(round6(s), round6(r), round6(soft), centre)
 
     def apply(self, image, params):
-        lin = _linear(image)
+        lin = to_linear(image)
         x, y, wn, hn = _grid(*lin.shape[:2])
         cx, cy = wn * (0.5 + params.center[0]), hn * (0.5 + params.center[1])
         r = np.hypot(x - cx, y - cy) / 0.5  # 1 at the corners of a centred vignette
         t = np.clip((r - params.radius) / max(params.softness, 1e-6), 0.0, 1.0)
         gain = 1.0 - params.strength * t * t * (3.0 - 2.0 * t)
-        return _encode(lin * gain[..., None])
+        return from_linear(lin * gain[..., None])
 
     def label(self, params):
         return f"vignette {params.strength:.2f}"
@@ -396,11 +399,11 @@ class LightLeak(Op):
         pos, size, elong, inten, warm = (
             ranges[k].draw(rng) for k in ("position", "size", "elongation", "intensity", "warmth")
         )
-        color = tuple(_r6(v) for v in self._RED + warm * (self._YELLOW - self._RED))
-        return LightLeakParams(edge, _r6(pos), _r6(size), _r6(elong), _r6(inten), color)
+        color = tuple(round6(v) for v in self._RED + warm * (self._YELLOW - self._RED))
+        return LightLeakParams(edge, round6(pos), round6(size), round6(elong), round6(inten), color)
 
     def apply(self, image, params):
-        lin = _linear(image)
+        lin = to_linear(image)
         x, y, wn, hn = _grid(*lin.shape[:2])
         out = -0.25 * params.size  # the source sits just outside the frame
         if params.edge in ("left", "right"):
@@ -412,7 +415,7 @@ class LightLeak(Op):
         sa = max(params.size, 1e-6)
         sb = sa * max(params.elongation, 1e-6)
         g = np.exp(-0.5 * ((across / sa) ** 2 + (along / sb) ** 2)).astype(np.float32)
-        return _encode(lin + params.intensity * g[..., None] * np.float32(params.color))
+        return from_linear(lin + params.intensity * g[..., None] * np.float32(params.color))
 
     def label(self, params):
         return f"light leak {params.edge} {params.intensity:.2f}"

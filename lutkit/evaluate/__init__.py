@@ -2,9 +2,12 @@
 
 - :mod:`lutkit.evaluate.metrics`: delta E 2000 / 76, PSNR, SSIM, illuminant angle,
   edge preservation.
-- :mod:`lutkit.evaluate.sets`: evaluation sets a model never saw (``lutkit eval-sets``).
+- :mod:`lutkit.evaluate.sets`: evaluation sets a model never saw (the pairs, reading
+  a sets folder back); :mod:`lutkit.evaluate.set_builder` writes them
+  (``lutkit eval-sets``); :mod:`lutkit.evaluate.external`: the damage made by ffmpeg,
+  ImageMagick and GIMP (run through :mod:`lutkit.tools`).
 - :mod:`lutkit.evaluate.methods`: lutkit (fit, net), the baselines and the floor.
-- :mod:`lutkit.evaluate.run` and :mod:`lutkit.evaluate.report`: run them, write the
+- :mod:`lutkit.evaluate.runner` and :mod:`lutkit.evaluate.report`: run them, write the
   report (``lutkit eval``).
 
 :func:`evaluate_model` is what ``lutkit eval`` runs; :func:`method_timings` gives
@@ -21,13 +24,15 @@ from typing import Any
 
 import numpy as np
 
+from lutkit.progress import Progress
+
 BASELINES_DIR = "baselines"
 
 
 @dataclass
 class EvalReport:
     index: Path
-    result: Any  # lutkit.evaluate.run.EvalResult
+    result: Any  # lutkit.evaluate.runner.EvalResult
     summary: list[dict[str, Any]]
 
 
@@ -47,7 +52,7 @@ def evaluate_model(
     seed: int = 0,
     device: str = "cpu",
     log: Callable[[str], None] | None = None,
-    progress: Callable[[int, str], Callable[[int], None]] | None = None,
+    progress: Progress | None = None,
 ) -> EvalReport:
     """Evaluate a trained run against the baselines and write a report into ``out``.
 
@@ -56,12 +61,12 @@ def evaluate_model(
     trained on the train split of the run's dataset (or reused from
     ``out/baselines``).
     """
+    from lutkit.correct.model import load_run
     from lutkit.errors import ConfigError
     from lutkit.evaluate.methods import classic_methods, learned_baselines, lutkit_methods
     from lutkit.evaluate.report import write_report
-    from lutkit.evaluate.run import evaluate, summarise
+    from lutkit.evaluate.runner import evaluate, summarise
     from lutkit.evaluate.sets import dataset_set, load_eval_sets
-    from lutkit.train.run import load_run
 
     say = log or (lambda _m: None)
     if sets is None and dataset is None:
@@ -116,9 +121,9 @@ def method_timings(
     statistical baselines, and the learned baselines found in ``baselines`` (a
     report's ``baselines/`` folder; skipped when absent). Rows: method, label, kind,
     image, width, height, megapixels, seconds, megapixels_per_second."""
+    from lutkit.correct.model import load_run
     from lutkit.evaluate.methods import cached_baselines, classic_methods, lutkit_methods
-    from lutkit.evaluate.run import time_methods
-    from lutkit.train.run import load_run
+    from lutkit.evaluate.runner import time_methods
 
     run = load_run(model, device=device)
     methods = classic_methods() + lutkit_methods(run)

@@ -2,83 +2,37 @@
 
 Evaluation sets made this way test whether a model learned colour correction or only
 lutkit's own distortion code. Every tool runs with its arguments as a list (no
-shell), on PNG files, and is found on PATH; a missing tool is reported by
+shell) through :mod:`lutkit.tools`, on PNG files, and is found on PATH; a missing tool is reported by
 :func:`find_tools` (the set is then skipped), never guessed at. Parameters are drawn
 from a ``numpy.random.Generator`` and recorded, so a pair can be remade.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lutkit.errors import LutkitError
+from lutkit.errors import ToolError
+from lutkit.tools import ffmpeg as ffmpeg_tool
+from lutkit.tools import imagemagick as imagemagick_tool
+from lutkit.tools.gimp import GIMP, find_gimp, run_gimp, scheme_string
+from lutkit.tools.process import TIMEOUT
 
 TOOLS = ("ffmpeg", "imagemagick", "gimp")
-GIMP = "gimp-console-2.10"
-TIMEOUT = 300.0
 # GimpHistogramChannel and GimpTransferMode in GIMP 2.10's PDB.
 _GIMP_CHANNEL = {"value": 0, "red": 1, "green": 2, "blue": 3}
 _GIMP_RANGE = {"shadows": 0, "midtones": 1, "highlights": 2}
 
 
-class ToolError(LutkitError):
-    """An external tool failed on a file."""
-
-
-def _imagemagick() -> str | None:
-    """ImageMagick's ``magick`` (7) or ``convert`` (6): the first that says it is."""
-    candidates = [shutil.which("magick"), shutil.which("convert-im6.q16"), shutil.which("convert")]
-    for exe in candidates:
-        if not exe:
-            continue
-        try:
-            out = subprocess.run(
-                [exe, "-version"], capture_output=True, text=True, timeout=30, check=False
-            )
-        except (OSError, subprocess.SubprocessError):
-            continue
-        if "ImageMagick" in out.stdout:
-            return exe
-    return None
-
-
 def find_tools() -> dict[str, str | None]:
     """tool -> its executable, or None when it is not installed."""
     return {
-        "ffmpeg": shutil.which("ffmpeg"),
-        "imagemagick": _imagemagick(),
-        "gimp": shutil.which(GIMP),
+        "ffmpeg": ffmpeg_tool.find_ffmpeg(),
+        "imagemagick": imagemagick_tool.find_imagemagick(),
+        "gimp": find_gimp(),
     }
-
-
-def _run(args: list[str], what: str, path: Path, **kwargs: Any) -> subprocess.CompletedProcess:
-    try:
-        proc = subprocess.run(
-            args,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            stdin=subprocess.DEVNULL,
-            **kwargs,
-        )
-    except subprocess.TimeoutExpired:
-        raise ToolError(f"{what} did not finish within {TIMEOUT:g} s", path=path) from None
-    except OSError as exc:
-        raise ToolError(f"cannot run {what}: {exc}", path=path) from None
-    if proc.returncode != 0:
-        said = (proc.stderr or proc.stdout).strip().splitlines()
-        raise ToolError(
-            f"{what} failed (exit {proc.returncode}): {said[-1] if said else 'no output'}",
-            path=path,
-        )
-    return proc
 
 
 # --------------------------------------------------------------------------- ffmpeg
@@ -104,7 +58,7 @@ def ffmpeg_args(exe: str, src: Path, params: dict[str, Any]) -> list[str]:
 
 def run_ffmpeg(exe: str, src: Path, dst: Path, params: dict[str, Any]) -> None:
     """Apply ffmpeg's ``colortemperature`` filter to one PNG (8-bit RGB out)."""
-    _run([*ffmpeg_args(exe, src, params), "-pix_fmt", "rgb24", str(dst)], "ffmpeg", src)
+    ffmpeg_tool.run_ffmpeg([*ffmpeg_args(exe, src, params), "-pix_fmt", "rgb24", str(dst)], src)
 
 
 # --------------------------------------------------------------------------- ImageMagick
@@ -140,7 +94,9 @@ def sample_imagemagick(rng: np.random.Generator, variant: int) -> dict[str, Any]
 
 def run_imagemagick(exe: str, src: Path, dst: Path, params: dict[str, Any]) -> None:
     """``convert SRC ARGS... PNG24:DST`` (8-bit RGB out)."""
-    _run([exe, str(src), *params["args"], "-depth", "8", f"PNG24:{dst}"], "ImageMagick", src)
+    imagemagick_tool.run_imagemagick(
+        [exe, str(src), *params["args"], "-depth", "8", f"PNG24:{dst}"], src
+    )
 
 
 # --------------------------------------------------------------------------- GIMP
@@ -175,11 +131,6 @@ def sample_gimp(rng: np.random.Generator, variant: int) -> dict[str, Any]:
     return {"operation": kind, "steps": steps}
 
 
-def _scheme(text: str | os.PathLike[str]) -> str:
-    text = os.fspath(text)
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def gimp_script(src: Path, dst: Path, params: dict[str, Any]) -> str:
     """Script-Fu that loads ``src``, applies the steps and exports ``dst`` as PNG."""
     calls = []
@@ -197,7 +148,7 @@ def gimp_script(src: Path, dst: Path, params: dict[str, Any]) -> str:
                 f"{float(step['cyan_red'])!r} {float(step['magenta_green'])!r} "
                 f"{float(step['yellow_blue'])!r})"
             )
-    s, d = _scheme(src), _scheme(dst)
+    s, d = scheme_string(src), scheme_string(dst)
     return (
         f"(let* ((image (car (gimp-file-load RUN-NONINTERACTIVE {s} {s}))) "
         f"(layer (car (gimp-image-flatten image)))) {' '.join(calls)} "
@@ -209,18 +160,18 @@ def gimp_script(src: Path, dst: Path, params: dict[str, Any]) -> str:
 def run_gimp_batch(exe: str, jobs: list[tuple[Path, Path, dict[str, Any]]]) -> None:
     """Run every (src, dst, params) job in one headless GIMP start (about 2 s), with
     GIMP's user folders in a fresh temporary folder."""
-    from lutkit.luts.gimp_build import gimp_env
-
     if not jobs:
         return
     # GIMP runs in a temporary folder: every path must be absolute.
     jobs = [(src.resolve(), dst.resolve(), params) for src, dst, params in jobs]
-    with tempfile.TemporaryDirectory(prefix="lutkit-eval-gimp-") as tmp:
-        args = [exe, "-i", "-n", "-d", "-f"]
-        for src, dst, params in jobs:
-            args += ["-b", gimp_script(src, dst, params)]
-        args += ["-b", "(gimp-quit 0)"]
-        proc = _run(args, GIMP, jobs[0][0], env=gimp_env(Path(tmp)), cwd=tmp)
+    commands = [gimp_script(src, dst, params) for src, dst, params in jobs]
+    proc = run_gimp(commands, exe=exe, timeout=TIMEOUT, path=jobs[0][0])
+    if proc.returncode != 0:
+        said = (proc.stderr or proc.stdout).strip().splitlines()
+        raise ToolError(
+            f"{GIMP} failed (exit {proc.returncode}): {said[-1] if said else 'no output'}",
+            path=jobs[0][0],
+        )
     missing = [src for src, dst, _ in jobs if not dst.is_file()]
     if missing:
         said = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "rror" in ln]

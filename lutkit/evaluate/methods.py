@@ -50,7 +50,7 @@ def classic_methods() -> list[Method]:
 def lutkit_methods(run: Any, *, seed: int = 0) -> list[Method]:
     """lutkit's correction with the fitted colour map and (if the run has one) the LUT
     net, one iteration each, exactly as ``lutkit fix`` does it."""
-    from lutkit.fix import fix_pixels
+    from lutkit.correct.fix import fix_pixels
 
     def make(colormap: str) -> Callable[[np.ndarray], np.ndarray]:
         def correct(pixels: np.ndarray) -> np.ndarray:
@@ -78,7 +78,7 @@ def _lut_method(model: Any) -> Method:
 
 def train_pairs(dataset: str | os.PathLike[str]) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The (distorted, clean) uint8/uint16 pixels of a dataset's train split."""
-    from lutkit.data.build import decode_png
+    from lutkit.data.png import decode_png
     from lutkit.evaluate.sets import read_rows
 
     rows = read_rows(dataset, ["train"], ["distorted", "clean"])
@@ -88,7 +88,7 @@ def train_pairs(dataset: str | os.PathLike[str]) -> tuple[list[np.ndarray], list
 
 
 def _data_key(dataset: str | os.PathLike[str]) -> str:
-    from lutkit.data.build import load_dataset_json
+    from lutkit.data.index import load_dataset_json
 
     doc = load_dataset_json(dataset)
     shards = sorted(s["sha256"] for s in doc["shards"] if s["split"] == "train")
@@ -128,8 +128,14 @@ def learned_baselines(
     ``seconds_per_epoch``, whether it was reused).
     """
     from lutkit.fsutil import atomic_write_text
-    from lutkit.models.fcn import FCNTrainConfig, PixelFCN, train_fcn
-    from lutkit.models.ia3dlut import IA3DLUT, IA3DLUTTrainConfig, train_ia3dlut
+    from lutkit.models.fcn import PixelFCN
+    from lutkit.models.ia3dlut import IA3DLUT
+    from lutkit.train.baselines import (
+        FCNTrainConfig,
+        IA3DLUTTrainConfig,
+        train_fcn,
+        train_ia3dlut,
+    )
 
     say = log or (lambda _m: None)
     specs = {

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from lutkit.evaluate.metrics import METRICS
-from lutkit.evaluate.run import EvalResult, summarise
+from lutkit.evaluate.runner import EvalResult, summarise
 
 FILES = ("results.csv", "results.md", "per-image.csv", "iterations.csv", "report.json")
 CHART_METRICS = ("de2000_mean", "edge_ssim", "angular_error")

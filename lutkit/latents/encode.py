@@ -3,8 +3,10 @@
 ``datasets/NAME/latents/{fingerprint}/{split}-{i:05d}-of-{n:05d}.parquet`` holds, for
 every row of the pairs shard of the same name: id, vae (fingerprint), clean_mean,
 clean_logvar, distorted_mean, distorted_logvar as float16 fixed-size lists; the shape
-and the VAE's config are in the schema metadata. A latents shard records the sha256
-of the pairs shard it came from, so a rerun skips complete shards and redoes stale ones.
+and the VAE's config are in the schema metadata (the schema is
+:func:`lutkit.data.schema.latents_schema`). A rerun skips complete shards and redoes
+stale ones by the dataset's one resume rule (:mod:`lutkit.data.index`): a latents
+shard records the sha256 of the pairs shard it encodes.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +22,12 @@ from typing import Any
 
 import numpy as np
 
+from lutkit.data.schema import latents_schema
 from lutkit.errors import ConfigError, LutkitError
+from lutkit.progress import Counter, Progress
 
 LATENTS_JSON = "_latents.json"  # "_": parquet readers skip it in the shard folder
 SOURCE_KEY = b"lutkit.pairs_sha256"
-COLUMNS = ("clean_mean", "clean_logvar", "distorted_mean", "distorted_logvar")
 
 
 @dataclass
@@ -41,46 +44,9 @@ class EncodeResult:
         return self.images / self.seconds if self.seconds else 0.0
 
 
-def pick_device(device: str) -> str:
-    """'auto' -> cuda, then mps, then cpu; an explicit device is checked."""
-    import torch
-
-    if device == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return "mps"
-        return "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda: no CUDA GPU is available", hint="use --device cpu")
-    if device == "mps" and not (
-        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
-    ):
-        raise ConfigError("--device mps: Apple's MPS is not available", hint="use --device cpu")
-    if device not in ("cpu", "cuda", "mps"):
-        raise ConfigError(f"unknown device {device!r}: use auto, cpu, cuda or mps")
-    return device
-
-
-def latents_schema(shape: tuple[int, int, int], fingerprint: str, vae_config: dict, size: int):
-    import pyarrow as pa
-
-    n = int(np.prod(shape))
-    meta = {
-        b"lutkit.latent_shape": json.dumps(list(shape)).encode(),
-        b"lutkit.vae": fingerprint.encode(),
-        b"lutkit.vae_config": json.dumps(vae_config, sort_keys=True, default=str).encode(),
-        b"lutkit.image_size": str(size).encode(),
-        b"lutkit.encoding": b"RGB in [0,1], centre crop + resize, posterior mean and logvar",
-    }
-    fields = [pa.field("id", pa.string(), nullable=False), pa.field("vae", pa.string(), False)]
-    fields += [pa.field(c, pa.list_(pa.float16(), n), nullable=False) for c in COLUMNS]
-    return pa.schema(fields, metadata=meta)
-
-
 def _decoded_batches(table, size: int, batch: int) -> Iterator[tuple[list[str], np.ndarray]]:
     """(ids, images (2B, size, size, 3) float32: clean then distorted) per batch."""
-    from lutkit.data.build import decode_png
+    from lutkit.data.png import decode_png
     from lutkit.latents.vae import center_crop_resize
 
     ids = table.column("id").to_pylist()
@@ -101,14 +67,14 @@ def encode_dataset(
     device: str = "auto",
     dtype: str = "float32",
     size: int = 224,
-    tick: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> EncodeResult:
-    """Encode every pairs shard of the dataset in ``folder`` (resumable per shard)."""
-    import pyarrow.parquet as pq
+    """Encode every pairs shard of the dataset in ``folder`` (resumable per shard);
+    ``progress`` counts the images encoded ("encoding")."""
     import torch
 
-    from lutkit.data.build import load_dataset_json
-    from lutkit.data.shards import remove_stale_temporaries, write_shard
+    from lutkit.data.index import check_shard, load_dataset_json
+    from lutkit.data.shards import read_shard, remove_stale_temporaries, write_shard
     from lutkit.fsutil import atomic_write_text
     from lutkit.latents.vae import describe_vae, load_vae, vae_fingerprint
 
@@ -118,10 +84,10 @@ def encode_dataset(
         raise ConfigError("the dataset has no pairs shards", path=folder)
     if batch_size < 1:
         raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
-    from lutkit.data.build import check_shard
-
     for s in doc["shards"]:  # damaged pairs are an error now, before any folder is made
         check_shard(folder, s)
+    from lutkit.device import pick_device
+
     dev = pick_device(device)
     if dev == "cpu":
         torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
@@ -137,6 +103,7 @@ def encode_dataset(
     with torch.inference_mode():
         shape = tuple(model.encode(probe).latent_dist.mean.shape[1:])
     schema = latents_schema(shape, fp, dict(model.config), size)
+    tick = Counter(progress, None, "encoding").add
     written = skipped = images = 0
     t0 = time.perf_counter()
     shards = []
@@ -150,7 +117,9 @@ def encode_dataset(
             shards.append(_entry(dst, s))
             continue
         try:
-            table = pq.read_table(src, columns=["id", "clean", "distorted"])
+            table = read_shard(folder, s, ["id", "clean", "distorted"])
+        except LutkitError:
+            raise
         except Exception as exc:  # corrupted parquet: pyarrow raises several types
             raise LutkitError(
                 f"cannot read pairs shard: {exc}", path=src, hint="run `lutkit dataset verify`"
@@ -184,14 +153,12 @@ def encode_dataset(
 
 
 def _entry(dst: Path, pairs_entry: dict[str, Any]) -> dict[str, Any]:
-    import pyarrow.parquet as pq
-
-    from lutkit.data.shards import file_sha256
+    from lutkit.data.shards import file_sha256, shard_num_rows
 
     return {
         "file": dst.name,
         "split": pairs_entry["split"],
-        "rows": pq.read_metadata(dst).num_rows,
+        "rows": shard_num_rows(dst),
         "sha256": file_sha256(dst),
     }
 
@@ -208,17 +175,15 @@ def _recorded(out: Path) -> dict[str, str]:
 def _complete(dst: Path, pairs_sha: str, recorded_sha: str | None) -> bool:
     """A latents shard of these pairs that is intact: its bytes are those the index
     recorded or, written by an interrupted run before any index, it reads whole."""
-    import pyarrow.parquet as pq
-
-    from lutkit.data.shards import file_sha256
+    from lutkit.data.shards import file_sha256, read_shard_file, shard_metadata
 
     try:
-        meta = pq.read_schema(dst).metadata or {}
+        meta = shard_metadata(dst)
         if meta.get(SOURCE_KEY) != pairs_sha.encode():
             return False
         if recorded_sha is not None:
             return file_sha256(dst) == recorded_sha
-        pq.read_table(dst)
+        read_shard_file(dst)
     except Exception:  # missing, or damaged: pyarrow raises several types
         return False
     return True
@@ -259,6 +224,5 @@ def _encode_table(model, table, size, batch_size, dev, fp, tick) -> list[dict[st
                         "distorted_logvar": logvar[b + k].reshape(-1),
                     }
                 )
-            if tick:
-                tick(2 * b)
+            tick(2 * b)
     return rows

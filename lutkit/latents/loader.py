@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from lutkit.data.build import check_shard
+from lutkit.data.index import check_shard
+from lutkit.data.schema import LATENT_COLUMNS as COLUMNS
 from lutkit.errors import ConfigError, LutkitError
-from lutkit.latents.encode import COLUMNS, LATENTS_JSON
+from lutkit.latents.encode import LATENTS_JSON
 
 
 def latents_folders(dataset: str | os.PathLike[str]) -> dict[str, Path]:
@@ -88,8 +89,9 @@ def iter_batches(
     """Yield dicts of torch tensors: ``distorted`` and ``clean`` latents (B, 2C, h, w)
     (mean then logvar along channels), ``id`` (list), and with ``pixels`` the images
     ``distorted_rgb`` / ``clean_rgb`` (B, 3, size, size) in [0, 1]."""
-    import pyarrow.parquet as pq
     import torch
+
+    from lutkit.data.shards import open_parquet
 
     folder, meta = resolve_latents(dataset, fingerprint)
     shape = tuple(meta["latent_shape"])
@@ -104,7 +106,7 @@ def iter_batches(
             folder, entry, hint="rerun `lutkit latents` on the dataset: it redoes damaged shards"
         )
         try:
-            lat = pq.ParquetFile(path)
+            lat = open_parquet(path)
         except Exception as exc:  # corrupted shard
             raise LutkitError(
                 f"cannot read latents shard: {exc}",
@@ -113,7 +115,7 @@ def iter_batches(
             ) from None
         if (lat.schema_arrow.metadata or {}).get(b"lutkit.vae", b"").decode() != folder.name:
             raise LutkitError("latents shard of another VAE in this folder", path=path)
-        pairs = pq.ParquetFile(_pairs_shard(dataset, entry["file"])) if pixels else None
+        pairs = open_parquet(_pairs_shard(dataset, entry["file"])) if pixels else None
         for g in range(lat.num_row_groups):
             t = lat.read_row_group(g, columns=["id", *COLUMNS])
             rows = t.to_pydict()
@@ -146,7 +148,7 @@ def iter_batches(
 
 def _pairs_shard(dataset: str | os.PathLike[str], name: str) -> Path:
     """The pairs shard of a latents shard, checked against dataset.json."""
-    from lutkit.data.build import load_dataset_json
+    from lutkit.data.index import load_dataset_json
 
     for entry in load_dataset_json(dataset)["shards"]:
         if entry["file"] == f"pairs/{name}":
@@ -166,7 +168,7 @@ def _collate(items, shape, size, torch) -> dict[str, Any]:
 
     batch = {"id": [it["id"] for it in items], "clean": lat("clean"), "distorted": lat("distorted")}
     if "clean_png" in items[0]:
-        from lutkit.data.build import decode_png
+        from lutkit.data.png import decode_png
         from lutkit.latents.vae import center_crop_resize
 
         for col in ("clean", "distorted"):

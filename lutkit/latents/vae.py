@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lutkit.errors import LutkitError
+from lutkit.errors import LutkitError, VAEError
 
 if TYPE_CHECKING:
     import torch
@@ -42,10 +42,6 @@ _PICKLE_NAMES = ("diffusion_pytorch_model.bin", "pytorch_model.bin", "model.ckpt
 _VOLATILE_KEYS = ("_diffusers_version", "_name_or_path", "_class_name", "_use_default_values")
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+(/[\w.-]+)*")
 _SOURCE_ATTR = "lutkit_source"
-
-
-class VAEError(LutkitError):
-    """A VAE that cannot be found or loaded."""
 
 
 def default_vae_dir() -> Path:

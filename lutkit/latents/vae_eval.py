@@ -8,7 +8,6 @@ posterior mean and a seeded posterior sample. What ``lutkit vae eval`` prints.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,15 +75,6 @@ def heldout_crops(
     return out
 
 
-# --------------------------------------------------------------------------- metrics
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """Peak signal-to-noise ratio in dB of two float images in [0, 1]."""
-    mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10.0 * math.log10(1.0 / mse)
-
-
 def evaluate_vae(
     vae, crops: list[tuple[str, np.ndarray]], *, seed: int = 0, batch_size: int = 8
 ) -> dict[str, Any]:
@@ -94,6 +84,7 @@ def evaluate_vae(
     import torch
 
     from lutkit.color import image_delta_e
+    from lutkit.evaluate.metrics import psnr
     from lutkit.latents.vae import decode_mean, encode_posterior, images_to_tensor
 
     gen = torch.Generator("cpu").manual_seed(seed)

@@ -1,6 +1,6 @@
 """Initialisations and losses that let a small AutoencoderKL learn in minutes on a CPU.
 
-Used by :mod:`lutkit.latents.train_vae`; the models they shape are plain diffusers
+Used by :mod:`lutkit.train.vae`; the models they shape are plain diffusers
 ``AutoencoderKL``s (only the starting weights and the loss differ), so nothing here is
 needed to load or use a trained VAE.
 """

@@ -7,7 +7,7 @@ next/previous image overlap with the compiled LUT kernel (which releases the GIL
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from lutkit.errors import ImageError
 from lutkit.images import IMAGE_EXTENSIONS, ImageData, load_image, save_image
 from lutkit.luts.apply import apply_lut, dense_table
 from lutkit.luts.model import LUT1D, LUT3D
+from lutkit.progress import Progress, each
 
 
 def expand_images(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -87,7 +88,7 @@ def apply_to_files(
     interp: str = "tetrahedral",
     strength: float = 1.0,
     quality: int = 95,
-    wrap: Callable[[Iterator], Iterator] | None = None,
+    progress: Progress | None = None,
 ) -> list[Path]:
     """Apply ``lut`` to every (input, output) pair; returns the written paths.
 
@@ -106,10 +107,7 @@ def apply_to_files(
     with ThreadPoolExecutor(max_workers=2) as pool:
         pending_read = pool.submit(read, pairs[0][0]) if pairs else None
         pending_write = None
-        steps: Iterator = iter(range(len(pairs)))
-        if wrap is not None:
-            steps = wrap(steps)
-        for i in steps:
+        for i in each(range(len(pairs)), progress, "applying"):
             src, dst = pairs[i]
             data = pending_read.result()
             pending_read = pool.submit(read, pairs[i + 1][0]) if i + 1 < len(pairs) else None

@@ -31,7 +31,6 @@ itself, and the mapping of a value through a tabulated curve, are in
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,8 +42,21 @@ import numpy as np
 
 from lutkit.color import linear_to_srgb, srgb_to_linear
 from lutkit.errors import FormatError, LUTError
+from lutkit.luts.gimp_sexp import (
+    Atom,
+    Node,
+    describe,
+    format_error,
+    format_number,
+    parse_sexp,
+    pick_preset,
+    read_counted,
+    read_enum,
+    read_numbers,
+)
 from lutkit.luts.gimp_spline import gimp_curve_map, gimp_spline_samples
 from lutkit.luts.model import LUT1D, MAX_1D_SIZE
+from lutkit.tools.gimp import scheme_string
 
 __all__ = [
     "CHANNELS",
@@ -158,10 +170,10 @@ def _read(source: Source, name: str | None) -> tuple[dict[str, GimpCurve], bool,
             line=first + 1,
             hint=f"expected '{_LEGACY_HEADER}' or a GIMP curves tool settings file",
         )
-    nodes = _parse_sexp(text, path)
+    nodes = parse_sexp(text, path)
     presets = [n for n in nodes if n.head == "GimpCurvesConfig"]
     if presets:
-        node = _pick_preset(presets, name, path)
+        node = pick_preset(presets, name, path)
         title = node.items[1].value if len(node.items) > 1 and node.items[1].quoted else ""
         body = node.items[2:] if len(node.items) > 1 and node.items[1].quoted else node.items[1:]
         curves, linear = _read_config(body, path, node.line)
@@ -238,7 +250,7 @@ def _read_legacy(lines: list[str], first: int, path: str) -> dict[str, GimpCurve
             for v, axis in ((x, "x"), (y, "y")):
                 if not 0 <= v <= 255:
                     message = f"{channel} curve point {j + 1}: {axis} = {v} is outside 0..255"
-                    raise _error(path, line, message, "unused points are written as -1 -1")
+                    raise format_error(path, line, message, "unused points are written as -1 -1")
             points.append((x / 255.0, y / 255.0))
         if not points:
             raise FormatError(
@@ -260,94 +272,8 @@ def _legacy_int(token: str, line: int, path: str) -> int:
 # ------------------------------------------------------------ the settings (S-exp) format
 
 
-@dataclass
-class _Atom:
-    value: str
-    line: int
-    quoted: bool = False
-
-    @property
-    def head(self) -> None:
-        return None
-
-
-@dataclass
-class _List:
-    items: list[_Atom | _List]
-    line: int
-
-    @property
-    def head(self) -> str | None:
-        first = self.items[0] if self.items else None
-        return first.value if isinstance(first, _Atom) and not first.quoted else None
-
-
-_TOKEN = re.compile(r'\s+|#[^\n]*|\(|\)|"(?:[^"\\\n]|\\.)*"|"|[^\s()"#]+')
-
-
-def _parse_sexp(text: str, path: str) -> list[_Atom | _List]:
-    """Tokenize and nest GimpConfig's S-expressions, keeping line numbers."""
-    stack: list[_List] = [_List([], 0)]
-    line = 1
-    pos = 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None:  # cannot happen: the pattern matches any character
-            raise FormatError("cannot tokenize", path=path, line=line)
-        tok = m.group()
-        pos = m.end()
-        if tok == "(":
-            node = _List([], line)
-            stack[-1].items.append(node)
-            stack.append(node)
-        elif tok == ")":
-            if len(stack) == 1:
-                raise FormatError("unexpected ')' with no '(' open", path=path, line=line)
-            stack.pop()
-        elif tok == '"':
-            raise FormatError("unterminated string", path=path, line=line)
-        elif tok.startswith('"'):
-            value = re.sub(r"\\(.)", lambda g: {"n": "\n", "t": "\t"}.get(g[1], g[1]), tok[1:-1])
-            stack[-1].items.append(_Atom(value, line, quoted=True))
-        elif not tok[0].isspace() and tok[0] != "#":
-            stack[-1].items.append(_Atom(tok, line))
-        line += tok.count("\n")
-    if len(stack) > 1:
-        opened = stack[-1]
-        what = opened.head or "("
-        raise FormatError(
-            f"'({what}' opened here is never closed",
-            path=path,
-            line=opened.line,
-            hint="the file is truncated or a ')' is missing",
-        )
-    return stack[0].items
-
-
-def _pick_preset(presets: list[_List], name: str | None, path: str) -> _List:
-    def preset_name(node: _List) -> str | None:
-        second = node.items[1] if len(node.items) > 1 else None
-        return second.value if isinstance(second, _Atom) and second.quoted else None
-
-    if name is None:
-        return presets[0]
-    for node in presets:
-        if preset_name(node) == name:
-            return node
-    found = ", ".join(repr(preset_name(n) or "") for n in presets)
-    raise FormatError(f"no preset named {name!r}; the file holds {found}", path=path)
-
-
-def _error(
-    path: str, where: _Atom | _List | int | None, message: str, hint: str | None = None
-) -> FormatError:
-    """A FormatError at ``where`` (a node or a line number)."""
-    line = where if isinstance(where, int) or where is None else where.line
-    return FormatError(message, path=path, line=line, hint=hint)
-
-
 def _read_config(
-    body: Sequence[_Atom | _List], path: str, line: int
+    body: Sequence[Atom | Node], path: str, line: int
 ) -> tuple[dict[str, GimpCurve], bool]:
     """Interpret the properties of one GimpCurvesConfig."""
     curves = {channel: GimpCurve() for channel in CHANNELS}
@@ -355,59 +281,63 @@ def _read_config(
     channel = "value"
     found = False
     for node in body:
-        if not isinstance(node, _List) or node.head is None:
-            raise _error(path, node, f"expected a (property value) list, found {_show(node)}")
+        if not isinstance(node, Node) or node.head is None:
+            raise format_error(
+                path, node, f"expected a (property value) list, found {describe(node)}"
+            )
         if node.head == "channel":
-            channel = _enum(node, CHANNELS, path)
+            channel = read_enum(node, CHANNELS, path)
         elif node.head == "linear":
-            linear = _enum(node, ("yes", "no"), path) == "yes"
+            linear = read_enum(node, ("yes", "no"), path) == "yes"
         elif node.head == "trc":  # GIMP 3
-            linear = _enum(node, ("linear", "non-linear", "perceptual"), path) == "linear"
+            linear = read_enum(node, ("linear", "non-linear", "perceptual"), path) == "linear"
         elif node.head == "curve":
             curves[channel] = _read_curve(node, channel, path)
             found = True
         # time, gimp-clip, gimp-region, gimp-mode, gimp-opacity, gimp-gamma-hack and
         # any future base property do not change the curves.
     if not found:
-        raise _error(
+        raise format_error(
             path, line, "no (curve ...) in the file", "is this a GIMP curves tool settings file?"
         )
     return curves, linear
 
 
-def _read_curve(node: _List, channel: str, path: str) -> GimpCurve:
+def _read_curve(node: Node, channel: str, path: str) -> GimpCurve:
     what = f"{channel} curve"
-    props: dict[str, _List] = {}
+    props: dict[str, Node] = {}
     for item in node.items[1:]:
-        if not isinstance(item, _List) or item.head is None:
-            raise _error(
-                path, item, f"{what}: expected a (property value) list, found {_show(item)}"
+        if not isinstance(item, Node) or item.head is None:
+            raise format_error(
+                path, item, f"{what}: expected a (property value) list, found {describe(item)}"
             )
         props[item.head] = item
     curve = GimpCurve(line=node.line)
     if "curve-type" in props:
-        curve.curve_type = _enum(props["curve-type"], ("smooth", "free"), path)
+        curve.curve_type = read_enum(props["curve-type"], ("smooth", "free"), path)
     if "n-samples" in props:
         p = props["n-samples"]
-        n = _numbers(p, what, path, count=1)[0]
+        n = read_numbers(p, what, path, count=1)[0]
         if not (256 <= n <= 4096 and n == int(n)):
-            raise _error(
-                path, p, f"{what}: n-samples must be an integer from 256 to 4096, got {_fmt(n)}"
+            raise format_error(
+                path,
+                p,
+                f"{what}: n-samples must be an integer from 256 to 4096, got {format_number(n)}",
             )
         curve.n_samples = int(n)
     if "samples" in props:
         p = props["samples"]
-        values = _counted(p, what, path)
+        values = read_counted(p, what, path)
         if len(values) != curve.n_samples:
-            raise _error(
+            raise format_error(
                 path, p, f"{what}: {len(values)} samples but n-samples is {curve.n_samples}"
             )
         for v in values:
             if not 0.0 <= v <= 1.0:
-                raise _error(path, p, f"{what}: sample {_fmt(v)} is outside [0, 1]")
+                raise format_error(path, p, f"{what}: sample {format_number(v)} is outside [0, 1]")
         curve.samples = np.asarray(values)
     elif curve.curve_type == "free":
-        raise _error(path, node, f"{what} is a free curve with no (samples ...)")
+        raise format_error(path, node, f"{what} is a free curve with no (samples ...)")
     if curve.curve_type == "smooth":
         curve.points, curve.point_types = _read_points(props, node, what, path)
     else:  # GIMP keeps no control points for a free curve
@@ -416,26 +346,26 @@ def _read_curve(node: _List, channel: str, path: str) -> GimpCurve:
 
 
 def _read_points(
-    props: dict[str, _List], node: _List, what: str, path: str
+    props: dict[str, Node], node: Node, what: str, path: str
 ) -> tuple[list[tuple[float, float]], list[str]]:
     if "points" not in props:
-        raise _error(path, node, f"{what}: a smooth curve needs (points ...)")
+        raise format_error(path, node, f"{what}: a smooth curve needs (points ...)")
     p = props["points"]
-    values = _counted(p, what, path)
+    values = read_counted(p, what, path)
     if len(values) % 2:
-        raise _error(
+        raise format_error(
             path,
             p,
             f"{what}: odd number of point coordinates ({len(values)})",
             "points are listed as x y pairs",
         )
     if "n-points" in props:
-        n_points = _numbers(props["n-points"], what, path, count=1)[0]
+        n_points = read_numbers(props["n-points"], what, path, count=1)[0]
         if n_points != len(values) // 2:
-            raise _error(
+            raise format_error(
                 path,
                 props["n-points"],
-                f"{what}: n-points is {_fmt(n_points)} but points holds {len(values) // 2} points",
+                f"{what}: n-points is {format_number(n_points)} but points holds {len(values) // 2} points",
             )
     points: list[tuple[float, float]] = []
     for x, y in zip(values[0::2], values[1::2], strict=True):
@@ -443,87 +373,33 @@ def _read_points(
             continue  # an unused slot of GIMP 2.8's fixed 17 points
         for v, axis in ((x, "x"), (y, "y")):
             if not 0.0 <= v <= 1.0:
-                raise _error(
+                raise format_error(
                     path,
                     p,
-                    f"{what}: point {axis} = {_fmt(v)} is outside [0, 1]",
+                    f"{what}: point {axis} = {format_number(v)} is outside [0, 1]",
                     "unused points are written as -1 -1",
                 )
         # gimpcurve.c: x never decreases along the list.
         points.append((max(x, points[-1][0]) if points else x, y))
     if not points:
-        raise _error(path, p, f"{what}: a smooth curve needs at least one point")
+        raise format_error(path, p, f"{what}: a smooth curve needs at least one point")
     if "point-types" not in props:
         return points, ["smooth"] * len(points)
     q = props["point-types"]
-    words = [a.value if isinstance(a, _Atom) else "" for a in q.items[2:]]
+    words = [a.value if isinstance(a, Atom) else "" for a in q.items[2:]]
     count = q.items[1] if len(q.items) > 1 else None
-    if not isinstance(count, _Atom) or count.value != str(len(words)):
-        raise _error(path, q, f"{what}: (point-types ...) must start with its count, {len(words)}")
+    if not isinstance(count, Atom) or count.value != str(len(words)):
+        raise format_error(
+            path, q, f"{what}: (point-types ...) must start with its count, {len(words)}"
+        )
     for w in words:
         if w not in ("smooth", "corner"):
-            raise _error(
+            raise format_error(
                 path, q, f"{what}: unknown point type {w!r}", "a point type is smooth or corner"
             )
     if len(words) != len(points):
-        raise _error(path, q, f"{what}: {len(words)} point types for {len(points)} points")
+        raise format_error(path, q, f"{what}: {len(words)} point types for {len(points)} points")
     return points, words
-
-
-def _show(node: _Atom | _List | None) -> str:
-    if node is None:
-        return "nothing"
-    if isinstance(node, _Atom):
-        return repr(node.value)
-    return f"({node.head or ''} ...)"
-
-
-def _enum(node: _List, allowed: Sequence[str], path: str) -> str:
-    args = node.items[1:]
-    if len(args) != 1 or not isinstance(args[0], _Atom) or args[0].value not in allowed:
-        got = " ".join(_show(a) for a in args) or "nothing"
-        raise _error(
-            path, node, f"({node.head} ...) must be one of {', '.join(allowed)}, got {got}"
-        )
-    return args[0].value
-
-
-def _numbers(node: _List, what: str, path: str, count: int | None = None) -> list[float]:
-    out = []
-    for item in node.items[1:]:
-        try:
-            v = float(item.value) if isinstance(item, _Atom) and not item.quoted else math.nan
-        except ValueError:
-            v = math.nan
-        if not math.isfinite(v):
-            raise _error(
-                path, item, f"{what}: ({node.head} ...) expects numbers, found {_show(item)}"
-            )
-        out.append(v)
-    if count is not None and len(out) != count:
-        raise _error(
-            path, node, f"{what}: ({node.head} ...) takes {count} number, found {len(out)}"
-        )
-    return out
-
-
-def _counted(node: _List, what: str, path: str) -> list[float]:
-    """An array property ``(name COUNT v1 v2 ...)``: check COUNT, return the values."""
-    numbers = _numbers(node, what, path)
-    if not numbers or numbers[0] != int(numbers[0]) or numbers[0] < 0:
-        raise _error(path, node, f"{what}: ({node.head} ...) must start with its count")
-    declared, values = int(numbers[0]), numbers[1:]
-    if declared != len(values):
-        raise _error(
-            path,
-            node,
-            f"{what}: ({node.head} {declared} ...) declares {declared} values but has {len(values)}",
-        )
-    return values
-
-
-def _fmt(v: float) -> str:
-    return str(int(v)) if v == int(v) else f"{v:g}"
 
 
 # --------------------------------------------------------------------------- writing
@@ -570,7 +446,9 @@ def gimp_curves_config_text(
             "# GIMP 'Curves' settings\n\n" + "\n".join(props) + "\n\n# end of 'Curves' settings\n"
         )
     body = "\n".join("    " + line for p in props for line in p.split("\n"))
-    return f"# settings\n\n(GimpCurvesConfig {_quote(preset)}\n{body})\n\n# end of settings\n"
+    return (
+        f"# settings\n\n(GimpCurvesConfig {scheme_string(preset)}\n{body})\n\n# end of settings\n"
+    )
 
 
 def _curve_text(
@@ -608,7 +486,3 @@ def _curve_text(
 def _num(v: float) -> str:
     """A double as g_ascii_dtostr writes it (printf "%.17g")."""
     return f"{float(v):.17g}"
-
-
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -20,17 +20,16 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from lutkit.errors import ConfigError, FormatError, LutkitError
+from lutkit.tools.gimp import GIMP, run_gimp, scheme_string
 
 __all__ = ["GIMP", "GimpScript", "build_gimp_library", "find_scripts", "parse_script"]
 
-GIMP = "gimp-console-2.10"
 LICENCE = "CC0-1.0"
 CUBE_SIZE = 33
 # Decimals in the written .cube files: 1e-6 is far below one 16-bit level (1.5e-5) and
@@ -119,30 +118,7 @@ def find_scripts(
     return [parse_script(found[n]) for n in sorted(found)]
 
 
-def _scheme_string(text: str | os.PathLike[str]) -> str:
-    """``text`` as a Script-Fu string literal."""
-    text = os.fspath(text)
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def gimp_env(home: Path) -> dict[str, str]:
-    """GIMP's user folders inside ``home``: the user's own settings never leak in."""
-    env = dict(os.environ)
-    env.update(
-        HOME=str(home / "home"),
-        XDG_CONFIG_HOME=str(home / "config"),
-        XDG_CACHE_HOME=str(home / "cache"),
-        XDG_DATA_HOME=str(home / "data"),
-        GIMP2_DIRECTORY=str(home / "gimp2"),
-        GEGL_SWAP=str(home / "swap"),
-    )
-    env.pop("DISPLAY", None)
-    for sub in ("home", "config", "cache", "data", "swap"):
-        (home / sub).mkdir(exist_ok=True)
-    return env
-
-
-def _run_gimp(
+def _render_scripts(
     exe: str,
     helpers: list[Path],
     scripts: list[GimpScript],
@@ -152,28 +128,15 @@ def _run_gimp(
     timeout: float,
 ) -> None:
     """One GIMP start; one batch command per LUT, so a failing script names itself."""
-    loads = " ".join(f"(load {_scheme_string(h.resolve())})" for h in helpers)
-    args = [exe, "-i", "-n", "-d", "-f"]
+    loads = " ".join(f"(load {scheme_string(h.resolve())})" for h in helpers)
+    commands = []
     for s in scripts:
         out = out_dir / f"{s.name}.png"
-        args += [
-            "-b",
-            f"(begin {loads} (load {_scheme_string(s.path.resolve())}) "
-            f"({s.procedure} {_scheme_string(identity)} {_scheme_string(out)}))",
-        ]
-    args += ["-b", "(gimp-quit 0)"]
-    try:
-        proc = subprocess.run(
-            args,
-            env=gimp_env(home),
-            cwd=home,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
+        commands.append(
+            f"(begin {loads} (load {scheme_string(s.path.resolve())}) "
+            f"({s.procedure} {scheme_string(identity)} {scheme_string(out)}))"
         )
-    except subprocess.TimeoutExpired:
-        raise LutkitError(f"{GIMP} did not finish within {timeout:g} s") from None
+    proc = run_gimp(commands, exe=exe, home=home, timeout=timeout)
     output = (proc.stdout + proc.stderr).strip()
     failed = [s for s in scripts if not (out_dir / f"{s.name}.png").is_file()]
     if failed:
@@ -244,7 +207,7 @@ def build_gimp_library(
         save_image(identity, hald_identity(level, np.uint16))
         out_dir = work / "out"
         out_dir.mkdir()
-        _run_gimp(exe, helpers, scripts, identity, out_dir, work, timeout)
+        _render_scripts(exe, helpers, scripts, identity, out_dir, work, timeout)
         luts = {}
         for s in scripts:
             lut = read_hald(out_dir / f"{s.name}.png")

@@ -4,12 +4,21 @@ Both functions are differentiable with respect to the LUT table and the image, a
 batch over LUTs: ``table`` is (N, N, N, 3) or (B, N, N, N, 3) indexed [r, g, b] like
 :class:`lutkit.luts.model.LUT3D`; ``image`` is (B, 3, H, W) float in the LUT's domain
 (channels first, as torch convolutions want). Inputs outside [lo, hi] are clamped.
+:func:`identity_table` is the identity table the learned LUTs start from.
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+
+def identity_table(size: int, dtype=torch.float32) -> torch.Tensor:
+    """The identity LUT table (size, size, size, 3) indexed [r, g, b] (the torch peer
+    of :meth:`lutkit.luts.model.LUT3D.identity`)."""
+    ramp = torch.linspace(0.0, 1.0, size, dtype=dtype)
+    r, g, b = torch.meshgrid(ramp, ramp, ramp, indexing="ij")
+    return torch.stack([r, g, b], dim=-1)
 
 
 def _batch(table: torch.Tensor, image: torch.Tensor) -> torch.Tensor:

@@ -1,7 +1,16 @@
-"""The networks: the latent recolor net and the colour map (fitted regressor or LUT net).
+"""The networks, definitions only (their trainers are in :mod:`lutkit.train`, their
+use on photos in :mod:`lutkit.correct`).
 
-``lutkit.models.recolor``: :class:`RecolorNet` and the KL loss between posteriors.
-``lutkit.models.colormap``: :func:`fit_colormap` / :func:`bake_colormap`, :class:`LUTNet`,
-and :func:`predict_correction` (the method on one image). Both import torch, so this
-package imports neither: ``import lutkit.models`` stays cheap.
+Which module owns which contract:
+
+- ``recolor``: :class:`RecolorNet` and the KL loss between posteriors; the
+  ``PretrainedMixin`` (config.json + safetensors) every lutkit model uses.
+- ``colormap``: the colour map: fitted regressors (:func:`fit_colormap`,
+  :func:`bake_colormap`), the LUT net (:class:`LUTNet`) and its loss.
+- ``baselines``: statistical baselines (gray world, white patch, shades of gray).
+- ``fcn`` (:class:`PixelFCN`) and ``ia3dlut`` (:class:`IA3DLUT`, Zeng et al. 2020):
+  the learned baselines.
+
+They import torch, so this package imports none of them: ``import lutkit.models``
+stays cheap.
 """

@@ -2,7 +2,7 @@
 
 :class:`PixelFCN` regresses the corrected pixels from the distorted ones (a small
 U-Net with a global context vector, predicting a residual), trained on 224x224 pairs
-by :func:`train_fcn`. It works on any image size, but what it outputs is new pixels:
+by :func:`lutkit.train.baselines.train_fcn`. It works on any image size, but what it outputs is new pixels:
 edges and textures pass through convolutions and can blur, and its behaviour depends
 on the resolution it was trained at (DESIGN.md, and the seed write-up's three
 downsides). Full-resolution photos run in overlapping tiles, with the global context
@@ -12,11 +12,6 @@ Saved like every lutkit model: ``config.json`` + ``model.safetensors``.
 """
 
 from __future__ import annotations
-
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
 
 import numpy as np
 import torch
@@ -145,135 +140,3 @@ class PixelFCN(PretrainedMixin, nn.Module):
                 part = run(img[ya:yb, xa:xb], ctx)
                 out[y0:y1, x0:x1] = part[y0 - ya : y1 - ya, x0 - xa : x1 - xa]
         return out
-
-
-# --------------------------------------------------------------------------- training
-
-
-@dataclass(frozen=True)
-class FCNTrainConfig:
-    """How :func:`train_fcn` trains (the defaults: a few minutes on 2 CPU cores for the
-    demo's ~30 pairs; a real comparison deserves more epochs and data)."""
-
-    width: int = 12
-    depth: int = 3
-    epochs: int = 20
-    batch_size: int = 4
-    lr: float = 2e-3
-    size: int = 224  # training crops (the method's image size)
-    seed: int = 0
-
-    def check(self) -> FCNTrainConfig:
-        if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0 or self.size < 16:
-            raise ConfigError(f"bad FCN training settings: {asdict(self)}")
-        return self
-
-
-def stack_pairs(
-    distorted: Sequence[np.ndarray], clean: Sequence[np.ndarray], size: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two lists of (H, W, 3) images -> two float32 (N, 3, S, S) tensors in [0, 1].
-
-    S is the smallest short side among the images, but at least ``size``; every image
-    is resized so that its short side is S and centre-cropped to S x S (training then
-    takes random ``size`` crops of these)."""
-    import cv2
-
-    from lutkit.images import to_float
-
-    if len(distorted) != len(clean) or not distorted:
-        raise ConfigError(f"need matching, non-empty pairs, got {len(distorted)} and {len(clean)}")
-    side = max(size, min(min(a.shape[:2]) for a in distorted))
-    out_d, out_c = [], []
-    for d, c in zip(distorted, clean, strict=True):
-        if d.shape != c.shape:
-            raise ConfigError(f"a pair differs in shape: {d.shape} and {c.shape}")
-        for img, bucket in ((d, out_d), (c, out_c)):
-            f = to_float(np.asarray(img))
-            h, w = f.shape[:2]
-            s = side / min(h, w)
-            if s != 1:
-                interp = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
-                f = np.clip(cv2.resize(f, (round(w * s), round(h * s)), interpolation=interp), 0, 1)
-            h, w = f.shape[:2]
-            y, x = (h - side) // 2, (w - side) // 2
-            bucket.append(f[y : y + side, x : x + side].transpose(2, 0, 1))
-    return torch.from_numpy(np.stack(out_d)), torch.from_numpy(np.stack(out_c))
-
-
-def random_crops(
-    distorted: torch.Tensor, clean: torch.Tensor, size: int, gen: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The same random ``size`` crop and horizontal flip of each pair (seeded)."""
-    n, _, h, w = distorted.shape
-    ys = torch.randint(0, h - size + 1, (n,), generator=gen).tolist()
-    xs = torch.randint(0, w - size + 1, (n,), generator=gen).tolist()
-    flips = torch.rand(n, generator=gen).lt(0.5).tolist()
-    out_d, out_c = [], []
-    for i in range(n):
-        d = distorted[i, :, ys[i] : ys[i] + size, xs[i] : xs[i] + size]
-        c = clean[i, :, ys[i] : ys[i] + size, xs[i] : xs[i] + size]
-        if flips[i]:
-            d, c = d.flip(-1), c.flip(-1)
-        out_d.append(d)
-        out_c.append(c)
-    return torch.stack(out_d), torch.stack(out_c)
-
-
-def train_fcn(
-    distorted: Sequence[np.ndarray],
-    clean: Sequence[np.ndarray],
-    config: FCNTrainConfig | None = None,
-    *,
-    progress: Callable[[int, float], None] | None = None,
-) -> tuple[PixelFCN, dict[str, Any]]:
-    """Train a :class:`PixelFCN` on (distorted, clean) pairs with an L1 loss.
-
-    Each epoch sees every pair once as a random ``config.size`` crop (flipped half the
-    time), in a seeded order: the same pairs and config give the same weights on a
-    CPU. ``progress(epoch, loss)`` is called after every epoch. Returns the model (eval
-    mode) and a record: the config, per-epoch losses and ``seconds_per_epoch``.
-    """
-    cfg = (config or FCNTrainConfig()).check()
-    d_all, c_all = stack_pairs(distorted, clean, cfg.size)
-    deterministic = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True)
-    try:
-        torch.manual_seed(cfg.seed)
-        model = PixelFCN(cfg.width, cfg.depth)
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-        steps_per_epoch = -(-len(d_all) // cfg.batch_size)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(
-            opt, T_max=cfg.epochs * steps_per_epoch, eta_min=cfg.lr / 10
-        )
-        gen = torch.Generator().manual_seed(cfg.seed)
-        losses, seconds = [], []
-        model.train()
-        for epoch in range(cfg.epochs):
-            start = time.perf_counter()
-            order = torch.randperm(len(d_all), generator=gen)
-            total = 0.0
-            for k in range(0, len(order), cfg.batch_size):
-                idx = order[k : k + cfg.batch_size]
-                d, c = random_crops(d_all[idx], c_all[idx], cfg.size, gen)
-                loss = F.l1_loss(model(d), c)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-                total += float(loss.detach()) * len(idx)
-            seconds.append(time.perf_counter() - start)
-            losses.append(total / len(d_all))
-            if progress is not None:
-                progress(epoch + 1, losses[-1])
-    finally:
-        torch.use_deterministic_algorithms(deterministic)
-    model.eval()
-    record = {
-        "model": "PixelFCN",
-        "config": asdict(cfg),
-        "pairs": len(d_all),
-        "losses": [round(v, 6) for v in losses],
-        "seconds_per_epoch": float(np.median(seconds)),
-    }
-    return model, record

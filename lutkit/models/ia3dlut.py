@@ -13,10 +13,7 @@ Saved like every lutkit model: ``config.json`` + ``model.safetensors``.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -24,17 +21,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from lutkit.errors import ConfigError, LutkitError
+from lutkit.luts.torch_apply import identity_table
 from lutkit.models.recolor import PretrainedMixin
 
 if TYPE_CHECKING:
     from lutkit.luts.model import LUT3D
-
-
-def identity_table(size: int) -> torch.Tensor:
-    """The identity LUT table (size, size, size, 3) indexed [r, g, b]."""
-    ramp = torch.linspace(0.0, 1.0, size)
-    r, g, b = torch.meshgrid(ramp, ramp, ramp, indexing="ij")
-    return torch.stack([r, g, b], dim=-1)
 
 
 def _first_differences(tables: torch.Tensor) -> list[torch.Tensor]:
@@ -183,31 +174,6 @@ class IA3DLUT(PretrainedMixin, nn.Module):
 # --------------------------------------------------------------------------- training
 
 
-@dataclass(frozen=True)
-class IA3DLUTTrainConfig:
-    """How :func:`train_ia3dlut` trains. The loss is the paper's: MSE +
-    ``smooth_weight`` * (TV + mean squared weight) + ``mono_weight`` * monotonicity."""
-
-    basis: int = 3
-    lut_size: int = 33
-    width: int = 16
-    input_size: int = 256
-    epochs: int = 30  # the paper trains 400 epochs on 4500 pairs; this is demo-sized
-    batch_size: int = 4
-    lr: float = 1e-4  # the paper's; 1e-3 diverges on the demo data
-    smooth_weight: float = 1e-4
-    mono_weight: float = 10.0
-    size: int = 224  # training crops
-    seed: int = 0
-
-    def check(self) -> IA3DLUTTrainConfig:
-        if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0 or self.size < 16:
-            raise ConfigError(f"bad IA3DLUT training settings: {asdict(self)}")
-        if self.smooth_weight < 0 or self.mono_weight < 0:
-            raise ConfigError("regulariser weights must not be negative")
-        return self
-
-
 def ia3dlut_loss(
     model: IA3DLUT,
     distorted: torch.Tensor,
@@ -227,57 +193,3 @@ def ia3dlut_loss(
         "tv": float(tv.detach()),
         "mono": float(mono.detach()),
     }
-
-
-def train_ia3dlut(
-    distorted: Sequence[np.ndarray],
-    clean: Sequence[np.ndarray],
-    config: IA3DLUTTrainConfig | None = None,
-    *,
-    progress: Callable[[int, float], None] | None = None,
-) -> tuple[IA3DLUT, dict[str, Any]]:
-    """Train an :class:`IA3DLUT` on (distorted, clean) pairs (Adam, seeded random crops
-    and flips as :func:`lutkit.models.fcn.train_fcn`; deterministic on a CPU).
-    Returns the model (eval mode) and a record with ``seconds_per_epoch``."""
-    from lutkit.models.fcn import random_crops, stack_pairs
-
-    cfg = (config or IA3DLUTTrainConfig()).check()
-    d_all, c_all = stack_pairs(distorted, clean, cfg.size)
-    deterministic = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True)
-    try:
-        torch.manual_seed(cfg.seed)
-        model = IA3DLUT(cfg.basis, cfg.lut_size, cfg.width, cfg.input_size)
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.999))
-        gen = torch.Generator().manual_seed(cfg.seed)
-        losses, seconds = [], []
-        model.train()
-        for epoch in range(cfg.epochs):
-            start = time.perf_counter()
-            order = torch.randperm(len(d_all), generator=gen)
-            total = 0.0
-            for k in range(0, len(order), cfg.batch_size):
-                idx = order[k : k + cfg.batch_size]
-                d, c = random_crops(d_all[idx], c_all[idx], cfg.size, gen)
-                loss, parts = ia3dlut_loss(
-                    model, d, c, smooth_weight=cfg.smooth_weight, mono_weight=cfg.mono_weight
-                )
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += parts["mse"] * len(idx)
-            seconds.append(time.perf_counter() - start)
-            losses.append(total / len(d_all))
-            if progress is not None:
-                progress(epoch + 1, losses[-1])
-    finally:
-        torch.use_deterministic_algorithms(deterministic)
-    model.eval()
-    record = {
-        "model": "IA3DLUT",
-        "config": asdict(cfg),
-        "pairs": len(d_all),
-        "losses": [round(v, 8) for v in losses],
-        "seconds_per_epoch": float(np.median(seconds)),
-    }
-    return model, record

@@ -13,30 +13,24 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lutkit.errors import PhotosError
-from lutkit.fsutil import atomic_output
+from lutkit.fsutil import atomic_output, file_sha256
 from lutkit.photos.manifest import (
     Photo,
     cache_dir,
-    file_sha256,
     load_manifest,
     mismatch_error,
     verify,
 )
+from lutkit.progress import Counter, Progress
 
 _NO_TOOL = (
     "{name} not found: lutkit photos fetch needs Debian/Ubuntu's apt-get and dpkg-deb; "
     "or copy the files listed by `lutkit photos list` into {folder}"
 )
-
-# progress(kind, text): kind is "start" (text: how many photos are to fetch), "package"
-# (a package is being downloaded and unpacked) or "photo" (one photo was checked and
-# written to the cache).
-Progress = Callable[[str, str], None]
 
 
 @dataclass
@@ -141,13 +135,12 @@ def fetch(
     if not todo:
         return result
     folder.mkdir(parents=True, exist_ok=True)
-    notify = progress or (lambda kind, text: None)
-    notify("start", str(len(todo)))
+    counter = Counter(progress, len(todo), "photos")
 
     for photo in [p for p in todo if p.is_pip]:
         copy_checked(photo, pip_source(photo), folder)
         result.fetched.append(photo)
-        notify("photo", photo.name)
+        counter.add()
 
     by_package: dict[str, list[Photo]] = {}
     for photo in todo:
@@ -157,7 +150,6 @@ def fetch(
         _tool("apt-get", folder)
         _tool("dpkg-deb", folder)
     for package, wanted in by_package.items():
-        notify("package", package)
         with tempfile.TemporaryDirectory(prefix="lutkit-photos-") as tmp:
             deb = download_deb(package, Path(tmp), folder=folder)
             root = extract_deb(deb, Path(tmp) / "x", folder=folder)
@@ -165,6 +157,6 @@ def fetch(
             for photo in wanted:
                 copy_checked(photo, root / photo.path, folder, got=got)
                 result.fetched.append(photo)
-                notify("photo", photo.name)
+                counter.add()
         result.packages.append(package)
     return result

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lutkit.errors import PhotosError
+from lutkit.fsutil import file_sha256
 
 MANIFEST = Path(__file__).with_name("manifest.json")
 
@@ -84,13 +85,6 @@ def cache_dir() -> Path:
     if os.environ.get("XDG_CACHE_HOME"):
         return Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "lutkit" / "photos"
     return Path.home() / ".cache" / "lutkit" / "photos"
-
-
-def file_sha256(path: Path) -> str:
-    """The sha256 of a file's bytes (the data package's helper: one way to hash a file)."""
-    from lutkit.data.sources import file_sha256 as _sha
-
-    return _sha(path)
 
 
 def mismatch_error(photo: Photo, path: Path, actual: str, *, got: str | None = None) -> PhotosError:

@@ -1,7 +1,23 @@
-"""Training: the config (``config.py``), the data in memory (``data.py``), the loop
-(``loop.py``) and trained runs (``run.py``).
+"""Training: every trainer, and the utilities they share.
 
-``lutkit train --config pipelines/train/demo.toml`` calls
-:func:`lutkit.train.loop.train`; ``lutkit fix`` loads a run with
-:func:`lutkit.train.run.load_run`. Nothing here imports torch at import time.
+Which module owns which contract:
+
+- ``config``: the recolor/LUT nets' training config (``TrainConfig``): one dataclass,
+  unknown keys refused, typed ``--set`` overrides.
+- ``optim``: the shared utilities: the learning-rate schedule (``lr_at``) and the
+  optimizer-state serialiser (``optimizer_tensors`` / ``optimizer_state``); the
+  device is :func:`lutkit.device.pick_device`.
+- ``data``: a split's latents (and pixels) in memory.
+- ``stages``: the stage logic in one place (what ``recolor``, ``lutnet`` and ``both``
+  train, their losses, and the validation of an epoch).
+- ``checkpoint``: the run folder's files and its resume point.
+- ``loop``: the loop itself, ``train(cfg)`` (``lutkit train``); ``testsplit``: the
+  test-split score of a finished run.
+- ``vae``: lutkit's own default VAE (``VAETrainConfig``, ``train_vae``; ``lutkit vae
+  train``).
+- ``baselines``: the learned baselines' trainers (FCN, IA-3DLUT; the networks are in
+  :mod:`lutkit.models`).
+
+A trained run is loaded for use by :mod:`lutkit.correct.model`. Nothing here imports
+torch at import time except ``baselines``.
 """

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from lutkit.errors import ConfigError
+from lutkit.progress import Counter, Progress
 from lutkit.train.config import TrainConfig
 
 
@@ -35,7 +36,7 @@ class Split:
 def resolve_run_latents(cfg: TrainConfig, fingerprint: str) -> dict[str, Any]:
     """The latents metadata of the dataset for this VAE, or a one-line error saying
     what to run."""
-    from lutkit.data.build import load_dataset_json
+    from lutkit.data.index import load_dataset_json
     from lutkit.latents.loader import latents_folders, resolve_latents
 
     load_dataset_json(cfg.dataset)  # a clear error when it is not a dataset
@@ -56,20 +57,17 @@ def load_split(
     size: int,
     pixels: bool,
     keep_full: int = 0,
-    progress: bool = True,
+    progress: Progress | None = None,
 ) -> Split:
     """Read a split's latents (and pixels, when the LUT loss or delta E needs them)."""
     import torch
     import torch.nn.functional as F
-    from tqdm.auto import tqdm
 
     from lutkit.latents.loader import iter_batches
 
     lat_d, lat_c, rgb_d, rgb_c, full_d, full_c = [], [], [], [], [], []
     loss_side = cfg.lutnet_pixels or size
-    bar = tqdm(
-        desc=f"loading {split}", unit="pair", leave=False, disable=None if progress else True
-    )
+    counter = Counter(progress, None, f"loading {split}")
     for batch in iter_batches(
         cfg.dataset, split=split, fingerprint=fingerprint, batch_size=32, pixels=pixels, size=size
     ):
@@ -88,8 +86,7 @@ def load_split(
                 c = F.adaptive_avg_pool2d(c, loss_side)
             rgb_d.append(d)
             rgb_c.append(c)
-        bar.update(len(batch["id"]))
-    bar.close()
+        counter.add(len(batch["id"]))
     if not lat_d:
         raise ConfigError(
             f"the dataset has no {split} pairs",

@@ -22,8 +22,6 @@ the recolor net's (detached) output. The split is loaded into memory once (about
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import time
@@ -32,34 +30,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from lutkit.errors import ConfigError, LutkitError
-from lutkit.train.config import TrainConfig
-from lutkit.train.data import Split, load_split, resolve_run_latents
-
-STATE_TENSORS = "state.safetensors"
-STATE_JSON = "state.json"
-METRICS_CSV = "metrics.csv"
-SHEET_PNG = "before-after.png"
-CONFIG_JSON = "config.json"
-METRIC_COLUMNS = (
-    "stage",
-    "epoch",
-    "step",
-    "lr",
-    "train_kl",
-    "train_lut",
-    "val_kl",
-    "val_lut",
-    "val_de_input",
-    "val_de_fit",
-    "val_de_net",
+from lutkit.errors import ConfigError
+from lutkit.progress import Counter, Progress
+from lutkit.train.checkpoint import (
+    CONFIG_JSON,
+    METRIC_COLUMNS,
+    RECOLOR_KEYS,
+    SHEET_PNG,
+    STATE_JSON,
+    check_resume,
+    format_metric,
+    load_checkpoint,
+    save_checkpoint,
 )
-# Keys that may change when a run is resumed; any other change is refused.
-_RESUMABLE = ("epochs", "device", "val_images", "fit_steps")
-# What the recolor net of a lutnet stage must share with the run that trained it.
-_RECOLOR_KEYS = ("dataset", "vae", "width", "res_blocks", "norm", "residual", "kl_direction")
+from lutkit.train.config import TrainConfig
+from lutkit.train.data import load_split, resolve_run_latents
+from lutkit.train.optim import lr_at, optimizer_state
+from lutkit.train.stages import STAGES, batch_of, validate
 
 
 @dataclass
@@ -73,17 +60,6 @@ class TrainResult:
 
 
 # --------------------------------------------------------------------------- optimisation
-
-
-def lr_at(step: int, cfg: TrainConfig, total_steps: int) -> float:
-    """Linear warmup, then cosine decay to ``lr * min_lr_ratio`` (or constant)."""
-    if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / (cfg.warmup_steps + 1)
-    if cfg.schedule == "constant":
-        return cfg.lr
-    min_lr = cfg.lr * cfg.min_lr_ratio
-    progress = min(1.0, (step - cfg.warmup_steps) / max(1, total_steps - cfg.warmup_steps))
-    return min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (cfg.lr - min_lr)
 
 
 def make_optimizer(models: list[Any], cfg: TrainConfig, device: str):
@@ -104,227 +80,6 @@ def make_optimizer(models: list[Any], cfg: TrainConfig, device: str):
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.99), **fused)
 
 
-def _losses(stage: str, recolor, lutnet, batch: dict[str, Any], cfg: TrainConfig):
-    """(total loss, {"kl": .., "lut": ..}) of one batch."""
-    import torch
-
-    from lutkit.models.colormap import lutnet_loss
-    from lutkit.models.recolor import kl_loss
-
-    parts: dict[str, Any] = {}
-    if stage == "lutnet":
-        with torch.no_grad():
-            fixed = recolor(batch["distorted"])
-    else:
-        fixed = recolor(batch["distorted"])
-        parts["kl"] = kl_loss(fixed, batch["clean"], cfg.kl_direction)
-    if stage != "recolor":
-        # The LUT net learns from the recolor net's prediction, as it will see it at
-        # fix time, but does not train the recolor net: that stays a pure KL fit.
-        tables = lutnet(batch["distorted"], fixed.detach())
-        parts["lut"], _ = lutnet_loss(
-            tables,
-            batch["distorted_rgb"],
-            batch["clean_rgb"],
-            tv_weight=cfg.tv_weight,
-            mono_weight=cfg.mono_weight,
-        )
-    if stage == "recolor":
-        total = parts["kl"]
-    elif stage == "lutnet":
-        total = parts["lut"]
-    else:
-        total = parts["kl"] + cfg.lut_weight * parts["lut"]
-    return total, parts
-
-
-def _batch(split: Split, idx, device: str) -> dict[str, Any]:
-    batch = {"distorted": split.distorted[idx].to(device), "clean": split.clean[idx].to(device)}
-    if split.distorted_rgb is not None:
-        batch["distorted_rgb"] = split.distorted_rgb[idx].to(device)
-        batch["clean_rgb"] = split.clean_rgb[idx].to(device)
-    return batch
-
-
-# --------------------------------------------------------------------------- evaluation
-
-
-def evaluate(
-    stage: str, recolor, lutnet, vae, val: Split, cfg: TrainConfig, device: str
-) -> tuple[dict[str, float], list[np.ndarray], list[str]]:
-    """Val losses and delta E 2000 after correction; also the before/after tiles."""
-    import torch
-
-    from lutkit.color import image_delta_e
-    from lutkit.models.colormap import fit_correction, net_correction
-
-    recolor.eval()
-    if lutnet is not None:
-        lutnet.eval()
-    sums: dict[str, float] = {}
-    with torch.no_grad():
-        for start in range(0, len(val), cfg.batch_size):
-            idx = torch.arange(start, min(start + cfg.batch_size, len(val)))
-            _, parts = _losses(stage, recolor, lutnet, _batch(val, idx, device), cfg)
-            for k, v in parts.items():
-                sums[k] = sums.get(k, 0.0) + float(v.detach()) * len(idx)
-        metrics = {f"val_{k}": v / len(val) for k, v in sums.items()}
-        if stage == "lutnet":
-            metrics["val_kl"] = float("nan")  # the recolor net is frozen: not measured
-        k = len(val.full_distorted)
-        original = val.distorted[:k].to(device)
-        fixed = recolor(original)
-        luts: dict[str, list] = {}
-        if stage != "lutnet":
-            luts["fit"] = fit_correction(
-                vae,
-                original,
-                fixed,
-                method=cfg.fit_method,
-                seed=cfg.seed,
-                lut_size=33,
-                steps=cfg.fit_steps,
-            )
-        if stage != "recolor":
-            luts["net"] = net_correction(lutnet, original, fixed, lut_size=lutnet.lut_size)
-    des: dict[str, list[float]] = {"input": []}
-    tiles, labels = [], []
-    for i in range(k):
-        dist, clean = val.full_distorted[i], val.full_clean[i]
-        des["input"].append(float(image_delta_e(dist, clean).mean()))
-        row = [(dist, f"distorted  dE {des['input'][-1]:.2f}")]
-        for name, lut_list in luts.items():
-            out = np.clip(lut_list[i].apply(dist), 0.0, 1.0)
-            des.setdefault(name, []).append(float(image_delta_e(out, clean).mean()))
-            row.append((out, f"{name}  dE {des[name][-1]:.2f}"))
-        row.append((clean, "clean"))
-        tiles += [t for t, _ in row]
-        labels += [lb for _, lb in row]
-    for name, values in des.items():
-        metrics[f"val_de_{name}"] = float(np.mean(values))
-    return metrics, tiles, labels
-
-
-# --------------------------------------------------------------------------- checkpoints
-
-
-def _optimizer_tensors(opt) -> tuple[dict[str, Any], dict[str, Any]]:
-    """AdamW's state_dict -> (flat tensors for safetensors, JSON-able rest)."""
-    sd = opt.state_dict()
-    tensors, plain = {}, {"param_groups": sd["param_groups"], "state": {}}
-    for idx, st in sd["state"].items():
-        plain["state"][str(idx)] = {}
-        for key, value in st.items():
-            if hasattr(value, "detach"):
-                tensors[f"optim.{idx}.{key}"] = value.detach().to("cpu").contiguous()
-            else:
-                plain["state"][str(idx)][key] = value
-    return tensors, plain
-
-
-def _optimizer_state(tensors: dict[str, Any], plain: dict[str, Any]) -> dict[str, Any]:
-    state: dict[int, dict[str, Any]] = {int(i): dict(v) for i, v in plain["state"].items()}
-    for name, value in tensors.items():
-        if name.startswith("optim."):
-            _, idx, key = name.split(".", 2)
-            state.setdefault(int(idx), {})[key] = value
-    return {"state": state, "param_groups": plain["param_groups"]}
-
-
-def save_checkpoint(
-    run_dir: Path, stage: str, recolor, lutnet, opt, position: dict[str, Any], rows: list
-) -> None:
-    """Write the models, the resume state, metrics.csv and state.json (each atomically;
-    state.safetensors is the truth a resume reads)."""
-    from safetensors.torch import save_file
-
-    from lutkit.fsutil import atomic_output, atomic_write_text
-
-    if stage != "lutnet":
-        recolor.save_pretrained(run_dir / "recolor")
-    if stage != "recolor":
-        lutnet.save_pretrained(run_dir / "lutnet")
-    tensors, plain = _optimizer_tensors(opt)
-    for prefix, model in (("recolor", recolor), ("lutnet", lutnet)):
-        if model is not None and not (prefix == "recolor" and stage == "lutnet"):
-            for k, v in model.state_dict().items():
-                tensors[f"{prefix}.{k}"] = v.detach().to("cpu").contiguous()
-    meta = {**position, "stage": stage, "optimizer": plain, "metrics": rows}
-    with atomic_output(run_dir / STATE_TENSORS) as tmp:
-        save_file(tensors, str(tmp), metadata={"lutkit": json.dumps(meta)})
-    write_metrics(run_dir / METRICS_CSV, rows)
-    atomic_write_text(
-        run_dir / STATE_JSON, json.dumps({**position, "stage": stage}, indent=2) + "\n"
-    )
-
-
-def load_checkpoint(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """(tensors, metadata) of the resume state, or None when the run has none."""
-    from safetensors import SafetensorError, safe_open
-    from safetensors.torch import load_file
-
-    path = run_dir / STATE_TENSORS
-    if not path.is_file():
-        return None
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = json.loads((f.metadata() or {})["lutkit"])
-        tensors = load_file(str(path))
-    except (SafetensorError, OSError, KeyError, ValueError) as exc:
-        raise LutkitError(
-            f"unreadable resume state: {exc}",
-            path=path,
-            hint="delete the run folder to start again",
-        ) from None
-    return tensors, meta
-
-
-def write_metrics(path: Path, rows: list[dict[str, str]]) -> None:
-    from lutkit.fsutil import atomic_write_text
-
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=METRIC_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(path, buf.getvalue())
-
-
-def _fmt(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return f"{value:.6g}" if isinstance(value, float) else str(value)
-
-
-def _check_resume(run_dir: Path, cfg: TrainConfig, fingerprint: str, keys=None) -> None:
-    """Refuse to resume a run whose saved config (other than in _RESUMABLE) or VAE
-    differs."""
-    try:
-        saved = json.loads((run_dir / CONFIG_JSON).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise LutkitError(
-            "the run has a resume state but no readable config.json",
-            path=run_dir,
-            hint="delete the run folder to start again",
-        ) from None
-    if saved.get("vae_fingerprint", fingerprint) != fingerprint:
-        raise ConfigError(
-            f"the run was trained with VAE {saved['vae_fingerprint']}, "
-            f"but {cfg.vae!r} is now {fingerprint}",
-            path=run_dir,
-            hint="use another name, or delete the run folder to start again",
-        )
-    now = cfg.to_dict()
-    for key in keys or now:
-        if key in _RESUMABLE or key == "stage":
-            continue
-        if saved.get(key) != now[key]:
-            raise ConfigError(
-                f"the run was trained with {key} = {saved.get(key)!r}, not {now[key]!r}",
-                path=run_dir,
-                hint="use another name, or delete the run folder to start again",
-            )
-
-
 # --------------------------------------------------------------------------- the loop
 
 
@@ -332,7 +87,7 @@ def train(
     cfg: TrainConfig,
     *,
     log: Callable[[str], None] | None = None,
-    progress: bool = True,
+    progress: Progress | None = None,
     stop_after: int | None = None,
     test_split: bool = True,
 ) -> TrainResult:
@@ -345,15 +100,12 @@ def train(
     latents of the VAE, a lutnet stage without a recolor net, or a changed config.
     """
     import torch
-    from tqdm.auto import tqdm
 
     from lutkit import __version__
     from lutkit.data.shards import remove_stale_temporaries
+    from lutkit.device import pick_device
     from lutkit.fsutil import atomic_write_text
-    from lutkit.latents.encode import pick_device
     from lutkit.latents.vae import load_vae, vae_fingerprint
-    from lutkit.models.colormap import LUTNet
-    from lutkit.models.recolor import RecolorNet
     from lutkit.seeds import derive_seed
     from lutkit.sheets import save_contact_sheet
 
@@ -362,6 +114,7 @@ def train(
     t0 = time.perf_counter()
     device = pick_device(cfg.device)
     stage = cfg.stage
+    st = STAGES[stage]
     run_dir = cfg.run_dir
 
     # -- the VAE and its latents of the dataset
@@ -379,11 +132,11 @@ def train(
     if checkpoint is not None:
         tensors, state = checkpoint
         if state["stage"] == stage:
-            _check_resume(run_dir, cfg, fingerprint)
+            check_resume(run_dir, cfg, fingerprint)
             resume, start_epoch, step = tensors, int(state["epoch"]), int(state["step"])
             rows = list(state["metrics"])
-        elif state["stage"] == "recolor" and stage == "lutnet" and state.get("complete"):
-            _check_resume(run_dir, cfg, fingerprint, keys=_RECOLOR_KEYS)
+        elif st.continues(state["stage"], bool(state.get("complete"))):
+            check_resume(run_dir, cfg, fingerprint, keys=RECOLOR_KEYS)
             rows = list(state["metrics"])  # keep the recolor epochs' rows
         else:
             raise ConfigError(
@@ -394,12 +147,7 @@ def train(
         if resume is not None and start_epoch >= cfg.epochs:
             say(f"{run_dir}: already trained {start_epoch} epoch(s) of stage {stage}")
             return TrainResult(run_dir, 0, start_epoch, True, rows, time.perf_counter() - t0)
-    if stage == "lutnet" and not (run_dir / "recolor" / "model.safetensors").is_file():
-        raise ConfigError(
-            "stage lutnet needs a trained recolor net in the run folder",
-            path=run_dir / "recolor",
-            hint="train stage recolor (or both) with this name first",
-        )
+    st.check_run(run_dir)
 
     # -- reproducibility: every random number below comes from this seed
     deterministic = torch.are_deterministic_algorithms_enabled()
@@ -408,9 +156,8 @@ def train(
     torch.manual_seed(cfg.seed)
     try:
         # -- data
-        needs_pixels = stage != "recolor"
         train_split = load_split(
-            cfg, "train", fingerprint, size=size, pixels=needs_pixels, progress=progress
+            cfg, "train", fingerprint, size=size, pixels=st.lutnet, progress=progress
         )
         val = load_split(
             cfg,
@@ -423,28 +170,7 @@ def train(
         )
 
         # -- models
-        if stage == "lutnet":
-            recolor = RecolorNet.from_pretrained(run_dir / "recolor", device=device)
-            recolor.requires_grad_(False)
-            if recolor.channels != channels:
-                raise ConfigError(
-                    f"the recolor net takes {recolor.channels} channels, the latents have "
-                    f"{channels}",
-                    path=run_dir / "recolor",
-                )
-        else:
-            recolor = RecolorNet(channels, cfg.width, cfg.res_blocks, cfg.norm, cfg.residual)
-        lutnet = None
-        if stage != "recolor":
-            lutnet = LUTNet(channels, cfg.lutnet_width, cfg.lutnet_basis, cfg.lutnet_size)
-            both = torch.cat([train_split.distorted, train_split.clean], dim=1)
-            lutnet.set_input_stats(both.mean(dim=(0, 2, 3)), both.std(dim=(0, 2, 3)))
-        trained = ([] if stage == "lutnet" else [recolor]) + (
-            [lutnet] if lutnet is not None else []
-        )
-        recolor.to(device)
-        if lutnet is not None:
-            lutnet.to(device)
+        recolor, lutnet, trained = st.build_models(cfg, run_dir, channels, train_split, device)
         opt = make_optimizer(trained, cfg, device)
         if resume is not None:
             for prefix, model in (("recolor", recolor), ("lutnet", lutnet)):
@@ -452,7 +178,7 @@ def train(
                     cut = len(prefix) + 1
                     sd = {k[cut:]: v for k, v in resume.items() if k.startswith(prefix + ".")}
                     model.load_state_dict(sd, strict=True)
-            opt.load_state_dict(_optimizer_state(resume, checkpoint[1]["optimizer"]))
+            opt.load_state_dict(optimizer_state(resume, checkpoint[1]["optimizer"]))
 
         # -- the run folder: the full config and what it was trained on
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -487,18 +213,21 @@ def train(
             gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "epoch", epoch))
             order = torch.randperm(n, generator=gen)
             sums: dict[str, float] = {}
-            bar = tqdm(
-                total=steps_per_epoch,
-                desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                leave=False,
-                disable=None if progress else True,
-            )
+            counter = Counter(progress, steps_per_epoch, f"epoch {epoch + 1}/{cfg.epochs}")
             for i in range(steps_per_epoch):
                 idx = order[i * cfg.batch_size : (i + 1) * cfg.batch_size]
-                lr = lr_at(step, cfg, total_steps)
+                lr = lr_at(
+                    step,
+                    lr=cfg.lr,
+                    total_steps=total_steps,
+                    warmup_steps=cfg.warmup_steps,
+                    min_lr_ratio=cfg.min_lr_ratio,
+                    schedule=cfg.schedule,
+                    warmup="nets",
+                )
                 for group in opt.param_groups:
                     group["lr"] = lr
-                loss, parts = _losses(stage, recolor, lutnet, _batch(train_split, idx, device), cfg)
+                loss, parts = st.losses(recolor, lutnet, batch_of(train_split, idx, device), cfg)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if cfg.grad_clip > 0:
@@ -509,15 +238,13 @@ def train(
                 step += 1
                 for k, v in parts.items():
                     sums[k] = sums.get(k, 0.0) + float(v.detach()) * len(idx)
-                bar.set_postfix(loss=f"{float(loss.detach()):.4g}", lr=f"{lr:.2e}")
-                bar.update(1)
-            bar.close()
+                counter.add()
             train_metrics = {f"train_{k}": v / n for k, v in sums.items()}
-            val_metrics, tiles, labels = evaluate(stage, recolor, lutnet, vae, val, cfg, device)
+            val_metrics, tiles, labels = validate(stage, recolor, lutnet, vae, val, cfg, device)
             row = {"stage": stage, "epoch": epoch + 1, "step": step, "lr": lr}
             row.update(train_metrics)
             row.update(val_metrics)
-            rows.append({c: _fmt(row.get(c)) for c in METRIC_COLUMNS})
+            rows.append({c: format_metric(row.get(c)) for c in METRIC_COLUMNS})
             epochs_run += 1
             done = epoch + 1 == cfg.epochs
             position = {

@@ -16,11 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from lutkit.progress import Counter, Progress
+
 TEST_JSON = "test.json"
 
 
 def score_split(
-    run: Any, split: str = "test", *, batch_size: int = 8, progress: bool = True
+    run: Any, split: str = "test", *, batch_size: int = 8, progress: Progress | None = None
 ) -> dict[str, Any]:
     """Delta E 2000 (mean over pairs of each pair's mean) of input, fit and net.
 
@@ -29,17 +31,16 @@ def score_split(
     only when the run has a LUT net. Raises ConfigError when the split is empty.
     """
     import torch
-    from tqdm.auto import tqdm
 
     from lutkit.color import image_delta_e
+    from lutkit.correct.predict import fit_correction, net_correction
     from lutkit.errors import ConfigError
     from lutkit.latents.loader import iter_batches
-    from lutkit.models.colormap import fit_correction, net_correction
 
     cfg = run.config
     t0 = time.perf_counter()
     per_pair: list[dict[str, Any]] = []
-    bar = tqdm(desc=f"scoring {split}", unit="pair", disable=None if progress else True)
+    counter = Counter(progress, None, f"scoring {split}")
     for batch in iter_batches(
         cfg.dataset,
         split=split,
@@ -71,8 +72,7 @@ def score_split(
                 out = np.clip(table[i].apply(dist[i]), 0.0, 1.0)
                 row[name] = float(image_delta_e(out, clean[i]).mean())
             per_pair.append(row)
-        bar.update(len(batch["id"]))
-    bar.close()
+        counter.add(len(batch["id"]))
     if not per_pair:
         raise ConfigError(f"the dataset has no {split} pairs", path=cfg.dataset)
     names = [k for k in ("input", "fit", "net") if k in per_pair[0]]
@@ -87,12 +87,14 @@ def score_split(
     }
 
 
-def write_test_report(run_dir: str | Path, *, progress: bool = True) -> dict[str, Any] | None:
+def write_test_report(
+    run_dir: str | Path, *, progress: Progress | None = None
+) -> dict[str, Any] | None:
     """Score the run at ``run_dir`` on its test split and write ``test.json``; None
     (and nothing written) when the dataset has no test pairs."""
-    from lutkit.data.build import load_dataset_json
+    from lutkit.correct.model import load_run
+    from lutkit.data.index import load_dataset_json
     from lutkit.fsutil import atomic_write_text
-    from lutkit.train.run import load_run
 
     run = load_run(run_dir)
     if not load_dataset_json(run.config.dataset).get("counts", {}).get("test"):

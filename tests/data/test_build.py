@@ -13,9 +13,11 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from lutkit.data.build import BuildConfig, decode_png, plan_shards, prepare
-from lutkit.data.inspect import verify_dataset
+from lutkit.data.build import BuildConfig, plan_shards
+from lutkit.data.info import verify_dataset
+from lutkit.data.png import decode_png
 from lutkit.data.sources import SourceImage, assign_split
+from lutkit.data.views import prepare
 from lutkit.distort.base import apply_chain, ops_from_json
 from lutkit.errors import ConfigError
 from lutkit.images import from_float, to_float
@@ -277,7 +279,7 @@ def test_crops_give_seeded_recorded_views(built, tmp_path):
         by_source.setdefault(r["source"], []).append(r)
     assert len(rows) == len(GOOD) * 3 * 2
     centre = {r["id"]: r for r in _rows(plain)}
-    for source, items in by_source.items():
+    for items in by_source.values():
         items.sort(key=lambda r: r["variant"])
         assert [r["variant"] for r in items] == list(range(6))
         for r in items[:2]:  # the centre square: exactly the rows of a plain build
@@ -307,7 +309,7 @@ def test_crop_matches_the_recorded_square(tmp_path):
     """A recorded crop is the square it says: cut by hand and resized, it matches."""
     import cv2
 
-    from lutkit.data.build import Crop
+    from lutkit.data.views import Crop
     from lutkit.images import save_image
 
     rng = np.random.default_rng(0)

@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from lutkit.cli import main
-from lutkit.data.build import build_lock
-from lutkit.data.inspect import verify_dataset
+from lutkit.data.index import build_lock
+from lutkit.data.info import verify_dataset
 from lutkit.errors import ConfigError, LutkitError
 from tests.data.helpers import COLORMAP_RECIPE, build, make_sources, shard_hashes
 

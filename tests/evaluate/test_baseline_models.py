@@ -5,12 +5,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from lutkit.models.fcn import FCNTrainConfig, PixelFCN, train_fcn  # noqa: E402
-from lutkit.models.ia3dlut import (  # noqa: E402
-    IA3DLUT,
+from lutkit.luts.torch_apply import identity_table  # noqa: E402
+from lutkit.models.fcn import PixelFCN  # noqa: E402
+from lutkit.models.ia3dlut import IA3DLUT, monotonicity  # noqa: E402
+from lutkit.train.baselines import (  # noqa: E402
+    FCNTrainConfig,
     IA3DLUTTrainConfig,
-    identity_table,
-    monotonicity,
+    train_fcn,
     train_ia3dlut,
 )
 from tests.models.helpers import make_pairs  # noqa: E402

@@ -8,12 +8,10 @@ from click.testing import CliRunner
 from PIL import Image
 
 from lutkit.cli import main
+from lutkit.correct.fix import fix_pixels
 from lutkit.evaluate import evaluate_model, method_timings
-from lutkit.evaluate.run import iterate_fix
-from lutkit.evaluate.sets import build_eval_sets
-from lutkit.fix import fix_pixels
-from lutkit.models.fcn import FCNTrainConfig
-from lutkit.models.ia3dlut import IA3DLUTTrainConfig
+from lutkit.evaluate.set_builder import build_eval_sets
+from lutkit.train.baselines import FCNTrainConfig, IA3DLUTTrainConfig
 from tests.train.helpers import tiny_settings
 
 FCN_TINY = FCNTrainConfig(width=4, depth=2, epochs=1, size=48)
@@ -100,17 +98,24 @@ def test_rerun_reuses_the_baselines_and_gives_the_same_numbers(report, run_dir):
         assert r["de2000_mean"] == old["de2000_mean"] and r["edge_ssim"] == old["edge_ssim"]
 
 
-def test_iterate_fix_matches_fix(run_dir, photo):
-    from lutkit.train.run import load_run
+def test_iteration_curve_steps_are_fix_iterations(run_dir, photo):
+    # The curve applies the k-th LUT of the one iteration generator; it must be what
+    # `lutkit fix --iterations k` gives.
+    from lutkit.correct.fix import iterate_corrections
+    from lutkit.correct.model import load_run
+    from lutkit.luts.apply import apply_lut
 
     run = load_run(run_dir)
     img = photo[:96, :128]
-    outs = iterate_fix(run, img, colormap="net", iterations=2)
-    for k, out in enumerate(outs, start=1):
+    luts = list(iterate_corrections(run, img, colormap="net", iterations=2))
+    assert len(luts) == 2
+    for k, lut in enumerate(luts, start=1):
+        out = apply_lut(lut, img)
         assert np.array_equal(out, fix_pixels(run, img, colormap="net", iterations=k).pixels)
     big = np.ascontiguousarray(np.tile(photo, (2, 2, 1))[:900, :700])  # preview path
+    (lut,) = iterate_corrections(run, big, colormap="fit", iterations=1)
     assert np.array_equal(
-        iterate_fix(run, big, colormap="fit", iterations=1)[0],
+        apply_lut(lut, big),
         fix_pixels(run, big, colormap="fit", iterations=1).pixels,
     )
 

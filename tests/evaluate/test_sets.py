@@ -6,12 +6,11 @@ import pandas as pd
 import pytest
 
 from lutkit.errors import ConfigError
+from lutkit.evaluate.set_builder import _plan_recipe_sets, build_eval_sets
 from lutkit.evaluate.sets import (
     MANIFEST,
     SETS_JSON,
     Reach,
-    _plan_recipe_sets,
-    build_eval_sets,
     check_held_out,
     load_eval_sets,
     read_manifest,

@@ -7,7 +7,8 @@ import pytest
 
 pytest.importorskip("diffusers")
 
-from lutkit.data.build import BuildConfig, build_dataset, decode_png  # noqa: E402
+from lutkit.data.build import BuildConfig, build_dataset  # noqa: E402
+from lutkit.data.png import decode_png  # noqa: E402
 from lutkit.errors import LutkitError  # noqa: E402
 from lutkit.latents.encode import encode_dataset  # noqa: E402
 from lutkit.latents.loader import iter_batches, resolve_latents  # noqa: E402

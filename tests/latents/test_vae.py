@@ -12,8 +12,8 @@ import pytest
 torch = pytest.importorskip("torch")
 diffusers = pytest.importorskip("diffusers")
 
+from lutkit.errors import VAEError  # noqa: E402
 from lutkit.latents.vae import (  # noqa: E402
-    VAEError,
     center_crop_resize,
     decode_mean,
     decode_sample,
@@ -218,7 +218,7 @@ def test_center_crop_resize(photo):
 
 def test_importing_the_module_does_not_import_torch():
     code = (
-        "import lutkit.latents.vae, lutkit.latents.train_vae, lutkit.cli.vae, sys; "
+        "import lutkit.latents.vae, lutkit.train.vae, lutkit.cli.vae, sys; "
         "print('torch' in sys.modules, 'diffusers' in sys.modules)"
     )
     out = subprocess.run(
@@ -238,9 +238,10 @@ needs_default = pytest.mark.skipif(
 @needs_default
 def test_default_vae_offline_shapes_and_quality(monkeypatch):
     from lutkit.color import image_delta_e
+    from lutkit.evaluate.metrics import psnr
     from lutkit.images import read_image
     from lutkit.latents.vae import tensor_to_images
-    from lutkit.latents.vae_eval import HOLDOUT, psnr
+    from lutkit.latents.vae_eval import HOLDOUT
     from lutkit.samples import sample_photo
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

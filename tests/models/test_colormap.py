@@ -7,17 +7,17 @@ import pytest
 import torch
 
 from lutkit.color import srgb_to_lab
+from lutkit.correct.predict import predict_correction
 from lutkit.errors import ConfigError, LutkitError
 from lutkit.luts.apply import apply_lut
 from lutkit.luts.model import LUT3D
+from lutkit.luts.torch_apply import identity_table
 from lutkit.models.colormap import (
     LUTNet,
     bake_colormap,
     fit_colormap,
-    identity_table,
     lut_monotonicity,
     lut_smoothness,
-    predict_correction,
     srgb_to_lab_torch,
 )
 from lutkit.models.recolor import RecolorNet
@@ -131,8 +131,8 @@ def test_lutnet_starts_near_identity_and_round_trips(tmp_path):
 
 @pytest.fixture(scope="module")
 def fake_run(vae_dir):
+    from lutkit.correct.model import Run
     from lutkit.train.config import TrainConfig
-    from lutkit.train.run import Run
 
     def make(recolor, lutnet=None):
         return Run(vae_dir, TrainConfig(vae=str(vae_dir)), {}, recolor.eval(), lutnet)

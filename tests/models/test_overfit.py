@@ -6,8 +6,9 @@ import numpy as np
 import torch
 
 from lutkit.color import image_delta_e
+from lutkit.correct.predict import net_correction
 from lutkit.latents.vae import images_to_tensor, latent_of, load_vae
-from lutkit.models.colormap import LUTNet, lutnet_loss, net_correction
+from lutkit.models.colormap import LUTNet, lutnet_loss
 from lutkit.models.recolor import RecolorNet, kl_loss
 from tests.models.helpers import make_pairs
 

@@ -64,10 +64,12 @@ def test_fetch_with_a_fake_apt_then_resume_offline(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{dpkg_dir}")
     photo = fake_photo("one", PHOTO, path="usr/share/lutkit-test/one.jpg")
     events = []
-    result = fetch(tmp_path / "cache", photos=[photo], progress=lambda k, t: events.append((k, t)))
+    result = fetch(
+        tmp_path / "cache", photos=[photo], progress=lambda d, t, w: events.append((d, t, w))
+    )
     assert [p.name for p in result.fetched] == ["one"]
     assert result.packages == ["lutkit-test-photos"]
-    assert events == [("start", "1"), ("package", "lutkit-test-photos"), ("photo", "one")]
+    assert events == [(0, 1, "photos"), (1, 1, "photos")]
     # Everything is cached: no apt-get needed any more, nothing is done.
     monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
     again = fetch(tmp_path / "cache", photos=[photo])

@@ -179,7 +179,7 @@ def test_a_pickle_vae_is_refused_before_loading(case, tmp_path, capfd):
 
 @pytest.mark.parametrize("case", ["pickle-weights", "zip-weights"])
 def test_a_pickle_run_checkpoint_is_refused(case, tmp_path, tiny_run, capfd):
-    from lutkit.train.run import load_run
+    from lutkit.correct.model import load_run
     from tests.resources.bad.make_corpus import RUN_CASES
 
     run = shutil.copytree(tiny_run, tmp_path / case)
@@ -191,7 +191,7 @@ def test_a_pickle_run_checkpoint_is_refused(case, tmp_path, tiny_run, capfd):
 
 
 def test_a_pickle_resume_state_is_refused(tmp_path, tiny_run):
-    from lutkit.train.loop import load_checkpoint
+    from lutkit.train.checkpoint import load_checkpoint
     from tests.resources.bad.make_corpus import _pickle_checkpoint
 
     run = shutil.copytree(tiny_run, tmp_path / "run")
@@ -218,7 +218,7 @@ def test_manifest_paths_cannot_leave_the_manifest_folder(entry, tmp_path):
 
 @pytest.mark.parametrize("entry", ["../x.parquet", "/etc/passwd", "pairs/../../x.parquet"])
 def test_dataset_json_paths_cannot_leave_the_dataset(entry, tmp_path, tiny_data):
-    from lutkit.data.build import load_dataset_json
+    from lutkit.data.index import load_dataset_json
 
     ds = shutil.copytree(tiny_data, tmp_path / "ds")
     doc = json.loads((ds / "dataset.json").read_text())

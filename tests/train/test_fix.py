@@ -9,7 +9,7 @@ from PIL import Image, ImageCms
 
 from lutkit.cli import main
 from lutkit.color import image_delta_e
-from lutkit.fix import fix_files, fix_pixels
+from lutkit.correct.fix import fix_files, fix_pixels
 from lutkit.images import load_image, save_image, to_float
 from lutkit.luts.files import plan_outputs
 from lutkit.luts.formats import read_lut
@@ -19,9 +19,9 @@ from tests.train.helpers import tiny_settings
 
 @pytest.fixture(scope="module")
 def run(tiny_dataset, tmp_path_factory):
+    from lutkit.correct.model import load_run
     from lutkit.train.config import load_config
     from lutkit.train.loop import train
-    from lutkit.train.run import load_run
 
     ds, vae = tiny_dataset
     out = tmp_path_factory.mktemp("runs")

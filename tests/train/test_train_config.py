@@ -104,7 +104,7 @@ def test_cli_errors_are_one_line(tmp_path):
 def test_imports_stay_light():
     code = (
         "import sys, lutkit, lutkit.models, lutkit.train, lutkit.train.config, "
-        "lutkit.train.run, lutkit.train.loop, lutkit.cli.train; "
+        "lutkit.correct.model, lutkit.train.loop, lutkit.cli.train; "
         "print(sorted(m for m in ('torch', 'diffusers', 'pyarrow') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from lutkit.cli import main
+from lutkit.correct.model import latest_run, load_run
 from lutkit.errors import ConfigError, LutkitError
 from lutkit.train.config import load_config
 from lutkit.train.loop import train
-from lutkit.train.run import latest_run, load_run
 from tests.models.helpers import tiny_vae
 from tests.train.helpers import tiny_settings
 
@@ -159,8 +159,8 @@ def test_missing_latents_say_what_to_run(tiny_dataset, tmp_path):
 
 
 def test_load_run_latest_run_and_the_vae_check(tiny_dataset, tmp_path, photo):
+    from lutkit.correct.predict import predict_correction
     from lutkit.latents.vae import vae_fingerprint
-    from lutkit.models.colormap import predict_correction
 
     out = tmp_path / "runs"
     assert latest_run(out) is None

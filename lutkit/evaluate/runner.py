@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,7 @@ from lutkit.evaluate.methods import Method
 from lutkit.evaluate.metrics import METRICS, image_metrics
 from lutkit.evaluate.sets import EvalSet
 from lutkit.images import from_float, to_float
+from lutkit.progress import Counter, Progress
 
 CURVE_ITERATIONS = 5
 RANK_ORDER = ("lutkit-fit", "lutkit-net", "identity")  # what "worst" is judged by
@@ -40,41 +41,6 @@ class EvalResult:
     training: dict[str, dict] = field(default_factory=dict)
 
 
-def iterate_fix(
-    run: Any, pixels: np.ndarray, *, colormap: str = "fit", iterations: int = 5, seed: int = 0
-) -> list[np.ndarray]:
-    """``lutkit fix`` with 1, 2, ..., ``iterations`` iterations in one pass.
-
-    Element k is what :func:`lutkit.fix.fix_pixels` gives with ``iterations=k + 1``
-    (the tests check this): iteration k predicts a LUT from the result so far (on a
-    preview of at most ``PREVIEW_SIDE``) and composes it with the earlier ones.
-    """
-    import cv2
-
-    from lutkit.fix import PREVIEW_SIDE
-    from lutkit.luts.apply import apply_lut
-    from lutkit.luts.model import compose
-    from lutkit.models.colormap import predict_correction
-
-    lut_size = 33
-    h, w = pixels.shape[:2]
-    scale = PREVIEW_SIDE / min(h, w)
-    small = pixels
-    if scale < 1:
-        small = cv2.resize(
-            pixels, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA
-        )
-    current, total, outs = small, None, []
-    for k in range(iterations):
-        step = predict_correction(
-            run, current, colormap=colormap, seed=seed + k, lut_size=lut_size, size=run.image_size
-        )
-        total = step if total is None else compose(total, step, size=lut_size)
-        current = apply_lut(total, small)
-        outs.append(apply_lut(total, pixels))
-    return outs
-
-
 def _rank_method(methods: Sequence[Method]) -> str:
     names = [m.name for m in methods]
     return next((n for n in RANK_ORDER if n in names), names[0])
@@ -89,7 +55,7 @@ def evaluate(
     curve_images: int = 4,
     gallery: int = 6,
     seed: int = 0,
-    progress: Callable[[int, str], Callable[[int], None]] | None = None,
+    progress: Progress | None = None,
 ) -> EvalResult:
     """Apply every method to every pair of every set and measure it.
 
@@ -98,7 +64,7 @@ def evaluate(
     ``curve_iterations``) on the first ``curve_images`` pairs of each set, for the
     run's colour maps (needs ``run``). ``gallery``: the ``gallery`` worst pairs of
     each set by the ranking method (lutkit fit), with every method's output.
-    ``progress(total, what)`` may return a callback taking steps done.
+    ``progress`` counts the pairs ("evaluating") and the curve ("fix iterations").
     """
     if not methods:
         raise ConfigError("no methods to evaluate")
@@ -106,7 +72,7 @@ def evaluate(
         raise ConfigError("no evaluation pairs")
     result = EvalResult(list(methods), list(sets), rank_method=_rank_method(methods))
     total = sum(len(s.pairs) for s in sets)
-    tick = progress(total, "evaluating") if progress else (lambda n: None)
+    tick = Counter(progress, total, "evaluating").add
     for s in sets:
         heap: list[tuple[float, int, GalleryItem]] = []
         for i, pair in enumerate(s.pairs):
@@ -163,25 +129,29 @@ def iteration_curve(
     iterations: int = CURVE_ITERATIONS,
     images: int = 4,
     seed: int = 0,
-    progress: Callable[[int, str], Callable[[int], None]] | None = None,
+    progress: Progress | None = None,
 ) -> list[dict[str, Any]]:
     """Mean delta E 2000 after 1..``iterations`` fix iterations, per set and colour map
-    (the first ``images`` pairs of each set)."""
+    (the first ``images`` pairs of each set), from the same iterations as ``lutkit fix``
+    (:func:`lutkit.correct.fix.iterate_corrections`)."""
+    from lutkit.correct.fix import iterate_corrections
     from lutkit.evaluate.metrics import delta_e_stats
+    from lutkit.luts.apply import apply_lut
 
     colormaps = ["fit"] + (["net"] if getattr(run, "lutnet", None) is not None else [])
     chosen = [(s, s.pairs[:images]) for s in sets]
     total = sum(len(p) for _, p in chosen) * len(colormaps)
-    tick = progress(total, "fix iterations") if progress else (lambda n: None)
+    tick = Counter(progress, total, "fix iterations").add
     rows = []
     for s, pairs in chosen:
         for cmap in colormaps:
             sums = np.zeros(iterations)
             for pair in pairs:
-                outs = iterate_fix(
+                luts = iterate_corrections(
                     run, pair.distorted, colormap=cmap, iterations=iterations, seed=seed
                 )
-                for k, out in enumerate(outs):
+                for k, lut in enumerate(luts):
+                    out = apply_lut(lut, pair.distorted)
                     sums[k] += delta_e_stats(out, pair.clean)["de2000_mean"]
                 tick(1)
             for k in range(iterations):

@@ -12,14 +12,14 @@ pytest.importorskip("diffusers")
 
 from lutkit.distort.recipe import load_recipe  # noqa: E402
 from lutkit.errors import ConfigError  # noqa: E402
-from lutkit.latents import train_vae as tv  # noqa: E402
 from lutkit.latents.vae_init import init_block_codec  # noqa: E402
+from lutkit.train import vae as tv  # noqa: E402
 
 # evaluation at 32x32, one crop per held-out photo: the trainer's report, in seconds
 QUICK = dict(progress=False, eval_size=32, eval_crops=1)
 
 
-def tiny_config(**overrides) -> tv.TrainConfig:
+def tiny_config(**overrides) -> tv.VAETrainConfig:
     base = dict(
         steps=4,
         batch_size=2,
@@ -30,7 +30,7 @@ def tiny_config(**overrides) -> tv.TrainConfig:
         eval_every=100,
         threads=1,
     )
-    return tv.TrainConfig(**(base | overrides))
+    return tv.VAETrainConfig(**(base | overrides))
 
 
 @pytest.fixture(scope="module")
@@ -56,20 +56,20 @@ def test_batches_are_a_function_of_seed_and_step(photos):
 
 
 def test_learning_rate_schedule():
-    cfg = tv.TrainConfig(steps=1000, warmup=50, lr=2e-3, min_lr_ratio=0.05)
-    assert tv._lr_at(cfg, 0) == pytest.approx(2e-3 / 50)
-    assert tv._lr_at(cfg, 49) == pytest.approx(2e-3)
-    assert tv._lr_at(cfg, 999) == pytest.approx(2e-3 * 0.05, rel=1e-3)
+    cfg = tv.VAETrainConfig(steps=1000, warmup=50, lr=2e-3, min_lr_ratio=0.05)
+    assert tv.vae_lr(cfg, 0) == pytest.approx(2e-3 / 50)
+    assert tv.vae_lr(cfg, 49) == pytest.approx(2e-3)
+    assert tv.vae_lr(cfg, 999) == pytest.approx(2e-3 * 0.05, rel=1e-3)
 
 
 def test_config_is_checked():
     with pytest.raises(ConfigError, match="size must be a multiple of 8"):
-        tv.TrainConfig(size=100).check()
+        tv.VAETrainConfig(size=100).check()
     with pytest.raises(ConfigError, match="norm_num_groups 8 must divide"):
-        tv.TrainConfig(block_out_channels=(12, 24, 48, 96), norm_num_groups=8).check()
+        tv.VAETrainConfig(block_out_channels=(12, 24, 48, 96), norm_num_groups=8).check()
     with pytest.raises(ConfigError, match="at least 8 channels per norm group"):
-        tv.TrainConfig(block_out_channels=(8, 16, 32, 64), norm_num_groups=2).check()
-    tv.TrainConfig(block_out_channels=(8, 16, 32, 64), norm_num_groups=2, init="random").check()
+        tv.VAETrainConfig(block_out_channels=(8, 16, 32, 64), norm_num_groups=2).check()
+    tv.VAETrainConfig(block_out_channels=(8, 16, 32, 64), norm_num_groups=2, init="random").check()
 
 
 def test_block_codec_init_is_a_block_average_codec(photos):
@@ -79,7 +79,7 @@ def test_block_codec_init_is_a_block_average_codec(photos):
 
     from lutkit.latents.vae import center_crop_resize, images_to_tensor
 
-    cfg = tv.TrainConfig()
+    cfg = tv.VAETrainConfig()
     torch.manual_seed(0)
     vae = AutoencoderKL(**tv.vae_config(cfg))
     calibration = tv.make_batch(

@@ -1,4 +1,4 @@
-"""Train lutkit's default VAE, and measure any VAE on held-out photos.
+"""Train lutkit's default VAE (measured on held-out photos by :mod:`lutkit.latents.vae_eval`).
 
 The default VAE is a small diffusers ``AutoencoderKL`` (8x downsampling, 4 latent
 channels: 224 -> 4x28x28) trained on random crops of the photographs that ship with
@@ -33,11 +33,13 @@ from lutkit.errors import ConfigError
 from lutkit.fsutil import atomic_write_text
 from lutkit.latents.vae_eval import HOLDOUT, Photo, evaluate_vae, heldout_crops, load_photos
 from lutkit.latents.vae_init import colour_loss, init_block_codec, init_posterior
+from lutkit.progress import Counter, Progress
 from lutkit.seeds import derive_seed, rng
+from lutkit.train.optim import lr_at, optimizer_state, optimizer_tensors
 
 
 @dataclass
-class TrainConfig:
+class VAETrainConfig:
     """Everything that decides the trained weights (saved beside them)."""
 
     steps: int = 2400
@@ -93,7 +95,7 @@ class TrainConfig:
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
 
-def vae_config(cfg: TrainConfig) -> dict[str, Any]:
+def vae_config(cfg: VAETrainConfig) -> dict[str, Any]:
     """The ``AutoencoderKL`` constructor arguments of the default VAE."""
     n = len(cfg.block_out_channels)
     return dict(
@@ -138,7 +140,7 @@ def random_crop(
     return crop.astype(np.float32, copy=False)
 
 
-def make_batch(photos: list[Photo], cfg: TrainConfig, step: int, recipe) -> np.ndarray:
+def make_batch(photos: list[Photo], cfg: VAETrainConfig, step: int, recipe) -> np.ndarray:
     """The (B, size, size, 3) float32 batch of ``step``: the same step, the same batch."""
     from lutkit.distort.base import apply_chain
 
@@ -156,33 +158,34 @@ def make_batch(photos: list[Photo], cfg: TrainConfig, step: int, recipe) -> np.n
 # --------------------------------------------------------------------------- training
 
 
-def _lr_at(cfg: TrainConfig, step: int) -> float:
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    t = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
-    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
+def vae_lr(cfg: VAETrainConfig, step: int) -> float:
+    """The learning rate of ``step``: warm-up, then cosine to ``lr * min_lr_ratio``
+    (:func:`lutkit.train.optim.lr_at`, the VAE's warm-up convention)."""
+    return lr_at(
+        step,
+        lr=cfg.lr,
+        total_steps=cfg.steps,
+        warmup_steps=cfg.warmup,
+        min_lr_ratio=cfg.min_lr_ratio,
+        warmup="vae",
+    )
 
 
 def _save_resume(
-    folder: Path, vae, opt, step: int, cfg: TrainConfig, log: list, seconds: float
+    folder: Path, vae, opt, step: int, cfg: VAETrainConfig, log: list, seconds: float
 ) -> None:
     from safetensors.torch import save_file
 
     tmp = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     vae.save_pretrained(tmp / "model", safe_serialization=True)
-    state = opt.state_dict()
-    tensors = {
-        f"{idx}.{key}": value.detach().clone().contiguous()
-        for idx, slots in state["state"].items()
-        for key, value in slots.items()
-    }
+    tensors, plain = optimizer_tensors(opt, prefix="")
     save_file(tensors, str(tmp / "optimizer.safetensors"))
     info = {
         "step": step,
         "seconds": seconds,
         "config": cfg.to_dict(),
-        "param_groups": state["param_groups"],
+        "param_groups": plain["param_groups"],
         "log": log,
     }
     (tmp / "state.json").write_text(json.dumps(info), encoding="utf-8")
@@ -190,7 +193,7 @@ def _save_resume(
     os.replace(tmp, folder)
 
 
-def _load_resume(folder: Path, cfg: TrainConfig):
+def _load_resume(folder: Path, cfg: VAETrainConfig):
     """(vae, step, seconds, log, optimizer state) from a resume folder, or None."""
     from diffusers import AutoencoderKL
     from safetensors.torch import load_file
@@ -206,16 +209,12 @@ def _load_resume(folder: Path, cfg: TrainConfig):
         )
     vae = AutoencoderKL.from_pretrained(folder / "model", use_safetensors=True)
     tensors = load_file(str(folder / "optimizer.safetensors"))
-    slots: dict[int, dict] = {}
-    for name, value in tensors.items():
-        idx, key = name.split(".", 1)
-        slots.setdefault(int(idx), {})[key] = value
     return (
         vae,
         info["step"],
         info.get("seconds", 0.0),
         info.get("log", []),
-        {"state": slots, "param_groups": info["param_groups"]},
+        optimizer_state(tensors, {"param_groups": info["param_groups"]}, prefix=""),
     )
 
 
@@ -227,7 +226,7 @@ def _readable(path: Path) -> None:
 
 
 @dataclass
-class TrainResult:
+class VAETrainResult:
     out: Path
     steps: int
     seconds: float
@@ -238,14 +237,14 @@ class TrainResult:
 
 def train_vae(
     out: str | os.PathLike[str],
-    cfg: TrainConfig | None = None,
+    cfg: VAETrainConfig | None = None,
     *,
     command: str = "",
-    progress: bool = True,
+    progress: Progress | None = None,
     resume: bool = True,
     eval_size: int = 224,
     eval_crops: int = 4,
-) -> TrainResult:
+) -> VAETrainResult:
     """Train the default VAE into ``out`` (config.json + safetensors + TRAINING.md).
 
     A resume checkpoint is kept in ``out/resume`` every ``checkpoint_every`` steps and
@@ -254,12 +253,11 @@ def train_vae(
     """
     import torch
     from diffusers import AutoencoderKL
-    from tqdm.auto import tqdm
 
     from lutkit.distort.recipe import load_recipe
     from lutkit.latents.vae import load_vae
 
-    cfg = cfg or TrainConfig()
+    cfg = cfg or VAETrainConfig()
     cfg.check()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -291,19 +289,11 @@ def train_vae(
 
     t0 = time.perf_counter() - elapsed_before
     cpu0 = time.process_time()
-    bar = tqdm(
-        range(start, cfg.steps),
-        initial=start,
-        total=cfg.steps,
-        desc="vae train",
-        unit="step",
-        dynamic_ncols=True,
-        disable=None if progress else True,
-    )
+    counter = Counter(progress, cfg.steps, "vae train", start=start)
     running: dict[str, float] = {}
-    for step in bar:
+    for step in range(start, cfg.steps):
         for group in opt.param_groups:
-            group["lr"] = _lr_at(cfg, step)
+            group["lr"] = vae_lr(cfg, step)
         x = torch.from_numpy(make_batch(photos, cfg, step, recipe).transpose(0, 3, 1, 2).copy())
         noise_gen = torch.Generator("cpu").manual_seed(derive_seed(cfg.seed, "vae-noise", step))
         dist = vae.encode(x).latent_dist
@@ -330,21 +320,19 @@ def train_vae(
             entry = {
                 "step": done,
                 "seconds": round(time.perf_counter() - t0, 1),
-                "lr": _lr_at(cfg, step),
+                "lr": vae_lr(cfg, step),
             } | {k: round(v, 5) for k, v in running.items()}
             entry |= {
                 "heldout_psnr_mean": round(ev["psnr_mean"], 3),
                 "heldout_psnr_sample": round(ev["psnr_sample"], 3),
             }
             log.append(entry)
-            bar.write(json.dumps(entry), file=sys.stdout)
-            sys.stdout.flush()
-        bar.set_postfix(l1=f"{running['l1']:.4f}", logvar=f"{running['logvar']:.2f}")
+            print(json.dumps(entry), file=sys.stdout, flush=True)
         if done % cfg.checkpoint_every == 0 and done < cfg.steps:
             vae.eval()
             _save_resume(resume_dir, vae, opt, done, cfg, log, time.perf_counter() - t0)
             vae.train()
-    bar.close()
+        counter.add()
     seconds = time.perf_counter() - t0
     cpu_seconds = time.process_time() - cpu0
 
@@ -355,12 +343,12 @@ def train_vae(
     final = load_vae(out)
     crops = heldout_crops(size=eval_size, photos=tuple(cfg.holdout), per_photo=eval_crops)
     report = evaluate_vae(final, crops, seed=cfg.seed)
-    result = TrainResult(out, cfg.steps, seconds, report, log, cpu_seconds)
+    result = VAETrainResult(out, cfg.steps, seconds, report, log, cpu_seconds)
     _write_report(out, cfg, result, final, command, [p.name for p in photos])
     return result
 
 
-def _write_report(out: Path, cfg, result: TrainResult, vae, command: str, names) -> None:
+def _write_report(out: Path, cfg, result: VAETrainResult, vae, command: str, names) -> None:
     import torch
 
     from lutkit.latents.vae import WEIGHTS_NAME, describe_vae

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lutkit.distort.base import Choice, IntRange, Op, Params, Uniform, clip01, register
-from lutkit.distort.film import _encode, _linear, _r6, blur, density_to_srgb, print_density
+from lutkit.distort.film import blur, density_to_srgb, from_linear, print_density, round6, to_linear
 
 _SEED = IntRange(0, 2**31 - 1)
 _SHIFT = 4  # OpenCV drawing: coordinates carry 4 fractional bits
@@ -65,7 +65,7 @@ class Grain(Op):
 
     def sample(self, rng, ranges):
         a, s, c = (ranges[k].draw(rng) for k in ("amount", "size", "correlation"))
-        return GrainParams(_r6(a), _r6(s), _r6(c), _SEED.draw(rng))
+        return GrainParams(round6(a), round6(s), round6(c), _SEED.draw(rng))
 
     def apply(self, image, params):
         h, w = image.shape[:2]
@@ -92,10 +92,10 @@ def _composite(image: np.ndarray, dark: np.ndarray, bright: np.ndarray) -> np.nd
     """Darken by ``dark`` and brighten towards white by ``bright`` (both (H, W) in
     [0, 1]) in linear light; pixels under neither mask keep their exact value."""
     touched = (dark > 0) | (bright > 0)
-    lin = _linear(image)
+    lin = to_linear(image)
     lin = lin * (1.0 - dark[..., None])
     lin = lin + (1.0 - lin) * bright[..., None]
-    return clip01(np.where(touched[..., None], _encode(lin), image))
+    return clip01(np.where(touched[..., None], from_linear(lin), image))
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ class Dust(Op):
         count, hairs = ranges["count"].draw(rng), ranges["hairs"].draw(rng)
         size, opacity = ranges["size"].draw(rng), ranges["opacity"].draw(rng)
         polarity = ranges["polarity"].draw(rng)
-        return DustParams(count, hairs, _r6(size), _r6(opacity), polarity, _SEED.draw(rng))
+        return DustParams(count, hairs, round6(size), round6(opacity), polarity, _SEED.draw(rng))
 
     def apply(self, image, params):
         import cv2
@@ -206,7 +206,7 @@ class Scratches(Op):
     def sample(self, rng, ranges):
         count, width = ranges["count"].draw(rng), ranges["width"].draw(rng)
         inten, pol = ranges["intensity"].draw(rng), ranges["polarity"].draw(rng)
-        return ScratchesParams(count, _r6(width), _r6(inten), pol, _SEED.draw(rng))
+        return ScratchesParams(count, round6(width), round6(inten), pol, _SEED.draw(rng))
 
     def apply(self, image, params):
         import cv2

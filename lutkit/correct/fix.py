@@ -2,17 +2,19 @@
 a LUT to the original pixels (edges and textures untouched), iterate, export.
 
 Each iteration predicts a correction LUT from a 224x224 view of the current result
-(:func:`lutkit.models.colormap.predict_correction`) and composes it with the ones
-before; the output is the composed LUT applied once to the original, so the exported
+(:func:`lutkit.correct.predict.predict_correction`) and composes it with the ones
+before (:func:`iterate_corrections`, which ``lutkit eval`` reuses for its iteration
+curve); the output is the composed LUT applied once to the original, so the exported
 .cube reproduces it exactly in any LUT-applying tool.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +22,10 @@ from lutkit.errors import ConfigError
 from lutkit.images import ImageData, load_image, save_image
 from lutkit.luts.apply import apply_lut
 from lutkit.luts.model import LUT3D, compose
+from lutkit.progress import Progress, each
+
+if TYPE_CHECKING:
+    from lutkit.correct.model import Run
 
 PREVIEW_SIDE = 448  # iterations predict from a copy this size (the model sees 224)
 
@@ -30,7 +36,9 @@ class FixResult:
     lut: LUT3D  # the whole correction (iterations composed, strength applied)
 
 
-def _preview(pixels: np.ndarray) -> np.ndarray:
+def preview(pixels: np.ndarray) -> np.ndarray:
+    """The copy iterations predict from: ``pixels`` resized (area) so the short side is
+    at most ``PREVIEW_SIDE``; smaller images are returned as they are."""
     import cv2
 
     h, w = pixels.shape[:2]
@@ -40,24 +48,24 @@ def _preview(pixels: np.ndarray) -> np.ndarray:
     return cv2.resize(pixels, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
 
 
-def fix_pixels(
-    run: Any,
+def iterate_corrections(
+    run: Run,
     pixels: np.ndarray,
     *,
     colormap: str = "fit",
     iterations: int = 1,
-    strength: float = 1.0,
     seed: int = 0,
     lut_size: int = 33,
-) -> FixResult:
-    """Correct (H, W, 3) uint8/uint16/float pixels with a trained run; see the module doc."""
-    from lutkit.models.colormap import predict_correction
+) -> Iterator[LUT3D]:
+    """The correction after 1, 2, ..., ``iterations`` iterations, one LUT each.
 
-    if iterations < 1:
-        raise ConfigError(f"--iterations must be at least 1, got {iterations}")
-    if colormap not in ("fit", "net"):
-        raise ConfigError(f"--colormap must be fit or net, got {colormap!r}")
-    small = _preview(pixels)
+    Iteration k predicts a LUT (noise seed ``seed + k``) from the result so far, on a
+    :func:`preview` of ``pixels``, and composes it with the earlier ones; the k-th LUT
+    yielded is the whole correction of ``k + 1`` iterations (strength 1).
+    """
+    from lutkit.correct.predict import predict_correction
+
+    small = preview(pixels)
     current = small
     total: LUT3D | None = None
     for k in range(iterations):
@@ -71,7 +79,27 @@ def fix_pixels(
         )
         total = step if total is None else compose(total, step, size=lut_size)
         current = apply_lut(total, small)
-    assert total is not None
+        yield total
+
+
+def fix_pixels(
+    run: Run,
+    pixels: np.ndarray,
+    *,
+    colormap: str = "fit",
+    iterations: int = 1,
+    strength: float = 1.0,
+    seed: int = 0,
+    lut_size: int = 33,
+) -> FixResult:
+    """Correct (H, W, 3) uint8/uint16/float pixels with a trained run; see the module doc."""
+    if iterations < 1:
+        raise ConfigError(f"--iterations must be at least 1, got {iterations}")
+    if colormap not in ("fit", "net"):
+        raise ConfigError(f"--colormap must be fit or net, got {colormap!r}")
+    *_, total = iterate_corrections(  # the last one is the whole correction
+        run, pixels, colormap=colormap, iterations=iterations, seed=seed, lut_size=lut_size
+    )
     if strength != 1.0:
         total = total.blend(strength)
     total.title = f"lutkit fix ({colormap}, {iterations} iteration(s))"
@@ -79,7 +107,7 @@ def fix_pixels(
 
 
 def fix_files(
-    run: Any,
+    run: Run,
     pairs: list[tuple[Path, Path]],
     *,
     colormap: str = "fit",
@@ -89,7 +117,7 @@ def fix_files(
     export_lut: str | os.PathLike[str] | None = None,
     compare: bool = False,
     quality: int = 95,
-    wrap=None,
+    progress: Progress | None = None,
 ) -> list[Path]:
     """Fix every (input, output) pair. Bit depth, EXIF (orientation applied) and the ICC
     profile are kept: pixels are corrected in the file's own encoding, not converted."""
@@ -98,7 +126,7 @@ def fix_files(
     if export_lut is not None and len(pairs) != 1:
         raise ConfigError("--export-lut needs exactly one input image")
     written = []
-    steps = wrap(pairs) if wrap else pairs
+    steps = each(pairs, progress, "fixing")
     for src, dst in steps:
         data = load_image(src, convert_icc=False)
         result = fix_pixels(

@@ -1,4 +1,5 @@
-"""A trained run, loaded for use: its config, its nets and (lazily) its VAE.
+"""A trained model (a run folder), loaded for use: its config, its nets and (lazily)
+its VAE.
 
 ``load_run("runs/demo")`` reads what ``lutkit train`` wrote; ``latest_run()`` finds
 the most recently finished run (what ``lutkit fix`` uses without ``--model``).
@@ -10,13 +11,15 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lutkit.errors import ConfigError, LutkitError
+from lutkit.train.checkpoint import CONFIG_JSON, STATE_JSON
 from lutkit.train.config import TrainConfig, config_from_dict
 
-CONFIG_JSON = "config.json"
-STATE_JSON = "state.json"
+if TYPE_CHECKING:
+    from lutkit.models.colormap import LUTNet
+    from lutkit.models.recolor import RecolorNet
 
 
 @dataclass
@@ -28,8 +31,8 @@ class Run:
     path: Path
     config: TrainConfig
     record: dict[str, Any]
-    recolor: Any
-    lutnet: Any = None
+    recolor: RecolorNet
+    lutnet: LUTNet | None = None
     device: str = "cpu"
     vae_spec: str | None = None  # overrides where the VAE is loaded from
     _vae: Any = field(default=None, repr=False)
@@ -70,7 +73,7 @@ class Run:
 
 def load_run(path: str | os.PathLike[str], *, device: str = "cpu", vae: str | None = None) -> Run:
     """Load a run folder written by ``lutkit train`` (nets in eval mode on ``device``)."""
-    from lutkit.latents.encode import pick_device
+    from lutkit.device import pick_device
     from lutkit.models.colormap import LUTNet
     from lutkit.models.recolor import RecolorNet
 

@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lutkit.data.build import check_shard, decode_png, load_dataset_json
+from lutkit.data.index import check_shard, load_dataset_json
+from lutkit.data.png import decode_png
 from lutkit.data.schema import pairs_schema
 from lutkit.errors import ConfigError, ImageError
+from lutkit.progress import Progress, each
 
 
 def dataset_info(folder: str | os.PathLike[str]) -> dict[str, Any]:
@@ -40,14 +42,12 @@ class VerifyReport:
 
 
 def verify_dataset(
-    folder: str | os.PathLike[str], *, decode: bool = True, wrap=None
+    folder: str | os.PathLike[str], *, decode: bool = True, progress: Progress | None = None
 ) -> VerifyReport:
     """Check every shard against dataset.json (presence, sha256, rows, schema, split),
     the counts against the shard list, that no other shard lies in pairs/, that ids
     are unique, that no source is in two splits, and decode every image."""
-    import pyarrow.parquet as pq
-
-    from lutkit.data.shards import file_sha256
+    from lutkit.data.shards import file_sha256, read_shard_file
 
     folder = Path(folder)
     doc = load_dataset_json(folder)
@@ -66,7 +66,7 @@ def verify_dataset(
             report.problems.append(
                 f"dataset.json: counts say {split} {n}, its shard list {listed_rows}"
             )
-    for s in wrap(shards) if wrap else shards:
+    for s in each(shards, progress, "verifying"):
         path = folder / s["file"]
         report.shards += 1
         if not path.is_file():
@@ -76,7 +76,7 @@ def verify_dataset(
             report.problems.append(f"{s['file']}: sha256 differs from dataset.json")
             continue
         try:
-            table = pq.read_table(path)
+            table = read_shard_file(path)  # checked above, problems reported
         except Exception as exc:  # pyarrow raises several types for corrupt files
             report.problems.append(f"{s['file']}: unreadable ({exc})")
             continue
@@ -136,11 +136,13 @@ def preview_dataset(
 
 
 def export_folders(
-    folder: str | os.PathLike[str], output: str | os.PathLike[str], *, wrap=None
+    folder: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    progress: Progress | None = None,
 ) -> int:
     """Write clean/ and distorted/ PNG folders (``{split}/{id}.png``); returns rows."""
-    import pyarrow.parquet as pq
-
+    from lutkit.data.shards import read_shard_file
     from lutkit.fsutil import atomic_output
 
     folder, output = Path(folder), Path(output)
@@ -150,8 +152,8 @@ def export_folders(
     n = 0
     shards = doc["shards"]
     paths = [check_shard(folder, s) for s in shards]  # all of them before writing anything
-    for path in wrap(paths) if wrap else paths:
-        table = pq.read_table(path, columns=["id", "split", "clean", "distorted"])
+    for path in each(paths, progress, "exporting"):
+        table = read_shard_file(path, columns=["id", "split", "clean", "distorted"])  # checked
         for row in table.to_pylist():
             for col in ("clean", "distorted"):
                 target = output / col / row["split"] / f"{row['id']}.png"

@@ -1,6 +1,6 @@
 """Training and fix benchmarks: the latent method against a direct pixel-space FCN.
 
-``python -m lutkit.bench train`` (part of ``make bench``). Two tables, both measured in
+``lutkit bench train`` (part of ``make bench``). Two tables, both measured in
 one run on this machine:
 
 1. Training seconds per epoch: the recolor net on latents (8x28x28, KL loss) against
@@ -22,17 +22,10 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from lutkit.bench.measure import median_time
+
 PAIRS = 32
 BATCH = 8
-
-
-def _median_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def _pairs(n: int, size: int = 224) -> tuple[np.ndarray, np.ndarray]:
@@ -104,8 +97,8 @@ def bench_train_epoch(repeat: int = 3) -> str:
     recolor_epoch(), fcn_epoch()  # warm-up
     t_r, t_f = [], []
     for _ in range(repeat):  # round-robin, so a busy moment hits both
-        t_r.append(_median_time(recolor_epoch, 1))
-        t_f.append(_median_time(fcn_epoch, 1))
+        t_r.append(median_time(recolor_epoch, 1, warmup=False))
+        t_f.append(median_time(fcn_epoch, 1, warmup=False))
     r, f = statistics.median(t_r), statistics.median(t_f)
     n_r = sum(p.numel() for p in recolor.parameters())
     n_f = sum(p.numel() for p in fcn.parameters())
@@ -139,10 +132,11 @@ def bench_fix(width: int = 6000, height: int = 4000) -> str:
     import cv2
     import torch
 
-    from lutkit.fix import _preview
+    from lutkit.correct.fix import preview
+    from lutkit.correct.predict import predict_correction
     from lutkit.latents.vae import load_vae
     from lutkit.luts.apply import apply_lut
-    from lutkit.models.colormap import LUTNet, predict_correction
+    from lutkit.models.colormap import LUTNet
     from lutkit.models.fcn import PixelFCN
     from lutkit.models.recolor import RecolorNet
 
@@ -160,7 +154,7 @@ def bench_fix(width: int = 6000, height: int = 4000) -> str:
     rows = []
     for colormap in ("fit", "net"):
         t = time.perf_counter()
-        lut = predict_correction(run, _preview(big), colormap=colormap)
+        lut = predict_correction(run, preview(big), colormap=colormap)
         model_s = time.perf_counter() - t
         t = time.perf_counter()
         apply_lut(lut, big)

@@ -1,0 +1,75 @@
+"""What every benchmark shares: the timer, the LUT they apply and the machine header."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+
+def median_time(fn: Callable[[], object], repeat: int, *, warmup: bool = True) -> float:
+    """The median wall time of ``repeat`` calls of ``fn`` (after one untimed call, the
+    warm-up: compilation, caches, unless ``warmup`` is False)."""
+    if warmup:
+        fn()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def grade_lut(size: int = 33):
+    """A smooth 33^3 colour grade with cross-channel terms (the LUT every benchmark applies)."""
+    from lutkit.luts.model import LUT3D
+
+    def grade(rgb: np.ndarray) -> np.ndarray:
+        r, g, b = rgb[:, 0], rgb[:, 1], rgb[:, 2]
+        return np.clip(
+            np.stack(
+                [0.9 * r**0.8 + 0.08 * g, 0.15 * r + 0.8 * g**1.1, 0.8 * b**1.2 + 0.1 * r], -1
+            ),
+            0,
+            1,
+        )
+
+    return LUT3D.from_function(grade, size, title="bench grade")
+
+
+def machine_header() -> str:
+    """Where and with what the numbers were measured (the head of reports/bench.md)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = []
+    for pkg in ("lutkit", "numpy", "torch", "diffusers", "pillow", "opencolorio", "colour-science"):
+        try:
+            versions.append(f"{pkg} {version(pkg)}")
+        except PackageNotFoundError:
+            versions.append(f"{pkg} (not installed)")
+    return "\n".join(
+        [
+            "# lutkit benchmarks",
+            "",
+            f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on {platform.node() or 'this machine'}: "
+            f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}.",
+            "",
+            "Versions: " + ", ".join(versions) + ".",
+            "",
+            "Every ratio compares methods measured in the same run on the same input.",
+        ]
+    )

@@ -1,0 +1,194 @@
+"""Pipeline benchmarks: distortion throughput, dataset building and VAE latents, each
+beside a floor or a naive loop measured in the same run."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lutkit.bench.measure import grade_lut, median_time
+
+
+def bench_distort(repeat: int = 5) -> str:
+    """Images per second at 512x512 for every op, each family's recipe and the default
+    recipe, beside one LUT apply on the same image (the ratio is each op's overhead)."""
+    from lutkit.distort.base import OpRecord, all_ops, apply_chain, merged
+    from lutkit.distort.recipe import load_recipe
+    from lutkit.images import load_image, to_float
+    from lutkit.luts.apply import apply_lut
+    from lutkit.samples import sample_photo
+    from lutkit.seeds import derive_seed, rng
+
+    img = np.ascontiguousarray(to_float(load_image(sample_photo("astronaut").path).pixels))
+    lut = grade_lut()
+    t_lut = median_time(lambda: apply_lut(lut, img), repeat)
+    rows = [("one 33^3 LUT apply (float32)", t_lut)]
+    for name, op in all_ops().items():
+        if op.family == "lut3d":
+            continue  # the library LUT op is a LUT apply plus a cached file read
+        params = [op.sample(rng(derive_seed(name, k)), merged(op, None)) for k in range(8)]
+        recs = itertools.cycle([[OpRecord(name, p)] for p in params])
+        rows.append((f"op {name}", median_time(lambda r=recs: apply_chain(img, next(r)), repeat)))
+    for recipe in ("lighting", "curves", "film", "lut-library", "default"):
+        rec = load_recipe(recipe)
+        chains = itertools.cycle([rec.sample(rng(derive_seed(recipe, s))) for s in range(16)])
+        rows.append(
+            (
+                f"recipe {recipe} (sample + apply)",
+                median_time(lambda c=chains: apply_chain(img, next(c)), repeat * 2),
+            )
+        )
+    lines = [
+        "Distortion throughput, 512x512 float32 photo",
+        "",
+        "| what | images/s | time / one LUT apply |",
+        "|---|---:|---:|",
+    ]
+    for name, seconds in rows:
+        lines.append(f"| {name} | {1 / seconds:.1f} | {seconds / t_lut:.1f}x |")
+    text = "\n".join(lines)
+    print(text)
+    return text
+
+
+def bench_dataset(photos: int = 8, variants: int = 2, size: int = 256) -> str:
+    """Pairs per second from 12-megapixel JPEGs at ``size``, with 1 and 2 workers,
+    beside the floor measured in the same run: decode + resize + PNG encode of the
+    same images with no distortion (one process)."""
+    import cv2
+
+    from lutkit.data.build import BuildConfig, build_dataset
+    from lutkit.data.png import encode_png
+    from lutkit.data.views import prepare
+    from lutkit.images import load_image, save_image
+    from lutkit.samples import sample_photos
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        src = tmp / "photos"
+        src.mkdir()
+        bundled = sample_photos()
+        for i in range(photos):
+            img = load_image(bundled[i % len(bundled)].path).pixels
+            big = cv2.resize(img, (4000, 3000), interpolation=cv2.INTER_CUBIC)
+            save_image(src / f"{i:03d}.jpg", np.roll(big, i * 131, axis=1), quality=92)
+        files = sorted(src.glob("*.jpg"))
+
+        def floor() -> None:
+            for f in files:
+                clean = prepare(f, size)[0]
+                for _ in range(variants):
+                    encode_png(clean)
+                    encode_png(clean)
+
+        t_floor = median_time(floor, 2)
+        rows = []
+        for workers in (1, 2):
+
+            def build(w: int = workers) -> None:
+                out = tmp / f"ds-{w}"
+                shutil.rmtree(out, ignore_errors=True)
+                cfg = BuildConfig(
+                    source=str(src),
+                    recipe="default",
+                    out=str(out),
+                    variants=variants,
+                    size=size,
+                    rows_per_shard=variants,
+                )
+                build_dataset(cfg, workers=w)
+
+            rows.append((workers, median_time(build, 2)))
+        n = photos * variants
+        lines = [
+            f"Dataset build, {photos} photos of 12 MP (JPEG) x {variants} variants at {size} px,"
+            " recipe default, ground-truth LUTs on",
+            "",
+            "| what | pairs/s | time / floor |",
+            "|---|---:|---:|",
+            f"| floor: decode + resize + 2 PNG encodes, no distortion (1 process) | "
+            f"{n / t_floor:.1f} | 1.00x |",
+        ]
+        for workers, seconds in rows:
+            lines.append(
+                f"| lutkit dataset build, {workers} worker(s) | {n / seconds:.1f} | "
+                f"{seconds / t_floor:.2f}x |"
+            )
+        lines.append("")
+        lines.append(f"2 workers / 1 worker: {rows[0][1] / rows[1][1]:.2f}x")
+        text = "\n".join(lines)
+        print(text)
+        return text
+
+
+def bench_latents(vae: str = "default", variants: int = 4) -> str:
+    """Images per second of ``lutkit latents`` against the loop a user would write (one
+    image at a time through ``vae.encode``, float32, no batching), same model, same
+    images, same run. Both include decoding the PNGs from the shards."""
+    import torch
+
+    from lutkit.data.build import BuildConfig, build_dataset
+    from lutkit.data.png import decode_png
+    from lutkit.data.shards import read_shard_file
+    from lutkit.errors import LutkitError
+    from lutkit.latents.encode import encode_dataset
+    from lutkit.latents.vae import center_crop_resize, load_vae
+
+    try:
+        load_vae(vae)
+    except LutkitError as exc:
+        text = f"VAE latents: skipped ({exc})"
+        print(text)
+        return text
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ds = Path(tmp) / "ds"
+        build_dataset(
+            BuildConfig(
+                source="sample", recipe="curves", out=str(ds), variants=variants, ground_truth=False
+            ),
+            workers=2,
+        )
+        shards = sorted((ds / "pairs").glob("*.parquet"))
+        model = load_vae(vae)
+
+        def naive() -> int:
+            n = 0
+            for shard in shards:
+                table = read_shard_file(shard, columns=["clean", "distorted"])
+                for col in ("clean", "distorted"):
+                    for cell in table.column(col):
+                        img = center_crop_resize(decode_png(cell.as_py()), 224)
+                        x = torch.from_numpy(img.transpose(2, 0, 1)[None].copy())
+                        with torch.no_grad():
+                            _ = model.encode(x).latent_dist.mean
+                        n += 1
+            return n
+
+        t = time.perf_counter()
+        images = naive()
+        t_naive = time.perf_counter() - t
+
+        def ours() -> None:
+            shutil.rmtree(ds / "latents", ignore_errors=True)
+            encode_dataset(ds, vae=vae, batch_size=16, device="cpu")
+
+        ours()  # warm-up
+        t_ours = median_time(ours, 2)
+    lines = [
+        f"VAE latents at 224, {images} images, VAE {vae!r}, CPU ({torch.get_num_threads()} threads)",
+        "",
+        "| what | images/s | lutkit / naive |",
+        "|---|---:|---:|",
+        f"| naive loop: one image at a time, vae.encode, float32 | {images / t_naive:.1f} | 1.00x |",
+        f"| lutkit latents (batch 16, channels-last, inference mode, decode overlapped) | "
+        f"{images / t_ours:.1f} | {t_naive / t_ours:.2f}x |",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    return text

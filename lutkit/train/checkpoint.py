@@ -1,0 +1,140 @@
+"""A run folder's files and its resume point: what ``lutkit train`` writes after every
+epoch, and the checks that let a rerun resume it (see :mod:`lutkit.train.loop`).
+
+The resume state is ``state.safetensors``: the weights being trained, the optimizer
+state (:mod:`lutkit.train.optim`), and in its metadata the position (epoch, step) and
+the metrics so far. A rerun resumes it only with the same config (the keys in
+``RESUMABLE`` may change) and the same VAE.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from lutkit.errors import ConfigError, LutkitError
+from lutkit.train.config import TrainConfig
+from lutkit.train.optim import optimizer_tensors
+from lutkit.train.stages import STAGES
+
+STATE_TENSORS = "state.safetensors"
+STATE_JSON = "state.json"
+METRICS_CSV = "metrics.csv"
+SHEET_PNG = "before-after.png"
+CONFIG_JSON = "config.json"
+METRIC_COLUMNS = (
+    "stage",
+    "epoch",
+    "step",
+    "lr",
+    "train_kl",
+    "train_lut",
+    "val_kl",
+    "val_lut",
+    "val_de_input",
+    "val_de_fit",
+    "val_de_net",
+)
+# Keys that may change when a run is resumed; any other change is refused.
+RESUMABLE = ("epochs", "device", "val_images", "fit_steps")
+# What the recolor net of a lutnet stage must share with the run that trained it.
+RECOLOR_KEYS = ("dataset", "vae", "width", "res_blocks", "norm", "residual", "kl_direction")
+
+
+def save_checkpoint(
+    run_dir: Path, stage: str, recolor, lutnet, opt, position: dict[str, Any], rows: list
+) -> None:
+    """Write the models, the resume state, metrics.csv and state.json (each atomically;
+    state.safetensors is the truth a resume reads)."""
+    from safetensors.torch import save_file
+
+    from lutkit.fsutil import atomic_output, atomic_write_text
+
+    st = STAGES[stage]
+    if st.trains_recolor:
+        recolor.save_pretrained(run_dir / "recolor")
+    if st.lutnet:
+        lutnet.save_pretrained(run_dir / "lutnet")
+    tensors, plain = optimizer_tensors(opt)
+    for prefix, model in (("recolor", recolor), ("lutnet", lutnet)):
+        if model is not None and not (prefix == "recolor" and not st.trains_recolor):
+            for k, v in model.state_dict().items():
+                tensors[f"{prefix}.{k}"] = v.detach().to("cpu").contiguous()
+    meta = {**position, "stage": stage, "optimizer": plain, "metrics": rows}
+    with atomic_output(run_dir / STATE_TENSORS) as tmp:
+        save_file(tensors, str(tmp), metadata={"lutkit": json.dumps(meta)})
+    write_metrics(run_dir / METRICS_CSV, rows)
+    atomic_write_text(
+        run_dir / STATE_JSON, json.dumps({**position, "stage": stage}, indent=2) + "\n"
+    )
+
+
+def load_checkpoint(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(tensors, metadata) of the resume state, or None when the run has none."""
+    from safetensors import SafetensorError, safe_open
+    from safetensors.torch import load_file
+
+    path = run_dir / STATE_TENSORS
+    if not path.is_file():
+        return None
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = json.loads((f.metadata() or {})["lutkit"])
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, KeyError, ValueError) as exc:
+        raise LutkitError(
+            f"unreadable resume state: {exc}",
+            path=path,
+            hint="delete the run folder to start again",
+        ) from None
+    return tensors, meta
+
+
+def write_metrics(path: Path, rows: list[dict[str, str]]) -> None:
+    from lutkit.fsutil import atomic_write_text
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=METRIC_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buf.getvalue())
+
+
+def format_metric(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def check_resume(run_dir: Path, cfg: TrainConfig, fingerprint: str, keys=None) -> None:
+    """Refuse to resume a run whose saved config (other than in RESUMABLE) or VAE
+    differs."""
+    try:
+        saved = json.loads((run_dir / CONFIG_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise LutkitError(
+            "the run has a resume state but no readable config.json",
+            path=run_dir,
+            hint="delete the run folder to start again",
+        ) from None
+    if saved.get("vae_fingerprint", fingerprint) != fingerprint:
+        raise ConfigError(
+            f"the run was trained with VAE {saved['vae_fingerprint']}, "
+            f"but {cfg.vae!r} is now {fingerprint}",
+            path=run_dir,
+            hint="use another name, or delete the run folder to start again",
+        )
+    now = cfg.to_dict()
+    for key in keys or now:
+        if key in RESUMABLE or key == "stage":
+            continue
+        if saved.get(key) != now[key]:
+            raise ConfigError(
+                f"the run was trained with {key} = {saved.get(key)!r}, not {now[key]!r}",
+                path=run_dir,
+                hint="use another name, or delete the run folder to start again",
+            )

@@ -1,0 +1,178 @@
+"""The training stages, in one place: what each stage trains, its loss, its models,
+and how it is measured on the validation split.
+
+``recolor`` trains the recolor net alone (KL loss); ``lutnet`` trains a LUT net on
+top of the frozen recolor net of the same run (it continues a finished ``recolor``
+stage); ``both`` trains them together, the LUT net seeing the recolor net's
+(detached) output, with loss KL + ``lut_weight`` x LUT loss.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lutkit.errors import ConfigError
+from lutkit.train.config import TrainConfig
+from lutkit.train.data import Split
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    trains_recolor: bool  # else the run's recolor net is loaded, frozen
+    lutnet: bool  # a LUT net is trained (and the pixels are needed)
+
+    def continues(self, saved: str, complete: bool) -> bool:
+        """Whether this stage may start on a run whose resume state holds stage
+        ``saved`` (a lutnet stage follows a finished recolor stage)."""
+        return saved == "recolor" and self.name == "lutnet" and complete
+
+    def check_run(self, run_dir: Path) -> None:
+        """Refuse a lutnet stage without a trained recolor net in the run folder."""
+        if not self.trains_recolor and not (run_dir / "recolor" / "model.safetensors").is_file():
+            raise ConfigError(
+                "stage lutnet needs a trained recolor net in the run folder",
+                path=run_dir / "recolor",
+                hint="train stage recolor (or both) with this name first",
+            )
+
+    def build_models(self, cfg: TrainConfig, run_dir: Path, channels: int, train: Split, device):
+        """(recolor, lutnet or None, the models the optimizer trains), on ``device``."""
+        import torch
+
+        from lutkit.models.colormap import LUTNet
+        from lutkit.models.recolor import RecolorNet
+
+        if not self.trains_recolor:
+            recolor = RecolorNet.from_pretrained(run_dir / "recolor", device=device)
+            recolor.requires_grad_(False)
+            if recolor.channels != channels:
+                raise ConfigError(
+                    f"the recolor net takes {recolor.channels} channels, the latents have "
+                    f"{channels}",
+                    path=run_dir / "recolor",
+                )
+        else:
+            recolor = RecolorNet(channels, cfg.width, cfg.res_blocks, cfg.norm, cfg.residual)
+        lutnet = None
+        if self.lutnet:
+            lutnet = LUTNet(channels, cfg.lutnet_width, cfg.lutnet_basis, cfg.lutnet_size)
+            both = torch.cat([train.distorted, train.clean], dim=1)
+            lutnet.set_input_stats(both.mean(dim=(0, 2, 3)), both.std(dim=(0, 2, 3)))
+        trained = ([recolor] if self.trains_recolor else []) + (
+            [lutnet] if lutnet is not None else []
+        )
+        recolor.to(device)
+        if lutnet is not None:
+            lutnet.to(device)
+        return recolor, lutnet, trained
+
+    def losses(self, recolor, lutnet, batch: dict[str, Any], cfg: TrainConfig):
+        """(total loss, {"kl": .., "lut": ..}) of one batch."""
+        import torch
+
+        from lutkit.models.colormap import lutnet_loss
+        from lutkit.models.recolor import kl_loss
+
+        parts: dict[str, Any] = {}
+        if not self.trains_recolor:
+            with torch.no_grad():
+                fixed = recolor(batch["distorted"])
+        else:
+            fixed = recolor(batch["distorted"])
+            parts["kl"] = kl_loss(fixed, batch["clean"], cfg.kl_direction)
+        if self.lutnet:
+            # The LUT net learns from the recolor net's prediction, as it will see it at
+            # fix time, but does not train the recolor net: that stays a pure KL fit.
+            tables = lutnet(batch["distorted"], fixed.detach())
+            parts["lut"], _ = lutnet_loss(
+                tables,
+                batch["distorted_rgb"],
+                batch["clean_rgb"],
+                tv_weight=cfg.tv_weight,
+                mono_weight=cfg.mono_weight,
+            )
+        if not self.lutnet:
+            total = parts["kl"]
+        elif not self.trains_recolor:
+            total = parts["lut"]
+        else:
+            total = parts["kl"] + cfg.lut_weight * parts["lut"]
+        return total, parts
+
+
+STAGES = {
+    "recolor": Stage("recolor", trains_recolor=True, lutnet=False),
+    "lutnet": Stage("lutnet", trains_recolor=False, lutnet=True),
+    "both": Stage("both", trains_recolor=True, lutnet=True),
+}
+
+
+def batch_of(split: Split, idx, device: str) -> dict[str, Any]:
+    """The rows ``idx`` of a split, on ``device``."""
+    batch = {"distorted": split.distorted[idx].to(device), "clean": split.clean[idx].to(device)}
+    if split.distorted_rgb is not None:
+        batch["distorted_rgb"] = split.distorted_rgb[idx].to(device)
+        batch["clean_rgb"] = split.clean_rgb[idx].to(device)
+    return batch
+
+
+def validate(
+    stage: str, recolor, lutnet, vae, val: Split, cfg: TrainConfig, device: str
+) -> tuple[dict[str, float], list[np.ndarray], list[str]]:
+    """Val losses and delta E 2000 after correction; also the before/after tiles."""
+    import torch
+
+    from lutkit.color import image_delta_e
+    from lutkit.correct.predict import fit_correction, net_correction
+
+    recolor.eval()
+    if lutnet is not None:
+        lutnet.eval()
+    st = STAGES[stage]
+    sums: dict[str, float] = {}
+    with torch.no_grad():
+        for start in range(0, len(val), cfg.batch_size):
+            idx = torch.arange(start, min(start + cfg.batch_size, len(val)))
+            _, parts = st.losses(recolor, lutnet, batch_of(val, idx, device), cfg)
+            for k, v in parts.items():
+                sums[k] = sums.get(k, 0.0) + float(v.detach()) * len(idx)
+        metrics = {f"val_{k}": v / len(val) for k, v in sums.items()}
+        if not st.trains_recolor:
+            metrics["val_kl"] = float("nan")  # the recolor net is frozen: not measured
+        k = len(val.full_distorted)
+        original = val.distorted[:k].to(device)
+        fixed = recolor(original)
+        luts: dict[str, list] = {}
+        if st.trains_recolor:
+            luts["fit"] = fit_correction(
+                vae,
+                original,
+                fixed,
+                method=cfg.fit_method,
+                seed=cfg.seed,
+                lut_size=33,
+                steps=cfg.fit_steps,
+            )
+        if st.lutnet:
+            luts["net"] = net_correction(lutnet, original, fixed, lut_size=lutnet.lut_size)
+    des: dict[str, list[float]] = {"input": []}
+    tiles, labels = [], []
+    for i in range(k):
+        dist, clean = val.full_distorted[i], val.full_clean[i]
+        des["input"].append(float(image_delta_e(dist, clean).mean()))
+        row = [(dist, f"distorted  dE {des['input'][-1]:.2f}")]
+        for name, lut_list in luts.items():
+            out = np.clip(lut_list[i].apply(dist), 0.0, 1.0)
+            des.setdefault(name, []).append(float(image_delta_e(out, clean).mean()))
+            row.append((out, f"{name}  dE {des[name][-1]:.2f}"))
+        row.append((clean, "clean"))
+        tiles += [t for t, _ in row]
+        labels += [lb for _, lb in row]
+    for name, values in des.items():
+        metrics[f"val_de_{name}"] = float(np.mean(values))
+    return metrics, tiles, labels
