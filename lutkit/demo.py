@@ -86,23 +86,29 @@ def run_lut_demo(out: str | os.PathLike[str], *, photo: str = "grace_hopper") ->
 
 
 def _test_photo(run) -> tuple[str, Path]:
-    """(name, path) of a photo from the run's test split (never trained on)."""
+    """(name, path) of a photo from the run's test split (never trained on): from its
+    dataset when it is here, else from the held-out photos the model records (the
+    shipped model lists them), taking one that ships with lutkit's dependencies."""
     from lutkit.data.index import load_dataset_json
     from lutkit.data.shards import read_shard
     from lutkit.errors import ConfigError
     from lutkit.samples import sample_photos
 
     dataset = Path(run.config.dataset)
-    doc = load_dataset_json(dataset)
     names: set[str] = set()
-    for shard in doc.get("shards", []):
-        if shard.get("split") == "test":
-            table = read_shard(dataset, shard, ["source"])
-            names.update(table.column("source").to_pylist())
-    bundled = {f"sample:{p.name}": p.path for p in sample_photos()}
+    if (dataset / "dataset.json").is_file():
+        doc = load_dataset_json(dataset)
+        for shard in doc.get("shards", []):
+            if shard.get("split") == "test":
+                table = read_shard(dataset, shard, ["source"])
+                names.update(table.column("source").to_pylist())
+    else:
+        names.update(run.record.get("heldout_photos") or [])
+    bundled = {p.name: p.path for p in sample_photos()}
     for name in sorted(names):
-        if name in bundled:
-            return name.split(":", 1)[1], Path(bundled[name])
+        plain = name.split(":", 1)[-1].replace("-", "_")
+        if plain in bundled:
+            return plain, Path(bundled[plain])
         if Path(name).is_file():
             return Path(name).stem, Path(name)
     raise ConfigError(

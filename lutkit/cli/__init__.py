@@ -33,6 +33,11 @@ _COMMANDS = {
         "photos",
         "Fetch, list and verify the curated training photographs.",
     ),
+    "model": (
+        "lutkit.cli.model",
+        "model",
+        "Package a trained run as a model; say which model `fix` uses.",
+    ),
     "fix": ("lutkit.cli.fix", "fix", "Fix photos with a trained model; export the LUT."),
     "eval": ("lutkit.cli.eval", "eval_cmd", "Evaluate a model against baselines; write a report."),
     "bench": ("lutkit.cli.bench", "bench", "Benchmarks against peers (tables of ratios)."),
@@ -98,7 +103,8 @@ def main() -> None:
 @click.option(
     "--model",
     type=click.Path(file_okay=False),
-    help="Also fix a held-out photo with this trained run (what `make demo` does).",
+    help="Also fix a held-out photo with this model: a run folder, or 'default' (the "
+    "model shipped with lutkit, what `make demo` uses).",
 )
 @click.option("--recipe", default="heldout", show_default=True, help="The fix demo's distortion.")
 def demo(out: str, photo: str, model: str | None, recipe: str) -> None:
@@ -111,6 +117,7 @@ def demo(out: str, photo: str, model: str | None, recipe: str) -> None:
     \b
     Examples:
       lutkit demo --out demo
+      lutkit demo --out demo --model default
       lutkit demo --out demo --model runs/demo
     """
     from lutkit.demo import run_fix_demo, run_lut_demo
@@ -123,7 +130,9 @@ def demo(out: str, photo: str, model: str | None, recipe: str) -> None:
         f"level(s), mean {result.mean_diff:.3f}"
     )
     if model:
-        fixed = run_fix_demo(out, model, recipe=recipe)
+        from lutkit.correct.model import resolve_model
+
+        fixed = run_fix_demo(out, resolve_model(model)[0], recipe=recipe)
         for role, path in fixed.files.items():
             click.echo(f"{role:>9}  {path}")
         scores = ", ".join(f"{k} {v:.2f}" for k, v in fixed.scores.items())

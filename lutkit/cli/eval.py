@@ -66,7 +66,7 @@ def eval_sets(dataset, out, variants, seed, photo_splits, tools, force) -> None:
     "--model",
     type=click.Path(file_okay=False),
     required=True,
-    help="A run folder written by `lutkit train`.",
+    help="A run folder written by `lutkit train`, or 'default' (the shipped model).",
 )
 @click.option(
     "--sets",
@@ -83,9 +83,10 @@ def eval_sets(dataset, out, variants, seed, photo_splits, tools, force) -> None:
 )
 @click.option(
     "--baselines",
-    default="fcn,ia3dlut",
+    default="fcn,ia3dlut,ffcc",
     show_default=True,
-    help="Learned baselines to train (or reuse), comma-separated; '' for none.",
+    help="Learned baselines to train (or reuse), comma-separated; '' for none: the pixel "
+    "FCN, Image-Adaptive 3D LUT, and the FFCC-style illuminant estimator alone.",
 )
 @click.option(
     "--baseline-epochs",
@@ -132,21 +133,28 @@ def eval_cmd(
 
     from lutkit.errors import ConfigError
     from lutkit.evaluate import evaluate_model
-    from lutkit.train.baselines import FCNTrainConfig, IA3DLUTTrainConfig
+    from lutkit.evaluate.methods import LEARNED
+    from lutkit.train.baselines import (
+        FCNTrainConfig,
+        IA3DLUTTrainConfig,
+        IlluminantTrainConfig,
+    )
 
     which = tuple(b.strip() for b in baselines.split(",") if b.strip())
-    unknown = [b for b in which if b not in ("fcn", "ia3dlut")]
+    unknown = [b for b in which if b not in LEARNED]
     if unknown:
-        raise ConfigError(f"unknown baseline {unknown[0]!r}: choose from fcn, ia3dlut")
-    fcn_cfg, lut_cfg = FCNTrainConfig(), IA3DLUTTrainConfig()
+        raise ConfigError(f"unknown baseline {unknown[0]!r}: choose from {', '.join(LEARNED)}")
+    fcn_cfg, lut_cfg, ill_cfg = FCNTrainConfig(), IA3DLUTTrainConfig(), IlluminantTrainConfig()
     if baseline_epochs:
         fcn_cfg = replace(fcn_cfg, epochs=baseline_epochs)
         lut_cfg = replace(lut_cfg, epochs=baseline_epochs)
+        ill_cfg = replace(ill_cfg, epochs=baseline_epochs)
     from lutkit.cli.options import progress_bars
+    from lutkit.correct.model import resolve_model
 
     with progress_bars(unit="img") as bars:
         report = evaluate_model(
-            model,
+            resolve_model(model)[0],
             out,
             sets=sets_dir,
             set_names=set_names,
@@ -154,6 +162,7 @@ def eval_cmd(
             baselines=which,
             fcn_config=fcn_cfg,
             lut_config=lut_cfg,
+            illuminant_config=ill_cfg,
             curve_images=curve_images,
             gallery=gallery,
             seed=seed,

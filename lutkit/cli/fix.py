@@ -16,17 +16,24 @@ from lutkit.cli.options import progress_bars, strength_option
 )
 @click.option(
     "--model",
-    type=click.Path(file_okay=False),
-    help="A run folder (default: the last one `make train` finished).",
+    help="A run folder, or 'default' (the model shipped with lutkit). Without it: the "
+    "run under runs/ that finished last, else the shipped default model.",
 )
 @click.option(
     "--colormap",
     type=click.Choice(["fit", "net"]),
-    default="fit",
-    show_default=True,
-    help="fit: regress a colour map on decoded latents; net: the LUT net.",
+    help="fit: regress a colour map on decoded latents; net: the model's LUT net. "
+    "Default: the one the model records as best (the shipped model: net), else fit.",
 )
-@click.option("--iterations", type=click.IntRange(1, 20), default=1, show_default=True)
+@click.option(
+    "--iterations",
+    type=click.IntRange(1, 20),
+    default=1,
+    show_default=True,
+    help="Passes, each predicted from the result of the one before and composed into one "
+    "LUT; passes stop early once a further pass would not change the photo (no colour "
+    "moves by half an 8-bit level).",
+)
 @strength_option
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
@@ -43,23 +50,18 @@ def fix(
 
     \b
     Examples:
+      lutkit fix photo.jpg -o fixed.jpg                  # the shipped default model
       lutkit fix photo.jpg -o fixed.jpg --export-lut fix.cube
       lutkit fix scans/ -o fixed/ --iterations 3 --compare
     """
     from lutkit.correct.fix import fix_files
-    from lutkit.correct.model import latest_run, load_run
+    from lutkit.correct.model import load_run, preferred_colormap, resolve_model
     from lutkit.errors import ConfigError
     from lutkit.luts.files import expand_images, plan_outputs
 
-    if model is None:
-        found = latest_run()
-        if found is None:
-            raise ConfigError(
-                "no trained model found in runs/",
-                hint="run `make train`, or pass --model runs/NAME",
-            )
-        model = str(found)
-    run = load_run(model)
+    path, how = resolve_model(model)
+    run = load_run(path)
+    colormap = colormap or preferred_colormap(run)
     inputs = expand_images(images)
     if not inputs:
         raise ConfigError("no images found", path=", ".join(images))
@@ -80,5 +82,5 @@ def fix(
     click.echo(
         f"wrote {len(written)} image(s) to {output}"
         + (f" and {export_lut}" if export_lut else "")
-        + f" with model {model}"
+        + f" with model {path} ({how}; colour map {colormap})"
     )

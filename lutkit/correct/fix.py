@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from lutkit.correct.model import Run
 
 PREVIEW_SIDE = 448  # iterations predict from a copy this size (the model sees 224)
+# A further pass that moves no colour of the lattice by more than this (half an 8-bit
+# level) no longer changes the photo: iterating stops there.
+CONVERGED = 0.5 / 255
 
 
 @dataclass
@@ -61,14 +64,20 @@ def iterate_corrections(
 
     Iteration k predicts a LUT (noise seed ``seed + k``) from the result so far, on a
     :func:`preview` of ``pixels``, and composes it with the earlier ones; the k-th LUT
-    yielded is the whole correction of ``k + 1`` iterations (strength 1).
+    yielded is the whole correction of ``k + 1`` iterations (strength 1). Once a pass
+    would move no colour by more than :data:`CONVERGED`, the photo no longer changes:
+    no more passes are made, and the correction so far is yielded for the rest.
     """
     from lutkit.correct.predict import predict_correction
 
     small = preview(pixels)
     current = small
     total: LUT3D | None = None
+    converged = False
     for k in range(iterations):
+        if k > 0 and converged:
+            yield total
+            continue
         step = predict_correction(
             run,
             current,
@@ -77,6 +86,7 @@ def iterate_corrections(
             lut_size=lut_size,
             size=getattr(run, "image_size", 224),
         )
+        converged = bool(np.abs(step.table - step.lattice()).max() <= CONVERGED)
         total = step if total is None else compose(total, step, size=lut_size)
         current = apply_lut(total, small)
         yield total

@@ -18,6 +18,7 @@ from lutkit.train.checkpoint import CONFIG_JSON, STATE_JSON
 from lutkit.train.config import TrainConfig, config_from_dict
 
 if TYPE_CHECKING:
+    from lutkit.models.blend import BlendNet
     from lutkit.models.colormap import LUTNet
     from lutkit.models.recolor import RecolorNet
 
@@ -25,14 +26,14 @@ if TYPE_CHECKING:
 @dataclass
 class Run:
     """A run folder: ``config`` (TrainConfig), ``record`` (VAE fingerprint, dataset,
-    latent shape, image size), ``recolor`` (RecolorNet), ``lutnet`` (LUTNet or None),
+    latent shape, image size), ``recolor`` (RecolorNet), ``lutnet`` (LUTNet, BlendNet or None),
     and ``vae``, loaded on first use and checked against the recorded fingerprint."""
 
     path: Path
     config: TrainConfig
     record: dict[str, Any]
     recolor: RecolorNet
-    lutnet: LUTNet | None = None
+    lutnet: LUTNet | BlendNet | None = None
     device: str = "cpu"
     vae_spec: str | None = None  # overrides where the VAE is loaded from
     _vae: Any = field(default=None, repr=False)
@@ -74,6 +75,7 @@ class Run:
 def load_run(path: str | os.PathLike[str], *, device: str = "cpu", vae: str | None = None) -> Run:
     """Load a run folder written by ``lutkit train`` (nets in eval mode on ``device``)."""
     from lutkit.device import pick_device
+    from lutkit.models.blend import BlendNet
     from lutkit.models.colormap import LUTNet
     from lutkit.models.recolor import RecolorNet
 
@@ -105,8 +107,118 @@ def load_run(path: str | os.PathLike[str], *, device: str = "cpu", vae: str | No
     recolor = RecolorNet.from_pretrained(folder / "recolor", device=dev)
     lutnet = None
     if (folder / "lutnet" / "config.json").is_file():
-        lutnet = LUTNet.from_pretrained(folder / "lutnet", device=dev)
+        cls = BlendNet if config.lutnet_kind == "blend" else LUTNet
+        lutnet = cls.from_pretrained(folder / "lutnet", device=dev)
     return Run(folder, config, record, recolor, lutnet, dev, vae)
+
+
+def default_model_dir() -> Path:
+    """The correction model shipped inside the package (``make model`` reproduces it)."""
+    return Path(__file__).resolve().parent.parent / "resources" / "models" / "default"
+
+
+def resolve_model(spec: str | os.PathLike[str] | None, root: str | os.PathLike[str] = "runs"):
+    """Which model ``lutkit fix`` uses: ``spec`` if given ("default": the shipped one),
+    else the run under ``root`` that finished last, else the shipped default model.
+    Returns (path, how it was chosen)."""
+    if spec is not None and str(spec) != "default":
+        return Path(spec), "--model"
+    if spec is None:
+        found = latest_run(root)
+        if found is not None:
+            return found, f"the last run finished under {root}/"
+    folder = default_model_dir()
+    if not (folder / CONFIG_JSON).is_file():
+        raise LutkitError(
+            "the default model is missing from this installation",
+            path=folder,
+            hint="reinstall lutkit, run `make model`, or pass --model runs/NAME",
+        )
+    return folder, "the default model shipped with lutkit"
+
+
+MODEL_FILES = (
+    "recolor/config.json",
+    "recolor/model.safetensors",
+    "lutnet/config.json",
+    "lutnet/model.safetensors",
+    "metrics.csv",
+    "test.json",
+)
+
+
+def export_model(
+    run_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, colormap: str
+) -> Path:
+    """Copy a finished run's model into ``out`` (e.g. lutkit/resources/models/default):
+    its config (recording ``colormap`` as the one to use, and no absolute paths), the
+    two nets (config.json + safetensors), metrics.csv and test.json. Written beside
+    ``out`` and renamed into place, so ``out`` is never half-written."""
+    import shutil
+    import tempfile
+
+    src, dst = Path(run_dir), Path(out)
+    run = load_run(src)  # a clear error for anything that is not a usable run
+    if not run_state(src).get("complete"):
+        raise LutkitError("the run has not finished training", path=src, hint="resume it first")
+    if colormap not in ("fit", "net") or (colormap == "net" and run.lutnet is None):
+        raise ConfigError(f"colormap must be fit or net (a run with a LUT net), not {colormap!r}")
+    doc = json.loads((src / CONFIG_JSON).read_text(encoding="utf-8"))
+    doc.pop("dataset_path", None)
+    if doc.get("vae_path") and not Path(doc["vae_path"]).resolve().is_relative_to(
+        Path.cwd().resolve()
+    ):
+        doc["vae_path"] = None  # only a VAE inside the project is kept by path
+    doc["colormap"] = colormap
+    doc["heldout_photos"] = _heldout_photos(run.config.dataset)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
+    try:
+        (tmp / CONFIG_JSON).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        for name in MODEL_FILES:
+            if (src / name).is_file():
+                (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src / name, tmp / name)
+        for extra in ("TRAINING.md",):  # kept from an earlier export: written by hand
+            if (dst / extra).is_file():
+                shutil.copyfile(dst / extra, tmp / extra)
+        (tmp / STATE_JSON).write_text(
+            json.dumps({"complete": True, "epoch": run_state(src).get("epoch")}) + "\n",
+            encoding="utf-8",
+        )
+        if dst.exists():
+            old = dst.with_name(f".{dst.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            dst.rename(old)
+            tmp.rename(dst)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(dst)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dst
+
+
+def _heldout_photos(dataset: str) -> list[str]:
+    """The sources of a dataset's val and test splits (never trained on), sorted."""
+    from lutkit.data.index import load_dataset_json
+    from lutkit.data.shards import read_shard
+
+    names: set[str] = set()
+    for shard in load_dataset_json(dataset).get("shards", []):
+        if shard.get("split") in ("val", "test"):
+            names.update(read_shard(dataset, shard, ["source"]).column("source").to_pylist())
+    return sorted(names)
+
+
+def preferred_colormap(run: Run) -> str:
+    """The colour map a run is best used with: recorded as ``colormap`` in its
+    config.json (the shipped model records what its evaluation showed), else fit."""
+    choice = run.record.get("colormap")
+    if choice == "net" and run.lutnet is not None:
+        return "net"
+    return "fit"
 
 
 def run_state(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from lutkit.errors import ConfigError
+from lutkit.models.blend import BlendNet
 from lutkit.models.colormap import METHODS, MLP_STEPS, LUTNet, bake_colormap, fit_colormap
 
 if TYPE_CHECKING:
@@ -60,11 +61,25 @@ def fit_correction(
 
 
 def net_correction(
-    lutnet: LUTNet, original: torch.Tensor, fixed: torch.Tensor, *, lut_size: int = 33
+    lutnet: LUTNet | BlendNet,
+    original: torch.Tensor,
+    fixed: torch.Tensor,
+    *,
+    lut_size: int = 33,
+    pixels: torch.Tensor | None = None,
 ) -> list[LUT3D]:
-    """The LUT net's correction of each of a batch of latents (clipped to [0, 1])."""
+    """The LUT net's correction of each of a batch of latents (clipped to [0, 1]).
+
+    A :class:`~lutkit.models.blend.BlendNet` also reads the (B, 3, S, S) ``pixels`` of
+    the view the latents were encoded from, and is sampled at ``lut_size`` directly."""
     from lutkit.luts.model import LUT3D
 
+    if isinstance(lutnet, BlendNet):
+        if pixels is None:
+            raise ConfigError("the blend net needs the pixels of the view (pixels=...)")
+        with torch.no_grad():
+            tables = lutnet.tables(pixels, lut_size, latents=(original, fixed)).clamp(0.0, 1.0)
+        return [LUT3D(t, title="lutkit correction (blend net)") for t in tables.cpu().numpy()]
     with torch.no_grad():
         tables = lutnet(original, fixed).clamp(0.0, 1.0).cpu().numpy()
     luts = [LUT3D(t, title="lutkit correction (LUT net)") for t in tables]
@@ -111,7 +126,7 @@ def predict_correction(
     with torch.no_grad():
         fixed = run.recolor(original)
     if colormap == "net":
-        lut = net_correction(run.lutnet, original, fixed, lut_size=lut_size)[0]
+        lut = net_correction(run.lutnet, original, fixed, lut_size=lut_size, pixels=x)[0]
     else:
         lut = fit_correction(vae, original, fixed, method=method, seed=seed, lut_size=lut_size)[0]
     name = getattr(run, "name", None) or str(getattr(run, "path", ""))

@@ -23,7 +23,7 @@ from lutkit.errors import LutkitError
 from lutkit.images import to_float
 
 TRAINING_JSON = "training.json"
-LEARNED = ("fcn", "ia3dlut")
+LEARNED = ("fcn", "ia3dlut", "ffcc")
 
 
 @dataclass
@@ -76,6 +76,10 @@ def _lut_method(model: Any) -> Method:
     return Method("ia3dlut", "IA-3DLUT (Zeng 2020)", "learned", model.correct)
 
 
+def _ffcc_method(model: Any) -> Method:
+    return Method("ffcc", "FFCC-style illuminant (learned)", "learned", model.correct)
+
+
 def train_pairs(dataset: str | os.PathLike[str]) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The (distorted, clean) uint8/uint16 pixels of a dataset's train split."""
     from lutkit.data.png import decode_png
@@ -118,6 +122,7 @@ def learned_baselines(
     *,
     fcn_config: Any = None,
     lut_config: Any = None,
+    illuminant_config: Any = None,
     which: tuple[str, ...] = LEARNED,
     log: Callable[[str], None] | None = None,
 ) -> tuple[list[Method], dict[str, dict]]:
@@ -130,17 +135,26 @@ def learned_baselines(
     from lutkit.fsutil import atomic_write_text
     from lutkit.models.fcn import PixelFCN
     from lutkit.models.ia3dlut import IA3DLUT
+    from lutkit.models.illuminant import IlluminantNet
     from lutkit.train.baselines import (
         FCNTrainConfig,
         IA3DLUTTrainConfig,
+        IlluminantTrainConfig,
         train_fcn,
         train_ia3dlut,
+        train_illuminant,
     )
 
     say = log or (lambda _m: None)
     specs = {
         "fcn": (PixelFCN, fcn_config or FCNTrainConfig(), train_fcn, _fcn_method),
         "ia3dlut": (IA3DLUT, lut_config or IA3DLUTTrainConfig(), train_ia3dlut, _lut_method),
+        "ffcc": (
+            IlluminantNet,
+            illuminant_config or IlluminantTrainConfig(),
+            train_illuminant,
+            _ffcc_method,
+        ),
     }
     data_key = _data_key(dataset)
     pairs: tuple[list[np.ndarray], list[np.ndarray]] | None = None
@@ -173,9 +187,14 @@ def cached_baselines(cache: str | os.PathLike[str]) -> list[Method]:
     timing; none when nothing is there."""
     from lutkit.models.fcn import PixelFCN
     from lutkit.models.ia3dlut import IA3DLUT
+    from lutkit.models.illuminant import IlluminantNet
 
     out = []
-    for name, cls, wrap in (("fcn", PixelFCN, _fcn_method), ("ia3dlut", IA3DLUT, _lut_method)):
+    for name, cls, wrap in (
+        ("fcn", PixelFCN, _fcn_method),
+        ("ia3dlut", IA3DLUT, _lut_method),
+        ("ffcc", IlluminantNet, _ffcc_method),
+    ):
         found = _load_cached(Path(cache) / name, cls, None)
         if found is not None:
             out.append(wrap(found[0]))

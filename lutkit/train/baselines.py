@@ -1,5 +1,6 @@
-"""The learned baselines' trainers: the pixel-space FCN and Image-Adaptive 3D LUT
-(the networks are in :mod:`lutkit.models.fcn` and :mod:`lutkit.models.ia3dlut`).
+"""The learned baselines' trainers: the pixel-space FCN, Image-Adaptive 3D LUT and the
+FFCC-style illuminant estimator (the networks are in :mod:`lutkit.models.fcn`,
+:mod:`lutkit.models.ia3dlut` and :mod:`lutkit.models.illuminant`).
 
 Both train on (distorted, clean) image pairs with one shared epoch loop: every pair
 once per epoch as a random ``size`` crop (flipped half the time), in a seeded order,
@@ -21,6 +22,7 @@ import torch.nn.functional as F
 from lutkit.errors import ConfigError
 from lutkit.models.fcn import PixelFCN
 from lutkit.models.ia3dlut import IA3DLUT, ia3dlut_loss
+from lutkit.models.illuminant import IlluminantNet
 from lutkit.progress import Counter, Progress
 
 
@@ -234,6 +236,66 @@ def train_ia3dlut(
         "config": asdict(cfg),
         "pairs": pairs,
         "losses": [round(v, 8) for v in losses],
+        "seconds_per_epoch": float(np.median(seconds)),
+    }
+    return model, record
+
+
+@dataclass(frozen=True)
+class IlluminantTrainConfig:
+    """How :func:`train_illuminant` trains the FFCC-style estimator alone (what a
+    colour-constancy user would pick): the delta E 76 of the photo after dividing out
+    the estimated light, on 64 x 64 area-averaged copies of random crops."""
+
+    bins: int = 48
+    epochs: int = 3
+    batch_size: int = 16
+    lr: float = 2e-3
+    size: int = 224  # training crops
+    view: int = 64  # the side of the copies the light is estimated on and scored
+    seed: int = 0
+
+    def check(self) -> IlluminantTrainConfig:
+        if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0 or self.view < 8:
+            raise ConfigError(f"bad illuminant training settings: {asdict(self)}")
+        return self
+
+
+def train_illuminant(
+    distorted: Sequence[np.ndarray],
+    clean: Sequence[np.ndarray],
+    config: IlluminantTrainConfig | None = None,
+    *,
+    progress: Progress | None = None,
+) -> tuple[IlluminantNet, dict[str, Any]]:
+    """Train an :class:`IlluminantNet` on (distorted, clean) pairs (Adam, cosine decay to
+    lr / 10). Returns the model (eval mode) and a record with ``seconds_per_epoch``."""
+    from lutkit.models.colormap import delta_e76_loss
+    from lutkit.models.illuminant import apply_gains
+
+    cfg = (config or IlluminantTrainConfig()).check()
+
+    def make(steps_per_epoch: int):
+        model = IlluminantNet(cfg.bins)
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(
+            opt, T_max=cfg.epochs * steps_per_epoch, eta_min=cfg.lr / 10
+        )
+        return model, opt, sched
+
+    def batch_loss(model, d, c):
+        d, c = F.adaptive_avg_pool2d(d, cfg.view), F.adaptive_avg_pool2d(c, cfg.view)
+        loss = delta_e76_loss(apply_gains(d, model.gains(d)), c)
+        return loss, float(loss.detach())
+
+    model, losses, seconds, pairs = train_pairs(
+        distorted, clean, cfg, make, batch_loss, progress=progress
+    )
+    record = {
+        "model": "IlluminantNet",
+        "config": asdict(cfg),
+        "pairs": pairs,
+        "losses": [round(v, 6) for v in losses],
         "seconds_per_epoch": float(np.median(seconds)),
     }
     return model, record

@@ -21,6 +21,10 @@ from lutkit.errors import ConfigError
 STAGES = ("recolor", "lutnet", "both")
 SCHEDULES = ("cosine", "constant")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+LUTNET_KINDS = ("basis", "blend")
+BLEND_CANDIDATES = (
+    "identity,gray-world,shades-of-gray,white-patch,gray-edge,illuminant,levels,sog-levels,latent"
+)
 # What a run records beside the config (config.json); not settable.
 RECORD_KEYS = (
     "vae_fingerprint",
@@ -29,6 +33,8 @@ RECORD_KEYS = (
     "latent_shape",
     "image_size",
     "lutkit_version",
+    "heldout_photos",  # an exported model: the photos its training never saw
+    "colormap",  # the colour map `lutkit fix` uses by default (the one the eval shows wins)
 )
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -63,6 +69,13 @@ class TrainConfig:
     lut_weight: float = 1.0  # stage both: loss = KL + lut_weight * LUT loss
     tv_weight: float = 0.01
     mono_weight: float = 10.0
+    # The kind of LUT net: "basis" (weights of learned basis LUTs, from the latents) or
+    # "blend" (lutkit.models.blend: weights over candidate corrections, one of which,
+    # "latent", is a basis LUT net of the sizes above).
+    lutnet_kind: str = "basis"
+    blend_candidates: str = BLEND_CANDIDATES  # comma-separated, identity first
+    blend_hidden: int = 32  # the shared scorer's hidden units
+    blend_pixels: int = 32  # side of the view the estimates are made on
     # validation
     fit_method: str = "mlp"  # the fitted colour map of the val delta E: mlp | poly
     fit_steps: int = 400  # Adam steps of each fitted MLP colour map
@@ -80,6 +93,7 @@ class TrainConfig:
             "norm": ("instance", "none"),
             "fit_method": ("mlp", "poly"),
             "kl_direction": ("pred||clean", "clean||pred"),
+            "lutnet_kind": LUTNET_KINDS,
         }
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
@@ -98,6 +112,8 @@ class TrainConfig:
             "lutnet_pixels": 0,
             "val_images": 1,
             "fit_steps": 1,
+            "blend_hidden": 1,
+            "blend_pixels": 8,
         }
         for key, low in minimum.items():
             if getattr(self, key) < low:
@@ -109,6 +125,15 @@ class TrainConfig:
             raise ConfigError(f"lr must be positive, got {self.lr}")
         if not 0 <= self.min_lr_ratio <= 1:
             raise ConfigError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
+        if self.lutnet_kind == "blend":
+            known = BLEND_CANDIDATES.split(",")  # every candidate lutkit.models.blend has
+            names = self.candidates
+            unknown = [n for n in names if n not in known]
+            if unknown or not names or names[0] != "identity" or len(set(names)) != len(names):
+                raise ConfigError(
+                    f"blend_candidates must start with identity and name each of "
+                    f"{', '.join(known)} at most once, got {self.blend_candidates!r}"
+                )
         if self.lutnet_size > 65:
             raise ConfigError(f"lutnet_size must be at most 65, got {self.lutnet_size}")
         if not _NAME.fullmatch(self.name):
@@ -116,6 +141,11 @@ class TrainConfig:
                 f"name must be a plain folder name (letters, digits, . _ -), got {self.name!r}"
             )
         return self
+
+    @property
+    def candidates(self) -> list[str]:
+        """The blend's candidates, in order."""
+        return [n.strip() for n in self.blend_candidates.split(",") if n.strip()]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

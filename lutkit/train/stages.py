@@ -59,7 +59,9 @@ class Stage:
         else:
             recolor = RecolorNet(channels, cfg.width, cfg.res_blocks, cfg.norm, cfg.residual)
         lutnet = None
-        if self.lutnet:
+        if self.lutnet and cfg.lutnet_kind == "blend":
+            lutnet = build_blend(cfg, channels, train, recolor)
+        elif self.lutnet:
             lutnet = LUTNet(channels, cfg.lutnet_width, cfg.lutnet_basis, cfg.lutnet_size)
             both = torch.cat([train.distorted, train.clean], dim=1)
             lutnet.set_input_stats(both.mean(dim=(0, 2, 3)), both.std(dim=(0, 2, 3)))
@@ -85,7 +87,9 @@ class Stage:
         else:
             fixed = recolor(batch["distorted"])
             parts["kl"] = kl_loss(fixed, batch["clean"], cfg.kl_direction)
-        if self.lutnet:
+        if self.lutnet and cfg.lutnet_kind == "blend":
+            parts["lut"] = blend_loss(lutnet, batch, fixed.detach(), cfg)
+        elif self.lutnet:
             # The LUT net learns from the recolor net's prediction, as it will see it at
             # fix time, but does not train the recolor net: that stays a pure KL fit.
             tables = lutnet(batch["distorted"], fixed.detach())
@@ -110,6 +114,58 @@ STAGES = {
     "lutnet": Stage("lutnet", trains_recolor=False, lutnet=True),
     "both": Stage("both", trains_recolor=True, lutnet=True),
 }
+
+
+def build_blend(cfg: TrainConfig, channels: int, train: Split, recolor):
+    """A :class:`~lutkit.models.blend.BlendNet` with its inputs standardised on (up to
+    512 evenly spaced) training pairs: the latent candidate's latents, the scorer's
+    features."""
+    import torch
+
+    from lutkit.models.blend import BlendNet
+
+    latent = None
+    if "latent" in cfg.candidates:
+        latent = {
+            "channels": channels,
+            "width": cfg.lutnet_width,
+            "basis": cfg.lutnet_basis,
+            "lut_size": cfg.lutnet_size,
+        }
+    net = BlendNet(cfg.candidates, cfg.blend_hidden, cfg.blend_pixels, latent)
+    if net.latent is not None:
+        both = torch.cat([train.distorted, train.clean], dim=1)
+        net.latent.set_input_stats(both.mean(dim=(0, 2, 3)), both.std(dim=(0, 2, 3)))
+    pick = torch.arange(0, len(train), max(1, len(train) // 512))
+    with torch.no_grad():
+        latents = (train.distorted[pick], recolor(train.distorted[pick]))
+        view = net.view(train.distorted_rgb[pick])
+        est = net.estimates(view, latents)
+        feats = net.features(view, net.apply_candidates(est, view))
+    net.set_feature_stats(feats.reshape(-1, feats.shape[-1]))
+    return net
+
+
+def blend_loss(net, batch: dict[str, Any], fixed, cfg: TrainConfig):
+    """Mean delta E 76 of the blend against the clean pixels. The learned candidates
+    (the illuminant net, the latent LUT net) are each also scored on their own, so that
+    each learns to correct and the scorer learns when to trust it; the latent LUT net
+    adds its smoothness and monotonicity terms."""
+    from lutkit.models.colormap import delta_e76_loss, lut_monotonicity, lut_smoothness
+
+    rgb, clean = batch["distorted_rgb"], batch["clean_rgb"]
+    w, est = net.weights(net.view(rgb), (batch["distorted"], fixed))
+    outputs = net.apply_candidates(est, rgb)
+    blend = (outputs * w.view(*w.shape, 1, 1, 1)).sum(dim=1)
+    loss = delta_e76_loss(blend, clean)
+    for k, name in enumerate(net.candidates):
+        if name in ("illuminant", "latent"):
+            loss = loss + delta_e76_loss(outputs[:, k], clean)
+    if "tables" in est:
+        tables = est["tables"]
+        loss = loss + cfg.tv_weight * lut_smoothness(tables)
+        loss = loss + cfg.mono_weight * lut_monotonicity(tables)
+    return loss
 
 
 def batch_of(split: Split, idx, device: str) -> dict[str, Any]:
@@ -159,7 +215,9 @@ def validate(
                 steps=cfg.fit_steps,
             )
         if st.lutnet:
-            luts["net"] = net_correction(lutnet, original, fixed, lut_size=lutnet.lut_size)
+            view = torch.from_numpy(val.full_distorted[:k]).permute(0, 3, 1, 2).to(device)
+            size = 33 if cfg.lutnet_kind == "blend" else lutnet.lut_size
+            luts["net"] = net_correction(lutnet, original, fixed, lut_size=size, pixels=view)
     des: dict[str, list[float]] = {"input": []}
     tiles, labels = [], []
     for i in range(k):

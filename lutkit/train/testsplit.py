@@ -63,7 +63,9 @@ def score_split(
             )
         }
         if run.lutnet is not None:
-            luts["net"] = net_correction(run.lutnet, original, fixed)
+            luts["net"] = net_correction(
+                run.lutnet, original, fixed, pixels=batch["distorted_rgb"].to(run.device)
+            )
         dist = batch["distorted_rgb"].permute(0, 2, 3, 1).numpy()
         clean = batch["clean_rgb"].permute(0, 2, 3, 1).numpy()
         for i, pair_id in enumerate(batch["id"]):

@@ -11,13 +11,14 @@ from lutkit.cli import main
 from lutkit.correct.fix import fix_pixels
 from lutkit.evaluate import evaluate_model, method_timings
 from lutkit.evaluate.set_builder import build_eval_sets
-from lutkit.train.baselines import FCNTrainConfig, IA3DLUTTrainConfig
+from lutkit.train.baselines import FCNTrainConfig, IA3DLUTTrainConfig, IlluminantTrainConfig
 from tests.train.helpers import tiny_settings
 
 FCN_TINY = FCNTrainConfig(width=4, depth=2, epochs=1, size=48)
 LUT_TINY = IA3DLUTTrainConfig(lut_size=9, width=4, input_size=64, epochs=1, size=48)
+ILL_TINY = IlluminantTrainConfig(bins=16, epochs=1, size=48, view=16)
 METHODS = ("identity", "gray-world", "white-patch", "shades-of-gray", "gray-edge")
-METHODS += ("lutkit-fit", "lutkit-net", "fcn", "ia3dlut")
+METHODS += ("lutkit-fit", "lutkit-net", "fcn", "ia3dlut", "ffcc")
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +43,7 @@ def report(tiny_dataset, run_dir, tmp_path_factory):
         sets=root / "sets",
         fcn_config=FCN_TINY,
         lut_config=LUT_TINY,
+        illuminant_config=ILL_TINY,
         curve_images=1,
         curve_iterations=2,
         gallery=2,
@@ -64,7 +66,7 @@ def test_report_lists_every_method_and_set_and_its_images_open(report):
     page = (out / "index.html").read_text()
     for s in sets:
         assert f"## {s}" in md and s in page
-    for label in ("lutkit (fit)", "lutkit (net)", "pixel FCN", "IA-3DLUT", "gray world"):
+    for label in ("lutkit (fit)", "lutkit (net)", "pixel FCN", "IA-3DLUT", "gray world", "FFCC"):
         assert label in md and label in page
     images = sorted((out / "images").iterdir())
     assert any(p.name.startswith("gallery-") for p in images)
@@ -88,6 +90,7 @@ def test_rerun_reuses_the_baselines_and_gives_the_same_numbers(report, run_dir):
         set_names=["test"],
         fcn_config=FCN_TINY,
         lut_config=LUT_TINY,
+        illuminant_config=ILL_TINY,
         curve_images=0,
         gallery=1,
     )

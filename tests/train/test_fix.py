@@ -112,15 +112,56 @@ def test_net_colormap_and_iterations(run, photo):
     assert np.array_equal(two.pixels, two.lut.apply(photo))
 
 
-def test_cli_without_model_is_one_line_error(tmp_path, monkeypatch, photo):
+def test_cli_without_model_or_run_uses_the_shipped_model(tmp_path, monkeypatch, photo):
+    """No --model and no run under runs/: the default model shipped in the package is
+    used, with the colour map it records, and the command says so."""
+    from lutkit.correct.model import default_model_dir
+
     monkeypatch.chdir(tmp_path)
+    save_image(tmp_path / "p.png", photo[:64, :64])
+    result = CliRunner().invoke(main, ["fix", "p.png", "-o", "f.png"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == (
+        f"wrote 1 image(s) to f.png with model {default_model_dir()} "
+        "(the default model shipped with lutkit; colour map net)"
+    )
+    assert load_image(tmp_path / "f.png").pixels.shape == (64, 64, 3)
+
+
+def test_cli_with_the_shipped_model_missing_is_one_line_error(tmp_path, monkeypatch, photo):
+    import lutkit.correct.model as model
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(model, "default_model_dir", lambda: tmp_path / "nowhere")
     save_image(tmp_path / "p.png", photo[:64, :64])
     result = CliRunner().invoke(main, ["fix", "p.png", "-o", "f.png"])
     assert result.exit_code == 1
     assert result.output.strip() == (
-        "Error: no trained model found in runs/ (run `make train`, or pass --model runs/NAME)"
+        f"Error: {tmp_path / 'nowhere'}: the default model is missing from this installation "
+        "(reinstall lutkit, run `make model`, or pass --model runs/NAME)"
     )
     assert not (tmp_path / "f.png").exists()
+
+
+def test_iterations_stop_once_the_photo_no_longer_changes(run, photo, monkeypatch):
+    """A pass that changes nothing ends the iterations: no second pass is predicted, and
+    the result is the first pass's correction, whatever --iterations says."""
+    import lutkit.correct.predict as predict
+
+    original = predict.predict_correction
+    calls = []
+
+    def identity_pass(*args, **kwargs):
+        calls.append(kwargs.get("seed"))
+        lut = original(*args, **kwargs)
+        lut.table = lut.lattice().astype(np.float32)  # this pass moves no colour
+        return lut
+
+    monkeypatch.setattr(predict, "predict_correction", identity_pass)
+    three = fix_pixels(run, photo, colormap="net", iterations=3)
+    assert calls == [0]
+    assert np.array_equal(three.pixels, three.lut.apply(photo))
+    assert np.abs(to_float(three.pixels) - to_float(photo)).max() <= 1 / 255
 
 
 def test_fix_demo_writes_the_sheet_and_cubes_that_reproduce_the_fix(run, tmp_path):

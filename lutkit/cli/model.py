@@ -1,0 +1,55 @@
+"""``lutkit model``: package a trained run as a correction model (the shipped default)."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+def model() -> None:
+    """Package and inspect correction models."""
+
+
+@model.command(name="export")
+@click.argument("run", type=click.Path())
+@click.option("-o", "--out", type=click.Path(), required=True, help="The model folder.")
+@click.option(
+    "--colormap",
+    type=click.Choice(["fit", "net"]),
+    required=True,
+    help="The colour map `lutkit fix` uses with this model by default.",
+)
+def export(run: str, out: str, colormap: str) -> None:
+    """Copy a finished run's nets and config (no resume state, no absolute paths) into
+    a model folder that `lutkit fix --model` loads.
+
+    \b
+    Example:
+      lutkit model export runs/default -o lutkit/resources/models/default --colormap net
+    """
+    from lutkit.correct.model import export_model
+
+    click.echo(f"wrote {export_model(run, out, colormap=colormap)}")
+
+
+@model.command(name="info")
+@click.argument("path", required=False)
+def info(path: str | None) -> None:
+    """Say which model `lutkit fix` would use, and what it is.
+
+    \b
+    Examples:
+      lutkit model info              # what `lutkit fix` uses without --model
+      lutkit model info default      # the model shipped with lutkit
+    """
+    from lutkit.correct.model import load_run, preferred_colormap, resolve_model
+
+    folder, how = resolve_model(path)
+    run = load_run(folder)
+    lut = type(run.lutnet).__name__ if run.lutnet is not None else "none"
+    cands = ", ".join(run.lutnet.candidates) if hasattr(run.lutnet, "candidates") else ""
+    click.echo(f"model: {folder} ({how})")
+    click.echo(f"VAE: {run.config.vae} (fingerprint {run.fingerprint})")
+    click.echo(f"recolor net: width {run.config.width}, {run.config.res_blocks} blocks")
+    click.echo(f"LUT net: {lut}" + (f" over {cands}" if cands else ""))
+    click.echo(f"colour map used by default: {preferred_colormap(run)}")

@@ -1,0 +1,155 @@
+"""The blend net and the FFCC-style illuminant estimator: agreement with the numpy
+baselines, translation equivariance, the LUT bake, save/load, exact errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lutkit.errors import ConfigError
+from lutkit.models import baselines
+from lutkit.models.blend import BlendNet, estimate, levels
+from lutkit.models.illuminant import IlluminantNet, apply_gains, gains_from_light, light_from_uv
+
+STATS = ["identity", "gray-world", "shades-of-gray", "white-patch", "gray-edge", "levels"]
+
+
+@pytest.fixture(scope="module")
+def photo():
+    """A 64 x 64 photo (float32 sRGB) with a warm cast, from scikit-image's coffee."""
+    import cv2
+    from skimage import data
+
+    img = cv2.resize(data.coffee(), (64, 64), interpolation=cv2.INTER_AREA) / 255.0
+    return np.clip(img * [1.0, 0.9, 0.75], 0, 1).astype(np.float32)
+
+
+def _t(image: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float()
+
+
+@pytest.mark.parametrize(
+    ("name", "reference"),
+    [
+        ("gray-world", baselines.gray_world),
+        ("shades-of-gray", baselines.shades_of_gray),
+        ("white-patch", baselines.white_patch),
+    ],
+)
+def test_statistical_candidates_match_the_numpy_baselines(photo, name, reference):
+    net = BlendNet(["identity", name])
+    out = net.apply_candidates(estimate(_t(photo)), _t(photo))[0, 1].permute(1, 2, 0).numpy()
+    assert np.abs(out - reference(photo)).max() < 2e-4
+
+
+def test_levels_maps_the_quantiles_to_black_and_white(photo):
+    x = _t(photo)
+    est = estimate(x)
+    out = levels(x, est["black"], est["white"])
+    flat = out.reshape(3, -1)
+    assert torch.quantile(flat, 0.005, dim=1).abs().max() < 1e-5
+    assert (torch.quantile(flat, 0.995, dim=1) - 1).abs().max() < 1e-5
+
+
+def test_an_identity_biased_blend_bakes_the_identity_lut(photo):
+    net = BlendNet(STATS)
+    with torch.no_grad():
+        net.bias.copy_(torch.tensor([30.0] + [0.0] * (len(STATS) - 1)))
+    table = net.tables(_t(photo), 9)[0].detach().numpy()
+    ramp = np.linspace(0, 1, 9)
+    ident = np.stack(np.meshgrid(ramp, ramp, ramp, indexing="ij"), axis=-1)
+    assert np.abs(table - ident).max() < 1e-5
+
+
+def test_the_baked_lut_reproduces_the_blend(photo):
+    """The blend is a pointwise colour map: its 33^3 LUT applied to the photo gives the
+    blend's own output within a level or two (trilinear interpolation)."""
+    from lutkit.luts.model import LUT3D
+
+    torch.manual_seed(0)
+    net = BlendNet(STATS + ["illuminant"])
+    with torch.no_grad():
+        net.bias.normal_()
+        net.illuminant.filters.normal_(std=0.5)
+        direct = net(_t(photo))[0].permute(1, 2, 0).numpy()
+        table = net.tables(_t(photo), 33)[0].numpy()
+    baked = LUT3D(table).apply(photo)
+    assert np.abs(baked - direct).mean() < 1.5 / 255
+    assert np.abs(baked - direct).max() < 0.05
+    assert np.abs(direct - photo).mean() > 5 / 255  # it did correct something
+
+
+def test_save_and_load_give_the_same_tables(photo, tmp_path):
+    net = BlendNet(STATS + ["latent"], latent_net={"channels": 8, "width": 4, "basis": 2})
+    lat = (torch.randn(1, 8, 7, 7), torch.randn(1, 8, 7, 7))
+    with torch.no_grad():
+        before = net.tables(_t(photo), 9, latents=lat)
+        net.save_pretrained(tmp_path / "blend")
+        after = BlendNet.from_pretrained(tmp_path / "blend").tables(_t(photo), 9, latents=lat)
+    assert torch.equal(before, after)
+    first = (tmp_path / "blend" / "model.safetensors").read_bytes()
+    net.save_pretrained(tmp_path / "again")
+    assert (tmp_path / "again" / "model.safetensors").read_bytes() == first
+
+
+def test_bad_candidates_are_one_line_errors():
+    with pytest.raises(ConfigError, match="the first must be identity"):
+        BlendNet(["gray-world", "identity"])
+    with pytest.raises(ConfigError, match="unknown|known"):
+        BlendNet(["identity", "max-rgb"])
+    with pytest.raises(ConfigError, match="the latent candidate and latent_net go together"):
+        BlendNet(["identity", "latent"])
+
+
+def test_illuminant_estimate_moves_with_the_light(photo):
+    """Translation equivariance: a gain of exactly two histogram bins in log g/r and
+    one in log g/b moves the estimated light by exactly that (bias map off). The filter
+    is a delta (the score is the histogram itself), so the posterior sits on the photo's
+    chroma, inside the plane."""
+    net = IlluminantNet(bins=48, step=1 / 16)
+    with torch.no_grad():
+        net.filters[0, 0, 0] = 20.0
+    x = _t(photo * 0.5 + 0.25)  # no pixel crosses the near-black or clipped limits
+    du, dv = 2 / 16, 1 / 16
+    lit = apply_gains(x, torch.tensor([[np.exp(-du), 1.0, np.exp(-dv)]], dtype=torch.float32))
+    with torch.no_grad():
+        (a,), (b,) = net(x)[0], net(lit)[0]
+    assert (b - a).tolist() == pytest.approx([du, dv], abs=2e-3)
+
+
+def test_an_untrained_illuminant_net_changes_almost_nothing(photo):
+    net = IlluminantNet()
+    uv, _ = net(_t(photo))
+    gains = gains_from_light(light_from_uv(uv))
+    assert (gains - 1).abs().max() < 0.05
+
+
+def test_the_ffcc_baseline_learns_a_cast_and_untrained_it_does_not():
+    """train_illuminant on gray-world scenes under random lights: trained, the estimate
+    removes most of the cast; the untrained net (negative control) does not."""
+    from lutkit.color import image_delta_e
+    from lutkit.train.baselines import IlluminantTrainConfig, train_illuminant
+
+    rng = np.random.default_rng(0)
+    clean, cast = [], []
+    for _ in range(24):
+        scene = np.clip(rng.random((32, 32, 3)) * 0.6 + 0.2, 0, 1).astype(np.float32)
+        scene = np.repeat(np.repeat(scene, 2, 0), 2, 1)
+        gains = np.exp(rng.uniform(-0.4, 0.4, 3)).astype(np.float32)
+        lin = baselines.srgb_to_linear(scene) * gains
+        cast.append(baselines.linear_to_srgb(np.clip(lin, 0, 1)).astype(np.float32))
+        clean.append(scene)
+    cfg = IlluminantTrainConfig(epochs=30, batch_size=8, lr=1e-2, size=64, view=32)
+    model, record = train_illuminant(cast, clean, cfg)
+    untrained = IlluminantNet()
+
+    def score(net):
+        return np.mean(
+            [image_delta_e(net.correct(c), s).mean() for c, s in zip(cast, clean, strict=True)]
+        )
+
+    before = np.mean([image_delta_e(c, s).mean() for c, s in zip(cast, clean, strict=True)])
+    assert score(model) < 0.5 * before
+    assert score(untrained) > 0.8 * before
+    assert record["losses"][-1] < record["losses"][0]
