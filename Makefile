@@ -8,7 +8,7 @@ DEMO    ?= demo
 
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: setup test lint format demo photos photos-data model data latents vae train eval-sets eval eval-demo bench luts clean help fresh-check
+.PHONY: setup test lint format demo photos photos-data model data latents vae train eval-sets eval eval-demo vae-eval bench luts clean help fresh-check
 
 help:
 	@echo "make setup   create .venv and install lutkit with its test extras"
@@ -23,6 +23,7 @@ help:
 	@echo "make eval-sets  held-out sets from the photos no training step saw (test split, left-out families, ffmpeg/ImageMagick/GIMP) -> datasets/photos-eval"
 	@echo "make eval    the shipped default model against the baselines on those sets -> reports/default/index.html, results.md"
 	@echo "make eval-demo  the same for the small demo run (runs/demo) on the demo dataset -> reports/demo"
+	@echo "make vae-eval  the default VAE's held-out PSNR and delta E 2000 at 224"
 	@echo "make vae     retrain lutkit's default VAE -> lutkit/resources/vae (about 15 min on 2 CPU cores)"
 	@echo "make bench   benchmarks (LUT apply vs Pillow, OCIO, colour, torch; distortions) -> reports/bench.md"
 	@echo "make luts    re-author the GIMP-made LUTs in luts/ from luts/gimp/*.scm (needs GIMP 2.10)"
@@ -76,6 +77,10 @@ demo: $(STAMP)
 # The exact command that produced the shipped weights (see lutkit/resources/vae/TRAINING.md).
 vae: $(STAMP)
 	$(LUTKIT) vae train --out lutkit/resources/vae --steps 2400 --batch-size 8 --size 64 --lr 0.0005 --warmup 100 --kl-weight 0.0001 --colour-weight 8 --seed 0
+
+# The default VAE's held-out reconstruction (PSNR, delta E 2000) at 224.
+vae-eval: $(STAMP)
+	$(LUTKIT) vae eval --vae default --size 224
 
 # Each step resumes or skips what is already done; the default VAE comes from `make vae`.
 train: $(STAMP)

@@ -86,24 +86,23 @@ def run_lut_demo(out: str | os.PathLike[str], *, photo: str = "grace_hopper") ->
 
 
 def _test_photo(run) -> tuple[str, Path]:
-    """(name, path) of a photo from the run's test split (never trained on): from its
-    dataset when it is here, else from the held-out photos the model records (the
-    shipped model lists them), taking one that ships with lutkit's dependencies."""
+    """(name, path) of a photo the run never trained on: one of the held-out photos an
+    exported model records (the shipped model lists them, so every machine picks the
+    same one), else one of its dataset's test split; taking one that ships with
+    lutkit's dependencies."""
     from lutkit.data.index import load_dataset_json
     from lutkit.data.shards import read_shard
     from lutkit.errors import ConfigError
     from lutkit.samples import sample_photos
 
     dataset = Path(run.config.dataset)
-    names: set[str] = set()
-    if (dataset / "dataset.json").is_file():
+    names: set[str] = set(run.record.get("heldout_photos") or [])
+    if not names:
         doc = load_dataset_json(dataset)
         for shard in doc.get("shards", []):
             if shard.get("split") == "test":
                 table = read_shard(dataset, shard, ["source"])
                 names.update(table.column("source").to_pylist())
-    else:
-        names.update(run.record.get("heldout_photos") or [])
     bundled = {p.name: p.path for p in sample_photos()}
     for name in sorted(names):
         plain = name.split(":", 1)[-1].replace("-", "_")

@@ -173,6 +173,7 @@ def export_model(
     doc["heldout_photos"] = _heldout_photos(run.config.dataset)
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; a model folder is read by everyone
     try:
         (tmp / CONFIG_JSON).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
         for name in MODEL_FILES:
