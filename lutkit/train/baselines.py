@@ -168,6 +168,26 @@ def train_pairs(
     return model, losses, seconds, len(d_all)
 
 
+def _record(model: str, cfg: Any, pairs: int, losses: list[float], seconds, digits: int):
+    """The training record every learned baseline keeps beside its weights."""
+    return {
+        "model": model,
+        "config": asdict(cfg),
+        "pairs": pairs,
+        "losses": [round(v, digits) for v in losses],
+        "seconds_per_epoch": float(np.median(seconds)),
+    }
+
+
+def _adam_cosine(model, cfg: Any, steps_per_epoch: int):
+    """(model, Adam, cosine decay to lr / 10 over the whole run)."""
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(
+        opt, T_max=cfg.epochs * steps_per_epoch, eta_min=cfg.lr / 10
+    )
+    return model, opt, sched
+
+
 def train_fcn(
     distorted: Sequence[np.ndarray],
     clean: Sequence[np.ndarray],
@@ -181,12 +201,7 @@ def train_fcn(
     cfg = (config or FCNTrainConfig()).check()
 
     def make(steps_per_epoch: int):
-        model = PixelFCN(cfg.width, cfg.depth)
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(
-            opt, T_max=cfg.epochs * steps_per_epoch, eta_min=cfg.lr / 10
-        )
-        return model, opt, sched
+        return _adam_cosine(PixelFCN(cfg.width, cfg.depth), cfg, steps_per_epoch)
 
     def batch_loss(model, d, c):
         loss = F.l1_loss(model(d), c)
@@ -195,14 +210,7 @@ def train_fcn(
     model, losses, seconds, pairs = train_pairs(
         distorted, clean, cfg, make, batch_loss, progress=progress
     )
-    record = {
-        "model": "PixelFCN",
-        "config": asdict(cfg),
-        "pairs": pairs,
-        "losses": [round(v, 6) for v in losses],
-        "seconds_per_epoch": float(np.median(seconds)),
-    }
-    return model, record
+    return model, _record("PixelFCN", cfg, pairs, losses, seconds, 6)
 
 
 def train_ia3dlut(
@@ -231,14 +239,7 @@ def train_ia3dlut(
     model, losses, seconds, pairs = train_pairs(
         distorted, clean, cfg, make, batch_loss, progress=progress
     )
-    record = {
-        "model": "IA3DLUT",
-        "config": asdict(cfg),
-        "pairs": pairs,
-        "losses": [round(v, 8) for v in losses],
-        "seconds_per_epoch": float(np.median(seconds)),
-    }
-    return model, record
+    return model, _record("IA3DLUT", cfg, pairs, losses, seconds, 8)
 
 
 @dataclass(frozen=True)
@@ -276,12 +277,7 @@ def train_illuminant(
     cfg = (config or IlluminantTrainConfig()).check()
 
     def make(steps_per_epoch: int):
-        model = IlluminantNet(cfg.bins)
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(
-            opt, T_max=cfg.epochs * steps_per_epoch, eta_min=cfg.lr / 10
-        )
-        return model, opt, sched
+        return _adam_cosine(IlluminantNet(cfg.bins), cfg, steps_per_epoch)
 
     def batch_loss(model, d, c):
         d, c = F.adaptive_avg_pool2d(d, cfg.view), F.adaptive_avg_pool2d(c, cfg.view)
@@ -291,11 +287,4 @@ def train_illuminant(
     model, losses, seconds, pairs = train_pairs(
         distorted, clean, cfg, make, batch_loss, progress=progress
     )
-    record = {
-        "model": "IlluminantNet",
-        "config": asdict(cfg),
-        "pairs": pairs,
-        "losses": [round(v, 6) for v in losses],
-        "seconds_per_epoch": float(np.median(seconds)),
-    }
-    return model, record
+    return model, _record("IlluminantNet", cfg, pairs, losses, seconds, 6)
