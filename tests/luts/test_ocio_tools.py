@@ -48,18 +48,23 @@ def test_ociochecklut_applies_a_cube_as_lutkit_does(graded_lut, tmp_path):
     ours = apply_lut(lut, points[None], interp="tetrahedral")[0]
     assert np.abs(ours - theirs).max() < 2e-6
     other = apply_lut(lut, points[None], interp="trilinear")[0]
-    assert np.abs(other - theirs).max() > 1e-4  # 50x the limit  # the comparison can tell them apart
+    assert (
+        np.abs(other - theirs).max() > 1e-4
+    )  # 50x the limit  # the comparison can tell them apart
 
 
 def test_ociobakelut_resamples_a_cube_as_lutkit_does(graded_lut, tmp_path):
     tool = require_tool("ociobakelut")
-    path, baked = tmp_path / "grade.cube", tmp_path / "baked-17.cube"
-    write_cube(graded_lut, path)
+    # 9 -> 20 points: no baked point falls on the source lattice but the corners.
+    path, baked = tmp_path / "grade.cube", tmp_path / "baked-20.cube"
+    write_cube(graded_lut.resample(9), path)
     subprocess.run(
-        [tool, "--lut", str(path), "--format", "iridas_cube", "--cubesize", "17", str(baked)],
+        [tool, "--lut", str(path), "--format", "iridas_cube", "--cubesize", "20", str(baked)],
         capture_output=True, check=True, timeout=120,
     )  # fmt: skip
     theirs = read_cube(baked)
-    assert theirs.size == 17
-    ours = read_cube(path).resample(17)
+    assert theirs.size == 20
+    ours = read_cube(path).resample(20)
     assert np.abs(ours.table - theirs.table).max() < 1e-5
+    other = read_cube(path).resample(20, interp="trilinear")
+    assert np.abs(other.table - theirs.table).max() > 1e-4  # the comparison can tell
