@@ -11,6 +11,7 @@ the installed ``lutkit`` script in a fresh interpreter.
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
 
@@ -102,7 +103,15 @@ def _prepare(kind: str, name: str, ep: str, work: Path, request) -> tuple[Path, 
     return target, ctx
 
 
-def _expected_pixels(ep: str, target: Path, ctx: Context):
+@functools.cache
+def _run(path: str):
+    """The tiny run, loaded once (every case's copy of it holds the same files)."""
+    from lutkit.correct.model import load_run
+
+    return load_run(path)
+
+
+def _expected_pixels(ep: str, target: Path, ctx: Context, request):
     """What an image-writing entry point must write, computed here in-process with the
     library calls the command stands for; None where the output is a picture of
     something (a plot, a contact sheet)."""
@@ -124,15 +133,15 @@ def _expected_pixels(ep: str, target: Path, ctx: Context):
         return from_float(out, data.pixels.dtype)
     if ep == "fix":
         from lutkit.correct.fix import fix_pixels
-        from lutkit.correct.model import load_run, preferred_colormap
+        from lutkit.correct.model import preferred_colormap
 
-        run = load_run(ctx.run)
+        run = _run(str(request.getfixturevalue("tiny_run")))
         pixels = load_image(target, convert_icc=False).pixels
         return fix_pixels(run, pixels, colormap=preferred_colormap(run), seed=0).pixels
     return None
 
 
-def _check_ok(out: Outcome, output: Path | None, target: Path, ep: str, ctx: Context) -> None:
+def _check_ok(out: Outcome, output: Path | None, target: Path, ep: str, ctx: Context, request):
     assert out.returncode == 0, out.stderr
     assert "Traceback" not in out.stderr
     if output is None:
@@ -150,7 +159,7 @@ def _check_ok(out: Outcome, output: Path | None, target: Path, ep: str, ctx: Con
         from lutkit.images import load_image
 
         written = load_image(output, convert_icc=False).pixels
-        expected = _expected_pixels(ep, target, ctx)
+        expected = _expected_pixels(ep, target, ctx, request)
         if expected is None:  # a plot or a contact sheet: a real picture, not blank
             assert written.ndim == 3 and written.std() > 1, f"{ep}: a blank picture"
         else:
@@ -184,7 +193,7 @@ def test_entry_point_on_input(kind, name, ep, expect, tmp_path, request):
     assert out.max_rss_mb < MEMORY_LIMIT_MB, f"peak RSS {out.max_rss_mb:.0f} MB: {where}"
     assert not leftovers(tmp_path), where
     if expect == "ok":
-        _check_ok(out, output, target, ep, ctx)
+        _check_ok(out, output, target, ep, ctx, request)
         return
     assert out.returncode == 1, where
     lines = out.stderr.splitlines()
