@@ -9,6 +9,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+# LUTKIT_REQUIRE_EXTERNAL=1 turns every skip into a failure (CI).
+pytest_plugins = ["tests.require_external"]
+
 
 @pytest.fixture(scope="session")
 def photo() -> np.ndarray:

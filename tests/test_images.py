@@ -5,7 +5,7 @@ import pytest
 from PIL import Image, ImageCms, ImageOps
 
 from lutkit.errors import ImageError
-from lutkit.images import from_float, load_image, read_image, save_image, to_float
+from lutkit.images import from_float, load_image, save_image, to_float
 
 
 @pytest.mark.parametrize("ext", [".png", ".tif"])
@@ -33,10 +33,9 @@ def test_exif_orientation_matches_pillow(tmp_path, photo, orientation):
     expected = np.asarray(ImageOps.exif_transpose(Image.open(tmp_path / "o.png")))
     data = load_image(tmp_path / "o.png")
     assert np.array_equal(data.pixels, expected)
-    assert Image.Exif().load(data.exif) is None or True
     kept = Image.Exif()
     kept.load(data.exif)
-    assert kept.get(0x0112) == 1  # orientation applied, so reset
+    assert dict(kept) == {0x0112: 1}  # orientation applied, so reset; nothing else lost
 
 
 def test_invalid_orientation_is_ignored(tmp_path, photo):
@@ -139,7 +138,7 @@ def test_float_conversions(photo16):
     f = to_float(photo16)
     assert f.dtype == np.float32 and f.max() <= 1.0
     assert np.array_equal(from_float(f, np.uint16), photo16)
-    assert read_image.__doc__
+    assert np.array_equal(f, photo16.astype(np.float32) / 65535)  # exact scaling
 
 
 def test_unknown_output_extension(tmp_path, photo):

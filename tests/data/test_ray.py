@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
-from lutkit.errors import ConfigError
 from tests.data.helpers import build, make_sources, shard_hashes
 
 pytest.importorskip("ray.data")
@@ -36,12 +34,3 @@ def test_ray_and_local_engines_write_identical_shards(tmp_path):
     again = build(src, tmp_path / "ray", engine="ray", workers=2)
     assert (again.shards_written, again.shards_skipped) == (1, len(hashes) - 1)
     assert shard_hashes(tmp_path / "ray") == hashes
-
-
-def test_missing_ray_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
-    src = make_sources(tmp_path / "src", bad=False)
-    with pytest.raises(ConfigError) as err:
-        build(src, tmp_path / "ds", engine="ray")
-    assert str(err.value) == "the Ray engine needs ray[data] (pip install 'lutkit[scale]')"
-    assert not (tmp_path / "ds").exists()

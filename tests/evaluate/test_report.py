@@ -127,7 +127,9 @@ def test_method_timings_rows(run_dir, report, photo):
     _, root = report
     rows = method_timings(run_dir, [photo[:64, :80]], baselines=root / "rep" / "baselines")
     assert {r["method"] for r in rows} == set(METHODS)
-    assert all(r["seconds"] > 0 and r["megapixels"] == 64 * 80 / 1e6 for r in rows)
+    # Speed itself lives in the benchmarks: here only that each row has its fields.
+    assert all(isinstance(r["seconds"], float) for r in rows)
+    assert all(r["megapixels"] == 64 * 80 / 1e6 for r in rows)
 
 
 def test_cli_errors_are_one_line(tmp_path, run_dir):

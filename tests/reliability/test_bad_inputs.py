@@ -11,9 +11,11 @@ the installed ``lutkit`` script in a fresh interpreter.
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.reliability.conftest import CORPUS, IMAGE_SIZE, load_manifest
@@ -101,7 +103,45 @@ def _prepare(kind: str, name: str, ep: str, work: Path, request) -> tuple[Path, 
     return target, ctx
 
 
-def _check_ok(out: Outcome, output: Path | None, target: Path) -> None:
+@functools.cache
+def _run(path: str):
+    """The tiny run, loaded once (every case's copy of it holds the same files)."""
+    from lutkit.correct.model import load_run
+
+    return load_run(path)
+
+
+def _expected_pixels(ep: str, target: Path, ctx: Context, request):
+    """What an image-writing entry point must write, computed here in-process with the
+    library calls the command stands for; None where the output is a picture of
+    something (a plot, a contact sheet)."""
+    from lutkit.images import load_image
+    from lutkit.luts.apply import apply_lut
+    from lutkit.luts.formats import read_lut
+
+    if ep == "lut apply":
+        return apply_lut(read_lut(target), load_image(ctx.photo, convert_icc=False).pixels)
+    if ep == "lut apply (image)":
+        return apply_lut(read_lut(ctx.cube), load_image(target, convert_icc=False).pixels)
+    if ep == "distort":
+        from lutkit.distort.files import distort_image
+        from lutkit.distort.recipe import load_recipe
+        from lutkit.images import from_float, to_float
+
+        data = load_image(target)
+        out, _ = distort_image(to_float(data.pixels), load_recipe("curves"), 1)
+        return from_float(out, data.pixels.dtype)
+    if ep == "fix":
+        from lutkit.correct.fix import fix_pixels
+        from lutkit.correct.model import preferred_colormap
+
+        run = _run(str(request.getfixturevalue("tiny_run")))
+        pixels = load_image(target, convert_icc=False).pixels
+        return fix_pixels(run, pixels, colormap=preferred_colormap(run), seed=0).pixels
+    return None
+
+
+def _check_ok(out: Outcome, output: Path | None, target: Path, ep: str, ctx: Context, request):
     assert out.returncode == 0, out.stderr
     assert "Traceback" not in out.stderr
     if output is None:
@@ -109,15 +149,27 @@ def _check_ok(out: Outcome, output: Path | None, target: Path) -> None:
         return
     assert output.exists(), f"{output} was not written"
     if output.suffix == ".cube":
+        # lut import / convert: the written .cube maps colours as the input LUT does.
         from lutkit.luts.formats import read_lut
 
-        read_lut(output)
+        colours = np.random.default_rng(0).random((1, 4096, 3), dtype=np.float32)
+        ours, theirs = read_lut(output).apply(colours), read_lut(target).apply(colours)
+        assert np.abs(ours - theirs).max() < 1e-4, f"{ep}: {target.name}"
     elif output.suffix in (".png", ".jpg"):
         from lutkit.images import load_image
 
-        written = load_image(output).pixels
-        assert written.size > 0 and written.dtype.kind == "u"
-        assert 0 < written.max() or written.min() >= 0
+        written = load_image(output, convert_icc=False).pixels
+        expected = _expected_pixels(ep, target, ctx, request)
+        if expected is None:  # a plot or a contact sheet: a real picture, not blank
+            assert written.ndim == 3 and written.std() > 1, f"{ep}: a blank picture"
+        else:
+            assert written.shape == expected.shape and written.dtype == expected.dtype, ep
+            diff = np.abs(written.astype(np.int64) - expected.astype(np.int64))
+            assert diff.max() <= 1, (
+                f"{ep} on {target.name}: {diff.max()} levels from the library's result "
+                f"({np.count_nonzero(diff.max(axis=-1) > 1)} of {diff.shape[0] * diff.shape[1]} "
+                f"pixels off; first at {np.argwhere(diff > 1)[0].tolist()})"
+            )
 
 
 @pytest.mark.parametrize(
@@ -141,7 +193,7 @@ def test_entry_point_on_input(kind, name, ep, expect, tmp_path, request):
     assert out.max_rss_mb < MEMORY_LIMIT_MB, f"peak RSS {out.max_rss_mb:.0f} MB: {where}"
     assert not leftovers(tmp_path), where
     if expect == "ok":
-        _check_ok(out, output, target)
+        _check_ok(out, output, target, ep, ctx, request)
         return
     assert out.returncode == 1, where
     lines = out.stderr.splitlines()

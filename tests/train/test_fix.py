@@ -105,10 +105,41 @@ def test_identity_recolor_leaves_the_photo_nearly_unchanged(run, photo):
     assert image_delta_e(to_float(result.pixels), to_float(photo)).mean() < 1.0
 
 
-def test_net_colormap_and_iterations(run, photo):
+def test_net_colormap_and_iterations(run, photo, graded_lut, monkeypatch):
+    """Iteration 2 predicts its LUT from iteration 1's output, and the one LUT of two
+    iterations does what applying the two LUTs in turn does. The tiny run's passes are
+    near-diagonal gains that commute, so pass 2's LUT is swapped for a grade that does
+    not (a hue twist and tone curves): applied in the other order it differs."""
+    import lutkit.correct.predict as predict
+    from lutkit.correct.fix import preview
+    from lutkit.luts.apply import apply_lut
+
     one = fix_pixels(run, photo, colormap="net")
+    seen, steps = [], []
+    real = predict.predict_correction
+
+    def spy(run_, pixels, **kwargs):
+        seen.append(pixels.copy())
+        step = real(run_, pixels, **kwargs)
+        steps.append(step if not steps else graded_lut)
+        return steps[-1]
+
+    monkeypatch.setattr(predict, "predict_correction", spy)
     two = fix_pixels(run, photo, colormap="net", iterations=2)
-    assert one.pixels.shape == photo.shape and two.lut.size == 33
+    assert one.pixels.shape == photo.shape and two.lut.size == 33 and len(steps) == 2
+    # Pass 1 sees the photo (its preview), pass 2 the photo as pass 1 corrected it.
+    assert np.array_equal(seen[0], preview(photo))
+    assert np.array_equal(seen[1], apply_lut(one.lut, preview(photo)))
+    assert np.array_equal(steps[0].table, one.lut.table)
+    assert np.abs(steps[1].table - steps[1].lattice()).max() > 0.01  # pass 2 does something
+    # The composed LUT: pass 1's LUT, then pass 2's, in turn (compose resamples at 33^3).
+    x = to_float(photo)
+    in_turn = steps[1].apply(steps[0].apply(x))
+    composed = two.lut.apply(x)
+    assert np.abs(composed - in_turn).max() < 2e-3
+    assert np.abs(composed - steps[0].apply(x)).max() > 0.01  # not pass 1 alone
+    assert np.abs(composed - steps[1].apply(x)).max() > 0.01  # nor pass 2 alone
+    assert np.abs(composed - steps[0].apply(steps[1].apply(x))).max() > 0.01  # nor reversed
     assert np.array_equal(two.pixels, two.lut.apply(photo))
 
 

@@ -1,0 +1,127 @@
+"""The curves ops, the library-LUT op and shades of gray, each against a computation
+written out here (numpy) or colour-science's, not lutkit's own helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lutkit.distort.base import get_op
+from lutkit.distort.curves import (
+    ChannelCurvesParams,
+    ContrastParams,
+    CrosstalkParams,
+    GammaParams,
+    LevelsParams,
+)
+
+
+@pytest.fixture(scope="module")
+def image() -> np.ndarray:
+    """A float32 (64, 64, 3) photo crop in [0, 1] with distinct channels."""
+    import skimage.data
+
+    return (skimage.data.astronaut()[100:164, 200:264] / np.float32(255)).astype(np.float32)
+
+
+def test_channel_curves_pass_through_their_knots_per_channel():
+    # Inputs on the knots (0, 1/4, ..., 1): each channel lands on its own curve's knot.
+    # With a straight master, PCHIP through collinear knots is that straight line.
+    red, green, blue = (0, 0.3, 0.55, 0.8, 1), (0.1, 0.2, 0.5, 0.7, 0.9), (0, 0.1, 0.2, 0.4, 1)
+    line = (0, 0.25, 0.5, 0.75, 1)
+    knots = np.tile(np.asarray(line, np.float32)[:, None], (1, 3))[None]  # (1, 5, 3)
+    op = get_op("curves.channels")
+    out = op.apply(knots, ChannelCurvesParams(red, green, blue, line))
+    np.testing.assert_allclose(out[0], np.array([red, green, blue]).T, atol=1e-6)
+    # The master curve acts after the channel curves: straight channels, bent master.
+    master = (0, 0.1, 0.4, 0.9, 1)
+    out = op.apply(knots, ChannelCurvesParams(line, line, line, master))
+    np.testing.assert_allclose(out[0], np.tile(np.array(master)[:, None], (1, 3)), atol=1e-6)
+    # Between knots the curve is monotone and stays between its neighbouring knots.
+    x = np.linspace(0, 1, 401, dtype=np.float32)
+    ramp = np.stack([x, x, x], axis=-1)[None]
+    out = op.apply(ramp, ChannelCurvesParams(red, green, blue, line))[0]
+    assert np.all(np.diff(out, axis=0) >= -1e-7)
+    for c, ys in enumerate((red, green, blue)):
+        k = np.minimum((x * 4).astype(int), 3)
+        lo, hi = np.asarray(ys)[k], np.asarray(ys)[k + 1]
+        assert np.all((out[:, c] >= lo - 1e-6) & (out[:, c] <= hi + 1e-6))
+
+
+def test_gamma_is_a_per_channel_power(image):
+    out = get_op("curves.gamma").apply(image, GammaParams((0.7, 1.0, 1.4)))
+    expected = np.stack([image[..., 0] ** 0.7, image[..., 1], image[..., 2] ** 1.4], axis=-1)
+    np.testing.assert_allclose(out, expected, atol=1e-6)
+
+
+def logistic_s(x: np.ndarray, pivot: float, k: float = 8.0) -> np.ndarray:
+    """The normalised logistic S (0 -> 0, 1 -> 1) the contrast op is documented to use."""
+    s0, s1 = 1 / (1 + np.exp(k * pivot)), 1 / (1 + np.exp(-k * (1 - pivot)))
+    return (1 / (1 + np.exp(-k * (x - pivot))) - s0) / (s1 - s0)
+
+
+@pytest.mark.parametrize("amount", [0.5, -0.4])
+def test_contrast_is_the_s_curve_or_its_inverse(image, amount):
+    x = image.astype(np.float64)
+    if amount > 0:
+        target = logistic_s(x, 0.45)
+    else:  # the inverse S by bisection: the y with S(y) = x
+        lo, hi = np.zeros_like(x), np.ones_like(x)
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            below = logistic_s(mid, 0.45) < x
+            lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+        target = (lo + hi) / 2
+    expected = x + abs(amount) * (target - x)
+    out = get_op("curves.contrast").apply(image, ContrastParams(amount, 0.45))
+    np.testing.assert_allclose(out, expected, atol=2e-4 if amount < 0 else 1e-6)
+
+
+def test_levels_maps_input_points_to_output_points(image):
+    p = LevelsParams(black=0.1, white=0.9, in_black=0.05, in_white=0.95)
+    out = get_op("curves.levels").apply(image, p)
+    x = np.clip((image.astype(np.float64) - 0.05) / 0.9, 0, 1)
+    np.testing.assert_allclose(out, 0.1 + 0.8 * x, atol=1e-6)
+
+
+def test_crosstalk_is_the_matrix_on_each_pixel(image):
+    m = ((0.9, 0.08, 0.02), (0.05, 0.85, 0.1), (0.0, 0.12, 0.88))
+    out = get_op("curves.crosstalk").apply(image, CrosstalkParams(m))
+    r, g, b = (image[..., i].astype(np.float64) for i in range(3))
+    expected = np.stack([row[0] * r + row[1] * g + row[2] * b for row in m], axis=-1)
+    np.testing.assert_allclose(out, np.clip(expected, 0, 1), atol=1e-6)
+
+
+@pytest.mark.parametrize("name,strength", [("cool-grade", 1.0), ("cross-process", 0.6)])
+def test_library_lut_matches_colour_science_on_the_cube_file(image, name, strength):
+    import colour
+
+    from lutkit.distort.lut3d import LibraryLutParams, library_root
+
+    path = Path(library_root()) / f"{name}.cube"
+    theirs = colour.io.read_LUT(str(path))  # colour's own .cube reader
+    graded = theirs.apply(
+        image.astype(np.float64), interpolator=colour.algebra.table_interpolation_tetrahedral
+    )
+    expected = np.clip(image + strength * (graded - image), 0, 1)
+    out = get_op("lut3d.library").apply(image, LibraryLutParams(name, strength))
+    assert np.abs(out - image).max() > 0.02  # the look does something
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+
+
+def test_shades_of_gray_against_colour_science(image):
+    import colour
+
+    from lutkit.models.baselines import shades_of_gray
+
+    cast = np.clip(image * np.float32([1.0, 0.85, 0.6]), 0, 1)
+    lin = colour.cctf_decoding(cast.astype(np.float64), function="sRGB")
+    light = np.mean(lin.reshape(-1, 3) ** 6, axis=0) ** (1 / 6)  # the p = 6 norm mean
+    gains = light.mean() / light  # von Kries, exposure kept
+    expected = colour.cctf_encoding(np.clip(lin * gains, 0, 1), function="sRGB")
+    out = shades_of_gray(cast)
+    assert out.dtype == np.float32 and out.shape == cast.shape
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+    assert np.abs(out - cast).max() > 0.05  # a real correction, not the input back

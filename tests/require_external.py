@@ -1,0 +1,50 @@
+"""With ``LUTKIT_REQUIRE_EXTERNAL=1`` every skip is a failure.
+
+CI installs every optional dependency and external tool; there a skip can only mean a
+broken install (a missing torch, diffusers, ray, colour-science sample file, the
+default VAE, ...). This plugin turns each skip, whether from ``pytest.skip``,
+``pytest.importorskip`` (in a test, a fixture or at module level) or a ``skipif``
+mark, into a failure that names the reason. Without the switch skips stay skips.
+Loaded by ``tests/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+SWITCH = "LUTKIT_REQUIRE_EXTERNAL"
+
+
+def required() -> bool:
+    return os.environ.get(SWITCH) == "1"
+
+
+def _reason(longrepr: object) -> str:
+    """The skip reason out of a report's ``(path, line, reason)`` longrepr."""
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        path, line, reason = longrepr
+        return f"{reason} ({path}:{line})"
+    return str(longrepr)
+
+
+def _fail(report: pytest.TestReport | pytest.CollectReport) -> None:
+    report.outcome = "failed"
+    report.longrepr = f"skipped, but {SWITCH}=1 forbids skips: {_reason(report.longrepr)}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> object:
+    outcome = yield
+    report = outcome.get_result()
+    if required() and report.skipped and not hasattr(report, "wasxfail"):
+        _fail(report)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> object:
+    outcome = yield
+    report = outcome.get_result()
+    if required() and report.skipped:  # a module-level skip or importorskip
+        _fail(report)
