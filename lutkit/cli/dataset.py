@@ -96,6 +96,10 @@ def build(
 ) -> None:
     """Build pairs from clean photos; rerun the same command to resume.
 
+    Photos with an ICC profile are converted to sRGB through it (littleCMS): a
+    dataset's PNGs are sRGB and carry no profile. A photo whose profile cannot be
+    used is listed in rejected.csv.
+
     \b
     Examples:
       lutkit dataset build --source sample --recipe default --out datasets/demo

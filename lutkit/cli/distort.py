@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from lutkit.cli.options import to_srgb_option
+
 
 @click.command()
 @click.argument("image", type=click.Path(exists=True, dir_okay=False))
@@ -20,6 +22,7 @@ import click
     type=click.Path(dir_okay=False),
     help="Write the ops and their parameters as JSON.",
 )
+@to_srgb_option
 def distort(
     image: str,
     output: str,
@@ -27,8 +30,12 @@ def distort(
     seed: int,
     replay: str | None,
     params_out: str | None,
+    to_srgb: bool,
 ) -> None:
     """Distort a photo with a recipe (coloured light, grades, film damage).
+
+    The ops act on the file's own encoding: bit depth, EXIF and the ICC profile are
+    kept; --to-srgb converts to sRGB first.
 
     \b
     Examples:
@@ -40,7 +47,13 @@ def distort(
     if (recipe is None) == (replay is None):
         raise click.UsageError("give --recipe NAME (with --seed) or --replay PARAMS.json")
     records = distort_file(
-        image, output, recipe=recipe, seed=seed, replay=replay, params_out=params_out
+        image,
+        output,
+        recipe=recipe,
+        seed=seed,
+        replay=replay,
+        params_out=params_out,
+        to_srgb=to_srgb,
     )
     click.echo(f"wrote {output}: " + chain_label(records).replace("\n", "; "))
 
@@ -107,6 +120,8 @@ def show(name: str) -> None:
 @click.option("--columns", type=click.IntRange(1, 16), default=4, show_default=True)
 def preview(name: str, image: str, output: str, count: int, seed: int, columns: int) -> None:
     """A contact sheet of samples of a recipe on a photo, with the ops under each tile.
+
+    The photo is converted to sRGB through its ICC profile (the sheet has none).
 
     \b
     Example:

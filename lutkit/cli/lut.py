@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from lutkit.cli.options import interp_option, progress_bars, strength_option
+from lutkit.cli.options import interp_option, progress_bars, strength_option, to_srgb_option
 from lutkit.errors import ConfigError
 
 
@@ -186,10 +186,21 @@ def convert(
     show_default=True,
     help="JPEG/WebP quality.",
 )
+@to_srgb_option
 def apply(
-    lut_path: str, images: tuple[str, ...], output: str, interp: str, strength: float, quality: int
+    lut_path: str,
+    images: tuple[str, ...],
+    output: str,
+    interp: str,
+    strength: float,
+    quality: int,
+    to_srgb: bool,
 ) -> None:
-    """Apply a LUT to images or folders; 8/16-bit depth, EXIF and ICC are kept.
+    """Apply a LUT to images or folders; 8/16-bit depth, EXIF, ICC and alpha are kept.
+
+    The LUT acts on each file's own encoding and its ICC profile is written back
+    unchanged (an Adobe RGB photo stays Adobe RGB, as in ffmpeg, GIMP and Resolve);
+    --to-srgb converts to sRGB through the profile first and writes no profile.
 
     \b
     Examples:
@@ -210,6 +221,7 @@ def apply(
         interp=interp,
         strength=strength,
         quality=quality,
+        to_srgb=to_srgb,
         progress=progress_bars(unit="img"),
     )
     click.echo(f"wrote {len(written)} image(s) to {output}")

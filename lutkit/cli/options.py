@@ -22,6 +22,13 @@ strength_option = click.option(
     help="Blend with the identity: 0 = unchanged, 1 = full effect.",
 )
 
+to_srgb_option = click.option(
+    "--to-srgb",
+    is_flag=True,
+    help="Convert the pixels to sRGB through the file's ICC profile first, and write them "
+    "without a profile. Default: work on the file's own encoding and keep its profile.",
+)
+
 
 class progress_bars:  # noqa: N801 (used like a function: `with progress_bars() as bars`)
     """The CLI's side of :class:`lutkit.progress.Progress`: one tqdm bar on stderr per

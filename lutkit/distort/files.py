@@ -76,11 +76,16 @@ def distort_file(
     seed: int = 0,
     replay: str | os.PathLike[str] | None = None,
     params_out: str | os.PathLike[str] | None = None,
+    to_srgb: bool = False,
 ) -> list[OpRecord]:
-    """Distort one image file (8/16-bit kept, EXIF kept); returns the applied ops."""
+    """Distort one image file (8/16-bit kept, EXIF kept); returns the applied ops.
+
+    The ops act on the file's own encoding and its ICC profile is kept; with
+    ``to_srgb`` the pixels are converted to sRGB first and written without a profile.
+    """
     if (recipe is None) == (replay is None):
         raise ConfigError("give a recipe (with a seed) or a params file to replay")
-    data = load_image(image)
+    data = load_image(image, convert_icc=to_srgb)
     pixels = to_float(data.pixels)
     if replay is not None:
         records = read_params(replay)
@@ -94,7 +99,7 @@ def distort_file(
         output,
         from_float(out, data.pixels.dtype),
         exif=data.exif,
-        icc=None if data.icc_converted else data.icc,
+        icc=data.output_icc,
     )
     if params_out is not None:
         doc = params_document(records, name, seed_used)

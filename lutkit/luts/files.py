@@ -1,6 +1,9 @@
 """Apply a LUT to image files: one file, several, or whole folders.
 
-Bit depth, EXIF and ICC profile survive; alpha is kept. Decoding and encoding of the
+Bit depth, EXIF and alpha survive. A LUT acts on the file's own encoding and the ICC
+profile is written back unchanged (as ffmpeg, GIMP and Resolve do); with
+``to_srgb=True`` the pixels are first converted to sRGB through the profile
+(littleCMS) and written untagged. Decoding and encoding of the
 next/previous image overlap with the compiled LUT kernel (which releases the GIL).
 """
 
@@ -74,10 +77,10 @@ def plan_outputs(
 def apply_to_image_data(
     lut: LUT1D | LUT3D, data: ImageData, *, interp: str = "tetrahedral", strength: float = 1.0
 ) -> ImageData:
-    """Apply ``lut`` to loaded image data; alpha, EXIF and a kept ICC profile survive."""
+    """Apply ``lut`` to loaded image data; alpha, EXIF and the ICC profile that
+    describes the pixels (:attr:`ImageData.output_icc`) survive."""
     pixels = apply_lut(lut, data.pixels, interp=interp, strength=strength)
-    # A profile that was converted to sRGB on load no longer describes the pixels.
-    icc = None if data.icc_converted else data.icc
+    icc = data.output_icc
     return ImageData(pixels, data.alpha, data.exif, icc, False, data.path, data.format)
 
 
@@ -88,9 +91,13 @@ def apply_to_files(
     interp: str = "tetrahedral",
     strength: float = 1.0,
     quality: int = 95,
+    to_srgb: bool = False,
     progress: Progress | None = None,
 ) -> list[Path]:
     """Apply ``lut`` to every (input, output) pair; returns the written paths.
+
+    The LUT acts on each file's own encoding and its ICC profile is kept; with
+    ``to_srgb`` the pixels are converted to sRGB first and written without a profile.
 
     Reading image i+1 and writing image i-1 run in threads while image i is mapped.
     """
@@ -101,7 +108,7 @@ def apply_to_files(
         dense_table(lut, interp)
 
     def read(src: Path) -> ImageData:
-        return load_image(src, keep_alpha=True)
+        return load_image(src, keep_alpha=True, convert_icc=to_srgb)
 
     written: list[Path] = []
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -84,3 +84,24 @@ def test_recipe_list_ops_show_preview(run, tmp_path):
     result = run("recipe", "preview", "default", "--image", "photo.png", "-o", "s.png", "--n", "5")
     assert result.exit_code == 0, result.output
     assert load_image(tmp_path / "s.png").pixels.shape[1] > 600
+
+
+def test_distort_keeps_the_profile_and_works_on_the_files_encoding(run, tmp_path, photo):
+    from pathlib import Path
+
+    from lutkit.distort.base import apply_chain
+    from lutkit.distort.files import read_params
+    from lutkit.images import from_float, to_float
+
+    icc = Path(__file__).parents[1] / "resources" / "icc" / "compatibleWithAdobeRGB1998.icc"
+    icc = icc.read_bytes()
+    small = photo[::4, ::4]
+    save_image(tmp_path / "adobe.png", small, icc=icc)
+    args = ("distort", "adobe.png", "--recipe", "curves", "--seed", "3", "--params-out", "p.json")
+    assert run(*args, "-o", "kept.png").exit_code == 0
+    kept = load_image(tmp_path / "kept.png", convert_icc=False)
+    assert kept.icc == icc
+    expected = from_float(apply_chain(to_float(small), read_params(tmp_path / "p.json")), np.uint8)
+    assert np.array_equal(kept.pixels, expected)
+    assert run(*args, "-o", "srgb.png", "--to-srgb").exit_code == 0
+    assert load_image(tmp_path / "srgb.png", convert_icc=False).icc is None

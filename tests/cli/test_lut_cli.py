@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -152,3 +153,49 @@ def test_demo_runs(run, tmp_path):
     assert "max 1 level(s)" in result.output or "max 0 level(s)" in result.output
     for name in ("identity.png", "golden-hour.cube", "before-after.png", "golden-hour-plot.png"):
         assert (tmp_path / "d" / name).is_file()
+
+
+ADOBE_RGB = Path(__file__).parents[1] / "resources" / "icc" / "compatibleWithAdobeRGB1998.icc"
+
+
+@pytest.mark.parametrize("depth", [8, 16])
+def test_identity_cube_keeps_adobe_rgb_pixels_and_profile(run, tmp_path, photo, photo16, depth):
+    # A 1 MP Adobe RGB photo through an identity .cube: the LUT acts on the file's own
+    # encoding, so the pixels and the profile come back unchanged.
+    import cv2
+
+    icc = ADOBE_RGB.read_bytes()
+    pixels = cv2.resize(photo if depth == 8 else photo16, (1024, 1024))
+    save_image(tmp_path / "adobe.png", pixels, icc=icc)
+    assert run("lut", "identity", "--size", "33", "-o", "id.cube").exit_code == 0
+    assert run("lut", "apply", "id.cube", "adobe.png", "-o", "out.png").exit_code == 0
+    out = load_image(tmp_path / "out.png", convert_icc=False)
+    assert out.bit_depth == depth
+    assert np.array_equal(out.pixels, pixels)
+    assert out.icc == icc
+
+
+def test_to_srgb_converts_through_the_profile_first(run, tmp_path, photo):
+    from PIL import Image, ImageCms
+
+    icc = ADOBE_RGB.read_bytes()
+    save_image(tmp_path / "adobe.png", photo, icc=icc)
+    assert run("lut", "identity", "--size", "33", "-o", "id.cube").exit_code == 0
+    result = run("lut", "apply", "id.cube", "adobe.png", "-o", "out.png", "--to-srgb")
+    assert result.exit_code == 0
+    out = load_image(tmp_path / "out.png", convert_icc=False)
+    expected = ImageCms.profileToProfile(
+        Image.fromarray(photo),
+        ImageCms.ImageCmsProfile(str(ADOBE_RGB)),
+        ImageCms.createProfile("sRGB"),
+        renderingIntent=ImageCms.Intent.PERCEPTUAL,
+    )
+    assert out.icc is None and np.array_equal(out.pixels, np.asarray(expected))
+
+
+def test_every_command_says_what_it_does_with_a_profile(run):
+    for args in (("lut", "apply"), ("distort",), ("fix",), ("dataset", "build")):
+        text = " ".join(run(*args, "--help").output.split())
+        assert "profile" in text, args
+    for args in (("lut", "apply"), ("distort",), ("fix",)):
+        assert "--to-srgb" in run(*args, "--help").output, args

@@ -113,11 +113,14 @@ def _check_ok(out: Outcome, output: Path | None, target: Path) -> None:
 
         read_lut(output)
     elif output.suffix in (".png", ".jpg"):
-        from lutkit.images import load_image
+        from lutkit.images import icc_colour_space, load_image
 
         written = load_image(output).pixels
         assert written.size > 0 and written.dtype.kind == "u"
         assert 0 < written.max() or written.min() >= 0
+        # lutkit never writes a profile that cannot describe its RGB pixels.
+        icc = load_image(output, convert_icc=False).icc
+        assert icc is None or icc_colour_space(icc) == "RGB", output
 
 
 @pytest.mark.parametrize(
