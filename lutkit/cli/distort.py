@@ -98,16 +98,19 @@ def ops() -> None:
 @recipe.command()
 @click.argument("name")
 def show(name: str) -> None:
-    """Print a recipe's stages and every op it can draw.
+    """Print a recipe's stages and every op it can draw, with its parameter ranges
+    (* marks a range the recipe narrows; the rest are the op's defaults).
 
     \b
     Example:
       lutkit recipe show film
     """
-    from lutkit.distort.recipe import load_recipe
+    from lutkit.distort.recipe import describe_recipe, load_recipe
 
     r = load_recipe(name)
     click.echo(f"{r.name}: {r.description}\nfile: {r.path}\nsha256: {r.sha256}")
+    for line in describe_recipe(r):
+        click.echo(line)
     click.echo("ops: " + ", ".join(r.ops()))
 
 

@@ -51,8 +51,18 @@ def identity(level: int | None, size: int | None, bit_depth: str, output: str) -
 
     if (level is None) == (size is None):
         raise click.UsageError("give exactly one of --hald LEVEL or --size N")
+    is_hald = Path(output).suffix.lower() in (".png", ".tif", ".tiff")
+    if size is not None and is_hald:
+        # A Hald image holds a LEVEL^2 lattice: write what was asked, or refuse.
+        level = round(size**0.5)
+        if level * level != size or not 2 <= level <= 16:
+            raise ConfigError(
+                f"a Hald image holds a LEVEL^2 lattice (4, 9, 16, ..., 256), not {size}^3",
+                path=output,
+                hint=f"use --hald LEVEL, or write {Path(output).stem}.cube",
+            )
     if level is not None:
-        if Path(output).suffix.lower() not in (".png", ".tif", ".tiff"):
+        if not is_hald:
             raise ConfigError("a Hald image must be written as .png or .tif", path=output)
         dtype = np.uint16 if bit_depth == "16" else np.uint8
         save_image(output, hald_identity(level, dtype))

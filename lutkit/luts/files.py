@@ -57,6 +57,12 @@ def plan_outputs(
         pairs = [(inputs[0], output)]
     elif output.exists() and not output.is_dir():
         raise ImageError("output must be a folder when applying to several images", path=output)
+    elif len(inputs) > 1 and output.suffix.lower() in IMAGE_EXTENSIONS and not output.is_dir():
+        raise ImageError(
+            f"{len(inputs)} images need an output folder, not an image file name",
+            path=output,
+            hint="give -o a folder, e.g. graded/",
+        )
     else:
         pairs = []
         for src in inputs:

@@ -105,3 +105,14 @@ def test_distort_keeps_the_profile_and_works_on_the_files_encoding(run, tmp_path
     assert np.array_equal(kept.pixels, expected)
     assert run(*args, "-o", "srgb.png", "--to-srgb").exit_code == 0
     assert load_image(tmp_path / "srgb.png", convert_icc=False).icc is None
+
+
+def test_recipe_show_prints_stages_and_ranges(run):
+    result = run("recipe", "show", "lighting")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert "stage 1 (p = 1): one of 3, by weight" in lines
+    assert "  43% lighting.cct" in lines and "     cct = 2000..12000" in lines
+    assert "stage 2 (p = 0.35):" in lines and "    *stops = -1.5..1" in lines
+    default = run("recipe", "show", "default").output
+    assert "include lighting" in default and "`lutkit recipe show lighting`" in default

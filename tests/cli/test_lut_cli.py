@@ -199,3 +199,27 @@ def test_every_command_says_what_it_does_with_a_profile(run):
         assert "profile" in text, args
     for args in (("lut", "apply"), ("distort",), ("fix",)):
         assert "--to-srgb" in run(*args, "--help").output, args
+
+
+def test_identity_writes_what_it_says_or_refuses(run, tmp_path):
+    result = run("lut", "identity", "--size", "33", "-o", "z.png")
+    assert result.exit_code == 1 and not (tmp_path / "z.png").exists()
+    assert result.output.startswith("Error: z.png: a Hald image holds a LEVEL^2 lattice")
+    assert len(result.output.splitlines()) == 1
+    result = run("lut", "identity", "--size", "36", "-o", "h.png", "--bit-depth", "16")
+    assert result.exit_code == 0
+    assert result.output == "wrote h.png: identity Hald level 6 (216x216 px, 36^3 LUT, 16-bit)\n"
+    hald = load_image(tmp_path / "h.png", convert_icc=False).pixels
+    assert np.array_equal(hald, hald_identity(6, np.uint16))
+
+
+def test_several_images_and_a_file_name_is_an_error(run, tmp_path, photo):
+    save_image(tmp_path / "a.png", photo[:32, :32])
+    save_image(tmp_path / "b.png", photo[32:64, :32])
+    assert run("lut", "identity", "--size", "5", "-o", "id.cube").exit_code == 0
+    result = run("lut", "apply", "id.cube", "a.png", "b.png", "-o", "one.jpg")
+    assert result.exit_code == 1 and not (tmp_path / "one.jpg").exists()
+    assert result.output == (
+        "Error: one.jpg: 2 images need an output folder, not an image file name "
+        "(give -o a folder, e.g. graded/)\n"
+    )
