@@ -15,6 +15,9 @@ from lutkit.errors import ConfigError
 def lut() -> None:
     """Create, import, convert, apply, inspect and plot LUTs.
 
+    Wherever a command takes a LUT file, a name from the library (`lutkit lut list`)
+    works too; a file of that name wins.
+
     \b
     The GIMP workflow:
       lutkit lut identity --hald 8 -o identity.png     # open it in GIMP, edit, export
@@ -76,7 +79,7 @@ def identity(level: int | None, size: int | None, bit_depth: str, output: str) -
 
 
 @lut.command(name="import")
-@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.argument("source")
 @click.option(
     "-o",
     "--output",
@@ -115,13 +118,13 @@ def import_(
       lutkit lut import identity-edited.png -o warm.cube
       lutkit lut import warm.curves --library luts/ --name warm --tags colourist,warm
     """
-    from lutkit.luts.formats import read_lut, write_lut
-    from lutkit.luts.library import Library
+    from lutkit.luts.formats import write_lut
+    from lutkit.luts.library import Library, read_lut_or_name
     from lutkit.luts.model import LUT3D
 
     if output is None and library is None:
         raise click.UsageError("give -o OUTPUT, --library DIR, or both")
-    lut_obj = read_lut(source)
+    lut_obj = read_lut_or_name(source)
     if size is not None:
         if not isinstance(lut_obj, LUT3D):
             lut_obj = lut_obj.to_3d(size)
@@ -148,7 +151,7 @@ def import_(
 
 
 @lut.command()
-@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.argument("source")
 @click.argument("destination", type=click.Path(dir_okay=False))
 @click.option("--size", type=click.IntRange(2, 256), help="Resample a 3D LUT to this size.")
 @click.option("--level", type=click.IntRange(2, 16), help="Hald level when writing a Hald.")
@@ -168,10 +171,11 @@ def convert(
     Example:
       lutkit lut convert look.cube look-hald.png --level 8
     """
-    from lutkit.luts.formats import read_lut, write_lut
+    from lutkit.luts.formats import write_lut
+    from lutkit.luts.library import read_lut_or_name
     from lutkit.luts.model import LUT3D
 
-    lut_obj = read_lut(source)
+    lut_obj = read_lut_or_name(source)
     if size is not None:
         lut_obj = lut_obj.resample(size) if isinstance(lut_obj, LUT3D) else lut_obj.to_3d(size)
     kw = {}
@@ -182,7 +186,7 @@ def convert(
 
 
 @lut.command()
-@click.argument("lut_path", metavar="LUT", type=click.Path(exists=True, dir_okay=False))
+@click.argument("lut_path", metavar="LUT")
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option(
     "-o", "--output", type=click.Path(), required=True, help="Output file (one image) or folder."
@@ -216,11 +220,12 @@ def apply(
     Examples:
       lutkit lut apply look.cube photo.jpg -o photo-graded.jpg
       lutkit lut apply look.cube photos/ -o graded/ --strength 0.7
+      lutkit lut apply sodium-orange photo.jpg -o sodium.jpg    # a library LUT
     """
     from lutkit.luts.files import apply_to_files, expand_images, plan_outputs
-    from lutkit.luts.formats import read_lut
+    from lutkit.luts.library import read_lut_or_name
 
-    lut_obj = read_lut(lut_path)
+    lut_obj = read_lut_or_name(lut_path)
     inputs = expand_images(images)
     if not inputs:
         raise ConfigError("no images found", path=", ".join(images))
@@ -238,7 +243,7 @@ def apply(
 
 
 @lut.command()
-@click.argument("lut_path", metavar="LUT", type=click.Path(exists=True, dir_okay=False))
+@click.argument("lut_path", metavar="LUT")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def info(lut_path: str, as_json: bool) -> None:
     """Print a LUT's kind, size, domain, output range and how far it is from identity.
@@ -247,15 +252,15 @@ def info(lut_path: str, as_json: bool) -> None:
     Example:
       lutkit lut info look.cube
     """
-    from lutkit.luts.formats import read_lut
     from lutkit.luts.info import describe, format_info
+    from lutkit.luts.library import read_lut_or_name, resolve_lut
 
-    facts = {"file": lut_path, **describe(read_lut(lut_path))}
+    facts = {"file": str(resolve_lut(lut_path)), **describe(read_lut_or_name(lut_path))}
     click.echo(json.dumps(facts, indent=2) if as_json else format_info(facts))
 
 
 @lut.command()
-@click.argument("lut_path", metavar="LUT", type=click.Path(exists=True, dir_okay=False))
+@click.argument("lut_path", metavar="LUT")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
 def plot(lut_path: str, output: str) -> None:
     """Plot a LUT: curves for 1D; neutral axis, primary ramps and a colour chart for 3D.
@@ -264,10 +269,10 @@ def plot(lut_path: str, output: str) -> None:
     Example:
       lutkit lut plot look.cube -o look.png
     """
-    from lutkit.luts.formats import read_lut
     from lutkit.luts.info import plot_lut
+    from lutkit.luts.library import read_lut_or_name
 
-    plot_lut(read_lut(lut_path), output)
+    plot_lut(read_lut_or_name(lut_path), output)
     click.echo(f"wrote {output}")
 
 

@@ -32,6 +32,36 @@ def default_library() -> Path:
     return Path("luts")
 
 
+def resolve_lut(
+    name_or_path: str | os.PathLike[str], library: str | os.PathLike[str] | None = None
+) -> Path:
+    """The file of a LUT given by path or by library name (``lutkit lut list``).
+
+    A file that exists wins over a library name; neither is a one-line error."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    if path.is_dir():
+        raise ConfigError("is a folder, not a LUT file", path=path)
+    lib = Library(library if library is not None else default_library())
+    if str(name_or_path) in lib:
+        return lib.path_of(str(name_or_path))
+    raise ConfigError(
+        "no such LUT file, and no LUT of that name in the library",
+        path=path,
+        hint="see `lutkit lut list` for the library's names",
+    )
+
+
+def read_lut_or_name(
+    name_or_path: str | os.PathLike[str], library: str | os.PathLike[str] | None = None
+) -> LUT1D | LUT3D:
+    """Read a LUT given by path or by library name (a path wins)."""
+    from lutkit.luts.formats import read_lut
+
+    return read_lut(resolve_lut(name_or_path, library))
+
+
 @dataclass
 class LibraryEntry:
     name: str

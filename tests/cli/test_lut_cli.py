@@ -223,3 +223,29 @@ def test_several_images_and_a_file_name_is_an_error(run, tmp_path, photo):
         "Error: one.jpg: 2 images need an output folder, not an image file name "
         "(give -o a folder, e.g. graded/)\n"
     )
+
+
+def test_library_names_work_wherever_a_lut_path_does(run, tmp_path, photo):
+    from lutkit.luts.library import Library, default_library
+
+    library = Library(default_library())
+    expected = library.load("sodium-orange")
+    save_image(tmp_path / "p.png", photo[:32, :32])
+    assert run("lut", "apply", "sodium-orange", "p.png", "-o", "s.png").exit_code == 0
+    graded = load_image(tmp_path / "s.png").pixels
+    assert np.array_equal(graded, expected.apply(photo[:32, :32]))
+    info = json.loads(run("lut", "info", "sodium-orange", "--json").output)
+    assert info["file"] == str(library.path_of("sodium-orange"))
+    assert run("lut", "plot", "sodium-orange", "-o", "plot.png").exit_code == 0
+    assert run("lut", "convert", "sodium-orange", "s.cube", "--size", "9").exit_code == 0
+    assert run("lut", "import", "sodium-orange", "-o", "i.cube").exit_code == 0
+    # A file of that name wins over the library (here, one lutkit cannot read).
+    (tmp_path / "sodium-orange").write_text("not a LUT\n")
+    result = run("lut", "info", "sodium-orange")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: sodium-orange: unknown LUT file extension")
+    result = run("lut", "apply", "no-such-look", "p.png", "-o", "x.png")
+    assert result.exit_code == 1 and result.output == (
+        "Error: no-such-look: no such LUT file, and no LUT of that name in the library "
+        "(see `lutkit lut list` for the library's names)\n"
+    )
