@@ -302,9 +302,8 @@ def list_(tag: str | None, library: str | None) -> None:
 @click.option(
     "--scripts",
     type=click.Path(file_okay=False),
-    default="luts/gimp",
-    show_default=True,
-    help="Folder of Script-Fu LUT scripts (NAME.scm).",
+    help="Folder of Script-Fu LUT scripts (NAME.scm). Default: the library's gimp/ "
+    "scripts (the checkout's luts/gimp, or the copy shipped with lutkit).",
 )
 @click.option(
     "--library",
@@ -319,7 +318,7 @@ def list_(tag: str | None, library: str | None) -> None:
     type=click.Path(dir_okay=False),
     help="Also write a contact sheet of the whole library on a photo (e.g. .jpg).",
 )
-def build_gimp(scripts: str, library: str, only: tuple[str, ...], sheet: str | None) -> None:
+def build_gimp(scripts: str | None, library: str, only: tuple[str, ...], sheet: str | None) -> None:
     """Re-author the GIMP-made LUTs: run GIMP 2.10 headless on the Script-Fu files
     and import the results into the library (needs gimp-console-2.10).
 
@@ -332,7 +331,9 @@ def build_gimp(scripts: str, library: str, only: tuple[str, ...], sheet: str | N
     import time
 
     from lutkit.luts.gimp_build import build_gimp_library, save_library_sheet
+    from lutkit.luts.library import default_library
 
+    scripts = scripts or str(default_library() / "gimp")
     start = time.perf_counter()
     names = build_gimp_library(scripts, library, names=list(only) or None)
     took = time.perf_counter() - start

@@ -41,14 +41,15 @@ _STAGE_KEYS = {"p", "choose", "op", "include", "weight"}
 
 
 def recipes_dir() -> Path:
-    """``LUTKIT_RECIPES``, else ``pipelines/recipes`` of a source checkout, else ./pipelines."""
+    """``LUTKIT_RECIPES``, else ``pipelines/recipes`` of a source checkout or the copy
+    shipped inside the installed package (:mod:`lutkit.shipped`), else
+    ./pipelines/recipes."""
+    from lutkit.shipped import shipped_folder
+
     env = os.environ.get("LUTKIT_RECIPES")
     if env:
         return Path(env)
-    checkout = Path(__file__).resolve().parents[2] / "pipelines" / "recipes"
-    if checkout.is_dir():
-        return checkout
-    return Path("pipelines") / "recipes"
+    return shipped_folder("recipes") or Path("pipelines") / "recipes"
 
 
 @dataclass

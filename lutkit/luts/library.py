@@ -22,14 +22,14 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
 def default_library() -> Path:
-    """``LUTKIT_LIBRARY``, else the ``luts/`` folder of a source checkout, else ./luts."""
+    """``LUTKIT_LIBRARY``, else the ``luts/`` folder of a source checkout or the copy
+    shipped inside the installed package (:mod:`lutkit.shipped`), else ./luts."""
+    from lutkit.shipped import shipped_folder
+
     env = os.environ.get("LUTKIT_LIBRARY")
     if env:
         return Path(env)
-    checkout = Path(__file__).resolve().parents[2] / "luts"
-    if (checkout / INDEX).is_file():
-        return checkout
-    return Path("luts")
+    return shipped_folder("luts") or Path("luts")
 
 
 def resolve_lut(
