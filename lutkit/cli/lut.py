@@ -157,19 +157,32 @@ def import_(
 @click.option("--level", type=click.IntRange(2, 16), help="Hald level when writing a Hald.")
 @click.option(
     "--bit-depth",
-    type=click.Choice(["8", "16"]),
-    default="16",
+    type=click.Choice(["8", "10", "12", "16"]),
+    help="Bit depth of a Hald (8 or 16, default 16) or of a .3dl table (10, 12 or 16, default 12).",
+)
+@click.option(
+    "--flavour",
+    type=click.Choice(["lustre", "discreet"]),
+    default="lustre",
     show_default=True,
-    help="Bit depth when writing a Hald.",
+    help=".3dl flavour: Autodesk Lustre (3DMESH header) or Discreet/Flame.",
 )
 def convert(
-    source: str, destination: str, size: int | None, level: int | None, bit_depth: str
+    source: str,
+    destination: str,
+    size: int | None,
+    level: int | None,
+    bit_depth: str | None,
+    flavour: str,
 ) -> None:
-    """Convert between LUT formats (.cube, Hald .png/.tif, GIMP curves -> any).
+    """Convert between LUT formats (.cube, .3dl, .spi3d, Hald .png/.tif, GIMP curves
+    -> any but GIMP curves).
 
     \b
-    Example:
+    Examples:
       lutkit lut convert look.cube look-hald.png --level 8
+      lutkit lut convert look.cube look.3dl --flavour discreet --bit-depth 12
+      lutkit lut convert look.3dl look.spi3d
     """
     from lutkit.luts.formats import write_lut
     from lutkit.luts.library import read_lut_or_name
@@ -178,9 +191,16 @@ def convert(
     lut_obj = read_lut_or_name(source)
     if size is not None:
         lut_obj = lut_obj.resample(size) if isinstance(lut_obj, LUT3D) else lut_obj.to_3d(size)
-    kw = {}
-    if Path(destination).suffix.lower() in (".png", ".tif", ".tiff"):
-        kw = {"level": level, "bit_depth": int(bit_depth)}
+    kw: dict = {}
+    ext = Path(destination).suffix.lower()
+    if ext in (".png", ".tif", ".tiff"):
+        if bit_depth not in (None, "8", "16"):
+            raise ConfigError(f"a Hald image is 8 or 16 bits, not {bit_depth}", path=destination)
+        kw = {"level": level, "bit_depth": int(bit_depth or 16)}
+    elif ext == ".3dl":
+        if bit_depth == "8":
+            raise ConfigError("a .3dl table is 10, 12 or 16 bits, not 8", path=destination)
+        kw = {"flavour": flavour, "bit_depth": int(bit_depth or 12)}
     write_lut(lut_obj, destination, **kw)
     click.echo(f"wrote {destination}")
 
