@@ -22,6 +22,13 @@ from lutkit.cli.options import to_srgb_option
     type=click.Path(dir_okay=False),
     help="Write the ops and their parameters as JSON.",
 )
+@click.option(
+    "--truth-lut",
+    type=click.Path(dir_okay=False),
+    help="Also write the exact inverse of the ops (the ground-truth correction) as a LUT "
+    "(.cube, .3dl, .spi3d, Hald); refused, before anything is written, when an op drawn "
+    "is not a colour map (grain, dust, blur: no exact inverse exists).",
+)
 @to_srgb_option
 def distort(
     image: str,
@@ -30,6 +37,7 @@ def distort(
     seed: int,
     replay: str | None,
     params_out: str | None,
+    truth_lut: str | None,
     to_srgb: bool,
 ) -> None:
     """Distort a photo with a recipe (coloured light, grades, film damage).
@@ -41,12 +49,13 @@ def distort(
     Examples:
       lutkit distort photo.jpg -o bad.png --recipe default --seed 7 --params-out p.json
       lutkit distort photo.jpg -o bad-again.png --replay p.json
+      lutkit distort photo.jpg -o bad.png --recipe lighting --truth-lut inverse.cube
     """
     from lutkit.distort.files import chain_label, distort_file
 
     if (recipe is None) == (replay is None):
         raise click.UsageError("give --recipe NAME (with --seed) or --replay PARAMS.json")
-    records = distort_file(
+    records, truth = distort_file(
         image,
         output,
         recipe=recipe,
@@ -54,8 +63,14 @@ def distort(
         replay=replay,
         params_out=params_out,
         to_srgb=to_srgb,
+        truth_lut=truth_lut,
     )
     click.echo(f"wrote {output}: " + chain_label(records).replace("\n", "; "))
+    if truth is not None:
+        click.echo(
+            f"wrote {truth_lut}: the exact inverse; {truth.summary()}"
+            + ("" if truth.fraction == 1.0 else " (clipped colours cannot be brought back)")
+        )
 
 
 @click.group()
