@@ -120,13 +120,13 @@ def import_(
     """
     from lutkit.luts.formats import write_lut
     from lutkit.luts.library import Library, read_lut_or_name
-    from lutkit.luts.model import LUT3D
+    from lutkit.luts.model import LUT1D
 
     if output is None and library is None:
         raise click.UsageError("give -o OUTPUT, --library DIR, or both")
     lut_obj = read_lut_or_name(source)
     if size is not None:
-        if not isinstance(lut_obj, LUT3D):
+        if isinstance(lut_obj, LUT1D):
             lut_obj = lut_obj.to_3d(size)
         elif lut_obj.size != size:
             lut_obj = lut_obj.resample(size)
@@ -186,11 +186,11 @@ def convert(
     """
     from lutkit.luts.formats import write_lut
     from lutkit.luts.library import read_lut_or_name
-    from lutkit.luts.model import LUT3D
+    from lutkit.luts.model import LUT1D
 
     lut_obj = read_lut_or_name(source)
     if size is not None:
-        lut_obj = lut_obj.resample(size) if isinstance(lut_obj, LUT3D) else lut_obj.to_3d(size)
+        lut_obj = lut_obj.to_3d(size) if isinstance(lut_obj, LUT1D) else lut_obj.resample(size)
     kw: dict = {}
     ext = Path(destination).suffix.lower()
     if ext in (".png", ".tif", ".tiff"):

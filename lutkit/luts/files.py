@@ -17,7 +17,7 @@ from pathlib import Path
 from lutkit.errors import ImageError
 from lutkit.images import IMAGE_EXTENSIONS, ImageData, load_image, save_image
 from lutkit.luts.apply import apply_lut, dense_table
-from lutkit.luts.model import LUT1D, LUT3D
+from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D
 from lutkit.progress import Progress, each
 
 
@@ -81,7 +81,11 @@ def plan_outputs(
 
 
 def apply_to_image_data(
-    lut: LUT1D | LUT3D, data: ImageData, *, interp: str = "tetrahedral", strength: float = 1.0
+    lut: LUT1D | LUT3D | ShaperLUT3D,
+    data: ImageData,
+    *,
+    interp: str = "tetrahedral",
+    strength: float = 1.0,
 ) -> ImageData:
     """Apply ``lut`` to loaded image data; alpha, EXIF and the ICC profile that
     describes the pixels (:attr:`ImageData.output_icc`) survive."""
@@ -91,7 +95,7 @@ def apply_to_image_data(
 
 
 def apply_to_files(
-    lut: LUT1D | LUT3D,
+    lut: LUT1D | LUT3D | ShaperLUT3D,
     pairs: list[tuple[Path, Path]],
     *,
     interp: str = "tetrahedral",
@@ -107,8 +111,9 @@ def apply_to_files(
 
     Reading image i+1 and writing image i-1 run in threads while image i is mapped.
     """
-    if strength != 1.0:
-        lut = lut.blend(strength)
+    if strength != 1.0 and not isinstance(lut, ShaperLUT3D):
+        # Blended once here; a shaper LUT blends pixel by pixel (exactly) instead.
+        lut, strength = lut.blend(strength), 1.0
     if isinstance(lut, LUT3D) and len(pairs) > 1:
         # Several images: building the dense 8-bit table once pays for itself.
         dense_table(lut, interp)
@@ -124,7 +129,7 @@ def apply_to_files(
             src, dst = pairs[i]
             data = pending_read.result()
             pending_read = pool.submit(read, pairs[i + 1][0]) if i + 1 < len(pairs) else None
-            out = apply_to_image_data(lut, data, interp=interp)
+            out = apply_to_image_data(lut, data, interp=interp, strength=strength)
             if pending_write is not None:
                 written.append(pending_write.result())
             dst.parent.mkdir(parents=True, exist_ok=True)

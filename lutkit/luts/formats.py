@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from lutkit.errors import FormatError, LutkitError
-from lutkit.luts.model import LUT1D, LUT3D
+from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D
 
 __all__ = ["read_lut", "write_lut", "READ_EXTENSIONS", "WRITE_EXTENSIONS", "is_gimp_curves"]
 
-LUT = LUT1D | LUT3D
+LUT = LUT1D | LUT3D | ShaperLUT3D
 
 _HALD = (".png", ".tif", ".tiff")
 _GIMP = (".curves", ".settings")
@@ -147,7 +147,8 @@ def write_lut(lut: LUT, path: str | PathLike[str], **kw: Any) -> Path:
 
     .cube: ``title``, ``precision``. .png/.tif/.tiff (Hald): ``level``, ``bit_depth``;
     .3dl: ``flavour``, ``bit_depth``, ``input_bits``; a LUT1D is baked into a 3D
-    lattice.
+    lattice. A ``ShaperLUT3D`` keeps its shaper in .cube; the other formats have no
+    shaper and get it baked into one 3D table (exact at the lattice points).
     """
     path = Path(path)
     ext = path.suffix.lower()

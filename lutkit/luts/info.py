@@ -8,11 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from lutkit.luts.model import LUT1D, LUT3D
+from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D
 
 
-def describe(lut: LUT1D | LUT3D) -> dict[str, Any]:
+def describe(lut: LUT1D | LUT3D | ShaperLUT3D) -> dict[str, Any]:
     """Key facts about a LUT: kind, size, domain, output range, distance from identity."""
+    if isinstance(lut, ShaperLUT3D):
+        return _describe_shaper(lut)
     table = lut.table.astype(np.float64)
     ident = lut.lattice()
     diff = table - ident
@@ -38,6 +40,28 @@ def describe(lut: LUT1D | LUT3D) -> dict[str, Any]:
         info["monotone_along_axes"] = bool(
             all(np.all(np.diff(table[..., c], axis=c) >= -1e-6) for c in range(3))
         )
+    return info
+
+
+def _describe_shaper(lut: ShaperLUT3D) -> dict[str, Any]:
+    """A shaper LUT: both tables, and the facts of its bake on the 3D lattice."""
+    baked = describe(lut.to_3d())
+    n = lut.size
+    info: dict[str, Any] = {
+        "kind": "1D shaper + 3D",
+        "size": n,
+        "shaper_size": lut.shaper.size,
+        "title": lut.title,
+        "domain_min": baked["domain_min"],
+        "domain_max": baked["domain_max"],
+        "3d_input_min": lut.cube.domain[0].tolist(),
+        "3d_input_max": lut.cube.domain[1].tolist(),
+    }
+    info.update((k, v) for k, v in baked.items() if k not in info and k != "kind")
+    info["baked_as"] = (
+        f"a plain {n}^3 LUT (exact at its lattice points) for compose, blend and formats "
+        "without a shaper (.3dl, .spi3d, Hald); lut apply runs both stages"
+    )
     return info
 
 

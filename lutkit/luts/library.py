@@ -15,7 +15,7 @@ from pathlib import Path
 
 from lutkit.errors import ConfigError, FormatError
 from lutkit.fsutil import atomic_write_text
-from lutkit.luts.model import LUT1D, LUT3D
+from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D
 
 INDEX = "index.toml"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -55,7 +55,7 @@ def resolve_lut(
 
 def read_lut_or_name(
     name_or_path: str | os.PathLike[str], library: str | os.PathLike[str] | None = None
-) -> LUT1D | LUT3D:
+) -> LUT1D | LUT3D | ShaperLUT3D:
     """Read a LUT given by path or by library name (a path wins)."""
     from lutkit.luts.formats import read_lut
 
@@ -129,7 +129,7 @@ class Library:
             )
         return self.root / self.entries[name].file
 
-    def load(self, name: str) -> LUT1D | LUT3D:
+    def load(self, name: str) -> LUT1D | LUT3D | ShaperLUT3D:
         """Read the LUT called ``name``."""
         from lutkit.luts.formats import read_lut
 
@@ -138,7 +138,7 @@ class Library:
     def add(
         self,
         name: str,
-        lut: LUT1D | LUT3D,
+        lut: LUT1D | LUT3D | ShaperLUT3D,
         *,
         tags: list[str] | None = None,
         source: str = "",

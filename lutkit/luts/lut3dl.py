@@ -23,7 +23,7 @@ import numpy as np
 
 from lutkit.errors import FormatError, LUTError
 from lutkit.fsutil import atomic_write_text
-from lutkit.luts.model import LUT1D, LUT3D
+from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D
 
 FLAVOURS = ("lustre", "discreet")
 OUTPUT_BITS = (10, 12, 16)
@@ -123,7 +123,7 @@ def _check_shaper(shaper: list[int], path: Path, line: int, size: int) -> None:
 
 
 def write_3dl(
-    lut: LUT1D | LUT3D,
+    lut: LUT1D | LUT3D | ShaperLUT3D,
     path: str | os.PathLike[str],
     *,
     flavour: str = "lustre",
@@ -165,10 +165,13 @@ def write_3dl(
     return path
 
 
-def _unit_3d(lut: LUT1D | LUT3D, path: Path) -> LUT3D:
-    """A LUT3D over [0, 1] (a LUT1D baked at 33^3); another domain is refused."""
+def _unit_3d(lut: LUT1D | LUT3D | ShaperLUT3D, path: Path) -> LUT3D:
+    """A LUT3D over [0, 1] (a LUT1D baked at 33^3, a shaper LUT baked on its 3D
+    table's lattice); another domain is refused."""
     if isinstance(lut, LUT1D):
         lut = lut.to_3d(33)
+    elif isinstance(lut, ShaperLUT3D):
+        lut = lut.to_3d()
     if not (np.all(lut.domain[0] == 0.0) and np.all(lut.domain[1] == 1.0)):
         raise LUTError(
             f"{path.suffix} tables cover [0, 1]; this LUT's domain is {lut.domain.tolist()}",

@@ -21,7 +21,7 @@ import numpy as np
 from lutkit.errors import FormatError
 from lutkit.fsutil import atomic_write_text
 from lutkit.luts.lut3dl import _unit_3d
-from lutkit.luts.model import LUT1D, LUT3D
+from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D
 
 
 def read_spi3d(path: str | os.PathLike[str]) -> LUT3D:
@@ -71,7 +71,7 @@ def read_spi3d(path: str | os.PathLike[str]) -> LUT3D:
     return LUT3D(table, None, path.stem)
 
 
-def write_spi3d(lut: LUT1D | LUT3D, path: str | os.PathLike[str]) -> Path:
+def write_spi3d(lut: LUT1D | LUT3D | ShaperLUT3D, path: str | os.PathLike[str]) -> Path:
     """Write ``lut`` as .spi3d (atomically); floats at float32 round-trip precision."""
     path = Path(path)
     lut = _unit_3d(lut, path)

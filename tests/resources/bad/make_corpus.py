@@ -257,10 +257,17 @@ def make_cubes() -> None:
     _add("cube/only-comments.cube", "# a comment\n" * 50, LUT_READERS, fail, "comments, no table")
     _add(
         "cube/shaper.cube",
+        "LUT_1D_SIZE 2\nLUT_3D_SIZE 2\n0 0 0\n1 1 1\n" + "\n".join(rows2) + "\n",
+        LUT_READERS,
+        "ok",
+        "Resolve shaper + 3D: valid",
+    )
+    _add(
+        "cube/shaper-rows.cube",
         "LUT_1D_SIZE 2\nLUT_3D_SIZE 2\n" + "\n".join(rows2 * 2) + "\n",
         LUT_READERS,
         fail,
-        "Resolve shaper + 3D",
+        "Resolve shaper + 3D with 16 rows where 2 + 8 are due",
     )
     _add(
         "cube/domain-reversed.cube",
