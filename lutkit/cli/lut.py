@@ -266,7 +266,9 @@ def apply(
 @click.argument("lut_path", metavar="LUT")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def info(lut_path: str, as_json: bool) -> None:
-    """Print a LUT's kind, size, domain, output range and how far it is from identity.
+    """Print a LUT's kind, size, domain, output range and how far it is from identity:
+    the change over its lattice in 8-bit levels, and CIEDE2000 on the 24 patches of a
+    ColorChecker (sRGB).
 
     \b
     Example:
@@ -283,16 +285,17 @@ def info(lut_path: str, as_json: bool) -> None:
 @click.argument("lut_path", metavar="LUT")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
 def plot(lut_path: str, output: str) -> None:
-    """Plot a LUT: curves for 1D; neutral axis, primary ramps and a colour chart for 3D.
+    """Plot a LUT: curves for 1D; neutral axis, primary ramps and a hue chart for 3D;
+    for both, the 24 ColorChecker patches before and after. The title is the LUT's name.
 
     \b
     Example:
       lutkit lut plot look.cube -o look.png
     """
     from lutkit.luts.info import plot_lut
-    from lutkit.luts.library import read_lut_or_name
+    from lutkit.luts.library import read_lut_or_name, resolve_lut
 
-    plot_lut(read_lut_or_name(lut_path), output)
+    plot_lut(read_lut_or_name(lut_path), output, title=resolve_lut(lut_path).stem)
     click.echo(f"wrote {output}")
 
 
