@@ -98,3 +98,26 @@ def delta_e_76(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
 def image_delta_e(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Per-pixel delta E 2000 between two sRGB float images in [0, 1]."""
     return delta_e_2000(srgb_to_lab(a), srgb_to_lab(b))
+
+
+COLORCHECKER = "ColorChecker24 - After November 2014"
+
+
+def colorchecker_srgb() -> tuple[list[str], np.ndarray]:
+    """The 24 ColorChecker patches as sRGB-encoded float64 (24, 3) in [0, 1], with names.
+
+    colour-science's reference ``COLORCHECKER`` (xyY under D50) is Bradford-adapted to
+    sRGB's D65 white and encoded; the one patch outside sRGB's gamut (cyan) is clipped.
+    """
+    import colour
+
+    chart = colour.CCS_COLOURCHECKERS[COLORCHECKER]
+    xyz = colour.xyY_to_XYZ(np.array(list(chart.data.values()), dtype=np.float64))
+    rgb = colour.XYZ_to_RGB(
+        xyz,
+        colour.RGB_COLOURSPACES["sRGB"],
+        chart.illuminant,
+        chromatic_adaptation_transform="Bradford",
+        apply_cctf_encoding=True,
+    )
+    return list(chart.data), np.clip(rgb, 0.0, 1.0)

@@ -6,9 +6,13 @@ TIFFs) together with the metadata a photographer expects to survive an edit (EXI
 ICC profile, alpha); ``read_image`` is the common shortcut to float32 in [0, 1].
 
 On load: EXIF orientation is applied (and reset to 1 in the kept EXIF), an embedded ICC
-profile is converted to sRGB (unless ``convert_icc=False``, e.g. for Hald images, which
-are data), grayscale / palette / CMYK are converted to RGB, alpha is dropped or kept on
-request, and images over a pixel-count limit are refused before they are decoded.
+profile is converted to sRGB with littleCMS (unless ``convert_icc=False``: then the
+pixels stay in the file's own encoding and the profile is kept to be written back, as
+``lutkit lut apply``, ``distort`` and ``fix`` do; Hald images are data and are never
+converted), grayscale / palette / CMYK are converted to RGB, alpha is dropped or kept on
+request, and images over a pixel-count limit are refused before they are decoded. A
+profile that littleCMS cannot read, or that is not an RGB profile, is never written
+back; converting through one is an error (:class:`ImageError`).
 ``save_image`` writes 8- or 16-bit PNG/TIFF and 8-bit JPEG, with EXIF and ICC, to a
 temporary name that is renamed when complete.
 """
@@ -51,6 +55,9 @@ class ImageData:
     ``pixels``: (H, W, 3) uint8 / uint16 (native depth) or float32, sRGB after ICC
     conversion. ``alpha``: (H, W) of the same dtype, or None. ``exif``: EXIF bytes with
     orientation reset to 1, or None. ``icc``: the original embedded profile, or None.
+    ``icc_converted``: the profile no longer describes ``pixels`` (they were converted
+    to sRGB, or the profile is unreadable or not an RGB profile); ``output_icc`` is the
+    profile to write with the pixels.
     """
 
     pixels: np.ndarray
@@ -61,6 +68,11 @@ class ImageData:
     path: Path | None = None
     format: str = ""
     info: dict = field(default_factory=dict)
+
+    @property
+    def output_icc(self) -> bytes | None:
+        """The profile that describes ``pixels`` (None: untagged, i.e. sRGB)."""
+        return None if self.icc_converted else self.icc
 
     @property
     def bit_depth(self) -> int:
@@ -186,6 +198,10 @@ def load_image(
             )
         fmt = im.format or ""
         icc = im.info.get("icc_profile") or None
+        src_mode = im.mode
+        # CMYK cannot stay in its own encoding (lutkit's pixels are RGB): through its
+        # profile to sRGB whatever ``convert_icc`` says.
+        through_icc = icc is not None and (convert_icc or src_mode == "CMYK")
         if draft is not None and fmt == "JPEG" and im.mode in ("RGB", "L", "CMYK"):
             im.draft(im.mode, (draft, draft))
         try:
@@ -199,7 +215,7 @@ def load_image(
             if deep:
                 arr = _decode_16bit_cv2(path)
             else:
-                arr = _pil_to_array(im, icc if convert_icc else None, path)
+                arr = _pil_to_array(im, icc if through_icc else None, path)
         except ImageError:
             raise
         except (OSError, SyntaxError, ValueError, struct.error, zlib.error) as exc:
@@ -212,11 +228,14 @@ def load_image(
             exif = exif_obj.tobytes()
     rgb, alpha = _split(arr)
     icc_converted = False
-    if deep and icc and convert_icc:
-        rgb = _icc_to_srgb_deep(rgb, icc, path)
-        icc_converted = True
-    elif icc and convert_icc and not _icc_is_srgb(icc):
-        icc_converted = True
+    if icc is not None:
+        if deep and through_icc:
+            rgb = _icc_to_srgb_deep(rgb, icc, path)
+        rgb_source = deep or src_mode in ("RGB", "RGBA", "RGBX", "P", "PA")
+        # Converted, or a profile that cannot describe these RGB pixels: not written back.
+        icc_converted = (through_icc and not _icc_is_srgb(icc)) or not (
+            rgb_source and icc_colour_space(icc) == "RGB"
+        )
     if apply_orientation and orientation != 1:
         rgb = orient(rgb, orientation)
         alpha = None if alpha is None else orient(alpha, orientation)
@@ -275,6 +294,17 @@ def _pil_to_array(im, icc: bytes | None, path: Path) -> np.ndarray:
     return arr[:, :, None].copy() if arr.ndim == 2 else arr.copy()
 
 
+def icc_colour_space(icc: bytes) -> str | None:
+    """The data colour space of an ICC profile as littleCMS reads it ('RGB', 'GRAY',
+    'CMYK', ...), or None when littleCMS cannot open the profile."""
+    from PIL import ImageCms
+
+    try:
+        return ImageCms.ImageCmsProfile(io.BytesIO(icc)).profile.xcolor_space.strip()
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return None
+
+
 def _icc_is_srgb(icc: bytes) -> bool:
     desc = icc[:4096]
     return b"sRGB" in desc or b"s\x00R\x00G\x00B" in desc
@@ -289,9 +319,14 @@ def _icc_transform(im, icc: bytes, out_mode: str, path: Path):
         return ImageCms.profileToProfile(
             im, src, dst, outputMode=out_mode, renderingIntent=ImageCms.Intent.PERCEPTUAL
         )
-    except (ImageCms.PyCMSError, OSError) as exc:
-        warnings.warn(f"{path}: embedded ICC profile ignored ({exc})", stacklevel=3)
-        return im.convert(out_mode)
+    except (ImageCms.PyCMSError, OSError, ValueError) as exc:
+        space = icc_colour_space(icc)
+        what = "unreadable" if space is None else f"a {space} profile on {im.mode} pixels"
+        raise ImageError(
+            f"cannot convert to sRGB through the embedded ICC profile ({what}: {exc})",
+            path=path,
+            hint="re-save the file with a valid profile or none",
+        ) from None
 
 
 def _icc_to_srgb_deep(rgb: np.ndarray, icc: bytes, path: Path) -> np.ndarray:
@@ -304,7 +339,7 @@ def _icc_to_srgb_deep(rgb: np.ndarray, icc: bytes, path: Path) -> np.ndarray:
     from lutkit.luts.apply import apply_lut
     from lutkit.luts.model import LUT3D
 
-    n = 52  # 255 / 51 = 5: every lattice point is an exact 8-bit value
+    n = 86  # 255 / 85 = 3: every lattice point is an exact 8-bit value
     grid = np.rint(LUT3D.lattice_points(n) * 255).astype(np.uint8).reshape(1, -1, 3)
     im = _icc_transform(Image.fromarray(grid, "RGB"), icc, "RGB", path)
     table = np.asarray(im, dtype=np.float32).reshape(n, n, n, 3) / 255.0

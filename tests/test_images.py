@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image, ImageCms, ImageOps
@@ -68,17 +70,83 @@ def test_16_bit_grayscale(tmp_path):
     assert data.pixels.dtype == np.uint16 and np.array_equal(data.pixels[..., 1], g)
 
 
+ADOBE = Path(__file__).parent / "resources" / "icc" / "compatibleWithAdobeRGB1998.icc"
+
+
+def _lcms_to_srgb(pixels8: np.ndarray) -> np.ndarray:
+    """littleCMS itself: Adobe RGB -> sRGB, the intent lutkit uses."""
+    src = ImageCms.ImageCmsProfile(str(ADOBE))
+    dst = ImageCms.createProfile("sRGB")
+    im = ImageCms.profileToProfile(
+        Image.fromarray(pixels8), src, dst, renderingIntent=ImageCms.Intent.PERCEPTUAL
+    )
+    return np.asarray(im)
+
+
 def test_icc_profile_converted_to_srgb(tmp_path, photo):
-    # Tag the photo with a non-sRGB profile (Lab-free: a built-in sRGB with another
-    # name would be skipped), and compare with littleCMS doing the same conversion.
-    pytest.importorskip("PIL.ImageCms")
-    src = ImageCms.createProfile("sRGB")
-    src_bytes = ImageCms.ImageCmsProfile(src).tobytes()
-    im = Image.fromarray(photo)
-    im.save(tmp_path / "s.png", icc_profile=src_bytes)
-    data = load_image(tmp_path / "s.png")
-    assert data.icc == src_bytes
-    assert np.array_equal(data.pixels, photo)  # sRGB -> sRGB is a no-op
+    # A real non-sRGB profile (Adobe RGB primaries): lutkit's 8-bit conversion is
+    # exactly littleCMS's, and it does change the pixels.
+    icc = ADOBE.read_bytes()
+    save_image(tmp_path / "a.png", photo, icc=icc)
+    data = load_image(tmp_path / "a.png")
+    expected = _lcms_to_srgb(photo)
+    assert not np.array_equal(expected, photo)  # the test would see a missing conversion
+    assert np.array_equal(data.pixels, expected)
+    assert data.icc == icc and data.icc_converted and data.output_icc is None
+
+
+def test_icc_16_bit_conversion_agrees_with_littlecms(tmp_path):
+    # Pillow's littleCMS is 8-bit only. On 8-bit values (x 257) lutkit's 16-bit path
+    # gives littleCMS's answer; between them it lies within the range littleCMS gives
+    # at the 8 surrounding 8-bit colours, but for a few levels where the gamut clips.
+    rng = np.random.default_rng(3)
+    lattice = (np.arange(0, 256, 15, dtype=np.uint16) * 257)[rng.integers(0, 18, (64, 64, 3))]
+    free = rng.integers(0, 65536, (64, 64, 3), dtype=np.uint16)
+    icc = ADOBE.read_bytes()
+    for name, pixels in (("lattice", lattice), ("free", free)):
+        save_image(tmp_path / f"{name}.png", pixels, icc=icc)
+        data = load_image(tmp_path / f"{name}.png")
+        assert data.pixels.dtype == np.uint16 and data.icc_converted
+        got = data.pixels / 257.0
+        assert np.abs(got - pixels / 257.0).max() > 5  # it did convert
+        lo = (pixels // 257).astype(np.uint8)
+        if name == "lattice":
+            assert np.abs(got - _lcms_to_srgb(lo)).max() <= 0.01
+            continue
+        hi = np.minimum(lo.astype(np.uint16) + 1, 255).astype(np.uint8)
+        corners = np.stack(
+            [
+                _lcms_to_srgb(np.stack([(hi if k >> c & 1 else lo)[..., c] for c in range(3)], -1))
+                for k in range(8)
+            ]
+        ).astype(np.float64)
+        outside = np.maximum(corners.min(0) - got, got - corners.max(0))
+        assert np.mean(outside > 1.0) < 0.01 and outside.max() < 4.0, outside.max()
+
+
+def test_icc_kept_without_conversion(tmp_path, photo, photo16):
+    icc = ADOBE.read_bytes()
+    for name, pixels in (("a8.png", photo), ("a16.png", photo16)):
+        save_image(tmp_path / name, pixels, icc=icc)
+        data = load_image(tmp_path / name, convert_icc=False)
+        assert np.array_equal(data.pixels, pixels), name
+        assert data.output_icc == icc, name
+
+
+def test_broken_and_mismatched_profiles(tmp_path, photo):
+    gray = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+    broken = ADOBE.read_bytes()[:200]
+    for name, icc in (("broken.png", broken), ("lab.png", gray)):
+        Image.fromarray(photo[:32, :32]).save(tmp_path / name, icc_profile=icc)
+        # Not converted: the pixels stay, and a profile that cannot describe them is
+        # never written back.
+        data = load_image(tmp_path / name, convert_icc=False)
+        assert np.array_equal(data.pixels, photo[:32, :32]) and data.output_icc is None
+        # Converted: a one-line error naming the file.
+        with pytest.raises(ImageError) as err:
+            load_image(tmp_path / name)
+        assert str(err.value).startswith(f"{tmp_path / name}: cannot convert to sRGB")
+        assert "\n" not in str(err.value)
 
 
 def test_truncated_and_empty_files(tmp_path, photo):

@@ -96,6 +96,12 @@ def build(
 ) -> None:
     """Build pairs from clean photos; rerun the same command to resume.
 
+    Photos with an ICC profile are converted to sRGB through it (littleCMS): a
+    dataset's PNGs are sRGB and carry no profile. A photo whose profile cannot be
+    used is listed in rejected.csv. Splits are drawn by photo: a split that gets no
+    photo is a warning (with how many photos it takes), and an empty split writes no
+    shard.
+
     \b
     Examples:
       lutkit dataset build --source sample --recipe default --out datasets/demo
@@ -129,7 +135,8 @@ def build(
             force=force,
             ray_address=ray_address,
             progress=bars,
-            log=click.echo,
+            # Warnings (an empty split) on stderr, the rest on stdout.
+            log=lambda line: click.echo(line, err=line.startswith("warning:")),
         )
     counts = ", ".join(f"{k} {v}" for k, v in result.rows.items())
     click.echo(
@@ -140,22 +147,23 @@ def build(
 
 @dataset.command()
 @click.argument("folder", type=click.Path())
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (for scripts).")
 def info(folder: str, as_json: bool) -> None:
-    """Summarise a dataset.
+    """Summarise a dataset: recipe, sources, rows per split, shards, settings.
 
     \b
-    Example:
+    Examples:
       lutkit dataset info datasets/demo
+      lutkit dataset info datasets/demo --json
     """
-    from lutkit.data.info import dataset_info
+    from lutkit.data.info import dataset_info, format_dataset_info
 
     facts = dataset_info(folder)
     if as_json:
         click.echo(json.dumps(facts, indent=2))
         return
-    for k, v in facts.items():
-        click.echo(f"{k:<9} {v}")
+    for line in format_dataset_info(facts):
+        click.echo(line)
 
 
 @dataset.command()

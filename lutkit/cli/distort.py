@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from lutkit.cli.options import to_srgb_option
+
 
 @click.command()
 @click.argument("image", type=click.Path(exists=True, dir_okay=False))
@@ -20,6 +22,14 @@ import click
     type=click.Path(dir_okay=False),
     help="Write the ops and their parameters as JSON.",
 )
+@click.option(
+    "--truth-lut",
+    type=click.Path(dir_okay=False),
+    help="Also write the exact inverse of the ops (the ground-truth correction) as a LUT "
+    "(.cube, .3dl, .spi3d, Hald); refused, before anything is written, when an op drawn "
+    "is not a colour map (grain, dust, blur: no exact inverse exists).",
+)
+@to_srgb_option
 def distort(
     image: str,
     output: str,
@@ -27,22 +37,40 @@ def distort(
     seed: int,
     replay: str | None,
     params_out: str | None,
+    truth_lut: str | None,
+    to_srgb: bool,
 ) -> None:
     """Distort a photo with a recipe (coloured light, grades, film damage).
+
+    The ops act on the file's own encoding: bit depth, EXIF and the ICC profile are
+    kept; --to-srgb converts to sRGB first.
 
     \b
     Examples:
       lutkit distort photo.jpg -o bad.png --recipe default --seed 7 --params-out p.json
       lutkit distort photo.jpg -o bad-again.png --replay p.json
+      lutkit distort photo.jpg -o bad.png --recipe lighting --truth-lut inverse.cube
     """
     from lutkit.distort.files import chain_label, distort_file
 
     if (recipe is None) == (replay is None):
         raise click.UsageError("give --recipe NAME (with --seed) or --replay PARAMS.json")
-    records = distort_file(
-        image, output, recipe=recipe, seed=seed, replay=replay, params_out=params_out
+    records, truth = distort_file(
+        image,
+        output,
+        recipe=recipe,
+        seed=seed,
+        replay=replay,
+        params_out=params_out,
+        to_srgb=to_srgb,
+        truth_lut=truth_lut,
     )
     click.echo(f"wrote {output}: " + chain_label(records).replace("\n", "; "))
+    if truth is not None:
+        click.echo(
+            f"wrote {truth_lut}: the exact inverse; {truth.summary()}"
+            + ("" if truth.fraction == 1.0 else " (clipped colours cannot be brought back)")
+        )
 
 
 @click.group()
@@ -85,16 +113,19 @@ def ops() -> None:
 @recipe.command()
 @click.argument("name")
 def show(name: str) -> None:
-    """Print a recipe's stages and every op it can draw.
+    """Print a recipe's stages and every op it can draw, with its parameter ranges
+    (* marks a range the recipe narrows; the rest are the op's defaults).
 
     \b
     Example:
       lutkit recipe show film
     """
-    from lutkit.distort.recipe import load_recipe
+    from lutkit.distort.recipe import describe_recipe, load_recipe
 
     r = load_recipe(name)
     click.echo(f"{r.name}: {r.description}\nfile: {r.path}\nsha256: {r.sha256}")
+    for line in describe_recipe(r):
+        click.echo(line)
     click.echo("ops: " + ", ".join(r.ops()))
 
 
@@ -107,6 +138,8 @@ def show(name: str) -> None:
 @click.option("--columns", type=click.IntRange(1, 16), default=4, show_default=True)
 def preview(name: str, image: str, output: str, count: int, seed: int, columns: int) -> None:
     """A contact sheet of samples of a recipe on a photo, with the ops under each tile.
+
+    The photo is converted to sRGB through its ICC profile (the sheet has none).
 
     \b
     Example:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from lutkit.cli.options import progress_bars, strength_option
+from lutkit.cli.options import progress_bars, strength_option, to_srgb_option
 
 
 @click.command()
@@ -43,10 +43,24 @@ from lutkit.cli.options import progress_bars, strength_option
 )
 @click.option("--compare", is_flag=True, help="Also write OUTPUT-compare.jpg (before/after).")
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True)
+@to_srgb_option
 def fix(
-    images, output, model, colormap, iterations, strength, seed, export_lut, compare, quality
+    images,
+    output,
+    model,
+    colormap,
+    iterations,
+    strength,
+    seed,
+    export_lut,
+    compare,
+    quality,
+    to_srgb,
 ) -> None:
     """Remove colour casts and fading; edges and resolution are untouched.
+
+    The correction acts on each file's own encoding: bit depth, EXIF and the ICC profile
+    are kept (an Adobe RGB photo stays Adobe RGB); --to-srgb converts to sRGB first.
 
     \b
     Examples:
@@ -76,6 +90,7 @@ def fix(
         export_lut=export_lut,
         compare=compare,
         quality=quality,
+        to_srgb=to_srgb,
         progress=progress_bars(unit="img"),
     )
     # On stdout, after the work: stderr carries only an error, on one line.

@@ -7,13 +7,16 @@ from pathlib import Path
 
 import click
 
-from lutkit.cli.options import interp_option, progress_bars, strength_option
+from lutkit.cli.options import interp_option, progress_bars, strength_option, to_srgb_option
 from lutkit.errors import ConfigError
 
 
 @click.group()
 def lut() -> None:
     """Create, import, convert, apply, inspect and plot LUTs.
+
+    Wherever a command takes a LUT file, a name from the library (`lutkit lut list`)
+    works too; a file of that name wins.
 
     \b
     The GIMP workflow:
@@ -51,8 +54,18 @@ def identity(level: int | None, size: int | None, bit_depth: str, output: str) -
 
     if (level is None) == (size is None):
         raise click.UsageError("give exactly one of --hald LEVEL or --size N")
+    is_hald = Path(output).suffix.lower() in (".png", ".tif", ".tiff")
+    if size is not None and is_hald:
+        # A Hald image holds a LEVEL^2 lattice: write what was asked, or refuse.
+        level = round(size**0.5)
+        if level * level != size or not 2 <= level <= 16:
+            raise ConfigError(
+                f"a Hald image holds a LEVEL^2 lattice (4, 9, 16, ..., 256), not {size}^3",
+                path=output,
+                hint=f"use --hald LEVEL, or write {Path(output).stem}.cube",
+            )
     if level is not None:
-        if Path(output).suffix.lower() not in (".png", ".tif", ".tiff"):
+        if not is_hald:
             raise ConfigError("a Hald image must be written as .png or .tif", path=output)
         dtype = np.uint16 if bit_depth == "16" else np.uint8
         save_image(output, hald_identity(level, dtype))
@@ -66,7 +79,7 @@ def identity(level: int | None, size: int | None, bit_depth: str, output: str) -
 
 
 @lut.command(name="import")
-@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.argument("source")
 @click.option(
     "-o",
     "--output",
@@ -105,15 +118,15 @@ def import_(
       lutkit lut import identity-edited.png -o warm.cube
       lutkit lut import warm.curves --library luts/ --name warm --tags colourist,warm
     """
-    from lutkit.luts.formats import read_lut, write_lut
-    from lutkit.luts.library import Library
-    from lutkit.luts.model import LUT3D
+    from lutkit.luts.formats import write_lut
+    from lutkit.luts.library import Library, read_lut_or_name
+    from lutkit.luts.model import LUT1D
 
     if output is None and library is None:
         raise click.UsageError("give -o OUTPUT, --library DIR, or both")
-    lut_obj = read_lut(source)
+    lut_obj = read_lut_or_name(source)
     if size is not None:
-        if not isinstance(lut_obj, LUT3D):
+        if isinstance(lut_obj, LUT1D):
             lut_obj = lut_obj.to_3d(size)
         elif lut_obj.size != size:
             lut_obj = lut_obj.resample(size)
@@ -138,41 +151,62 @@ def import_(
 
 
 @lut.command()
-@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.argument("source")
 @click.argument("destination", type=click.Path(dir_okay=False))
 @click.option("--size", type=click.IntRange(2, 256), help="Resample a 3D LUT to this size.")
 @click.option("--level", type=click.IntRange(2, 16), help="Hald level when writing a Hald.")
 @click.option(
     "--bit-depth",
-    type=click.Choice(["8", "16"]),
-    default="16",
+    type=click.Choice(["8", "10", "12", "16"]),
+    help="Bit depth of a Hald (8 or 16, default 16) or of a .3dl table (10, 12 or 16, default 12).",
+)
+@click.option(
+    "--flavour",
+    type=click.Choice(["lustre", "discreet"]),
+    default="lustre",
     show_default=True,
-    help="Bit depth when writing a Hald.",
+    help=".3dl flavour: Autodesk Lustre (3DMESH header) or Discreet/Flame.",
 )
 def convert(
-    source: str, destination: str, size: int | None, level: int | None, bit_depth: str
+    source: str,
+    destination: str,
+    size: int | None,
+    level: int | None,
+    bit_depth: str | None,
+    flavour: str,
 ) -> None:
-    """Convert between LUT formats (.cube, Hald .png/.tif, GIMP curves -> any).
+    """Convert between LUT formats (.cube, .3dl, .spi3d, Hald .png/.tif, GIMP curves
+    -> any but GIMP curves).
 
     \b
-    Example:
+    Examples:
       lutkit lut convert look.cube look-hald.png --level 8
+      lutkit lut convert look.cube look.3dl --flavour discreet --bit-depth 12
+      lutkit lut convert look.3dl look.spi3d
     """
-    from lutkit.luts.formats import read_lut, write_lut
-    from lutkit.luts.model import LUT3D
+    from lutkit.luts.formats import write_lut
+    from lutkit.luts.library import read_lut_or_name
+    from lutkit.luts.model import LUT1D
 
-    lut_obj = read_lut(source)
+    lut_obj = read_lut_or_name(source)
     if size is not None:
-        lut_obj = lut_obj.resample(size) if isinstance(lut_obj, LUT3D) else lut_obj.to_3d(size)
-    kw = {}
-    if Path(destination).suffix.lower() in (".png", ".tif", ".tiff"):
-        kw = {"level": level, "bit_depth": int(bit_depth)}
+        lut_obj = lut_obj.to_3d(size) if isinstance(lut_obj, LUT1D) else lut_obj.resample(size)
+    kw: dict = {}
+    ext = Path(destination).suffix.lower()
+    if ext in (".png", ".tif", ".tiff"):
+        if bit_depth not in (None, "8", "16"):
+            raise ConfigError(f"a Hald image is 8 or 16 bits, not {bit_depth}", path=destination)
+        kw = {"level": level, "bit_depth": int(bit_depth or 16)}
+    elif ext == ".3dl":
+        if bit_depth == "8":
+            raise ConfigError("a .3dl table is 10, 12 or 16 bits, not 8", path=destination)
+        kw = {"flavour": flavour, "bit_depth": int(bit_depth or 12)}
     write_lut(lut_obj, destination, **kw)
     click.echo(f"wrote {destination}")
 
 
 @lut.command()
-@click.argument("lut_path", metavar="LUT", type=click.Path(exists=True, dir_okay=False))
+@click.argument("lut_path", metavar="LUT")
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option(
     "-o", "--output", type=click.Path(), required=True, help="Output file (one image) or folder."
@@ -186,20 +220,32 @@ def convert(
     show_default=True,
     help="JPEG/WebP quality.",
 )
+@to_srgb_option
 def apply(
-    lut_path: str, images: tuple[str, ...], output: str, interp: str, strength: float, quality: int
+    lut_path: str,
+    images: tuple[str, ...],
+    output: str,
+    interp: str,
+    strength: float,
+    quality: int,
+    to_srgb: bool,
 ) -> None:
-    """Apply a LUT to images or folders; 8/16-bit depth, EXIF and ICC are kept.
+    """Apply a LUT to images or folders; 8/16-bit depth, EXIF, ICC and alpha are kept.
+
+    The LUT acts on each file's own encoding and its ICC profile is written back
+    unchanged (an Adobe RGB photo stays Adobe RGB, as in ffmpeg, GIMP and Resolve);
+    --to-srgb converts to sRGB through the profile first and writes no profile.
 
     \b
     Examples:
       lutkit lut apply look.cube photo.jpg -o photo-graded.jpg
       lutkit lut apply look.cube photos/ -o graded/ --strength 0.7
+      lutkit lut apply sodium-orange photo.jpg -o sodium.jpg    # a library LUT
     """
     from lutkit.luts.files import apply_to_files, expand_images, plan_outputs
-    from lutkit.luts.formats import read_lut
+    from lutkit.luts.library import read_lut_or_name
 
-    lut_obj = read_lut(lut_path)
+    lut_obj = read_lut_or_name(lut_path)
     inputs = expand_images(images)
     if not inputs:
         raise ConfigError("no images found", path=", ".join(images))
@@ -210,42 +256,46 @@ def apply(
         interp=interp,
         strength=strength,
         quality=quality,
+        to_srgb=to_srgb,
         progress=progress_bars(unit="img"),
     )
     click.echo(f"wrote {len(written)} image(s) to {output}")
 
 
 @lut.command()
-@click.argument("lut_path", metavar="LUT", type=click.Path(exists=True, dir_okay=False))
+@click.argument("lut_path", metavar="LUT")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def info(lut_path: str, as_json: bool) -> None:
-    """Print a LUT's kind, size, domain, output range and how far it is from identity.
+    """Print a LUT's kind, size, domain, output range and how far it is from identity:
+    the change over its lattice in 8-bit levels, and CIEDE2000 on the 24 patches of a
+    ColorChecker (sRGB).
 
     \b
     Example:
       lutkit lut info look.cube
     """
-    from lutkit.luts.formats import read_lut
     from lutkit.luts.info import describe, format_info
+    from lutkit.luts.library import read_lut_or_name, resolve_lut
 
-    facts = {"file": lut_path, **describe(read_lut(lut_path))}
+    facts = {"file": str(resolve_lut(lut_path)), **describe(read_lut_or_name(lut_path))}
     click.echo(json.dumps(facts, indent=2) if as_json else format_info(facts))
 
 
 @lut.command()
-@click.argument("lut_path", metavar="LUT", type=click.Path(exists=True, dir_okay=False))
+@click.argument("lut_path", metavar="LUT")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
 def plot(lut_path: str, output: str) -> None:
-    """Plot a LUT: curves for 1D; neutral axis, primary ramps and a colour chart for 3D.
+    """Plot a LUT: curves for 1D; neutral axis, primary ramps and a hue chart for 3D;
+    for both, the 24 ColorChecker patches before and after. The title is the LUT's name.
 
     \b
     Example:
       lutkit lut plot look.cube -o look.png
     """
-    from lutkit.luts.formats import read_lut
     from lutkit.luts.info import plot_lut
+    from lutkit.luts.library import read_lut_or_name, resolve_lut
 
-    plot_lut(read_lut(lut_path), output)
+    plot_lut(read_lut_or_name(lut_path), output, title=resolve_lut(lut_path).stem)
     click.echo(f"wrote {output}")
 
 
@@ -275,9 +325,8 @@ def list_(tag: str | None, library: str | None) -> None:
 @click.option(
     "--scripts",
     type=click.Path(file_okay=False),
-    default="luts/gimp",
-    show_default=True,
-    help="Folder of Script-Fu LUT scripts (NAME.scm).",
+    help="Folder of Script-Fu LUT scripts (NAME.scm). Default: the library's gimp/ "
+    "scripts (the checkout's luts/gimp, or the copy shipped with lutkit).",
 )
 @click.option(
     "--library",
@@ -292,7 +341,7 @@ def list_(tag: str | None, library: str | None) -> None:
     type=click.Path(dir_okay=False),
     help="Also write a contact sheet of the whole library on a photo (e.g. .jpg).",
 )
-def build_gimp(scripts: str, library: str, only: tuple[str, ...], sheet: str | None) -> None:
+def build_gimp(scripts: str | None, library: str, only: tuple[str, ...], sheet: str | None) -> None:
     """Re-author the GIMP-made LUTs: run GIMP 2.10 headless on the Script-Fu files
     and import the results into the library (needs gimp-console-2.10).
 
@@ -305,7 +354,9 @@ def build_gimp(scripts: str, library: str, only: tuple[str, ...], sheet: str | N
     import time
 
     from lutkit.luts.gimp_build import build_gimp_library, save_library_sheet
+    from lutkit.luts.library import default_library
 
+    scripts = scripts or str(default_library() / "gimp")
     start = time.perf_counter()
     names = build_gimp_library(scripts, library, names=list(only) or None)
     took = time.perf_counter() - start

@@ -127,10 +127,12 @@ def fix_files(
     export_lut: str | os.PathLike[str] | None = None,
     compare: bool = False,
     quality: int = 95,
+    to_srgb: bool = False,
     progress: Progress | None = None,
 ) -> list[Path]:
     """Fix every (input, output) pair. Bit depth, EXIF (orientation applied) and the ICC
-    profile are kept: pixels are corrected in the file's own encoding, not converted."""
+    profile are kept: pixels are corrected in the file's own encoding, not converted
+    (with ``to_srgb``: converted to sRGB first and written without a profile)."""
     from lutkit.luts.formats import write_lut
 
     if export_lut is not None and len(pairs) != 1:
@@ -138,13 +140,13 @@ def fix_files(
     written = []
     steps = each(pairs, progress, "fixing")
     for src, dst in steps:
-        data = load_image(src, convert_icc=False)
+        data = load_image(src, convert_icc=to_srgb)
         result = fix_pixels(
             run, data.pixels, colormap=colormap, iterations=iterations, strength=strength, seed=seed
         )
         dst.parent.mkdir(parents=True, exist_ok=True)
         written.append(
-            save_image(dst, result.pixels, exif=data.exif, icc=data.icc, quality=quality)
+            save_image(dst, result.pixels, exif=data.exif, icc=data.output_icc, quality=quality)
         )
         if compare:
             save_compare(data, result.pixels, dst.with_name(f"{dst.stem}-compare.jpg"))

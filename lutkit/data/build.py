@@ -211,15 +211,32 @@ def make_shard_rows(
     return rows, rejected
 
 
+# A shard whose every source turned out unreadable has no rows. It is written here,
+# not in pairs/, so that it still records its plan (a rerun skips it) and its rejected
+# sources, while pairs/ holds only shards with rows: readers such as Hugging Face
+# `datasets` refuse a 0-row Parquet file.
+EMPTY_SHARDS = ".empty-shards"
+
+
+def shard_file(out: Path, name: str) -> Path:
+    """Where shard ``name`` of a build lies: pairs/, or the empty shards' folder."""
+    empty = out / EMPTY_SHARDS / name
+    return empty if empty.is_file() else out / "pairs" / name
+
+
 def write_shard_rows(
     plan: ShardPlan, rows: list[dict[str, Any]], rejected: list[Rejected], out: Path
 ) -> str:
     """Write a shard's rows with the common writer (rejected sources go into the
-    schema metadata, ``lutkit.rejected``); returns the file's sha256."""
+    schema metadata, ``lutkit.rejected``); returns the file's sha256. A shard without
+    rows goes to :data:`EMPTY_SHARDS`, never to pairs/."""
     schema = pairs_schema()
     meta = dict(schema.metadata)
     meta[b"lutkit.rejected"] = json.dumps([asdict(r) for r in rejected]).encode()
-    return write_shard(rows, out / "pairs" / plan.name, schema.with_metadata(meta), plan.plan_hash)
+    folder = out / ("pairs" if rows else EMPTY_SHARDS)
+    folder.mkdir(exist_ok=True)
+    (out / ("pairs" if not rows else EMPTY_SHARDS) / plan.name).unlink(missing_ok=True)
+    return write_shard(rows, folder / plan.name, schema.with_metadata(meta), plan.plan_hash)
 
 
 def build_shard(maker: RowMaker, plan: ShardPlan, out: Path) -> tuple[str, int, list[Rejected]]:
@@ -366,12 +383,13 @@ def build_dataset(
         pairs = out / "pairs"
         pairs.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(pairs)
+        remove_stale_temporaries(out / EMPTY_SHARDS)
         remove_stale_temporaries(out)  # dataset.json, README.md, ... of a killed build
         expected = {p.name for p in plans}
-        for stale in pairs.glob("*.parquet"):
+        for stale in [*pairs.glob("*.parquet"), *(out / EMPTY_SHARDS).glob("*.parquet")]:
             if stale.name not in expected:
                 stale.unlink()  # from an earlier plan (e.g. before photos were added)
-        todo = [p for p in plans if shard_plan_hash(pairs / p.name) != p.plan_hash]
+        todo = [p for p in plans if shard_plan_hash(shard_file(out, p.name)) != p.plan_hash]
         maker = RowMaker(cfg, str(recipe.path), str(default_library().resolve()))
         total = sum(len(p.sources) for p in todo) * cfg.variants * cfg.crops
         skipped = len(plans) - len(todo)
@@ -388,7 +406,45 @@ def build_dataset(
         fsync_dir(pairs)
         result = _finish(out, cfg, recipe, plans, sources, rejected)
         result.shards_written, result.shards_skipped = len(todo), len(plans) - len(todo)
+        warn_empty_splits(plans, cfg, result.rows, log)
         return result
+
+
+_SPLITS = ("train", "val", "test")
+
+
+def warn_empty_splits(
+    plans: list[ShardPlan],
+    cfg: BuildConfig,
+    rows: dict[str, int],
+    log: Callable[[str], None] | None = None,
+) -> list[str]:
+    """Say at build time, not when training fails, which splits are empty: those that
+    got no photo, with how many photos it takes for each to get one (splits are drawn
+    by photo, not by row), and those whose every photo was unreadable. Said once the
+    build is done, so that a failed build still ends in one line. Returns the lines."""
+    photos = dict.fromkeys(_SPLITS, 0)
+    for p in plans:
+        photos[p.split] += len(p.sources)
+    total = sum(photos.values())
+    warnings = []
+    for split, fraction in zip(_SPLITS, cfg.splits, strict=True):
+        needed = "; `lutkit train` needs val pairs" if split == "val" else ""
+        if not photos[split] and fraction > 0:
+            warnings.append(
+                f"warning: no photo in the {split} split ({total} photo(s), {fraction:g} of "
+                f"them go to {split}): give at least {int(np.ceil(1 / fraction))} photos for "
+                f"one to land there on average, or a manifest with a 'split' column{needed}"
+            )
+        elif photos[split] and not rows.get(split):
+            warnings.append(
+                f"warning: no rows in the {split} split: its {photos[split]} photo(s) were "
+                f"all unreadable (see rejected.csv){needed}"
+            )
+    for w in warnings:
+        if log is not None:
+            log(w)
+    return warnings
 
 
 def _cpus() -> int:
@@ -432,10 +488,12 @@ def _finish(out: Path, cfg: BuildConfig, recipe, plans, sources, rejected) -> Bu
     shards, counts = [], {"train": 0, "val": 0, "test": 0}
     all_rejected = list(rejected)
     for p in plans:
-        path = out / "pairs" / p.name
+        path = shard_file(out, p.name)
         meta = shard_metadata(path)
         rows = shard_num_rows(path)
         all_rejected += [Rejected(**r) for r in json.loads(meta.get(b"lutkit.rejected", b"[]"))]
+        if not rows:
+            continue  # every source unreadable: no shard in pairs/ (see EMPTY_SHARDS)
         counts[p.split] += rows
         shards.append(
             {"file": f"pairs/{p.name}", "split": p.split, "rows": rows, "sha256": file_sha256(path)}

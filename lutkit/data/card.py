@@ -65,7 +65,8 @@ Paired distorted/clean photos made by lutkit {doc["lutkit"]} (`lutkit dataset bu
 - Sources: `{doc["sources"]["spec"]}`, {doc["sources"]["count"]} photos ({doc["sources"]["rejected"]} rejected, see `rejected.csv`)
 - Recipe: `{doc["recipe"]["name"]}` (sha256 `{doc["recipe"]["sha256"][:16]}...`, full text in `dataset.json`)
 - {cfg.get("crops", 1)} view(s) per photo (the centre square{", then random squares of at least " + format(cfg.get("min_crop", 0.35), "g") + " of the short side" if cfg.get("crops", 1) > 1 else ""}) x {cfg["variants"]} variants at {cfg["size"]}x{cfg["size"]}, seed {cfg["seed"]}
-- Splits by source hash ({", ".join(f"{x:g}" for x in cfg["splits"])}): all variants of a photo are in one split
+- Splits by source hash ({", ".join(f"{x:g}" for x in cfg["splits"])}): all variants of a photo are in one split; a split without rows has no shard
+- Colour: sRGB; photos with an ICC profile were converted to sRGB through it (littleCMS), and the PNGs carry no profile
 - Target styling: {f"`{cfg['target_lut']}` at {cfg['target_strength']:g}" if cfg["target_lut"] else "none (the clean image is the original)"}
 
 ## Columns (`pairs/*.parquet`, zstd)
@@ -78,7 +79,7 @@ Paired distorted/clean photos made by lutkit {doc["lutkit"]} (`lutkit dataset bu
 | variant, seed | int | the variant number and the seed its ops were drawn with |
 | recipe, ops | string | the recipe name and the JSON of every op with its parameters |
 | width, height | int | image size |
-| clean, distorted | binary | PNG bytes (8- or 16-bit RGB) |
+| clean, distorted | binary | PNG bytes (8- or 16-bit RGB, sRGB) |
 | colormap_only | bool | the distortion is a pure colour map (no grain, dust, mixed light...) |
 | target_lut | float16[{doc["target_lut_size"]}^3*3] | the true correction, `[r][g][b][rgb]`, null if not a colour map |
 | target_invertible | float | share of that LUT's lattice where the distortion is invertible |

@@ -113,16 +113,23 @@ def check_shard(
 def build_lock(out: Path) -> Iterator[None]:
     """An exclusive lock on the dataset folder: a second build at once is refused.
 
-    A folder this build created is removed again if the build fails before writing
-    anything into it (a bad source, a full disk), so a failure leaves no empty dataset.
+    The lock is the file ``.lock``, removed (while still held) when the build ends, so
+    no empty file stays behind. A folder this build created is removed again if the
+    build fails before writing anything into it (a bad source, a full disk), so a
+    failure leaves no empty dataset.
     """
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    handle = open(out / ".lock", "a+")
+    lock = out / ".lock"
+    handle = open(lock, "a+")
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            # A build that just ended may have removed the file we opened: then the
+            # lock we hold is on a file nobody else sees.
+            if os.fstat(handle.fileno()).st_ino != os.stat(lock).st_ino:
+                raise BlockingIOError
+        except (BlockingIOError, FileNotFoundError):
             raise ConfigError(
                 "another build is running in this folder",
                 path=out,
@@ -134,6 +141,9 @@ def build_lock(out: Path) -> Iterator[None]:
             if created:
                 _remove_if_empty(out)
             raise
+        finally:
+            with contextlib.suppress(OSError):
+                lock.unlink()
     finally:
         handle.close()
 
@@ -141,7 +151,7 @@ def build_lock(out: Path) -> Iterator[None]:
 def _remove_if_empty(out: Path) -> None:
     with contextlib.suppress(OSError):
         (out / "pairs").rmdir()  # only if empty
-    if [p.name for p in out.iterdir()] == [".lock"]:
+    if [p.name for p in out.iterdir()] in ([], [".lock"]):
         with contextlib.suppress(OSError):
             (out / ".lock").unlink()
             out.rmdir()

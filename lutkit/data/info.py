@@ -15,6 +15,7 @@ from lutkit.progress import Progress, each
 
 
 def dataset_info(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """A dataset's summary as plain JSON-able facts (``lutkit dataset info --json``)."""
     doc = load_dataset_json(folder)
     return {
         "name": doc["name"],
@@ -27,6 +28,23 @@ def dataset_info(folder: str | os.PathLike[str]) -> dict[str, Any]:
         "size": doc["config"]["size"],
         "seed": doc["config"]["seed"],
     }
+
+
+def format_dataset_info(facts: dict[str, Any]) -> list[str]:
+    """:func:`dataset_info` as lines a person reads (``lutkit dataset info``)."""
+    src, counts = facts["sources"], facts["counts"]
+    rows = ", ".join(f"{k} {v}" for k, v in counts.items())
+    return [
+        f"name      {facts['name']}",
+        f"built by  lutkit {facts['lutkit']}",
+        f"recipe    {facts['recipe']}",
+        f"sources   {src['count']} photo(s) from {src['spec']}, {src['rejected']} rejected",
+        f"rows      {rows} ({sum(counts.values())} in all)",
+        f"shards    {facts['shards']}",
+        f"variants  {facts['variants']} per view",
+        f"size      {facts['size']} x {facts['size']} px",
+        f"seed      {facts['seed']}",
+    ]
 
 
 @dataclass

@@ -21,6 +21,7 @@ from lutkit.distort.base import (
     ops_from_json,
 )
 from lutkit.distort.recipe import Recipe, load_recipe
+from lutkit.distort.truth import InverseReport, ground_truth
 from lutkit.errors import ConfigError
 from lutkit.fsutil import atomic_write_text
 from lutkit.images import from_float, load_image, save_image, to_float
@@ -76,11 +77,20 @@ def distort_file(
     seed: int = 0,
     replay: str | os.PathLike[str] | None = None,
     params_out: str | os.PathLike[str] | None = None,
-) -> list[OpRecord]:
-    """Distort one image file (8/16-bit kept, EXIF kept); returns the applied ops."""
+    to_srgb: bool = False,
+    truth_lut: str | os.PathLike[str] | None = None,
+) -> tuple[list[OpRecord], InverseReport | None]:
+    """Distort one image file (8/16-bit kept, EXIF kept); returns the applied ops and,
+    with ``truth_lut``, the report of their inverse, written there as a LUT.
+
+    The ops act on the file's own encoding and its ICC profile is kept; with
+    ``to_srgb`` the pixels are converted to sRGB first and written without a profile.
+    Ops that are not all colour maps have no exact inverse: asking for ``truth_lut``
+    then is an error, raised before anything is written.
+    """
     if (recipe is None) == (replay is None):
         raise ConfigError("give a recipe (with a seed) or a params file to replay")
-    data = load_image(image)
+    data = load_image(image, convert_icc=to_srgb)
     pixels = to_float(data.pixels)
     if replay is not None:
         records = read_params(replay)
@@ -90,16 +100,32 @@ def distort_file(
         rec = load_recipe(recipe)
         out, records = distort_image(pixels, rec, seed)
         name, seed_used = rec.name, seed
+    truth = None
+    if truth_lut is not None:
+        truth = ground_truth(records)
+        if truth is None:
+            spatial = sorted({r.op for r in records if not get_op(r.op).colormap})
+            raise ConfigError(
+                f"no exact inverse: the ops drawn include {', '.join(spatial)}, which are "
+                "not colour maps",
+                path=truth_lut,
+                hint="try another --seed, or a recipe of colour maps (lighting, curves, "
+                "lut-library)",
+            )
     save_image(
         output,
         from_float(out, data.pixels.dtype),
         exif=data.exif,
-        icc=None if data.icc_converted else data.icc,
+        icc=data.output_icc,
     )
     if params_out is not None:
         doc = params_document(records, name, seed_used)
         atomic_write_text(params_out, json.dumps(doc, indent=2) + "\n")
-    return records
+    if truth is not None and truth_lut is not None:
+        from lutkit.luts.formats import write_lut
+
+        write_lut(truth[0], truth_lut)
+    return records, (truth[1] if truth is not None else None)
 
 
 def chain_label(records: list[OpRecord]) -> str:

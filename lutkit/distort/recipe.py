@@ -41,14 +41,15 @@ _STAGE_KEYS = {"p", "choose", "op", "include", "weight"}
 
 
 def recipes_dir() -> Path:
-    """``LUTKIT_RECIPES``, else ``pipelines/recipes`` of a source checkout, else ./pipelines."""
+    """``LUTKIT_RECIPES``, else ``pipelines/recipes`` of a source checkout or the copy
+    shipped inside the installed package (:mod:`lutkit.shipped`), else
+    ./pipelines/recipes."""
+    from lutkit.shipped import shipped_folder
+
     env = os.environ.get("LUTKIT_RECIPES")
     if env:
         return Path(env)
-    checkout = Path(__file__).resolve().parents[2] / "pipelines" / "recipes"
-    if checkout.is_dir():
-        return checkout
-    return Path("pipelines") / "recipes"
+    return shipped_folder("recipes") or Path("pipelines") / "recipes"
 
 
 @dataclass
@@ -113,6 +114,44 @@ class Recipe:
                 elif step.include is not None:
                     names.update(step.include.ops())
         return sorted(names)
+
+
+def format_range(r: Range) -> str:
+    """A range as a person reads it: ``lo..hi``, one value, or the choices."""
+    from lutkit.distort.base import Choice
+
+    if isinstance(r, Choice):
+        shown = ", ".join(str(o) for o in r.options[:8])
+        more = f", ... ({len(r.options)} in all)" if len(r.options) > 8 else ""
+        return f"one of [{shown}{more}]"
+    lo, hi = (f"{v:g}" if isinstance(v, float) else str(v) for v in (r.lo, r.hi))
+    return lo if lo == hi else f"{lo}..{hi}"
+
+
+def describe_recipe(recipe: Recipe) -> list[str]:
+    """The lines of ``lutkit recipe show``: every stage, its probability, and each op it
+    can draw with its parameter ranges (the recipe's narrowed ones marked ``*``)."""
+    lines = []
+    for i, stage in enumerate(recipe.stages, start=1):
+        many = len(stage.steps) > 1
+        total = sum(s.weight for s in stage.steps)
+        head = f"stage {i} (p = {stage.p:g})"
+        lines.append(f"{head}: one of {len(stage.steps)}, by weight" if many else f"{head}:")
+        for step in stage.steps:
+            share = f"{step.weight / total:.0%} " if many else ""
+            if step.include is not None:
+                sub = step.include
+                lines.append(
+                    f"  {share}include {sub.name} ({len(sub.stages)} stage(s): "
+                    f"{', '.join(sub.ops())}; `lutkit recipe show {sub.name}`)"
+                )
+                continue
+            assert step.op is not None  # set by the loader
+            lines.append(f"  {share}{step.op.name}")
+            for key, r in merged(step.op, step.ranges).items():
+                mark = "*" if key in step.ranges else " "
+                lines.append(f"    {mark}{key} = {format_range(r)}")
+    return lines
 
 
 def list_recipes(folder: str | os.PathLike[str] | None = None) -> list[Path]:

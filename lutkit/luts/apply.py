@@ -9,6 +9,10 @@ The work is done by C kernels over all cores (``lutkit/luts/_lutc.c``). For uint
 a LUT3D can also be expanded once into a dense 256^3 table (48 MB, exactly the values
 the kernel computes) after which every image is a gather; ``method="auto"`` uses it
 when the image has more pixels than the table or the table is already built.
+
+A ``ShaperLUT3D`` runs its two stages (shaper, then 3D table) on float32 values and
+quantises once at the end; it never takes the dense path, since its dense table would
+be one more rounding away from the exact two-stage result.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import numpy as np
 
 from lutkit.errors import LUTError
 from lutkit.luts import _lutc
-from lutkit.luts.model import LUT1D, LUT3D
+from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D, check_strength
 
 INTERPOLATIONS = ("tetrahedral", "trilinear")
 _T_U8, _T_U16, _T_F32, _T_DENSE = 0, 1, 2, 3
@@ -82,7 +86,7 @@ def _int_positions(lut: LUT3D, levels: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def apply_lut(
-    lut: LUT1D | LUT3D,
+    lut: LUT1D | LUT3D | ShaperLUT3D,
     image: np.ndarray,
     *,
     interp: str = "tetrahedral",
@@ -94,15 +98,18 @@ def apply_lut(
     ``interp`` is "tetrahedral" or "trilinear" (3D LUTs; 1D LUTs are linear).
     ``strength`` in [0, 1] blends the LUT with the identity. ``method`` is "auto",
     "direct" (always run the interpolation kernel) or "dense" (uint8 only: build or
-    reuse a 256^3 table). The input is never modified.
+    reuse a 256^3 table). The input is never modified. A ``ShaperLUT3D`` applies its
+    shaper and then its 3D table (``method`` does not apply), blending exactly.
     """
     if interp not in INTERPOLATIONS:
         raise LUTError(f"unknown interpolation {interp!r}: use one of {', '.join(INTERPOLATIONS)}")
     if method not in ("auto", "direct", "dense"):
         raise LUTError(f"unknown method {method!r}: use auto, direct or dense")
-    if not isinstance(lut, LUT1D | LUT3D):
+    if not isinstance(lut, LUT1D | LUT3D | ShaperLUT3D):
         raise LUTError(f"not a LUT: {type(lut).__name__}")
     image = _check_image(image)
+    if isinstance(lut, ShaperLUT3D):
+        return _apply_shaper(lut, image, interp, strength)
     if strength != 1.0:
         lut = lut.blend(strength)
     shape, dtype = image.shape, image.dtype
@@ -118,6 +125,24 @@ def apply_lut(
         else:
             _run(lut, src, out, in_type, interp == "tetrahedral", m)
     return out.reshape(shape).astype(dtype, copy=False)
+
+
+def _apply_shaper(lut: ShaperLUT3D, image: np.ndarray, interp: str, strength: float) -> np.ndarray:
+    """Shaper, then 3D table, in float32; integers are quantised as the kernel does."""
+    dtype = image.dtype
+    top = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(dtype)
+    x = image.astype(np.float32) / np.float32(top) if top else image.astype(np.float32)
+    out = apply_lut(lut.cube, apply_lut(lut.shaper, x), interp=interp)
+    if strength != 1.0:
+        check_strength(strength)
+        # The identity of a LUT clamps to its domain too (what LUT3D.blend gives).
+        x = np.clip(x, lut.domain[0].astype(np.float32), lut.domain[1].astype(np.float32))
+        out = x + np.float32(strength) * (out - x)
+    if top:
+        # The kernel's quantise(): floor(v * top + 0.5) in float32, clamped.
+        q = np.floor(out * np.float32(top) + np.float32(0.5))
+        return np.clip(q, 0.0, top).astype(dtype)
+    return out.astype(dtype, copy=False)
 
 
 def _run(lut: LUT1D | LUT3D, src, out, in_type: int, tetra: bool, m: int) -> None:

@@ -14,8 +14,16 @@ entry. Supported keywords::
 ``#`` comments and blank lines may appear anywhere, lines may end in CRLF, fields may
 be separated by tabs, and table values outside [0, 1] are kept. In a 3D table **red
 changes fastest**, then green, then blue, which is the reverse of lutkit's [r, g, b]
-indexing; the transposes below are that quirk. Resolve's "shaper" files (a 1D and a 3D
-table in one file) are recognised and refused with a clear message.
+indexing; the transposes below are that quirk.
+
+Resolve's shaper files hold a 1D and a 3D table: both size lines (and their
+``LUT_1D_INPUT_RANGE`` / ``LUT_3D_INPUT_RANGE``, one range for all channels) come
+before the tables, the 1D rows come first, and the 1D "shaper" is applied before the
+3D table. They read into a :class:`~lutkit.luts.model.ShaperLUT3D` and write back the
+same way. Resolve and OpenColorIO refuse TITLE and DOMAIN_MIN/DOMAIN_MAX in such a
+file, so lutkit writes the title there as the first comment and refuses DOMAIN_*.
+
+Writing lives in :mod:`lutkit.luts.cube_write` (``write_cube`` is re-exported here).
 
 Reading parses the data block with numpy in one call; only when that fails does a line
 by line scan run, to say exactly which line is wrong.
@@ -28,14 +36,13 @@ import itertools
 from array import array
 from collections.abc import Iterable, Iterator
 from os import PathLike
-from pathlib import Path
 
 import numpy as np
 
-from lutkit.errors import FormatError, LutkitError
-from lutkit.fsutil import atomic_output
+from lutkit.errors import FormatError
 from lutkit.luts.cube_lines import cube_lines
-from lutkit.luts.model import LUT1D, LUT3D, MAX_1D_SIZE, MAX_3D_SIZE
+from lutkit.luts.cube_write import write_cube
+from lutkit.luts.model import LUT1D, LUT3D, MAX_1D_SIZE, MAX_3D_SIZE, ShaperLUT3D
 
 __all__ = ["read_cube", "write_cube"]
 
@@ -58,8 +65,9 @@ Source = str | PathLike[str] | Iterable[str]
 # --------------------------------------------------------------------------- reading
 
 
-def read_cube(source: Source) -> LUT1D | LUT3D:
-    """Read a .cube file into a ``LUT1D`` or ``LUT3D``.
+def read_cube(source: Source) -> LUT1D | LUT3D | ShaperLUT3D:
+    """Read a .cube file into a ``LUT1D``, a ``LUT3D`` or (Resolve's shaper files) a
+    ``ShaperLUT3D``.
 
     ``source`` is a path, or an iterable of lines (with or without line endings) so
     that tests and callers need no file. Errors are ``FormatError`` with the path (or
@@ -74,7 +82,7 @@ def read_cube(source: Source) -> LUT1D | LUT3D:
     header = _parse_header(lines, path)
     kind = header.kind
     size = header.size
-    n_rows = size if kind == "1D" else size**3
+    n_rows = header.rows()
 
     rows, line_numbers = _collect_rows(header, lines, n_rows, path)
     table = _parse_table("\n".join(rows))
@@ -88,10 +96,14 @@ def read_cube(source: Source) -> LUT1D | LUT3D:
     table32 = table.astype(np.float32)
     if kind == "1D":
         return LUT1D(table32, header.domain, title, metadata)
+    n1 = header.shaper_size
     # Red changes fastest in the file: row i = r + N*g + N*N*b, so the reshape gives
     # [b, g, r] and the transpose brings it to lutkit's [r, g, b].
-    cube = table32.reshape(size, size, size, 3).transpose(2, 1, 0, 3)
-    return LUT3D(cube, header.domain, title, metadata)
+    cube = table32[n1:].reshape(size, size, size, 3).transpose(2, 1, 0, 3)
+    if kind == "3D":
+        return LUT3D(cube, header.domain, title, metadata)
+    shaper = LUT1D(table32[:n1], header.domain)
+    return ShaperLUT3D(shaper, LUT3D(cube, header.cube_domain), title, metadata)
 
 
 MAX_COMMENTS = 1000  # header comments kept in metadata
@@ -101,13 +113,24 @@ class _Header:
     def __init__(self) -> None:
         self.title: str | None = None
         self.comments: list[str] = []
-        self.kind: str = ""
-        self.size: int = 0
-        self.domain: np.ndarray | None = None
+        self.kind: str = ""  # "1D", "3D" or "1D+3D" (a Resolve shaper file)
+        self.size: int = 0  # of the 1D table, or the 3D table's side
+        self.shaper_size: int = 0  # of the 1D table in a shaper file
+        self.domain: np.ndarray | None = None  # of the 1D table in a shaper file
+        self.cube_domain: np.ndarray | None = None  # of the 3D table in a shaper file
         self.data_start: int = 0  # 0-based index of the first data line
         self.seen: dict[str, int] = {}  # keyword -> 1-based line
         self.values: dict[str, list[float]] = {}
         self.first_row: tuple[int, str] = (0, "")  # the first data line
+
+    def rows(self) -> int:
+        return self.size if self.kind == "1D" else self.shaper_size + self.size**3
+
+    def size_lines(self) -> str:
+        """The size lines, for messages: "LUT_1D_SIZE 9 and LUT_3D_SIZE 5"."""
+        if self.kind == "1D+3D":
+            return f"LUT_1D_SIZE {self.shaper_size} and LUT_3D_SIZE {self.size}"
+        return f"LUT_{self.kind}_SIZE {self.size}"
 
 
 def _is_data_line(first_token: str) -> bool:
@@ -117,6 +140,7 @@ def _is_data_line(first_token: str) -> bool:
 def _parse_header(lines: Iterator[tuple[int, str]], path: str) -> _Header:
     """Read the header; stops at (and keeps in ``h.first_row``) the first data line."""
     h = _Header()
+    sizes: dict[str, int] = {}  # "1D" / "3D" -> size
     data_start = None
     blank = True
     for lineno, raw_line in lines:
@@ -147,12 +171,16 @@ def _parse_header(lines: Iterator[tuple[int, str]], path: str) -> _Header:
         if key == "TITLE":
             h.title = _parse_title(rest, path, lineno)
         elif key in ("LUT_1D_SIZE", "LUT_3D_SIZE"):
-            h.size, h.kind = _parse_size(key, rest, h, path, lineno), key[4:6]
+            sizes[key[4:6]] = _parse_size(key, rest, path, lineno)
         else:
             rest = rest.split("#", 1)[0]
             count = 3 if key.startswith("DOMAIN") else 2
             h.values[key] = _parse_numbers(key, rest, count, path, lineno)
 
+    if len(sizes) == 2:  # both size lines: a Resolve shaper file
+        h.kind, h.size, h.shaper_size = "1D+3D", sizes["3D"], sizes["1D"]
+    elif sizes:
+        ((h.kind, h.size),) = sizes.items()
     if blank:
         raise FormatError(
             "empty file", path=path, hint="a .cube file needs a size line and a table"
@@ -171,15 +199,18 @@ def _parse_header(lines: Iterator[tuple[int, str]], path: str) -> _Header:
             hint="the size line must come before the table",
         )
     if data_start is None:
-        size_key = f"LUT_{h.kind}_SIZE"
+        last = max(h.seen[k] for k in ("LUT_1D_SIZE", "LUT_3D_SIZE") if k in h.seen)
         raise FormatError(
-            f"no table data after {size_key} {h.size}",
+            f"no table data after {h.size_lines()}",
             path=path,
-            line=h.seen[size_key],
-            hint=f"expected {h.size if h.kind == '1D' else h.size**3} rows of three numbers",
+            line=last,
+            hint=f"expected {h.rows()} rows of three numbers",
         )
     h.data_start = data_start
-    h.domain = _header_domain(h, path)
+    if h.kind == "1D+3D":
+        h.domain, h.cube_domain = _shaper_domains(h, path)
+    else:
+        h.domain = _header_domain(h, path)
     return h
 
 
@@ -194,16 +225,7 @@ def _parse_title(rest: str, path: str, lineno: int) -> str:
     return rest
 
 
-def _parse_size(key: str, rest: str, h: _Header, path: str, lineno: int) -> int:
-    if h.kind:
-        other = f"LUT_{h.kind}_SIZE"
-        raise FormatError(
-            f"{key} after {other} (line {h.seen[other]}): this is a Resolve shaper+3D file "
-            "(a 1D and a 3D table in one file), which is not supported yet",
-            path=path,
-            line=lineno,
-            hint="bake the shaper into the 3D table, or export a 3D-only .cube",
-        )
+def _parse_size(key: str, rest: str, path: str, lineno: int) -> int:
     tokens = rest.split("#", 1)[0].split()
     if len(tokens) != 1 or not (tokens[0].isascii() and tokens[0].isdigit()):
         raise FormatError(f"{key} needs one whole number, got {rest!r}", path=path, line=lineno)
@@ -243,6 +265,33 @@ def _is_float(token: str) -> bool:
     return True
 
 
+def _input_range(h: _Header, key: str, path: str) -> np.ndarray:
+    """LUT_nD_INPUT_RANGE as a (2, 3) domain ([0, 1] when absent); min < max checked."""
+    if key not in h.seen:
+        return np.stack([np.zeros(3), np.ones(3)])
+    lo, hi = h.values[key]
+    if not lo < hi:
+        raise FormatError(
+            f"{key}: the minimum {lo:g} is not below the maximum {hi:g}",
+            path=path,
+            line=h.seen[key],
+        )
+    return np.stack([np.full(3, lo), np.full(3, hi)])
+
+
+def _shaper_domains(h: _Header, path: str) -> tuple[np.ndarray, np.ndarray]:
+    """The shaper's and the 3D table's domains in a Resolve shaper file."""
+    for key in ("DOMAIN_MIN", "DOMAIN_MAX"):
+        if key in h.seen:
+            raise FormatError(
+                f"{key} in a shaper+3D file (a 1D and a 3D table)",
+                path=path,
+                line=h.seen[key],
+                hint="give the ranges as LUT_1D_INPUT_RANGE and LUT_3D_INPUT_RANGE",
+            )
+    return _input_range(h, "LUT_1D_INPUT_RANGE", path), _input_range(h, "LUT_3D_INPUT_RANGE", path)
+
+
 def _header_domain(h: _Header, path: str) -> np.ndarray:
     other = "3D" if h.kind == "1D" else "1D"
     wrong = f"LUT_{other}_INPUT_RANGE"
@@ -266,14 +315,7 @@ def _header_domain(h: _Header, path: str) -> np.ndarray:
             hint="keep one of them",
         )
     if range_key in h.seen:
-        lo[:], hi[:] = h.values[range_key]
-        line = h.seen[range_key]
-        if not lo[0] < hi[0]:
-            raise FormatError(
-                f"{range_key}: the minimum {lo[0]:g} is not below the maximum {hi[0]:g}",
-                path=path,
-                line=line,
-            )
+        lo, hi = _input_range(h, range_key, path)
     if has_domain:
         if "DOMAIN_MIN" in h.seen:
             lo = np.array(h.values["DOMAIN_MIN"])
@@ -347,10 +389,10 @@ def _check_row(body: str, h: _Header, lineno: int, path: str) -> None:
         word = tokens[0]
         if word.upper() in ("LUT_1D_SIZE", "LUT_3D_SIZE"):
             raise FormatError(
-                f"{word.upper()} after the {h.kind} table: this looks like a Resolve "
-                "shaper+3D file (a 1D and a 3D table in one file), which is not supported yet",
+                f"{word.upper()} after the {h.kind} table",
                 path=path,
                 line=lineno,
+                hint="in a shaper+3D file both size lines come before the tables",
             )
         if word.upper() in _KEYWORDS:
             raise FormatError(
@@ -372,92 +414,18 @@ def _check_row(body: str, h: _Header, lineno: int, path: str) -> None:
 def _check_count(
     h: _Header, found: int, n_rows: int, last_line: int, first_extra: int | None, path: str
 ) -> None:
-    size_key = f"LUT_{h.kind}_SIZE"
+    expect = f"{h.size_lines()} {'expect' if h.kind == '1D+3D' else 'expects'} {n_rows}"
     if found > n_rows:
         raise FormatError(
-            f"wrong number of data rows: {size_key} {h.size} expects {n_rows}, found {found}",
+            f"wrong number of data rows: {expect}, found {found}",
             path=path,
             line=first_extra,
             hint="this is the first extra row; the size line or the table is wrong",
         )
     if found < n_rows:
         raise FormatError(
-            f"wrong number of data rows: {size_key} {h.size} expects {n_rows}, found {found}",
+            f"wrong number of data rows: {expect}, found {found}",
             path=path,
             line=last_line,
             hint="this is the last row; the file may be truncated",
         )
-
-
-# --------------------------------------------------------------------------- writing
-
-
-def write_cube(
-    lut: LUT1D | LUT3D,
-    path: str | PathLike[str],
-    *,
-    title: str | None = None,
-    precision: int | None = None,
-) -> Path:
-    """Write ``lut`` as a .cube file (atomically) and return the path.
-
-    ``title`` defaults to ``lut.title`` (no TITLE line when empty). ``precision`` None
-    writes 9 significant digits, which reads back bit-exact for float32 tables; an int
-    writes that many decimals (Resolve writes 6), smaller but not exact. The domain is
-    written as DOMAIN_MIN/DOMAIN_MAX only when it is not the default [0, 1].
-    """
-    if not isinstance(lut, (LUT1D, LUT3D)):
-        raise TypeError(f"write_cube takes a LUT1D or LUT3D, not {type(lut).__name__}")
-    if precision is not None and not 0 <= int(precision) <= 17:
-        raise ValueError(f"precision must be None or 0..17 decimals, got {precision}")
-    title = lut.title if title is None else title
-    head: list[str] = []
-    comments = lut.metadata.get("comments") if isinstance(lut.metadata, dict) else None
-    if isinstance(comments, list):
-        head += [f"# {c}".rstrip() for c in comments if isinstance(c, str)]
-    if title:
-        # A title is one line; quotes inside are kept (readers take the outer pair).
-        head.append(f'TITLE "{" ".join(title.splitlines())}"')
-    if isinstance(lut, LUT3D):
-        head.append(f"LUT_3D_SIZE {lut.size}")
-        # Red changes fastest in the file: [r, g, b] -> [b, g, r] before flattening.
-        rows = lut.table.transpose(2, 1, 0, 3).reshape(-1, 3)
-    else:
-        head.append(f"LUT_1D_SIZE {lut.size}")
-        rows = lut.table
-    domain = np.asarray(lut.domain, dtype=np.float64)
-    if not (np.all(domain[0] == 0.0) and np.all(domain[1] == 1.0)):
-        head.append("DOMAIN_MIN " + " ".join(repr(float(v)) for v in domain[0]))
-        head.append("DOMAIN_MAX " + " ".join(repr(float(v)) for v in domain[1]))
-    body = _format_rows(rows, precision)
-    text = "\n".join(head) + "\n" + body + "\n"
-    path = Path(path)
-    try:
-        with atomic_output(path) as tmp:
-            tmp.write_text(text, encoding="utf-8", newline="\n")
-    except OSError as exc:
-        raise LutkitError(f"cannot write the file: {exc.strerror or exc}", path=path) from None
-    return path
-
-
-def _format_rows(rows: np.ndarray, precision: int | None) -> str:
-    values = rows.astype(np.float64)
-    if precision is not None:
-        fixed = "{{:.{0}f}} {{:.{0}f}} {{:.{0}f}}".format(int(precision)).format
-        return "\n".join(fixed(*r) for r in values.tolist())
-    # 9 significant digits always round-trip a float32, also when read through a
-    # float64 parser (the decimal lies far closer to the float32 than any rounding
-    # midpoint). "%g" switches to exponents for tiny or huge values, which some .cube
-    # readers do not accept, so those few are rewritten positionally.
-    row_format = "{:.9g} {:.9g} {:.9g}".format
-    lines = [row_format(*r) for r in values.tolist()]
-    if any("e" in line for line in lines):
-        for i, line in enumerate(lines):
-            if "e" in line:
-                lines[i] = " ".join(
-                    np.format_float_positional(
-                        np.float32(v), precision=9, unique=False, fractional=False, trim="-"
-                    )
-                    for v in rows[i]
-                )
-    return "\n".join(lines)

@@ -1,6 +1,9 @@
 """Apply a LUT to image files: one file, several, or whole folders.
 
-Bit depth, EXIF and ICC profile survive; alpha is kept. Decoding and encoding of the
+Bit depth, EXIF and alpha survive. A LUT acts on the file's own encoding and the ICC
+profile is written back unchanged (as ffmpeg, GIMP and Resolve do); with
+``to_srgb=True`` the pixels are first converted to sRGB through the profile
+(littleCMS) and written untagged. Decoding and encoding of the
 next/previous image overlap with the compiled LUT kernel (which releases the GIL).
 """
 
@@ -14,7 +17,7 @@ from pathlib import Path
 from lutkit.errors import ImageError
 from lutkit.images import IMAGE_EXTENSIONS, ImageData, load_image, save_image
 from lutkit.luts.apply import apply_lut, dense_table
-from lutkit.luts.model import LUT1D, LUT3D
+from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D
 from lutkit.progress import Progress, each
 
 
@@ -54,6 +57,12 @@ def plan_outputs(
         pairs = [(inputs[0], output)]
     elif output.exists() and not output.is_dir():
         raise ImageError("output must be a folder when applying to several images", path=output)
+    elif len(inputs) > 1 and output.suffix.lower() in IMAGE_EXTENSIONS and not output.is_dir():
+        raise ImageError(
+            f"{len(inputs)} images need an output folder, not an image file name",
+            path=output,
+            hint="give -o a folder, e.g. graded/",
+        )
     else:
         pairs = []
         for src in inputs:
@@ -72,36 +81,45 @@ def plan_outputs(
 
 
 def apply_to_image_data(
-    lut: LUT1D | LUT3D, data: ImageData, *, interp: str = "tetrahedral", strength: float = 1.0
+    lut: LUT1D | LUT3D | ShaperLUT3D,
+    data: ImageData,
+    *,
+    interp: str = "tetrahedral",
+    strength: float = 1.0,
 ) -> ImageData:
-    """Apply ``lut`` to loaded image data; alpha, EXIF and a kept ICC profile survive."""
+    """Apply ``lut`` to loaded image data; alpha, EXIF and the ICC profile that
+    describes the pixels (:attr:`ImageData.output_icc`) survive."""
     pixels = apply_lut(lut, data.pixels, interp=interp, strength=strength)
-    # A profile that was converted to sRGB on load no longer describes the pixels.
-    icc = None if data.icc_converted else data.icc
+    icc = data.output_icc
     return ImageData(pixels, data.alpha, data.exif, icc, False, data.path, data.format)
 
 
 def apply_to_files(
-    lut: LUT1D | LUT3D,
+    lut: LUT1D | LUT3D | ShaperLUT3D,
     pairs: list[tuple[Path, Path]],
     *,
     interp: str = "tetrahedral",
     strength: float = 1.0,
     quality: int = 95,
+    to_srgb: bool = False,
     progress: Progress | None = None,
 ) -> list[Path]:
     """Apply ``lut`` to every (input, output) pair; returns the written paths.
 
+    The LUT acts on each file's own encoding and its ICC profile is kept; with
+    ``to_srgb`` the pixels are converted to sRGB first and written without a profile.
+
     Reading image i+1 and writing image i-1 run in threads while image i is mapped.
     """
-    if strength != 1.0:
-        lut = lut.blend(strength)
+    if strength != 1.0 and not isinstance(lut, ShaperLUT3D):
+        # Blended once here; a shaper LUT blends pixel by pixel (exactly) instead.
+        lut, strength = lut.blend(strength), 1.0
     if isinstance(lut, LUT3D) and len(pairs) > 1:
         # Several images: building the dense 8-bit table once pays for itself.
         dense_table(lut, interp)
 
     def read(src: Path) -> ImageData:
-        return load_image(src, keep_alpha=True)
+        return load_image(src, keep_alpha=True, convert_icc=to_srgb)
 
     written: list[Path] = []
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -111,7 +129,7 @@ def apply_to_files(
             src, dst = pairs[i]
             data = pending_read.result()
             pending_read = pool.submit(read, pairs[i + 1][0]) if i + 1 < len(pairs) else None
-            out = apply_to_image_data(lut, data, interp=interp)
+            out = apply_to_image_data(lut, data, interp=interp, strength=strength)
             if pending_write is not None:
                 written.append(pending_write.result())
             dst.parent.mkdir(parents=True, exist_ok=True)

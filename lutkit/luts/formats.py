@@ -3,6 +3,9 @@
 - ``.cube``: :func:`lutkit.luts.cube.read_cube` / :func:`lutkit.luts.cube.write_cube`
 - ``.png``, ``.tif``, ``.tiff`` (Hald CLUT images): :func:`lutkit.luts.hald.read_hald` /
   :func:`lutkit.luts.hald.write_hald`
+- ``.3dl`` (Autodesk Lustre / Discreet integer tables): :func:`lutkit.luts.lut3dl.read_3dl`
+  / :func:`lutkit.luts.lut3dl.write_3dl`
+- ``.spi3d`` (Sony Pictures Imageworks, OpenColorIO's own): :mod:`lutkit.luts.spi3d`
 - ``.curves``, ``.settings`` (GIMP curves): ``lutkit.luts.gimp.read_gimp_curves``, read
   only
 
@@ -20,22 +23,34 @@ from pathlib import Path
 from typing import Any
 
 from lutkit.errors import FormatError, LutkitError
-from lutkit.luts.model import LUT1D, LUT3D
+from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D
 
 __all__ = ["read_lut", "write_lut", "READ_EXTENSIONS", "WRITE_EXTENSIONS", "is_gimp_curves"]
 
-LUT = LUT1D | LUT3D
+LUT = LUT1D | LUT3D | ShaperLUT3D
 
 _HALD = (".png", ".tif", ".tiff")
 _GIMP = (".curves", ".settings")
-READ_EXTENSIONS = (".cube", *_HALD, *_GIMP)
-WRITE_EXTENSIONS = (".cube", *_HALD)
+READ_EXTENSIONS = (".cube", ".3dl", ".spi3d", *_HALD, *_GIMP)
+WRITE_EXTENSIONS = (".cube", ".3dl", ".spi3d", *_HALD)
 
 
 def _read_cube(path: Path) -> LUT:
     from lutkit.luts.cube import read_cube
 
     return read_cube(path)
+
+
+def _read_3dl(path: Path) -> LUT:
+    from lutkit.luts.lut3dl import read_3dl
+
+    return read_3dl(path)
+
+
+def _read_spi3d(path: Path) -> LUT:
+    from lutkit.luts.spi3d import read_spi3d
+
+    return read_spi3d(path)
 
 
 def _read_hald(path: Path) -> LUT:
@@ -60,6 +75,18 @@ def _write_cube(lut: LUT, path: Path, **kw: Any) -> Path:
     return write_cube(lut, path, **kw)
 
 
+def _write_3dl(lut: LUT, path: Path, **kw: Any) -> Path:
+    from lutkit.luts.lut3dl import write_3dl
+
+    return write_3dl(lut, path, **kw)
+
+
+def _write_spi3d(lut: LUT, path: Path, **kw: Any) -> Path:
+    from lutkit.luts.spi3d import write_spi3d
+
+    return write_spi3d(lut, path, **kw)
+
+
 def _write_hald(lut: LUT, path: Path, **kw: Any) -> Path:
     from lutkit.luts.hald import write_hald
 
@@ -69,11 +96,15 @@ def _write_hald(lut: LUT, path: Path, **kw: Any) -> Path:
 
 _READERS: dict[str, Callable[[Path], LUT]] = {
     ".cube": _read_cube,
+    ".3dl": _read_3dl,
+    ".spi3d": _read_spi3d,
     **dict.fromkeys(_HALD, _read_hald),
     **dict.fromkeys(_GIMP, _read_gimp),
 }
 _WRITERS: dict[str, Callable[..., Path]] = {
     ".cube": _write_cube,
+    ".3dl": _write_3dl,
+    ".spi3d": _write_spi3d,
     **dict.fromkeys(_HALD, _write_hald),
 }
 
@@ -115,7 +146,9 @@ def write_lut(lut: LUT, path: str | PathLike[str], **kw: Any) -> Path:
     """Write ``lut`` in the format given by the extension; keywords go to the writer.
 
     .cube: ``title``, ``precision``. .png/.tif/.tiff (Hald): ``level``, ``bit_depth``;
-    a LUT1D is baked into a 3D lattice.
+    .3dl: ``flavour``, ``bit_depth``, ``input_bits``; a LUT1D is baked into a 3D
+    lattice. A ``ShaperLUT3D`` keeps its shaper in .cube; the other formats have no
+    shaper and get it baked into one 3D table (exact at the lattice points).
     """
     path = Path(path)
     ext = path.suffix.lower()

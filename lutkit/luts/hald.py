@@ -23,7 +23,7 @@ import numpy as np
 
 from lutkit.errors import FormatError, ImageError, LUTError
 from lutkit.images import from_float, load_image, save_image, to_float
-from lutkit.luts.model import LUT1D, LUT3D
+from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D
 
 __all__ = ["HALD_LEVELS", "hald_identity", "read_hald", "write_hald", "hald_level"]
 
@@ -145,7 +145,7 @@ def _read_pixels(path: Path) -> np.ndarray:
 
 
 def write_hald(
-    lut: LUT1D | LUT3D,
+    lut: LUT1D | LUT3D | ShaperLUT3D,
     path: str | PathLike[str],
     *,
     level: int | None = None,
@@ -167,7 +167,7 @@ def write_hald(
     if bit_depth not in (8, 16):
         raise LUTError(f"a Hald image is 8 or 16 bits, got {bit_depth}")
     if level is None:
-        if isinstance(lut, LUT3D):
+        if not isinstance(lut, LUT1D):
             level = next((lv for lv in HALD_LEVELS if lv * lv >= lut.size), HALD_LEVELS[-1])
         else:
             level = 8
@@ -178,10 +178,10 @@ def write_hald(
         table = lut.table
     else:
         points = LUT3D.lattice_points(n).astype(np.float32)
-        if isinstance(lut, LUT3D):
-            table = lut.apply(points, interp="tetrahedral")
-        else:
+        if isinstance(lut, LUT1D):
             table = lut.apply(points)
+        else:  # a LUT3D, or a shaper LUT with both its stages
+            table = lut.apply(points, interp="tetrahedral")
     if table.min() < -1e-6 or table.max() > 1.0 + 1e-6:
         warnings.warn(
             f"Hald output clipped to [0, 1] (LUT range {table.min():.4g}..{table.max():.4g})",

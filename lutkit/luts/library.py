@@ -15,21 +15,51 @@ from pathlib import Path
 
 from lutkit.errors import ConfigError, FormatError
 from lutkit.fsutil import atomic_write_text
-from lutkit.luts.model import LUT1D, LUT3D
+from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D
 
 INDEX = "index.toml"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
 def default_library() -> Path:
-    """``LUTKIT_LIBRARY``, else the ``luts/`` folder of a source checkout, else ./luts."""
+    """``LUTKIT_LIBRARY``, else the ``luts/`` folder of a source checkout or the copy
+    shipped inside the installed package (:mod:`lutkit.shipped`), else ./luts."""
+    from lutkit.shipped import shipped_folder
+
     env = os.environ.get("LUTKIT_LIBRARY")
     if env:
         return Path(env)
-    checkout = Path(__file__).resolve().parents[2] / "luts"
-    if (checkout / INDEX).is_file():
-        return checkout
-    return Path("luts")
+    return shipped_folder("luts") or Path("luts")
+
+
+def resolve_lut(
+    name_or_path: str | os.PathLike[str], library: str | os.PathLike[str] | None = None
+) -> Path:
+    """The file of a LUT given by path or by library name (``lutkit lut list``).
+
+    A file that exists wins over a library name; neither is a one-line error."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    if path.is_dir():
+        raise ConfigError("is a folder, not a LUT file", path=path)
+    lib = Library(library if library is not None else default_library())
+    if str(name_or_path) in lib:
+        return lib.path_of(str(name_or_path))
+    raise ConfigError(
+        "no such LUT file, and no LUT of that name in the library",
+        path=path,
+        hint="see `lutkit lut list` for the library's names",
+    )
+
+
+def read_lut_or_name(
+    name_or_path: str | os.PathLike[str], library: str | os.PathLike[str] | None = None
+) -> LUT1D | LUT3D | ShaperLUT3D:
+    """Read a LUT given by path or by library name (a path wins)."""
+    from lutkit.luts.formats import read_lut
+
+    return read_lut(resolve_lut(name_or_path, library))
 
 
 @dataclass
@@ -99,7 +129,7 @@ class Library:
             )
         return self.root / self.entries[name].file
 
-    def load(self, name: str) -> LUT1D | LUT3D:
+    def load(self, name: str) -> LUT1D | LUT3D | ShaperLUT3D:
         """Read the LUT called ``name``."""
         from lutkit.luts.formats import read_lut
 
@@ -108,7 +138,7 @@ class Library:
     def add(
         self,
         name: str,
-        lut: LUT1D | LUT3D,
+        lut: LUT1D | LUT3D | ShaperLUT3D,
         *,
         tags: list[str] | None = None,
         source: str = "",

@@ -1,4 +1,5 @@
-"""The LUT model: ``LUT1D`` (N x 3) and ``LUT3D`` (N x N x N x 3, indexed [r, g, b]).
+"""The LUT model: ``LUT1D`` (N x 3), ``LUT3D`` (N x N x N x 3, indexed [r, g, b]) and
+``ShaperLUT3D`` (a LUT1D "shaper" then a LUT3D, as in DaVinci Resolve's .cube files).
 
 Tables are float32. A LUT maps an input colour inside its ``domain`` (a (2, 3) array:
 row 0 the per-channel minimum, row 1 the maximum) to an output colour; inputs outside
@@ -124,7 +125,7 @@ class LUT1D:
 
     def blend(self, strength: float) -> LUT1D:
         """Mix with the identity: 0 gives the identity, 1 this LUT."""
-        _check_strength(strength)
+        check_strength(strength)
         ident = self.lattice()
         return LUT1D(
             ident + strength * (self.table - ident), self.domain, self.title, dict(self.metadata)
@@ -201,36 +202,98 @@ class LUT3D:
 
     def blend(self, strength: float) -> LUT3D:
         """Mix with the identity: 0 gives the identity, 1 this LUT."""
-        _check_strength(strength)
+        check_strength(strength)
         ident = self.lattice()
         return LUT3D(
             ident + strength * (self.table - ident), self.domain, self.title, dict(self.metadata)
         )
 
 
-def _check_strength(strength: float) -> None:
+@dataclass(eq=False)
+class ShaperLUT3D:
+    """A 1D shaper then a 3D table (DaVinci Resolve's shaper+3D .cube files).
+
+    Each channel goes through ``shaper`` (linear interpolation over the shaper's
+    domain, clamped to it), and the result through ``cube`` (over the cube's own
+    domain, clamped to it). :meth:`apply` runs both stages exactly, as OpenColorIO
+    does. Operations that need one plain LUT3D (compose, blend, formats without a
+    shaper, Hald images) use :meth:`to_3d`: the pair evaluated on a lattice over the
+    shaper's domain, exact at the lattice points and interpolated between them.
+    """
+
+    shaper: LUT1D
+    cube: LUT3D
+    title: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.shaper, LUT1D) or not isinstance(self.cube, LUT3D):
+            raise LUTError("a shaper LUT is a LUT1D shaper followed by a LUT3D")
+
+    @property
+    def size(self) -> int:
+        """The 3D table's size per side."""
+        return self.cube.size
+
+    @property
+    def domain(self) -> np.ndarray:
+        """The input domain: the shaper's."""
+        return self.shaper.domain
+
+    def apply(self, image: np.ndarray, **kwargs: Any) -> np.ndarray:
+        """Apply both stages; see :func:`lutkit.luts.apply.apply_lut`."""
+        from lutkit.luts.apply import apply_lut
+
+        return apply_lut(self, image, **kwargs)
+
+    def to_3d(self, size: int | None = None, interp: str = "tetrahedral") -> LUT3D:
+        """Bake into a plain LUT3D of ``size`` (default: the 3D table's) over the
+        shaper's domain; exact at its lattice points."""
+        lut = LUT3D.from_function(
+            lambda rgb: self.apply(rgb.astype(np.float32), interp=interp),
+            size or self.size,
+            self.domain,
+            self.title,
+        )
+        lut.metadata = dict(self.metadata)
+        return lut
+
+    def resample(self, size: int, interp: str = "tetrahedral") -> ShaperLUT3D:
+        """The same shaper, with the 3D table sampled on a lattice of ``size`` per side."""
+        return ShaperLUT3D(
+            self.shaper, self.cube.resample(size, interp), self.title, dict(self.metadata)
+        )
+
+    def blend(self, strength: float) -> LUT3D:
+        """Mix with the identity, baked into a plain LUT3D (``apply_lut(...,
+        strength=s)`` blends exactly, pixel by pixel, instead)."""
+        return self.to_3d().blend(strength)
+
+
+def check_strength(strength: float) -> None:
     if not 0.0 <= float(strength) <= 1.0:
         raise LUTError(f"strength must be in [0, 1], got {strength}")
 
 
-LUT = LUT1D | LUT3D
+LUT = LUT1D | LUT3D | ShaperLUT3D
 
 
 def compose(first: LUT, second: LUT, size: int | None = None, interp: str = "tetrahedral") -> LUT:
     """The LUT that applies ``first`` and then ``second``.
 
     Two 1D LUTs give a 1D LUT; any other pair is baked into a LUT3D over ``first``'s
-    domain (``size`` defaults to the larger 3D size involved).
+    domain (``size`` defaults to the larger 3D size involved); a shaper LUT takes part
+    with both its stages.
     """
     if isinstance(first, LUT1D) and isinstance(second, LUT1D):
         size = size or max(first.size, second.size)
         ident = LUT1D.identity(size, first.domain)
         return LUT1D(second.apply(first.apply(ident.table)), first.domain)
     if size is None:
-        size = max(x.size for x in (first, second) if isinstance(x, LUT3D))
+        size = max(x.size for x in (first, second) if not isinstance(x, LUT1D))
     points = LUT3D.lattice_points(size, first.domain).astype(np.float32)
-    mid = first.apply(points, interp=interp) if isinstance(first, LUT3D) else first.apply(points)
-    out = second.apply(mid, interp=interp) if isinstance(second, LUT3D) else second.apply(mid)
+    mid = first.apply(points) if isinstance(first, LUT1D) else first.apply(points, interp=interp)
+    out = second.apply(mid) if isinstance(second, LUT1D) else second.apply(mid, interp=interp)
     title = " + ".join(t for t in (first.title, second.title) if t)
     return LUT3D(out, first.domain, title)
 

@@ -38,7 +38,7 @@ def dataset(tmp_path_factory):
         "4",
     )
     assert result.exit_code == 0, result.output
-    return src, out, result.output
+    return src, out, result.stdout
 
 
 @pytest.fixture()
@@ -72,7 +72,7 @@ def test_build_and_resume(dataset):
         "4",
     )
     assert again.exit_code == 0
-    assert again.output.splitlines() == [
+    assert again.stdout.splitlines() == [
         f"resuming: {n} shard(s) already complete",
         f"{out}: {counts} rows; 0 shard(s) written, {n} already complete; 3 rejected",
     ]
@@ -88,6 +88,17 @@ def test_info(dataset):
     assert facts["sources"]["rejected"] == 3
     plain = invoke("dataset", "info", out)
     assert plain.exit_code == 0 and plain.output.startswith(f"name      {out.name}\n")
+    # Readable lines, not Python dicts
+    assert "{" not in plain.output and "'" not in plain.output
+    assert f"rows      {', '.join(f'{k} {v}' for k, v in facts['counts'].items())}" in plain.output
+    assert f"({ROWS} in all)" in plain.output
+    assert f"sources   {len(GOOD) + 3} photo(s)" in plain.output or "rejected" in plain.output
+
+
+def test_no_lock_file_is_left_behind(dataset):
+    _, out, _ = dataset
+    assert not (out / ".lock").exists()
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
 
 
 def test_verify_ok(dataset):

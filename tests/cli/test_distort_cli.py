@@ -84,3 +84,63 @@ def test_recipe_list_ops_show_preview(run, tmp_path):
     result = run("recipe", "preview", "default", "--image", "photo.png", "-o", "s.png", "--n", "5")
     assert result.exit_code == 0, result.output
     assert load_image(tmp_path / "s.png").pixels.shape[1] > 600
+
+
+def test_distort_keeps_the_profile_and_works_on_the_files_encoding(run, tmp_path, photo):
+    from pathlib import Path
+
+    from lutkit.distort.base import apply_chain
+    from lutkit.distort.files import read_params
+    from lutkit.images import from_float, to_float
+
+    icc = Path(__file__).parents[1] / "resources" / "icc" / "compatibleWithAdobeRGB1998.icc"
+    icc = icc.read_bytes()
+    small = photo[::4, ::4]
+    save_image(tmp_path / "adobe.png", small, icc=icc)
+    args = ("distort", "adobe.png", "--recipe", "curves", "--seed", "3", "--params-out", "p.json")
+    assert run(*args, "-o", "kept.png").exit_code == 0
+    kept = load_image(tmp_path / "kept.png", convert_icc=False)
+    assert kept.icc == icc
+    expected = from_float(apply_chain(to_float(small), read_params(tmp_path / "p.json")), np.uint8)
+    assert np.array_equal(kept.pixels, expected)
+    assert run(*args, "-o", "srgb.png", "--to-srgb").exit_code == 0
+    assert load_image(tmp_path / "srgb.png", convert_icc=False).icc is None
+
+
+def test_recipe_show_prints_stages_and_ranges(run):
+    result = run("recipe", "show", "lighting")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert "stage 1 (p = 1): one of 3, by weight" in lines
+    assert "  43% lighting.cct" in lines and "     cct = 2000..12000" in lines
+    assert "stage 2 (p = 0.35):" in lines and "    *stops = -1.5..1" in lines
+    default = run("recipe", "show", "default").output
+    assert "include lighting" in default and "`lutkit recipe show lighting`" in default
+
+
+def test_truth_lut_is_the_exact_inverse_or_a_plain_refusal(run, tmp_path):
+    from lutkit.distort.base import apply_chain
+    from lutkit.distort.files import read_params
+    from lutkit.luts.formats import read_lut
+
+    args = ("distort", "photo.png", "-o", "bad.png", "--params-out", "p.json")
+    result = run(*args, "--recipe", "curves", "--seed", "2", "--truth-lut", "inverse.cube")
+    assert result.exit_code == 0, result.output
+    assert "wrote inverse.cube: the exact inverse;" in result.output
+    inverse = read_lut(tmp_path / "inverse.cube")
+    grey = np.linspace(0.1, 0.9, 50, dtype=np.float32)[:, None].repeat(3, 1)
+    forward = apply_chain(grey[None], read_params(tmp_path / "p.json"))[0]
+    assert np.abs(inverse.apply(forward.astype(np.float32)) - grey).max() < 0.01
+    # A chain with grain has no exact inverse: said plainly, nothing written.
+    grainy = tmp_path / "grain.toml"
+    grainy.write_text('name = "g"\n[[stage]]\nop = "film.grain"\n')
+    result = run(
+        "distort", "photo.png", "-o", "g.png", "--recipe", str(grainy), "--truth-lut", "g.cube"
+    )
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: g.cube: no exact inverse: the ops drawn include film.grain, which are not "
+        "colour maps (try another --seed, or a recipe of colour maps (lighting, curves, "
+        "lut-library))\n"
+    )
+    assert not (tmp_path / "g.png").exists() and not (tmp_path / "g.cube").exists()

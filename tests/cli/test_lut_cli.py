@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -161,3 +162,99 @@ def test_demo_runs(run, tmp_path):
     assert "max 1 level(s)" in result.output or "max 0 level(s)" in result.output
     for name in ("identity.png", "golden-hour.cube", "before-after.png", "golden-hour-plot.png"):
         assert (tmp_path / "d" / name).is_file()
+
+
+ADOBE_RGB = Path(__file__).parents[1] / "resources" / "icc" / "compatibleWithAdobeRGB1998.icc"
+
+
+@pytest.mark.parametrize("depth", [8, 16])
+def test_identity_cube_keeps_adobe_rgb_pixels_and_profile(run, tmp_path, photo, photo16, depth):
+    # A 1 MP Adobe RGB photo through an identity .cube: the LUT acts on the file's own
+    # encoding, so the pixels and the profile come back unchanged.
+    import cv2
+
+    icc = ADOBE_RGB.read_bytes()
+    pixels = cv2.resize(photo if depth == 8 else photo16, (1024, 1024))
+    save_image(tmp_path / "adobe.png", pixels, icc=icc)
+    assert run("lut", "identity", "--size", "33", "-o", "id.cube").exit_code == 0
+    assert run("lut", "apply", "id.cube", "adobe.png", "-o", "out.png").exit_code == 0
+    out = load_image(tmp_path / "out.png", convert_icc=False)
+    assert out.bit_depth == depth
+    assert np.array_equal(out.pixels, pixels)
+    assert out.icc == icc
+
+
+def test_to_srgb_converts_through_the_profile_first(run, tmp_path, photo):
+    from PIL import Image, ImageCms
+
+    icc = ADOBE_RGB.read_bytes()
+    save_image(tmp_path / "adobe.png", photo, icc=icc)
+    assert run("lut", "identity", "--size", "33", "-o", "id.cube").exit_code == 0
+    result = run("lut", "apply", "id.cube", "adobe.png", "-o", "out.png", "--to-srgb")
+    assert result.exit_code == 0
+    out = load_image(tmp_path / "out.png", convert_icc=False)
+    expected = ImageCms.profileToProfile(
+        Image.fromarray(photo),
+        ImageCms.ImageCmsProfile(str(ADOBE_RGB)),
+        ImageCms.createProfile("sRGB"),
+        renderingIntent=ImageCms.Intent.PERCEPTUAL,
+    )
+    assert out.icc is None and np.array_equal(out.pixels, np.asarray(expected))
+
+
+def test_every_command_says_what_it_does_with_a_profile(run):
+    for args in (("lut", "apply"), ("distort",), ("fix",), ("dataset", "build")):
+        text = " ".join(run(*args, "--help").output.split())
+        assert "profile" in text, args
+    for args in (("lut", "apply"), ("distort",), ("fix",)):
+        assert "--to-srgb" in run(*args, "--help").output, args
+
+
+def test_identity_writes_what_it_says_or_refuses(run, tmp_path):
+    result = run("lut", "identity", "--size", "33", "-o", "z.png")
+    assert result.exit_code == 1 and not (tmp_path / "z.png").exists()
+    assert result.output.startswith("Error: z.png: a Hald image holds a LEVEL^2 lattice")
+    assert len(result.output.splitlines()) == 1
+    result = run("lut", "identity", "--size", "36", "-o", "h.png", "--bit-depth", "16")
+    assert result.exit_code == 0
+    assert result.output == "wrote h.png: identity Hald level 6 (216x216 px, 36^3 LUT, 16-bit)\n"
+    hald = load_image(tmp_path / "h.png", convert_icc=False).pixels
+    assert np.array_equal(hald, hald_identity(6, np.uint16))
+
+
+def test_several_images_and_a_file_name_is_an_error(run, tmp_path, photo):
+    save_image(tmp_path / "a.png", photo[:32, :32])
+    save_image(tmp_path / "b.png", photo[32:64, :32])
+    assert run("lut", "identity", "--size", "5", "-o", "id.cube").exit_code == 0
+    result = run("lut", "apply", "id.cube", "a.png", "b.png", "-o", "one.jpg")
+    assert result.exit_code == 1 and not (tmp_path / "one.jpg").exists()
+    assert result.output == (
+        "Error: one.jpg: 2 images need an output folder, not an image file name "
+        "(give -o a folder, e.g. graded/)\n"
+    )
+
+
+def test_library_names_work_wherever_a_lut_path_does(run, tmp_path, photo):
+    from lutkit.luts.library import Library, default_library
+
+    library = Library(default_library())
+    expected = library.load("sodium-orange")
+    save_image(tmp_path / "p.png", photo[:32, :32])
+    assert run("lut", "apply", "sodium-orange", "p.png", "-o", "s.png").exit_code == 0
+    graded = load_image(tmp_path / "s.png").pixels
+    assert np.array_equal(graded, expected.apply(photo[:32, :32]))
+    info = json.loads(run("lut", "info", "sodium-orange", "--json").output)
+    assert info["file"] == str(library.path_of("sodium-orange"))
+    assert run("lut", "plot", "sodium-orange", "-o", "plot.png").exit_code == 0
+    assert run("lut", "convert", "sodium-orange", "s.cube", "--size", "9").exit_code == 0
+    assert run("lut", "import", "sodium-orange", "-o", "i.cube").exit_code == 0
+    # A file of that name wins over the library (here, one lutkit cannot read).
+    (tmp_path / "sodium-orange").write_text("not a LUT\n")
+    result = run("lut", "info", "sodium-orange")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: sodium-orange: unknown LUT file extension")
+    result = run("lut", "apply", "no-such-look", "p.png", "-o", "x.png")
+    assert result.exit_code == 1 and result.output == (
+        "Error: no-such-look: no such LUT file, and no LUT of that name in the library "
+        "(see `lutkit lut list` for the library's names)\n"
+    )

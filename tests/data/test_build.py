@@ -328,3 +328,54 @@ def test_bad_crop_settings_are_refused():
         BuildConfig(source="s", recipe="default", out="o", crops=0).check()
     with pytest.raises(ConfigError, match=r"--min-crop must be in \[0.05, 1\], got 2"):
         BuildConfig(source="s", recipe="default", out="o", min_crop=2.0).check()
+
+
+def test_an_all_unreadable_split_writes_no_shard_and_loads_in_datasets(tmp_path, monkeypatch):
+    # 3 photos in train, 3 files that only fail when decoded planned into val
+    # (a manifest's split column), 3 rows per shard: val gets no rows, so no shard,
+    # a warning, and Hugging Face `datasets` loads every shard of pairs/.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    from datasets import load_dataset
+
+    src = make_sources(tmp_path / "src", bad=False)
+    whole = (src / "astronaut.jpg").read_bytes()
+    lines = ["path,split"]
+    for name in ("astronaut.jpg", "chelsea.png", "more/motorcycle.png"):
+        lines.append(f"{name},train")
+    for k in range(3):
+        (src / f"cut{k}.jpg").write_bytes(whole[: len(whole) // (k + 2)])
+        lines.append(f"cut{k}.jpg,val")
+    (src / "photos.csv").write_text("\n".join(lines) + "\n")
+    said: list[str] = []
+    from lutkit.data.build import build_dataset
+
+    cfg = BuildConfig(
+        source=str(src / "photos.csv"),
+        recipe="default",
+        out=str(tmp_path / "ds"),
+        variants=1,
+        size=32,
+        rows_per_shard=3,
+    )
+    result = build_dataset(cfg, workers=1, log=said.append)
+    assert result.rows == {"train": 3, "val": 0, "test": 0}
+    assert len(result.rejected) == 3
+    assert sorted(p.name for p in (tmp_path / "ds" / "pairs").iterdir()) == [
+        "train-00000-of-00001.parquet"
+    ]
+    assert any("no rows in the val split: its 3 photo(s) were all unreadable" in s for s in said)
+    assert any("no photo in the test split" in s and "give at least 10 photos" in s for s in said)
+    assert verify_dataset(tmp_path / "ds").ok
+    hf = load_dataset(
+        "parquet",
+        data_files=str(tmp_path / "ds" / "pairs" / "*.parquet"),
+        cache_dir=str(tmp_path / "cache"),
+        split="train",
+    )
+    assert hf.num_rows == 3
+    # A rerun finds every shard complete, the empty one too.
+    again = build_dataset(cfg, workers=1)
+    assert (again.shards_written, again.shards_skipped) == (0, 2)
+    assert len(again.rejected) == 3

@@ -9,7 +9,7 @@ import pytest
 from lutkit import fsutil
 from lutkit.errors import FormatError, LutkitError
 from lutkit.luts.cube import read_cube, write_cube
-from lutkit.luts.model import LUT1D, LUT3D
+from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources" / "cube"
 
@@ -76,17 +76,14 @@ def test_resolve_input_ranges() -> None:
     assert np.array_equal(three.domain, [[-0.5] * 3, [1.5] * 3])
 
 
-def test_shaper_plus_3d_file_is_refused_clearly() -> None:
-    path = RESOURCES / "shaper_3d.cube"
-    with pytest.raises(FormatError) as info:
-        read_cube(path)
-    assert str(info.value) == (
-        f"{path}:4: LUT_3D_SIZE after LUT_1D_SIZE (line 2): this is a Resolve shaper+3D "
-        "file (a 1D and a 3D table in one file), which is not supported yet (bake the "
-        "shaper into the 3D table, or export a 3D-only .cube)"
-    )
-    assert info.value.line == 4
-    assert info.value.path == str(path)
+def test_shaper_plus_3d_file_reads_as_shaper_and_table() -> None:
+    lut = read_cube(RESOURCES / "shaper_3d.cube")
+    assert isinstance(lut, ShaperLUT3D)
+    assert lut.title == "Resolve shaper + 3D"
+    assert (lut.shaper.size, lut.size) == (2, 2)
+    assert np.array_equal(lut.shaper.table, LUT1D.identity(2).table)
+    assert np.array_equal(lut.cube.table, LUT3D.identity(2).table)
+    assert np.array_equal(lut.domain, [[0, 0, 0], [1, 1, 1]])
 
 
 def test_lines_source_with_line_endings() -> None:
@@ -139,14 +136,26 @@ def test_colour_science_sample_files_read_like_colour(folder: str, name: str) ->
     np.testing.assert_allclose(ours.domain, np.broadcast_to(theirs.domain, (2, 3)))
 
 
-def test_colour_science_shaper_sample_is_refused() -> None:
+def test_colour_science_shaper_sample_agrees_with_colour_science() -> None:
     colour = pytest.importorskip("colour")
     root = Path(colour.__file__).parent / "io" / "luts" / "tests" / "resources"
     path = root / "resolve_cube" / "Three_Dimensional_Table_With_Shaper.cube"
     if not path.exists():
         pytest.skip("sample missing")
-    with pytest.raises(FormatError, match="Resolve shaper"):
-        read_cube(path)
+    ours = read_cube(path)
+    theirs = colour.read_LUT(str(path))  # a LUTSequence: LUT3x1D then LUT3D
+    assert isinstance(ours, ShaperLUT3D)
+    assert ours.title == "LUT3D with My Shaper"
+    np.testing.assert_array_equal(ours.shaper.table, theirs[0].table.astype(np.float32))
+    np.testing.assert_array_equal(ours.cube.table, theirs[1].table.astype(np.float32))
+    np.testing.assert_allclose(ours.domain, theirs[0].domain)
+    np.testing.assert_allclose(ours.cube.domain, theirs[1].domain)
+    # Inside the shaper's range only: outside it colour-science extrapolates the
+    # shaper, where lutkit (and OpenColorIO) clamp.
+    rgb = np.random.default_rng(3).uniform(-0.1, 3.0, (2000, 3))
+    np.testing.assert_allclose(
+        ours.apply(rgb.astype(np.float32), interp="trilinear"), theirs.apply(rgb), atol=1e-6
+    )
 
 
 # --------------------------------------------------------------------------- round trips
@@ -190,9 +199,9 @@ def test_round_trip_1d_is_bit_exact(tmp_path: Path, size: int, domain) -> None:
 
 def test_round_trip_of_fixtures_keeps_comments_and_title(tmp_path: Path) -> None:
     for name in sorted(os.listdir(RESOURCES)):
-        if name == "shaper_3d.cube":
-            continue
         lut = read_cube(RESOURCES / name)
+        if isinstance(lut, ShaperLUT3D):
+            continue  # tests/luts/test_cube_shaper.py
         write_cube(lut, tmp_path / name)
         back = read_cube(tmp_path / name)
         assert type(back) is type(lut)
@@ -439,16 +448,24 @@ MALFORMED = {
         "<lines>:6: keyword 'DOMAIN_MIN' after the table started "
         "(keywords go before the first row of numbers)",
     ),
-    "both 1D and 3D sizes": (
-        ["LUT_1D_SIZE 2", "LUT_3D_SIZE 2", "0 0 0", "1 1 1", *ROWS2],
-        "<lines>:2: LUT_3D_SIZE after LUT_1D_SIZE (line 1): this is a Resolve shaper+3D "
-        "file (a 1D and a 3D table in one file), which is not supported yet "
-        "(bake the shaper into the 3D table, or export a 3D-only .cube)",
+    "shaper file one row short": (
+        ["LUT_1D_SIZE 2", "LUT_3D_SIZE 2", "0 0 0", "1 1 1", *ROWS2[:-1]],
+        "<lines>:11: wrong number of data rows: LUT_1D_SIZE 2 and LUT_3D_SIZE 2 expect 10, "
+        "found 9 (this is the last row; the file may be truncated)",
+    ),
+    "shaper file with DOMAIN_MIN": (
+        ["DOMAIN_MIN 0 0 0", "LUT_1D_SIZE 2", "LUT_3D_SIZE 2", "0 0 0", "1 1 1", *ROWS2],
+        "<lines>:1: DOMAIN_MIN in a shaper+3D file (a 1D and a 3D table) (give the ranges "
+        "as LUT_1D_INPUT_RANGE and LUT_3D_INPUT_RANGE)",
+    ),
+    "shaper file with a reversed 3D range": (
+        ["LUT_1D_SIZE 2", "LUT_3D_SIZE 2", "LUT_3D_INPUT_RANGE 2 1", "0 0 0", "1 1 1", *ROWS2],
+        "<lines>:3: LUT_3D_INPUT_RANGE: the minimum 2 is not below the maximum 1",
     ),
     "3D size after a 1D table": (
         ["LUT_1D_SIZE 2", "0 0 0", "1 1 1", *SIZE2, *ROWS2],
-        "<lines>:4: LUT_3D_SIZE after the 1D table: this looks like a Resolve shaper+3D "
-        "file (a 1D and a 3D table in one file), which is not supported yet",
+        "<lines>:4: LUT_3D_SIZE after the 1D table "
+        "(in a shaper+3D file both size lines come before the tables)",
     ),
     "title without closing quote": (
         ['TITLE "abc', *SIZE2, *ROWS2],

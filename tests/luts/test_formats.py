@@ -40,19 +40,19 @@ def test_lut1d_as_hald_is_baked_to_3d(tmp_path: Path) -> None:
 
 
 def test_unknown_extensions(tmp_path: Path) -> None:
-    path = tmp_path / "lut.3dl"
+    path = tmp_path / "lut.csp"
     path.write_text("0 64 128\n")
     with pytest.raises(FormatError) as info:
         read_lut(path)
     assert str(info.value) == (
-        f"{path}: unknown LUT file extension '.3dl' "
-        "(supported: .cube, .png, .tif, .tiff, .curves, .settings (or a GIMP curves file))"
+        f"{path}: unknown LUT file extension '.csp' (supported: .cube, .3dl, .spi3d, .png, "
+        ".tif, .tiff, .curves, .settings (or a GIMP curves file))"
     )
     with pytest.raises(FormatError) as info:
         write_lut(LUT3D.identity(2), tmp_path / "lut")
     assert str(info.value) == (
         f"{tmp_path / 'lut'}: cannot write LUTs with extension '(none)' "
-        "(supported: .cube, .png, .tif, .tiff)"
+        "(supported: .cube, .3dl, .spi3d, .png, .tif, .tiff)"
     )
 
 

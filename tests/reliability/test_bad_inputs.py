@@ -128,7 +128,7 @@ def _expected_pixels(ep: str, target: Path, ctx: Context, request):
         from lutkit.distort.recipe import load_recipe
         from lutkit.images import from_float, to_float
 
-        data = load_image(target)
+        data = load_image(target, convert_icc=False)  # distort keeps the file's encoding
         out, _ = distort_image(to_float(data.pixels), load_recipe("curves"), 1)
         return from_float(out, data.pixels.dtype)
     if ep == "fix":
@@ -156,7 +156,7 @@ def _check_ok(out: Outcome, output: Path | None, target: Path, ep: str, ctx: Con
         ours, theirs = read_lut(output).apply(colours), read_lut(target).apply(colours)
         assert np.abs(ours - theirs).max() < 1e-4, f"{ep}: {target.name}"
     elif output.suffix in (".png", ".jpg"):
-        from lutkit.images import load_image
+        from lutkit.images import icc_colour_space, load_image
 
         written = load_image(output, convert_icc=False).pixels
         expected = _expected_pixels(ep, target, ctx, request)
@@ -170,6 +170,9 @@ def _check_ok(out: Outcome, output: Path | None, target: Path, ep: str, ctx: Con
                 f"({np.count_nonzero(diff.max(axis=-1) > 1)} of {diff.shape[0] * diff.shape[1]} "
                 f"pixels off; first at {np.argwhere(diff > 1)[0].tolist()})"
             )
+        # lutkit never writes a profile that cannot describe its RGB pixels.
+        icc = load_image(output, convert_icc=False).icc
+        assert icc is None or icc_colour_space(icc) == "RGB", output
 
 
 @pytest.mark.parametrize(

@@ -257,10 +257,17 @@ def make_cubes() -> None:
     _add("cube/only-comments.cube", "# a comment\n" * 50, LUT_READERS, fail, "comments, no table")
     _add(
         "cube/shaper.cube",
+        "LUT_1D_SIZE 2\nLUT_3D_SIZE 2\n0 0 0\n1 1 1\n" + "\n".join(rows2) + "\n",
+        LUT_READERS,
+        "ok",
+        "Resolve shaper + 3D: valid",
+    )
+    _add(
+        "cube/shaper-rows.cube",
         "LUT_1D_SIZE 2\nLUT_3D_SIZE 2\n" + "\n".join(rows2 * 2) + "\n",
         LUT_READERS,
         fail,
-        "Resolve shaper + 3D",
+        "Resolve shaper + 3D with 16 rows where 2 + 8 are due",
     )
     _add(
         "cube/domain-reversed.cube",
@@ -636,6 +643,48 @@ def make_images() -> None:
         "ok",
         "grayscale + alpha: valid",
     )
+    # ICC profiles: lut apply, distort and fix work on the file's own encoding and
+    # write back only a profile that describes the pixels; recipe preview converts to
+    # sRGB through the profile, so a profile it cannot use is a one-line error.
+    adobe = (HERE.parent / "icc" / "compatibleWithAdobeRGB1998.icc").read_bytes()
+    preview_fails = {"recipe_preview_(image)": fail}
+    _add(
+        "images/icc-adobe-rgb.jpg",
+        _jpeg(photo, icc_profile=adobe),
+        users,
+        "ok",
+        "an Adobe RGB JPEG",
+    )
+    _add(
+        "images/icc-broken.jpg",
+        _jpeg(photo, icc_profile=adobe[:200]),
+        users,
+        "ok",
+        "an ICC profile cut short (littleCMS cannot read it): not written back",
+        **preview_fails,
+    )
+    _add(
+        "images/icc-lab-on-rgb.png",
+        _png(photo, icc_profile=_lab_profile()),
+        users,
+        "ok",
+        "a Lab profile on RGB pixels (mismatched): not written back",
+        **preview_fails,
+    )
+    _add(
+        "images/icc-rgb-on-gray.png",
+        _png(photo[:, :, 1], "L", icc_profile=adobe),
+        users,
+        "ok",
+        "an RGB profile on grayscale pixels (mismatched): not written back",
+        **preview_fails,
+    )
+
+
+def _lab_profile() -> bytes:
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
 
 
 def _gray16_png(gray: np.ndarray) -> bytes:

@@ -1,0 +1,180 @@
+"""Autodesk ``.3dl`` 3D LUTs: the Discreet (Flame) and Lustre flavours.
+
+Both are integer tables. An optional first line of more than three integers is the
+"shaper" (the input code of every lattice point, e.g. ``0 64 128 ... 1023``); then one
+``R G B`` line per lattice point, **blue changing fastest** (red slowest: the opposite
+of .cube). Lustre files add ``3DMESH`` / ``Mesh IN OUT`` (input and output bits) before
+and ``LUT8`` / ``gamma 1.0`` after the table; Discreet files carry no keywords.
+
+The bit depth of the table is not written anywhere reliable, so it is read the way
+OpenColorIO reads it (``GetLikelyLutBitDepth``): from the largest value, which is taken
+as 8-bit up to 511, 10-bit up to 2047, 12-bit up to 8191 and 16-bit above. A shaper
+that is not evenly spaced (by more than 2 codes, OpenColorIO's tolerance) would be a 1D
+LUT before the 3D table, which lutkit's LUT3D cannot hold: such a file is refused.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from lutkit.errors import FormatError, LUTError
+from lutkit.fsutil import atomic_write_text
+from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D
+
+FLAVOURS = ("lustre", "discreet")
+OUTPUT_BITS = (10, 12, 16)
+_LOWEST_PLAUSIBLE_MAX = 128  # OpenColorIO: a smaller maximum is not an integer table
+
+
+def likely_bit_depth(largest: int) -> int:
+    """The bit depth of a .3dl table whose largest code is ``largest`` (OpenColorIO's
+    rule: a value up to twice the depth's maximum still counts as that depth)."""
+    for bits in (8, 10, 12, 14, 16):
+        if largest <= 2 ** (bits + 1) - 1:
+            return 16 if bits == 14 else bits  # 14-bit tables are not used in practice
+    return 16
+
+
+def read_3dl(path: str | os.PathLike[str]) -> LUT3D:
+    """Read a .3dl file (either flavour) into a LUT3D over [0, 1]."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig", errors="strict")
+    except UnicodeDecodeError:
+        raise FormatError("not a text file", path=path) from None
+    shaper: list[int] | None = None
+    shaper_line = 0
+    rows: list[list[int]] = []
+    first_row = 0
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        words = raw.split()
+        if not words or words[0].startswith("#"):
+            continue
+        if words[0].startswith("<"):
+            raise FormatError("looks like XML, not a .3dl table", path=path, line=lineno)
+        try:
+            values = [int(w) for w in words]
+        except ValueError:
+            continue  # keywords: 3DMESH, Mesh, LUT8, gamma, ...
+        if len(values) > 3:
+            if shaper is not None:
+                raise FormatError(
+                    f"a second shaper line (the first is line {shaper_line})",
+                    path=path,
+                    line=lineno,
+                )
+            shaper, shaper_line = values, lineno
+        elif len(values) == 3:
+            first_row = first_row or lineno
+            rows.append(values)
+        else:
+            raise FormatError(
+                f"expected 3 integers (R G B), got {len(values)}", path=path, line=lineno
+            )
+    if not rows:
+        raise FormatError("no R G B table lines", path=path)
+    size = round(len(rows) ** (1 / 3))
+    if size**3 != len(rows) or size < 2:
+        raise FormatError(
+            f"{len(rows)} table lines is not a cube (N^3) of lattice points",
+            path=path,
+            line=first_row,
+        )
+    table = np.asarray(rows, dtype=np.int64)
+    largest = int(table.max())
+    if table.min() < 0 or largest < _LOWEST_PLAUSIBLE_MAX:
+        raise FormatError(
+            f"table values {int(table.min())}..{largest} are not a .3dl integer table",
+            path=path,
+            line=first_row,
+        )
+    if shaper is not None:
+        _check_shaper(shaper, path, shaper_line, size)
+    scale = 2 ** likely_bit_depth(largest) - 1
+    # blue fastest: the rows are [r][g][b] in C order, which is lutkit's [r, g, b]
+    values = (table.astype(np.float64) / scale).reshape(size, size, size, 3)
+    return LUT3D(values, None, path.stem)
+
+
+def _check_shaper(shaper: list[int], path: Path, line: int, size: int) -> None:
+    largest = max(shaper)
+    if largest < _LOWEST_PLAUSIBLE_MAX:
+        raise FormatError(f"shaper values up to {largest} are too small", path=path, line=line)
+    top = 2 ** likely_bit_depth(largest) - 1
+    step = top / (len(shaper) - 1)
+    if any(abs(i * step - v) >= 2 for i, v in enumerate(shaper)):
+        raise FormatError(
+            "the shaper line is not evenly spaced (a 1D LUT before the 3D table), which "
+            "lutkit cannot hold",
+            path=path,
+            line=line,
+            hint="convert the file with OpenColorIO's ociobakelut to .cube",
+        )
+    if len(shaper) != size:
+        raise FormatError(
+            f"the shaper has {len(shaper)} entries, the table {size} per side",
+            path=path,
+            line=line,
+        )
+
+
+def write_3dl(
+    lut: LUT1D | LUT3D | ShaperLUT3D,
+    path: str | os.PathLike[str],
+    *,
+    flavour: str = "lustre",
+    bit_depth: int = 12,
+    input_bits: int = 10,
+) -> Path:
+    """Write ``lut`` as a .3dl integer table (atomically).
+
+    ``flavour``: "lustre" (``3DMESH`` / ``Mesh`` header, ``LUT8`` trailer; the lattice
+    must be 2^k + 1 per side: 17, 33, 65) or "discreet" (Flame: the shaper line and
+    the table only). ``bit_depth``: the table's integers, 10, 12 or 16 bits.
+    ``input_bits``: the shaper line's codes (10 or 12). Values are clipped to [0, 1].
+    """
+    path = Path(path)
+    if flavour not in FLAVOURS:
+        raise LUTError(f"unknown .3dl flavour {flavour!r}: use lustre or discreet")
+    if bit_depth not in OUTPUT_BITS:
+        raise LUTError(f"a .3dl table is 10, 12 or 16 bits, got {bit_depth}")
+    if input_bits not in (10, 12):
+        raise LUTError(f"the .3dl shaper is 10 or 12 bits, got {input_bits}")
+    lut = _unit_3d(lut, path)
+    n = lut.size
+    mesh_bits = math.log2(n - 1) if n > 1 else 0
+    if flavour == "lustre" and mesh_bits != int(mesh_bits):
+        raise LUTError(
+            f"a Lustre .3dl lattice is 2^k + 1 per side (17, 33, 65), not {n}",
+            hint="resample with --size 33, or write the discreet flavour",
+        )
+    top, in_top = 2**bit_depth - 1, 2**input_bits - 1
+    codes = np.rint(np.clip(lut.table.astype(np.float64), 0.0, 1.0) * top).astype(np.int64)
+    lines = [f"# {lut.title}"] if lut.title else []
+    if flavour == "lustre":
+        lines += ["3DMESH", f"Mesh {int(mesh_bits)} {bit_depth}"]
+    lines.append(" ".join(str(round(i * in_top / (n - 1))) for i in range(n)))
+    lines += [f"{r} {g} {b}" for r, g, b in codes.reshape(-1, 3)]  # blue fastest
+    if flavour == "lustre":
+        lines += ["", "LUT8", "gamma 1.0"]
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    return path
+
+
+def _unit_3d(lut: LUT1D | LUT3D | ShaperLUT3D, path: Path) -> LUT3D:
+    """A LUT3D over [0, 1] (a LUT1D baked at 33^3, a shaper LUT baked on its 3D
+    table's lattice); another domain is refused."""
+    if isinstance(lut, LUT1D):
+        lut = lut.to_3d(33)
+    elif isinstance(lut, ShaperLUT3D):
+        lut = lut.to_3d()
+    if not (np.all(lut.domain[0] == 0.0) and np.all(lut.domain[1] == 1.0)):
+        raise LUTError(
+            f"{path.suffix} tables cover [0, 1]; this LUT's domain is {lut.domain.tolist()}",
+            hint="write a .cube, which keeps the domain",
+        )
+    return lut

@@ -1,0 +1,129 @@
+"""``.3dl`` (Lustre and Discreet) and ``.spi3d``: round trips, and agreement with
+OpenColorIO both ways (files OpenColorIO reads, files lutkit writes)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lutkit.errors import FormatError
+from lutkit.luts.formats import read_lut, write_lut
+from lutkit.luts.lut3dl import likely_bit_depth
+from lutkit.luts.model import LUT3D
+
+ocio = pytest.importorskip("PyOpenColorIO")
+
+
+def _ocio(path, rgb: np.ndarray, interp: str) -> np.ndarray:
+    cfg = ocio.Config.CreateRaw()
+    how = {"trilinear": ocio.INTERP_LINEAR, "tetrahedral": ocio.INTERP_TETRAHEDRAL}[interp]
+    proc = cfg.getProcessor(ocio.FileTransform(str(path), interpolation=how))
+    out = np.ascontiguousarray(rgb, dtype=np.float32).copy()
+    proc.getDefaultCPUProcessor().applyRGB(out)
+    return out
+
+
+def _colours() -> np.ndarray:
+    rng = np.random.default_rng(7)
+    return np.concatenate([rng.random((2000, 3)), np.eye(3), [[0, 0, 0], [1, 1, 1]]])
+
+
+def _grade(rgb: np.ndarray) -> np.ndarray:
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    return np.clip(np.stack([r**0.8, 0.6 * g + 0.3 * b, b**1.25 * 0.9 + 0.05 * r], -1), 0, 1)
+
+
+def _write_3dl_by_hand(path, n: int, in_bits: int, out_bits: int, lustre: bool) -> None:
+    """A .3dl as other tools write one (integers, blue fastest, a shaper line)."""
+    top, in_top = 2**out_bits - 1, 2**in_bits - 1
+    lines = ["# made by hand", "3DMESH", f"Mesh 4 {out_bits}"] if lustre else ["# flame"]
+    lines.append(" ".join(str(round(i * in_top / (n - 1))) for i in range(n)))
+    for r in range(n):
+        for g in range(n):
+            for b in range(n):
+                out = _grade(np.array([r, g, b]) / (n - 1))
+                lines.append(" ".join(str(int(round(v * top))) for v in out))
+    if lustre:
+        lines += ["", "LUT8", "gamma 1.0"]
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("interp", ["trilinear", "tetrahedral"])
+@pytest.mark.parametrize(
+    "in_bits,out_bits,lustre", [(10, 10, False), (10, 12, True), (12, 16, False), (10, 16, True)]
+)
+def test_3dl_from_elsewhere_agrees_with_opencolorio(tmp_path, interp, in_bits, out_bits, lustre):
+    path = tmp_path / "look.3dl"
+    _write_3dl_by_hand(path, 17, in_bits, out_bits, lustre)
+    lut = read_lut(path)
+    assert lut.size == 17
+    rgb = _colours()
+    got = lut.apply(rgb.astype(np.float32), interp=interp)
+    assert np.abs(got - _ocio(path, rgb, interp)).max() < 2e-6
+
+
+def _spi3d_by_hand(path, n: int) -> None:
+    lines = ["SPILUT 1.0", "3 3", f"{n} {n} {n}"]
+    for b in range(n):  # red fastest here: the format allows any order
+        for g in range(n):
+            for r in range(n):
+                out = _grade(np.array([r, g, b]) / (n - 1)) * 1.1 - 0.02  # outside [0, 1] too
+                lines.append(f"{r} {g} {b} " + " ".join(f"{v:.6f}" for v in out))
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("interp", ["trilinear", "tetrahedral"])
+def test_spi3d_from_elsewhere_agrees_with_opencolorio(tmp_path, interp):
+    path = tmp_path / "look.spi3d"
+    _spi3d_by_hand(path, 9)
+    rgb = _colours()
+    got = read_lut(path).apply(rgb.astype(np.float32), interp=interp)
+    assert np.abs(got - _ocio(path, rgb, interp)).max() < 2e-6
+
+
+@pytest.mark.parametrize(
+    "name,kw",
+    [
+        ("w.spi3d", {}),
+        ("w.3dl", {"flavour": "lustre", "bit_depth": 12}),
+        ("w.3dl", {"flavour": "discreet", "bit_depth": 10}),
+        ("w.3dl", {"flavour": "lustre", "bit_depth": 16}),
+    ],
+)
+def test_lutkit_writes_read_back_the_same_in_opencolorio(tmp_path, graded_lut, name, kw):
+    lut = LUT3D(np.clip(graded_lut.table, 0, 1), None, "grade")
+    path = write_lut(lut, tmp_path / name, **kw)
+    back = read_lut(path)
+    step = 1.0 / (2 ** kw.get("bit_depth", 32) - 1) if kw else 1e-7
+    assert np.abs(back.table - lut.table).max() <= step / 2 + 1e-7  # quantised, no more
+    rgb = _colours()
+    for interp in ("trilinear", "tetrahedral"):
+        ours = back.apply(rgb.astype(np.float32), interp=interp)
+        assert np.abs(ours - _ocio(path, rgb, interp)).max() < 2e-6, interp
+    assert read_lut(write_lut(back, tmp_path / f"again{path.suffix}", **kw)).table.tobytes() == (
+        back.table.tobytes()
+    )
+
+
+def test_bit_depth_rule_is_opencolorios():
+    assert [likely_bit_depth(v) for v in (255, 511, 512, 1023, 2047, 4095, 8192, 65535)] == [
+        8, 8, 10, 10, 10, 12, 16, 16,
+    ]  # fmt: skip
+
+
+def test_3dl_errors_name_file_and_line(tmp_path):
+    bad = tmp_path / "bad.3dl"
+    bad.write_text("0 64 128 1023\n0 0 0\n1023 1023\n")
+    with pytest.raises(FormatError) as err:
+        read_lut(bad)
+    assert str(err.value) == f"{bad}:3: expected 3 integers (R G B), got 2"
+    shaped = tmp_path / "shaped.3dl"
+    _write_3dl_by_hand(shaped, 5, 10, 12, False)
+    text = shaped.read_text().replace("0 256 512 767 1023", "0 100 300 700 1023")
+    shaped.write_text(text)
+    with pytest.raises(FormatError, match=r"shaped\.3dl:2: the shaper line is not evenly spaced"):
+        read_lut(shaped)
+    spi = tmp_path / "bad.spi3d"
+    spi.write_text("SPILUT 1.0\n3 3\n2 2 2\n0 0 0 0 0 0\n")
+    with pytest.raises(FormatError, match="7 of the 8 lattice points have no line"):
+        read_lut(spi)
