@@ -37,12 +37,13 @@ def resolve_lut(
 ) -> Path:
     """The file of a LUT given by path or by library name (``lutkit lut list``).
 
-    A file that exists wins over a library name; neither is a one-line error."""
+    A path that exists (a file, or a pipe such as ``<(cat x.cube)``) wins over a
+    library name; neither is a one-line error."""
     path = Path(name_or_path)
-    if path.is_file():
-        return path
     if path.is_dir():
         raise ConfigError("is a folder, not a LUT file", path=path)
+    if path.exists():
+        return path
     lib = Library(library if library is not None else default_library())
     if str(name_or_path) in lib:
         return lib.path_of(str(name_or_path))
