@@ -99,7 +99,7 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
-def _init(ray, address: str | None, workers: int) -> bool:
+def start_ray(ray, address: str | None, workers: int) -> bool:
     """Start a local Ray (``workers`` CPUs) or join ``address``; True if we started it."""
     if ray.is_initialized():
         return False
@@ -123,8 +123,26 @@ def _init(ray, address: str | None, workers: int) -> bool:
     return True
 
 
+def ray_failure(exc: BaseException, what: str = "the Ray engine") -> LutkitError:
+    """A one-line error for a failure inside Ray: the lutkit error a worker raised (Ray
+    wraps it, keeping it as a cause), or the last line of what Ray reports."""
+    seen = set()
+    todo: list[Any] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, LutkitError):
+            return e
+        todo += [getattr(e, "cause", None), e.__cause__, e.__context__]
+        todo += list((getattr(e, "worker_failures", None) or {}).values())
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return LutkitError(f"{what} failed: {lines[-1] if lines else type(exc).__name__}")
+
+
 @contextlib.contextmanager
-def _quiet_data(ray) -> Iterator[None]:
+def quiet_data(ray) -> Iterator[None]:
     """No Ray Data progress bars or execution banners (lutkit shows its own bar)."""
     ctx = ray.data.DataContext.get_current()
     names = ("enable_progress_bars", "print_on_execution_start", "enable_auto_log_stats")
@@ -158,9 +176,9 @@ def run_ray(
     from lutkit.data.build import write_shard_rows
 
     jobs = _jobs(todo)
-    started = _init(ray, address, workers)
+    started = start_ray(ray, address, workers)
     try:
-        with _quiet_data(ray):
+        with quiet_data(ray):
             # One block per source (up to a cap): each source is its own task, so
             # results stream back as they are made and spread over the cluster.
             blocks = min(len(jobs), MAX_BLOCKS)
