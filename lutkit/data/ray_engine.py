@@ -99,12 +99,13 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
-def start_ray(ray, address: str | None, workers: int) -> bool:
-    """Start a local Ray (``workers`` CPUs) or join ``address``; True if we started it."""
+def start_ray(ray, address: str | None, workers: int, logs: bool = False) -> bool:
+    """Start a local Ray (``workers`` CPUs) or join ``address``; True if we started it.
+    ``logs``: the workers' output is printed by the driver."""
     if ray.is_initialized():
         return False
     kwargs: dict[str, Any] = {
-        "log_to_driver": False,
+        "log_to_driver": logs,
         "logging_level": logging.WARNING,
         "runtime_env": {"env_vars": _worker_env()},
     }
