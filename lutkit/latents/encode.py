@@ -28,6 +28,7 @@ from lutkit.progress import Counter, Progress
 
 LATENTS_JSON = "_latents.json"  # "_": parquet readers skip it in the shard folder
 SOURCE_KEY = b"lutkit.pairs_sha256"
+CPU_CHUNK = 4  # images per VAE call on a CPU (see encode_batch)
 
 
 @dataclass
@@ -293,10 +294,13 @@ def encode_batch(
     param = next(model.parameters())
     x = torch.from_numpy(imgs).permute(0, 3, 1, 2).to(dev, param.dtype)
     x = x.contiguous(memory_format=torch.channels_last)
+    # On a CPU the activations of a large batch at 224 spill the caches: a few images
+    # at a time is faster (32 images in one call: 0.75x of 4 at a time).
+    step = CPU_CHUNK if dev == "cpu" else len(x)
     with torch.inference_mode():
-        mean, logvar = encode_posterior(model, x)
-    mean = mean.float().cpu().numpy().astype(np.float16)
-    logvar = logvar.float().cpu().numpy().astype(np.float16)
+        parts = [encode_posterior(model, x[a : a + step]) for a in range(0, len(x), step)]
+    mean = torch.cat([m for m, _ in parts]).float().cpu().numpy().astype(np.float16)
+    logvar = torch.cat([v for _, v in parts]).float().cpu().numpy().astype(np.float16)
     b = len(ids)
     return [
         {
