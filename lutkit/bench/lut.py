@@ -16,6 +16,7 @@ import numpy as np
 from lutkit.bench.measure import grade_lut, median_time
 
 W, H = 3840, 2160
+_PATHS = {0: "scalar", 1: "SSE2", 2: "AVX2"}
 
 
 def _photo_4k() -> np.ndarray:
@@ -38,6 +39,7 @@ def bench_lut(repeat: int = 5, folder_images: int = 6) -> list[tuple[str, float,
     import torch
     from PIL import Image, ImageFilter
 
+    from lutkit.luts import _lutc
     from lutkit.luts import apply as apply_mod
     from lutkit.luts.apply import apply_lut
     from lutkit.luts.cube import write_cube
@@ -73,11 +75,28 @@ def bench_lut(repeat: int = 5, folder_images: int = 6) -> list[tuple[str, float,
         buf = img.copy()
         cpu8.apply(ocio.PackedImageDesc(buf, W, H, 3, ocio.BIT_DEPTH_UINT8, 1, 3, W * 3))
 
+    path = _lutc.path()
+
+    def on_path(p: int, fn):
+        def run():
+            _lutc.set_path(p)
+            try:
+                fn()
+            finally:
+                _lutc.set_path(path)
+
+        return run
+
     cases = [
         (
             "lutkit tetrahedral uint8",
             lambda: apply_lut(lut, img, method="direct"),
-            "C kernel, all cores",
+            f"C kernel, {_PATHS[path]} path, {apply_mod.threads()} thread(s)",
+        ),
+        (
+            "lutkit tetrahedral uint8, scalar path",
+            on_path(0, lambda: apply_lut(lut, img, method="direct")),
+            "the same kernel without SIMD (bit-identical output)",
         ),
         (
             "lutkit trilinear uint8",
