@@ -186,8 +186,22 @@ def convert(
     show_default=True,
     help="JPEG/WebP quality.",
 )
+@click.option(
+    "--compression",
+    type=click.Choice(["keep", "none", "deflate", "lzw", "packbits"]),
+    default="keep",
+    show_default=True,
+    help="TIFF outputs: keep the input TIFF's compression (deflate for other inputs), "
+    "or choose one.",
+)
 def apply(
-    lut_path: str, images: tuple[str, ...], output: str, interp: str, strength: float, quality: int
+    lut_path: str,
+    images: tuple[str, ...],
+    output: str,
+    interp: str,
+    strength: float,
+    quality: int,
+    compression: str,
 ) -> None:
     """Apply a LUT to images or folders; 8/16-bit depth, EXIF and ICC are kept.
 
@@ -195,6 +209,7 @@ def apply(
     Examples:
       lutkit lut apply look.cube photo.jpg -o photo-graded.jpg
       lutkit lut apply look.cube photos/ -o graded/ --strength 0.7
+      lutkit lut apply look.cube scans/*.tif -o graded/ --compression lzw
     """
     from lutkit.luts.files import apply_to_files, expand_images, plan_outputs
     from lutkit.luts.formats import read_lut
@@ -211,6 +226,7 @@ def apply(
         strength=strength,
         quality=quality,
         progress=progress_bars(unit="img"),
+        compression=compression,
     )
     click.echo(f"wrote {len(written)} image(s) to {output}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -31,8 +32,13 @@ class progress_bars:  # noqa: N801 (used like a function: `with progress_bars() 
     def __init__(self, unit: str = "it") -> None:
         self.unit = unit
         self.bars: dict[str, Any] = {}
+        self.hidden: bool | None = None
 
     def __call__(self, done: int, total: int | None, what: str) -> None:
+        if self.hidden is None:  # tqdm's own rule (disable=None), without importing it
+            self.hidden = not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
+        if self.hidden:  # importing tqdm costs 0.1 s: a short command notices
+            return
         from tqdm.auto import tqdm
 
         bar = self.bars.get(what)

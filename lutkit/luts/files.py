@@ -1,6 +1,7 @@
 """Apply a LUT to image files: one file, several, or whole folders.
 
-Bit depth, EXIF and ICC profile survive; alpha is kept. Decoding and encoding of the
+Bit depth, EXIF and ICC profile survive; alpha is kept; a TIFF written from a TIFF
+keeps its compression unless told otherwise. Decoding and encoding of the
 next/previous image overlap with the compiled LUT kernel (which releases the GIL).
 """
 
@@ -89,19 +90,27 @@ def apply_to_files(
     strength: float = 1.0,
     quality: int = 95,
     progress: Progress | None = None,
+    compression: str = "keep",
 ) -> list[Path]:
     """Apply ``lut`` to every (input, output) pair; returns the written paths.
 
-    Reading image i+1 and writing image i-1 run in threads while image i is mapped.
+    ``compression`` of TIFF outputs: "keep" (the input TIFF's, where it can be written;
+    deflate otherwise) or one of ``COMPRESSIONS``. Reading image i+1 and writing image
+    i-1 run in threads while image i is mapped.
     """
+    if compression != "keep" and compression not in COMPRESSIONS:
+        raise ImageError(
+            f"unknown TIFF compression {compression!r}",
+            hint=f"use keep, {', '.join(COMPRESSIONS)}",
+        )
     if strength != 1.0:
         lut = lut.blend(strength)
     if isinstance(lut, LUT3D) and len(pairs) > 1:
         # Several images: building the dense 8-bit table once pays for itself.
         dense_table(lut, interp)
 
-    def read(src: Path) -> ImageData:
-        return load_image(src, keep_alpha=True)
+    def read(src: Path) -> tuple[ImageData, str | None]:
+        return load_image(src, keep_alpha=True), _tiff_compression(src, compression)
 
     written: list[Path] = []
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -109,19 +118,47 @@ def apply_to_files(
         pending_write = None
         for i in each(range(len(pairs)), progress, "applying"):
             src, dst = pairs[i]
-            data = pending_read.result()
+            data, tiff = pending_read.result()
             pending_read = pool.submit(read, pairs[i + 1][0]) if i + 1 < len(pairs) else None
             out = apply_to_image_data(lut, data, interp=interp)
             if pending_write is not None:
                 written.append(pending_write.result())
             dst.parent.mkdir(parents=True, exist_ok=True)
-            pending_write = pool.submit(_write, dst, out, quality)
+            pending_write = pool.submit(_write, dst, out, quality, tiff)
         if pending_write is not None:
             written.append(pending_write.result())
     return written
 
 
-def _write(dst: Path, data: ImageData, quality: int) -> Path:
+# --compression choices -> Pillow's names
+COMPRESSIONS = {"none": "raw", "deflate": "tiff_deflate", "lzw": "tiff_lzw", "packbits": "packbits"}
+
+
+def _tiff_compression(src: Path, choice: str) -> str | None:
+    """The compression to write a TIFF made from ``src`` with (None: the default)."""
+    if choice != "keep":
+        return COMPRESSIONS[choice]
+    if src.suffix.lower() not in (".tif", ".tiff"):
+        return None
+    from PIL import Image
+
+    try:
+        with Image.open(src) as im:  # the header only
+            kept = im.info.get("compression")
+    except (OSError, ValueError):
+        return None
+    # "jpeg" is lossy and 8-bit only: such inputs get the lossless default
+    return kept if kept in COMPRESSIONS.values() or kept == "tiff_adobe_deflate" else None
+
+
+def _write(dst: Path, data: ImageData, quality: int, tiff: str | None = None) -> Path:
+    is_tiff = dst.suffix.lower() in (".tif", ".tiff")
     return save_image(
-        dst, data.pixels, alpha=data.alpha, exif=data.exif, icc=data.icc, quality=quality
+        dst,
+        data.pixels,
+        alpha=data.alpha,
+        exif=data.exif,
+        icc=data.icc,
+        quality=quality,
+        compression=tiff if is_tiff else None,
     )
