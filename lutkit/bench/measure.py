@@ -49,9 +49,8 @@ def _load_line() -> str:
     except OSError:
         return "Load: unknown."
     cores = os.cpu_count() or 1
-    return (
-        f"Load at the start: {one:.2f} (1 min), {five:.2f} (5 min) on {cores} cores"
-        + (": busy, ratios of multi-threaded methods will be low." if one > cores / 2 else ".")
+    return f"Load at the start: {one:.2f} (1 min), {five:.2f} (5 min) on {cores} cores" + (
+        ": busy, ratios of multi-threaded methods will be low." if one > cores / 2 else "."
     )
 
 
