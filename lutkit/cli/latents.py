@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from lutkit.cli.options import engine_option, ray_address_option
+
 
 @click.command()
 @click.argument("dataset", type=click.Path(file_okay=False))
@@ -30,20 +32,14 @@ import click
     show_default=True,
     help="Centre crop and resize to this size before encoding.",
 )
-@click.option(
-    "--engine",
-    type=click.Choice(["local", "ray"]),
-    default="local",
-    show_default=True,
-    help="ray: an actor pool on Ray Data, one VAE per actor (same shards).",
-)
+@engine_option("an actor pool on Ray Data, one VAE per actor (same shards).")
 @click.option(
     "--workers",
     type=click.IntRange(0),
     default=0,
     help="Ray actors (0: one per GPU of the cluster, else one per CPU); the CPUs of a local Ray.",
 )
-@click.option("--ray-address", help="Join this Ray cluster (default: start a local Ray).")
+@ray_address_option
 def latents(
     dataset: str,
     vae: str,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from lutkit.cli.options import engine_option, ray_address_option
+
 
 @click.command()
 @click.option(
@@ -24,13 +26,7 @@ import click
     type=click.Choice(["auto", "cpu", "cuda", "mps"]),
     help="Overrides the config's device.",
 )
-@click.option(
-    "--engine",
-    type=click.Choice(["local", "ray"]),
-    default="local",
-    show_default=True,
-    help="ray: data-parallel on Ray Train (DDP: gloo on CPUs, NCCL on GPUs).",
-)
+@engine_option("data-parallel on Ray Train (DDP: gloo on CPUs, NCCL on GPUs).")
 @click.option(
     "--workers",
     type=click.IntRange(1),
@@ -38,7 +34,7 @@ import click
     show_default=True,
     help="Ray Train ranks (one GPU each where the cluster has GPUs, else one CPU).",
 )
-@click.option("--ray-address", help="Join this Ray cluster (default: start a local Ray).")
+@ray_address_option
 def train(
     config_path: str | None,
     overrides: tuple[str, ...],
