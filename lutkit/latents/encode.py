@@ -88,9 +88,13 @@ def prepare_vae(vae: str, device: str, dtype: str):
 
 
 def cpu_threads() -> int:
-    """Torch threads for encoding on a CPU: the cores this process may use, less one
-    for decoding (at least one)."""
-    return max(1, len(os.sched_getaffinity(0)) - 1)
+    """Torch threads for encoding on a CPU: ``LUTKIT_THREADS`` if set, else the cores
+    this process may use, less one for decoding (at least one)."""
+    from lutkit.luts.apply import threads
+
+    if os.environ.get("LUTKIT_THREADS"):
+        return threads()
+    return max(1, threads() - 1)
 
 
 @dataclass

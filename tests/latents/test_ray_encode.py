@@ -22,7 +22,7 @@ def _hashes(folder) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*"))}
 
 
-def test_ray_actors_write_the_local_engines_bytes_and_resume(dataset, tmp_path):
+def test_ray_actors_write_the_local_engines_bytes_and_resume(dataset, tmp_path, local_ray):
     ds, vae_dir = dataset
     local, on_ray = tmp_path / "local", tmp_path / "ray"
     for copy in (local, on_ray):

@@ -44,7 +44,7 @@ def test_shares_are_the_global_batch_and_weights_give_its_mean():
     assert [w for _, w in lone] == [2.0, 0.0] and len(lone[1][0]) == 1
 
 
-def test_two_ray_ranks_match_one_process_and_resume(tiny_dataset, tmp_path):
+def test_two_ray_ranks_match_one_process_and_resume(tiny_dataset, tmp_path, local_ray):
     local = train(config(tiny_dataset, tmp_path / "local"), progress=False, test_split=False)
     cfg = config(tiny_dataset, tmp_path / "ray")
     # interrupted after one epoch (what a kill between epochs leaves), then resumed
