@@ -7,7 +7,7 @@ setup(
         Extension(
             "lutkit.luts._lutc",
             ["lutkit/luts/_lutc.c"],
-            # -ffp-contract=off: no fused multiply-adds, so the AVX2 and the scalar paths
+            # -ffp-contract=off: no fused multiply-adds, so the vector and the scalar paths
             # round alike (bit-identical results).
             extra_compile_args=["-O3", "-std=c99", "-fno-math-errno", "-ffp-contract=off"],
             libraries=["pthread"],

@@ -5,22 +5,25 @@
  * The Python side (lutkit/luts/apply.py) checks shapes, dtypes and contiguity and
  * passes plain buffers; nothing here allocates. Tables are float32, a 3D table is
  * laid out [r][g][b][4] (blue fastest, unlike the .cube text where red changes
- * fastest; RGB and a zero, so that one lattice point is one 16-byte vector load). Integer input is positioned through per-channel lookup tables (offset of
- * the lower lattice point, already multiplied by the stride, and the fraction), so
- * the per-pixel work is the interpolation alone.
+ * fastest; RGB and a zero, so that a lattice point is one 16-byte vector load).
+ * Integer input is positioned through per-channel lookup tables (offset of the lower
+ * lattice point, already multiplied by the stride, and the fraction), so the
+ * per-pixel work is the interpolation alone.
  *
  * Tetrahedral interpolation of integer input has a vector path: the three channels of
  * a lattice point in one SSE register, so a pixel is four vector loads and four
  * multiply-adds instead of twelve of each. It does the scalar path's arithmetic in the
- * scalar path's order (no FMA: the build uses -ffp-contract=off), so every path gives
- * the same bits. The path is chosen at run time: AVX2 (the same loop compiled for it
- * with a target attribute, where __builtin_cpu_supports says the CPU has it), else
- * SSE2, else scalar (other CPUs); set_simd() forces one, for the tests that compare
- * them. Threads take chunks of pixels from a shared counter, so a thread slowed down
- * by other work on a busy machine holds up nobody.
+ * scalar path's order (no FMA: the build uses -ffp-contract=off), so both paths give
+ * the same bits. It is compiled wherever the compiler targets SSE2 (every x86-64) and
+ * chosen at run time; set_path(0) forces the scalar path (the tests compare them).
+ * Threads take chunks of pixels from a shared counter, so a thread slowed down by other
+ * work on a busy machine holds up nobody.
  *
- * (Table reads as AVX2 gathers, 8 pixels at a time, were tried and measured slower
- * than the scalar loop on the Xeons this was built on: gathers are microcoded there.)
+ * Tried and measured slower on the Xeon this was built on, so left out: table reads as
+ * AVX2 gathers, 8 pixels a step (gathers are microcoded there: 0.8x the scalar loop);
+ * two pixels a step in the halves of AVX2 registers (0.9x this SSE2 loop); this loop
+ * compiled for AVX2 with a target attribute (0.9x); a colour cache in front of the
+ * vector path (0.92x).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -36,15 +39,14 @@
 
 #define TS 4 /* floats per lattice point of a 3D table */
 
-enum { PATH_SCALAR = 0, PATH_SSE2 = 1, PATH_AVX2 = 2 };
+enum { PATH_SCALAR = 0, PATH_SSE2 = 1 };
 static int simd_path = -1; /* -1: not decided yet */
 
-/* The best path this CPU runs. */
+/* The best path this build runs. */
 static int best_path(void)
 {
 #ifdef HAVE_VEC
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") ? PATH_AVX2 : PATH_SSE2;
+    return PATH_SSE2;
 #else
     return PATH_SCALAR;
 #endif
@@ -141,7 +143,8 @@ static inline float quantise(float v, float out_max)
 }
 
 #ifdef HAVE_VEC
-/* tetra_q's sort and weights of one pixel: (w0, w1, w2, w3), offsets of vertices 1, 2. */
+/* The scalar path's sort and weights of one pixel: (w0, w1, w2, w3), and the offsets
+ * of vertices 1 and 2 from the lower lattice point. */
 static inline __attribute__((always_inline)) void
 tetra_weights(float fr, float fg, float fb, int64_t sr, int64_t sg, float w[4], int64_t *o1,
               int64_t *o2)
@@ -177,26 +180,6 @@ tetra_q(const float *t, int64_t base, float fr, float fg, float fb, int64_t sr, 
     v = _mm_add_ps(_mm_mul_ps(v, omax), _mm_set1_ps(0.5f));
     v = _mm_min_ps(_mm_max_ps(v, _mm_setzero_ps()), omax);
     return _mm_cvttps_epi32(v);
-}
-
-/* Two pixels at once in the two halves of AVX2 registers (a and b: table offsets of the
- * lower lattice points, wa and wb: tetra_weights), the same arithmetic as tetra_q:
- * lanes 0-2 are pixel a's channels, lanes 4-6 pixel b's. */
-__attribute__((target("avx2"))) static inline __m256i
-tetra_q2(const float *t, int64_t a, const float *wa, int64_t a1, int64_t a2, int64_t b,
-         const float *wb, int64_t b1, int64_t b2, int64_t s3, __m256 omax)
-{
-#define PAIR(X, Y) _mm256_set_m128(_mm_set1_ps(Y), _mm_set1_ps(X))
-#define LOAD2(OA, OB) _mm256_set_m128(_mm_loadu_ps(t + b + (OB)), _mm_loadu_ps(t + a + (OA)))
-    __m256 v = _mm256_mul_ps(PAIR(wa[0], wb[0]), LOAD2(0, 0));
-    v = _mm256_add_ps(v, _mm256_mul_ps(PAIR(wa[1], wb[1]), LOAD2(a1, b1)));
-    v = _mm256_add_ps(v, _mm256_mul_ps(PAIR(wa[2], wb[2]), LOAD2(a2, b2)));
-    v = _mm256_add_ps(v, _mm256_mul_ps(PAIR(wa[3], wb[3]), LOAD2(s3, s3)));
-#undef PAIR
-#undef LOAD2
-    v = _mm256_add_ps(_mm256_mul_ps(v, omax), _mm256_set1_ps(0.5f));
-    v = _mm256_min_ps(_mm256_max_ps(v, _mm256_setzero_ps()), omax);
-    return _mm256_cvttps_epi32(v);
 }
 
 /* The low three bytes: the channels of a tetra_q result, as uint8. */
@@ -338,64 +321,11 @@ static void run3d_scalar(const job_t *j) { run3d_body(j, 0); }
 #ifdef HAVE_VEC
 static void run3d_sse2(const job_t *j) { run3d_body(j, 1); }
 
-/* Integer input, tetrahedral, two pixels a step (no colour cache: this loop is faster
- * without it). */
-#define LOOP_AVX2(IN_T, OUT_T, DENSE)                                                 \
-    for (; i + 2 <= j->end; i += 2) {                                                 \
-        int64_t base[2], o1[2], o2[2];                                                \
-        float w[2][4];                                                                \
-        for (int k = 0; k < 2; k++) {                                                 \
-            int r, g, b;                                                              \
-            if (DENSE) {                                                              \
-                const int64_t x = i + k;                                              \
-                r = (int)(x >> 16); g = (int)((x >> 8) & 255); b = (int)(x & 255);    \
-            } else {                                                                  \
-                const IN_T *s = (const IN_T *)j->src + (i + k) * 3;                   \
-                r = s[0]; g = s[1]; b = s[2];                                         \
-            }                                                                         \
-            base[k] = (int64_t)offs[r] + offs[L + g] + offs[2 * L + b];               \
-            tetra_weights(fr_[r], fr_[L + g], fr_[2 * L + b], sr, sg, w[k], &o1[k],   \
-                          &o2[k]);                                                    \
-        }                                                                             \
-        int32_t q[8];                                                                 \
-        _mm256_storeu_si256((__m256i *)q,                                             \
-                            tetra_q2(j->table, base[0], w[0], o1[0], o2[0], base[1],  \
-                                     w[1], o1[1], o2[1], s3, omax));                  \
-        OUT_T *o = (OUT_T *)j->out + i * 3;                                           \
-        o[0] = (OUT_T)q[0]; o[1] = (OUT_T)q[1]; o[2] = (OUT_T)q[2];                   \
-        o[3] = (OUT_T)q[4]; o[4] = (OUT_T)q[5]; o[5] = (OUT_T)q[6];                   \
-    }
-
-__attribute__((target("avx2"))) static void run3d_avx2(const job_t *j)
-{
-    const int64_t sr = (int64_t)j->n * j->n * TS, sg = (int64_t)j->n * TS, s3 = sr + sg + TS;
-    const int32_t *offs = j->offs;
-    const float *fr_ = j->fracs;
-    const int L = j->levels;
-    const __m256 omax = _mm256_set1_ps(j->out_max);
-    int64_t i = j->start;
-    if (j->in_type == T_U8) {
-        LOOP_AVX2(uint8_t, uint8_t, 0)
-    } else if (j->in_type == T_U16) {
-        LOOP_AVX2(uint16_t, uint16_t, 0)
-    } else {
-        LOOP_AVX2(uint8_t, uint8_t, 1)
-    }
-    if (i < j->end) { /* an odd pixel left: the SSE2 path, from here */
-        job_t rest = *j;
-        rest.start = i;
-        run3d_body(&rest, 1);
-    }
-}
 #endif
 
 static void run3d(const job_t *j)
 {
 #ifdef HAVE_VEC
-    if (j->tetra && j->in_type != T_F32 && j->path == PATH_AVX2) {
-        run3d_avx2(j);
-        return;
-    }
     if (j->tetra && j->in_type != T_F32 && j->path == PATH_SSE2) {
         run3d_sse2(j);
         return;
@@ -587,8 +517,8 @@ static PyObject *py_gather_dense(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* set_path(path) -> the previous path: 0 scalar, 1 SSE2, 2 AVX2, -1 the best this CPU
- * runs; a path the CPU lacks falls back to the best it has. path() -> the path in use. */
+/* set_path(path) -> the previous path: 0 scalar, 1 SSE2, -1 the best this build runs; a
+ * path the build lacks falls back to the best it has. path() -> the path in use. */
 static PyObject *py_set_path(PyObject *self, PyObject *args)
 {
     int path;
@@ -602,8 +532,8 @@ static PyObject *py_set_path(PyObject *self, PyObject *args)
 static PyObject *py_path(PyObject *self, PyObject *args) { return PyLong_FromLong(current_path()); }
 
 static PyMethodDef methods[] = {
-    {"set_path", py_set_path, METH_VARARGS, "Choose the kernel path: 0 scalar, 1 SSE2, 2 AVX2."},
-    {"path", py_path, METH_NOARGS, "The kernel path in use: 0 scalar, 1 SSE2, 2 AVX2."},
+    {"set_path", py_set_path, METH_VARARGS, "Choose the kernel path: 0 scalar, 1 SSE2."},
+    {"path", py_path, METH_NOARGS, "The kernel path in use: 0 scalar, 1 SSE2."},
     {"apply3d", py_apply3d, METH_VARARGS, "Apply a 3D LUT (see lutkit/luts/apply.py)."},
     {"apply1d", py_apply1d, METH_VARARGS, "Apply a 1D LUT (see lutkit/luts/apply.py)."},
     {"gather_dense", py_gather_dense, METH_VARARGS, "Gather from a dense 8-bit table."},

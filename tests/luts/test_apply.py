@@ -136,7 +136,7 @@ def test_unknown_interpolation():
 
 @pytest.fixture
 def kernel_path():
-    """Restores the kernel's path (scalar / SSE2 / AVX2) after a test chooses one."""
+    """Restores the kernel's path (scalar or SSE2) after a test chooses one."""
     from lutkit.luts import _lutc
 
     before = _lutc.path()
