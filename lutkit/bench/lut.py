@@ -87,11 +87,30 @@ def bench_lut(repeat: int = 5, folder_images: int = 6) -> list[tuple[str, float,
 
         return run
 
+    def one_thread(fn):
+        def run():
+            before = os.environ.get("LUTKIT_THREADS")
+            os.environ["LUTKIT_THREADS"] = "1"
+            try:
+                fn()
+            finally:
+                if before is None:
+                    del os.environ["LUTKIT_THREADS"]
+                else:
+                    os.environ["LUTKIT_THREADS"] = before
+
+        return run
+
     cases = [
         (
             "lutkit tetrahedral uint8",
             lambda: apply_lut(lut, img, method="direct"),
             f"C kernel, {_PATHS[path]} path, {apply_mod.threads()} thread(s)",
+        ),
+        (
+            "lutkit tetrahedral uint8, 1 thread",
+            one_thread(lambda: apply_lut(lut, img, method="direct")),
+            "per-core speed: what a busy machine's ratios tend to",
         ),
         (
             "lutkit tetrahedral uint8, scalar path",
