@@ -22,9 +22,6 @@ from typing import Any
 
 from lutkit.errors import ConfigError, LutkitError
 
-# Set-up row makers, per worker process: Ray reuses its workers, so the recipe (and a
-# style LUT) is loaded once per process rather than once per task.
-_MAKERS: dict[str, Any] = {}
 MAX_BLOCKS = 4096
 
 
@@ -40,14 +37,6 @@ def require_ray():
     return ray
 
 
-def _maker_in_worker(maker):
-    key = repr((maker.cfg, maker.recipe_path, maker.library))
-    if key not in _MAKERS:
-        _MAKERS.clear()
-        _MAKERS[key] = maker
-    return _MAKERS[key]
-
-
 def _make_rows(batch: dict[str, Any], maker) -> dict[str, Any]:
     """The ``map_batches`` step: one source's rows (or its rejection) per job.
 
@@ -56,10 +45,10 @@ def _make_rows(batch: dict[str, Any], maker) -> dict[str, Any]:
     """
     import numpy as np
 
-    from lutkit.data.build import source_rows
+    from lutkit.data.build import source_rows, worker_maker
     from lutkit.data.sources import SourceImage
 
-    maker = _maker_in_worker(maker)
+    maker = worker_maker(maker)
     results = []
     for path, name, sha, split in zip(
         batch["path"], batch["source"], batch["sha256"], batch["split"], strict=True
