@@ -30,7 +30,7 @@ help:
 	@echo "make lint    ruff check + format check"
 	@echo "make fresh-check  clone the committed HEAD to a temp folder, run make demo + make test there"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py lutkit/luts/_lutc.c  # the C kernel is built by the install
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -365,12 +365,15 @@ def save_image(
     exif: bytes | None = None,
     icc: bytes | None = None,
     quality: int = 95,
+    compression: str | None = None,
 ) -> Path:
     """Write (H, W, 3) pixels to ``path`` atomically; the format follows the extension.
 
     ``bit_depth`` 8 or 16 (default: 16 for uint16 input, else 8; JPEG and WebP are
     always 8-bit). Float input is taken as [0, 1]. EXIF and ICC bytes are embedded
-    where the format allows (PNG, JPEG, TIFF, WebP).
+    where the format allows (PNG, JPEG, TIFF, WebP). ``compression`` is a TIFF's, by
+    Pillow's name (one of ``TIFF_COMPRESSIONS``; default deflate); other formats
+    ignore it.
     """
     path = Path(path)
     ext = path.suffix.lower()
@@ -397,12 +400,19 @@ def save_image(
         a = a if a.dtype == dtype else _convert_depth(a[:, :, None], dtype)[:, :, 0]
     if not path.parent.is_dir():
         raise ImageError("output folder does not exist", path=path.parent)
+    allowed = TIFF_COMPRESSIONS if dtype == np.uint8 else _TIFF16_COMPRESSIONS
+    if compression is not None and compression not in allowed:
+        raise ImageError(
+            f"cannot write a {bit_depth}-bit TIFF with compression {compression!r}",
+            path=path,
+            hint=f"use one of {', '.join(allowed)}",
+        )
     try:
         with atomic_output(path) as tmp:
             if dtype == np.uint16:
-                _save_16bit(tmp, ext, data, a, exif, icc)
+                _save_16bit(tmp, ext, data, a, exif, icc, compression)
             else:
-                _save_8bit(tmp, ext, data, a, exif, icc, quality)
+                _save_8bit(tmp, ext, data, a, exif, icc, quality, compression)
     except OSError as exc:
         raise ImageError(f"cannot write image: {exc}", path=path) from None
     return path
@@ -416,7 +426,17 @@ def _convert_depth(arr: np.ndarray, dtype: type) -> np.ndarray:
     return from_float(to_float(arr), dtype)
 
 
-def _save_8bit(tmp: Path, ext: str, data, alpha, exif, icc, quality: int) -> None:
+# TIFF compressions save_image writes, by Pillow's names (and, for 16-bit TIFFs, which
+# OpenCV writes, its libtiff codes).
+TIFF_COMPRESSIONS = ("raw", "tiff_deflate", "tiff_adobe_deflate", "tiff_lzw", "packbits", "jpeg")
+_TIFF16_CODES = {"raw": 1, "tiff_lzw": 5, "tiff_adobe_deflate": 8, "tiff_deflate": 32946}
+_TIFF16_CODES["packbits"] = 32773
+_TIFF16_COMPRESSIONS = tuple(_TIFF16_CODES)
+
+
+def _save_8bit(
+    tmp: Path, ext: str, data, alpha, exif, icc, quality: int, compression: str | None
+) -> None:
     from PIL import Image
 
     im = Image.fromarray(np.ascontiguousarray(data), "RGB")
@@ -442,17 +462,22 @@ def _save_8bit(tmp: Path, ext: str, data, alpha, exif, icc, quality: int) -> Non
     elif fmt == "WEBP":
         kw.update(quality=quality)
     elif fmt == "TIFF":
-        kw.update(compression="tiff_deflate")
+        kw.update(compression=compression or "tiff_deflate")
     im.save(tmp, fmt, **kw)
 
 
-def _save_16bit(tmp: Path, ext: str, data: np.ndarray, alpha, exif, icc) -> None:
+def _save_16bit(
+    tmp: Path, ext: str, data: np.ndarray, alpha, exif, icc, compression: str | None = None
+) -> None:
     import cv2
 
     bgr = data[:, :, ::-1]
     if alpha is not None:
         bgr = np.concatenate([bgr, alpha[:, :, None]], axis=2)
-    ok, buf = cv2.imencode(".png" if ext == ".png" else ".tiff", np.ascontiguousarray(bgr))
+    params = []
+    if ext != ".png" and compression is not None:
+        params = [cv2.IMWRITE_TIFF_COMPRESSION, _TIFF16_CODES[compression]]
+    ok, buf = cv2.imencode(".png" if ext == ".png" else ".tiff", np.ascontiguousarray(bgr), params)
     if not ok:
         raise ImageError("OpenCV could not encode the 16-bit image", path=tmp)
     blob = buf.tobytes()

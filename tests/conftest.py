@@ -46,3 +46,17 @@ def graded_lut():
         )
 
     return LUT3D.from_function(grade, 33, title="test grade")
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """A local Ray with 2 CPUs, started once for a module's Ray runs (each run joins it
+    rather than starting its own: a Ray start costs 10-20 s on 2 busy cores)."""
+    pytest.importorskip("ray.data")
+    from lutkit.data.ray_engine import require_ray, start_ray
+
+    ray = require_ray()
+    started = start_ray(ray, None, 2, logs=True)
+    yield ray
+    if started:
+        ray.shutdown()

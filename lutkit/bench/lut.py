@@ -16,6 +16,7 @@ import numpy as np
 from lutkit.bench.measure import grade_lut, median_time
 
 W, H = 3840, 2160
+_PATHS = {0: "scalar", 1: "SSE2"}
 
 
 def _photo_4k() -> np.ndarray:
@@ -38,6 +39,7 @@ def bench_lut(repeat: int = 5, folder_images: int = 6) -> list[tuple[str, float,
     import torch
     from PIL import Image, ImageFilter
 
+    from lutkit.luts import _lutc
     from lutkit.luts import apply as apply_mod
     from lutkit.luts.apply import apply_lut
     from lutkit.luts.cube import write_cube
@@ -73,11 +75,47 @@ def bench_lut(repeat: int = 5, folder_images: int = 6) -> list[tuple[str, float,
         buf = img.copy()
         cpu8.apply(ocio.PackedImageDesc(buf, W, H, 3, ocio.BIT_DEPTH_UINT8, 1, 3, W * 3))
 
+    path = _lutc.path()
+
+    def on_path(p: int, fn):
+        def run():
+            _lutc.set_path(p)
+            try:
+                fn()
+            finally:
+                _lutc.set_path(path)
+
+        return run
+
+    def one_thread(fn):
+        def run():
+            before = os.environ.get("LUTKIT_THREADS")
+            os.environ["LUTKIT_THREADS"] = "1"
+            try:
+                fn()
+            finally:
+                if before is None:
+                    del os.environ["LUTKIT_THREADS"]
+                else:
+                    os.environ["LUTKIT_THREADS"] = before
+
+        return run
+
     cases = [
         (
             "lutkit tetrahedral uint8",
             lambda: apply_lut(lut, img, method="direct"),
-            "C kernel, all cores",
+            f"C kernel, {_PATHS[path]} path, {apply_mod.threads()} thread(s)",
+        ),
+        (
+            "lutkit tetrahedral uint8, 1 thread",
+            one_thread(lambda: apply_lut(lut, img, method="direct")),
+            "per-core speed: what a busy machine's ratios tend to",
+        ),
+        (
+            "lutkit tetrahedral uint8, scalar path",
+            on_path(0, lambda: apply_lut(lut, img, method="direct")),
+            "the same kernel, no vector path (bit-identical output)",
         ),
         (
             "lutkit trilinear uint8",
@@ -141,14 +179,24 @@ table = np.load(sys.argv[1])
 n = table.shape[0]
 flt = ImageFilter.Color3DLUT(n, table.transpose(2, 1, 0, 3).reshape(-1, 3))
 out = Path(sys.argv[3]); out.mkdir(exist_ok=True)
-for p in sorted(Path(sys.argv[2]).glob("*.jpg")):
-    Image.open(p).filter(flt).save(out / p.name, quality=95, subsampling=0)
+for p in sorted(Path(sys.argv[2]).iterdir()):
+    kw = {"quality": 95, "subsampling": 0} if p.suffix == ".jpg" else {}
+    Image.open(p).filter(flt).save(out / p.name, **kw)
 """
 
 
 def bench_folder(img: np.ndarray, lut, count: int) -> list[tuple[str, float, str]]:
-    """Whole commands: ``lutkit lut apply`` on a folder of 4K JPEGs vs a plain Pillow
-    script doing the same (same JPEG quality and chroma subsampling)."""
+    """Whole commands: ``lutkit lut apply`` on a folder of 4K JPEGs, and on one of
+    uncompressed 4K TIFFs, vs a plain Pillow script doing the same (same JPEG quality and
+    chroma subsampling; TIFFs written as Pillow writes them, uncompressed), round
+    robin, medians of 3."""
+    rows = []
+    for ext, kind in ((".jpg", "JPEGs"), (".tif", "uncompressed TIFFs")):
+        rows += _bench_folder(img, lut, count, ext, kind)
+    return rows
+
+
+def _bench_folder(img, lut, count: int, ext: str, kind: str) -> list[tuple[str, float, str]]:
     from lutkit.images import save_image
     from lutkit.luts.cube import write_cube
 
@@ -158,13 +206,14 @@ def bench_folder(img: np.ndarray, lut, count: int) -> list[tuple[str, float, str
         src = tmp / "in"
         src.mkdir()
         for i in range(count):
-            save_image(src / f"{i:03d}.jpg", np.roll(img, i * 97, axis=1))
+            extra = {"compression": "raw"} if ext == ".tif" else {}
+            save_image(src / f"{i:03d}{ext}", np.roll(img, i * 97, axis=1), **extra)
         write_cube(lut, tmp / "grade.cube")
         np.save(tmp / "grade.npy", lut.table)
         (tmp / "pillow_apply.py").write_text(_PILLOW_SCRIPT)
         lutkit_exe = Path(sys.executable).with_name("lutkit")
         cmds = {
-            "lutkit lut apply (folder of 4K JPEGs)": [
+            f"lutkit lut apply (folder of 4K {kind})": [
                 str(lutkit_exe),
                 "lut",
                 "apply",
@@ -173,7 +222,7 @@ def bench_folder(img: np.ndarray, lut, count: int) -> list[tuple[str, float, str
                 "-o",
                 str(tmp / "out-lutkit"),
             ],
-            "plain Pillow script (same folder)": [
+            f"plain Pillow script (folder of 4K {kind})": [
                 sys.executable,
                 str(tmp / "pillow_apply.py"),
                 str(tmp / "grade.npy"),
@@ -182,13 +231,14 @@ def bench_folder(img: np.ndarray, lut, count: int) -> list[tuple[str, float, str
             ],
         }
         env = dict(os.environ, TQDM_DISABLE="1")
-        for name, cmd in cmds.items():
-            times = []
-            for _ in range(3):
+        times: dict[str, list[float]] = {name: [] for name in cmds}
+        for _ in range(3):
+            for name, cmd in cmds.items():
                 t = time.perf_counter()
                 subprocess.run(cmd, check=True, capture_output=True, env=env)
-                times.append(time.perf_counter() - t)
-            seconds = statistics.median(times)
+                times[name].append(time.perf_counter() - t)
+        for name in cmds:
+            seconds = statistics.median(times[name])
             rows.append(
                 (
                     name,
@@ -209,12 +259,13 @@ def print_table(rows: list[tuple[str, float, str]], reference: str) -> str:
     ]
     for name, value, note in rows:
         lines.append(f"| {name} | {value:.1f} | {ref / value:.2f}x | {note} |")
-    folder = [r for r in rows if "folder" in r[0] or "Pillow script" in r[0]]
-    if len(folder) == 2:
+    folder = [r for r in rows if "folder of" in r[0]]
+    for ours, pillow in zip(folder[::2], folder[1::2], strict=True):
+        kind = ours[0].split("folder of ")[1].rstrip(")")
         lines.append("")
         lines.append(
-            f"Whole command: lutkit lut apply is {folder[0][1] / folder[1][1]:.2f}x a plain "
-            "Pillow script on the same folder."
+            f"Whole command, {kind}: lutkit lut apply takes {pillow[1] / ours[1]:.2f}x the "
+            "time of a plain Pillow script on the same folder."
         )
     text = "\n".join(lines)
     print(text)

@@ -41,6 +41,19 @@ def grade_lut(size: int = 33):
     return LUT3D.from_function(grade, size, title="bench grade")
 
 
+def _load_line() -> str:
+    """The machine's load as the run starts: shared cores change every ratio that sets
+    a multi-threaded method against a single-threaded one."""
+    try:
+        one, five, _ = os.getloadavg()
+    except OSError:
+        return "Load: unknown."
+    cores = os.cpu_count() or 1
+    return f"Load at the start: {one:.2f} (1 min), {five:.2f} (5 min) on {cores} cores" + (
+        ": busy, ratios of multi-threaded methods will be low." if one > cores / 2 else "."
+    )
+
+
 def machine_header() -> str:
     """Where and with what the numbers were measured (the head of reports/bench.md)."""
     import platform
@@ -67,6 +80,8 @@ def machine_header() -> str:
             f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on {platform.node() or 'this machine'}: "
             f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
             f"Python {platform.python_version()}.",
+            "",
+            _load_line(),
             "",
             "Versions: " + ", ".join(versions) + ".",
             "",

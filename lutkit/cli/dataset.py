@@ -6,7 +6,7 @@ import json
 
 import click
 
-from lutkit.cli.options import progress_bars
+from lutkit.cli.options import engine_option, progress_bars, ray_address_option
 
 
 @click.group()
@@ -70,8 +70,8 @@ def dataset() -> None:
     default=0,
     help="Worker processes, or the CPUs of a local Ray (0: all cores).",
 )
-@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True)
-@click.option("--ray-address", help="Ray cluster address (default: a local Ray).")
+@engine_option("the same per-photo function on Ray Data (same shards).")
+@ray_address_option
 @click.option("--force", is_flag=True, help="Replace a dataset built with other settings.")
 @click.option("--allow-outside", is_flag=True, help="Allow manifest paths outside its folder.")
 def build(

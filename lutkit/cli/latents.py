@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from lutkit.cli.options import engine_option, ray_address_option
+
 
 @click.command()
 @click.argument("dataset", type=click.Path(file_okay=False))
@@ -30,16 +32,37 @@ import click
     show_default=True,
     help="Centre crop and resize to this size before encoding.",
 )
-@click.option("--engine", type=click.Choice(["local"]), default="local", show_default=True)
+@engine_option("an actor pool on Ray Data, one VAE per actor (same shards).")
+@click.option(
+    "--workers",
+    type=click.IntRange(0),
+    default=0,
+    help="Ray actors (0: one per GPU of the cluster, else one per CPU); the CPUs of a local Ray.",
+)
+@ray_address_option
 def latents(
-    dataset: str, vae: str, batch_size: int, device: str, dtype: str, size: int, engine: str
+    dataset: str,
+    vae: str,
+    batch_size: int,
+    device: str,
+    dtype: str,
+    size: int,
+    engine: str,
+    workers: int,
+    ray_address: str | None,
 ) -> None:
     """Encode every pair of a dataset with a VAE into latents shards (resumable).
+
+    With --engine ray, each actor holds one VAE, on one GPU where the cluster has GPUs
+    (else one CPU); the dataset folder must be on storage every node reads at the same
+    path. The shards are the same bytes as the local engine's.
 
     \b
     Examples:
       lutkit latents datasets/demo
       lutkit latents datasets/demo --vae stabilityai/sd-vae-ft-mse --device cuda --dtype bfloat16
+      lutkit latents datasets/demo --engine ray --workers 2
+      lutkit latents /shared/ds --engine ray --ray-address HEAD:6379 --dtype bfloat16
     """
     from lutkit.cli.options import progress_bars
     from lutkit.latents.encode import encode_dataset
@@ -53,6 +76,9 @@ def latents(
             dtype=dtype,
             size=size,
             progress=bars,
+            engine=engine,
+            workers=workers,
+            ray_address=ray_address,
         )
     click.echo(
         f"{result.folder}: {result.shards_written} shard(s) written, "

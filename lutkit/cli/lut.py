@@ -221,6 +221,14 @@ def convert(
     help="JPEG/WebP quality.",
 )
 @to_srgb_option
+@click.option(
+    "--compression",
+    type=click.Choice(["keep", "none", "deflate", "lzw", "packbits"]),
+    default="keep",
+    show_default=True,
+    help="TIFF outputs: keep the input TIFF's compression (deflate for other inputs), "
+    "or choose one.",
+)
 def apply(
     lut_path: str,
     images: tuple[str, ...],
@@ -229,6 +237,7 @@ def apply(
     strength: float,
     quality: int,
     to_srgb: bool,
+    compression: str,
 ) -> None:
     """Apply a LUT to images or folders; 8/16-bit depth, EXIF, ICC and alpha are kept.
 
@@ -241,6 +250,7 @@ def apply(
       lutkit lut apply look.cube photo.jpg -o photo-graded.jpg
       lutkit lut apply look.cube photos/ -o graded/ --strength 0.7
       lutkit lut apply sodium-orange photo.jpg -o sodium.jpg    # a library LUT
+      lutkit lut apply look.cube scans/*.tif -o graded/ --compression lzw
     """
     from lutkit.luts.files import apply_to_files, expand_images, plan_outputs
     from lutkit.luts.library import read_lut_or_name
@@ -258,6 +268,7 @@ def apply(
         quality=quality,
         to_srgb=to_srgb,
         progress=progress_bars(unit="img"),
+        compression=compression,
     )
     click.echo(f"wrote {len(written)} image(s) to {output}")
 

@@ -31,6 +31,24 @@ to_srgb_option = click.option(
 )
 
 
+ray_address_option = click.option(
+    "--ray-address",
+    metavar="HOST:PORT",
+    help="With --engine ray: join this Ray cluster (default: start a local Ray).",
+)
+
+
+def engine_option(ray_help: str):
+    """``--engine local|ray``; ``ray_help`` says what the Ray engine does here."""
+    return click.option(
+        "--engine",
+        type=click.Choice(["local", "ray"]),
+        default="local",
+        show_default=True,
+        help=f"ray: {ray_help}",
+    )
+
+
 class progress_bars:  # noqa: N801 (used like a function: `with progress_bars() as bars`)
     """The CLI's side of :class:`lutkit.progress.Progress`.
 

@@ -187,6 +187,21 @@ class RowMaker:
         return inverse.table.reshape(-1).astype(np.float16), report.fraction
 
 
+# The set-up row maker of this worker process, by its settings: pool and Ray workers
+# are reused, so the recipe (and a style LUT) is loaded once per process, not per task.
+_MAKERS: dict[str, RowMaker] = {}
+
+
+def worker_maker(maker: RowMaker) -> RowMaker:
+    """This process's set-up maker with ``maker``'s settings (``maker`` itself, the
+    first time)."""
+    key = repr((maker.cfg, maker.recipe_path, maker.library))
+    if key not in _MAKERS:
+        _MAKERS.clear()
+        _MAKERS[key] = maker
+    return _MAKERS[key]
+
+
 def source_rows(
     maker: RowMaker, src: SourceImage, split: str
 ) -> tuple[list[dict[str, Any]], Rejected | None]:
@@ -455,12 +470,13 @@ def _cpus() -> int:
 
 
 def _worker_init() -> None:
-    # Each worker is one process on one core: no nested kernel threads.
+    # Each worker is one process on one core: no nested kernel threads. (Not OpenCV's:
+    # cv2.setNumThreads in a forked worker deadlocks on the pool the parent started.)
     os.environ["LUTKIT_THREADS"] = "1"
 
 
 def _build_one(maker: RowMaker, plan: ShardPlan, out: Path) -> int:
-    return build_shard(maker, plan, out)[1]
+    return build_shard(worker_maker(maker), plan, out)[1]
 
 
 def _run_local(maker, todo, out, workers, tick) -> None:

@@ -22,9 +22,6 @@ from typing import Any
 
 from lutkit.errors import ConfigError, LutkitError
 
-# Set-up row makers, per worker process: Ray reuses its workers, so the recipe (and a
-# style LUT) is loaded once per process rather than once per task.
-_MAKERS: dict[str, Any] = {}
 MAX_BLOCKS = 4096
 
 
@@ -40,14 +37,6 @@ def require_ray():
     return ray
 
 
-def _maker_in_worker(maker):
-    key = repr((maker.cfg, maker.recipe_path, maker.library))
-    if key not in _MAKERS:
-        _MAKERS.clear()
-        _MAKERS[key] = maker
-    return _MAKERS[key]
-
-
 def _make_rows(batch: dict[str, Any], maker) -> dict[str, Any]:
     """The ``map_batches`` step: one source's rows (or its rejection) per job.
 
@@ -56,10 +45,10 @@ def _make_rows(batch: dict[str, Any], maker) -> dict[str, Any]:
     """
     import numpy as np
 
-    from lutkit.data.build import source_rows
+    from lutkit.data.build import source_rows, worker_maker
     from lutkit.data.sources import SourceImage
 
-    maker = _maker_in_worker(maker)
+    maker = worker_maker(maker)
     results = []
     for path, name, sha, split in zip(
         batch["path"], batch["source"], batch["sha256"], batch["split"], strict=True
@@ -99,12 +88,13 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
-def _init(ray, address: str | None, workers: int) -> bool:
-    """Start a local Ray (``workers`` CPUs) or join ``address``; True if we started it."""
+def start_ray(ray, address: str | None, workers: int, logs: bool = False) -> bool:
+    """Start a local Ray (``workers`` CPUs) or join ``address``; True if we started it.
+    ``logs``: the workers' output is printed by the driver."""
     if ray.is_initialized():
         return False
     kwargs: dict[str, Any] = {
-        "log_to_driver": False,
+        "log_to_driver": logs,
         "logging_level": logging.WARNING,
         "runtime_env": {"env_vars": _worker_env()},
     }
@@ -123,8 +113,26 @@ def _init(ray, address: str | None, workers: int) -> bool:
     return True
 
 
+def ray_failure(exc: BaseException, what: str = "the Ray engine") -> LutkitError:
+    """A one-line error for a failure inside Ray: the lutkit error a worker raised (Ray
+    wraps it, keeping it as a cause), or the last line of what Ray reports."""
+    seen = set()
+    todo: list[Any] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, LutkitError):
+            return e
+        todo += [getattr(e, "cause", None), e.__cause__, e.__context__]
+        todo += list((getattr(e, "worker_failures", None) or {}).values())
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return LutkitError(f"{what} failed: {lines[-1] if lines else type(exc).__name__}")
+
+
 @contextlib.contextmanager
-def _quiet_data(ray) -> Iterator[None]:
+def quiet_data(ray) -> Iterator[None]:
     """No Ray Data progress bars or execution banners (lutkit shows its own bar)."""
     ctx = ray.data.DataContext.get_current()
     names = ("enable_progress_bars", "print_on_execution_start", "enable_auto_log_stats")
@@ -158,9 +166,9 @@ def run_ray(
     from lutkit.data.build import write_shard_rows
 
     jobs = _jobs(todo)
-    started = _init(ray, address, workers)
+    started = start_ray(ray, address, workers)
     try:
-        with _quiet_data(ray):
+        with quiet_data(ray):
             # One block per source (up to a cap): each source is its own task, so
             # results stream back as they are made and spread over the cluster.
             blocks = min(len(jobs), MAX_BLOCKS)

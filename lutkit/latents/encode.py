@@ -28,6 +28,7 @@ from lutkit.progress import Counter, Progress
 
 LATENTS_JSON = "_latents.json"  # "_": parquet readers skip it in the shard folder
 SOURCE_KEY = b"lutkit.pairs_sha256"
+CPU_CHUNK = 4  # images per VAE call on a CPU (see encode_batch)
 
 
 @dataclass
@@ -44,19 +45,67 @@ class EncodeResult:
         return self.images / self.seconds if self.seconds else 0.0
 
 
-def _decoded_batches(table, size: int, batch: int) -> Iterator[tuple[list[str], np.ndarray]]:
-    """(ids, images (2B, size, size, 3) float32: clean then distorted) per batch."""
+def decoded_batch(clean, distorted, size: int) -> np.ndarray:
+    """(2B, size, size, 3) float32 images of B pairs' PNG bytes: clean then distorted."""
     from lutkit.data.png import decode_png
     from lutkit.latents.vae import center_crop_resize
 
+    imgs = [center_crop_resize(decode_png(b), size) for b in clean]
+    imgs += [center_crop_resize(decode_png(b), size) for b in distorted]
+    return np.stack(imgs)
+
+
+def batch_bounds(rows: int, batch_size: int) -> list[tuple[int, int]]:
+    """The (start, stop) rows of each encoding batch of a shard. Both engines batch a
+    shard exactly so: a VAE's output depends (in the last bits) on the batch it was in."""
+    return [(a, min(a + batch_size, rows)) for a in range(0, rows, batch_size)]
+
+
+def _decoded_batches(table, size: int, batch: int) -> Iterator[tuple[list[str], np.ndarray]]:
+    """(ids, images (2B, size, size, 3) float32: clean then distorted) per batch."""
     ids = table.column("id").to_pylist()
-    clean = table.column("clean")
-    dist = table.column("distorted")
-    for start in range(0, len(ids), batch):
-        stop = min(start + batch, len(ids))
-        imgs = [center_crop_resize(decode_png(clean[i].as_py()), size) for i in range(start, stop)]
-        imgs += [center_crop_resize(decode_png(dist[i].as_py()), size) for i in range(start, stop)]
-        yield ids[start:stop], np.stack(imgs)
+    for start, stop in batch_bounds(len(ids), batch):
+        part = table.slice(start, stop - start)
+        imgs = decoded_batch(
+            part.column("clean").to_pylist(), part.column("distorted").to_pylist(), size
+        )
+        yield ids[start:stop], imgs
+
+
+def prepare_vae(vae: str, device: str, dtype: str):
+    """The VAE for encoding: loaded on ``device`` in ``dtype``, channels-last (faster
+    convolutions on CPU and GPU alike). On a CPU, torch gets one thread fewer than the
+    cores (the PNGs of the next batch decode on the last one): on a busy machine, more
+    threads than free cores stall torch's parallel regions."""
+    import torch
+
+    from lutkit.latents.vae import load_vae
+
+    if device == "cpu":
+        torch.set_num_threads(cpu_threads())
+    model = load_vae(vae, device=device, dtype=dtype)
+    return model.to(memory_format=torch.channels_last)
+
+
+def cpu_threads() -> int:
+    """Torch threads for encoding on a CPU: ``LUTKIT_THREADS`` if set, else the cores
+    this process may use, less one for decoding (at least one)."""
+    from lutkit.luts.apply import threads
+
+    if os.environ.get("LUTKIT_THREADS"):
+        return threads()
+    return max(1, threads() - 1)
+
+
+@dataclass
+class _Plan:
+    """What to encode: the pairs shards left to do and how to write their latents."""
+
+    folder: Path
+    out: Path
+    fingerprint: str
+    schema: Any
+    todo: list[dict[str, Any]]  # pairs index entries
 
 
 def encode_dataset(
@@ -68,16 +117,31 @@ def encode_dataset(
     dtype: str = "float32",
     size: int = 224,
     progress: Progress | None = None,
+    engine: str = "local",
+    workers: int = 0,
+    ray_address: str | None = None,
 ) -> EncodeResult:
     """Encode every pairs shard of the dataset in ``folder`` (resumable per shard);
-    ``progress`` counts the images encoded ("encoding")."""
+    ``progress`` counts the images encoded ("encoding").
+
+    ``engine="ray"`` encodes the same batches on Ray Data actors, one VAE per actor
+    (one GPU each where the cluster has GPUs, else one CPU each; ``workers`` actors,
+    0: one per GPU or CPU), on a local Ray or the cluster at ``ray_address``, and
+    writes the same bytes (:mod:`lutkit.latents.ray_encode`).
+    """
     import torch
 
     from lutkit.data.index import check_shard, load_dataset_json
-    from lutkit.data.shards import read_shard, remove_stale_temporaries, write_shard
+    from lutkit.data.shards import remove_stale_temporaries
     from lutkit.fsutil import atomic_write_text
-    from lutkit.latents.vae import describe_vae, load_vae, vae_fingerprint
+    from lutkit.latents.vae import describe_vae, vae_fingerprint
 
+    if engine not in ("local", "ray"):
+        raise ConfigError(f"unknown engine {engine!r}: use local or ray")
+    if engine == "ray":
+        from lutkit.data.ray_engine import require_ray
+
+        require_ray()  # a missing extra is a clear error before any work
     folder = Path(folder)
     doc = load_dataset_json(folder)
     if not doc.get("shards"):
@@ -88,11 +152,9 @@ def encode_dataset(
         check_shard(folder, s)
     from lutkit.device import pick_device
 
-    dev = pick_device(device)
-    if dev == "cpu":
-        torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
-    model = load_vae(vae, device=dev, dtype=dtype)
-    model = model.to(memory_format=torch.channels_last)
+    # On Ray the driver only needs the VAE's fingerprint and shapes: a CPU does.
+    dev = "cpu" if engine == "ray" else pick_device(device)
+    model = prepare_vae(vae, dev, dtype)
     fp = vae_fingerprint(model)
     info = describe_vae(model)
     out = folder / "latents" / fp
@@ -104,34 +166,40 @@ def encode_dataset(
         shape = tuple(model.encode(probe).latent_dist.mean.shape[1:])
     schema = latents_schema(shape, fp, dict(model.config), size)
     tick = Counter(progress, None, "encoding").add
-    written = skipped = images = 0
     t0 = time.perf_counter()
-    shards = []
     recorded = _recorded(out)
-    for s in doc["shards"]:
-        src = folder / s["file"]
-        dst = out / Path(s["file"]).name
-        pairs_sha = s["sha256"]
-        if _complete(dst, pairs_sha, recorded.get(dst.name)):
-            skipped += 1
-            shards.append(_entry(dst, s))
-            continue
-        try:
-            table = read_shard(folder, s, ["id", "clean", "distorted"])
-        except LutkitError:
-            raise
-        except Exception as exc:  # corrupted parquet: pyarrow raises several types
-            raise LutkitError(
-                f"cannot read pairs shard: {exc}", path=src, hint="run `lutkit dataset verify`"
-            ) from None
-        rows = _encode_table(model, table, size, batch_size, dev, fp, tick)
-        meta = dict(schema.metadata)
-        meta[SOURCE_KEY] = pairs_sha.encode()
-        write_shard(rows, dst, schema.with_metadata(meta), pairs_sha)
-        images += 2 * len(rows)
-        written += 1
-        shards.append(_entry(dst, s))
+    todo = [
+        s
+        for s in doc["shards"]
+        if not _complete(
+            out / Path(s["file"]).name, s["sha256"], recorded.get(Path(s["file"]).name)
+        )
+    ]
+    plan = _Plan(folder, out, fp, schema, todo)
+    images = 0
+    if engine == "ray" and todo:
+        del model  # the actors load their own
+        from lutkit.latents.ray_encode import encode_on_ray
+
+        images = encode_on_ray(
+            plan,
+            vae=vae,
+            batch_size=batch_size,
+            device=device,
+            dtype=dtype,
+            size=size,
+            tick=tick,
+            workers=workers,
+            address=ray_address,
+        )
+    else:
+        for s in todo:
+            table = read_pairs(folder, s)
+            rows = _encode_table(model, table, size, batch_size, dev, fp, tick)
+            write_latents_shard(plan, s, rows)
+            images += 2 * len(rows)
     seconds = time.perf_counter() - t0
+    shards = [_entry(out / Path(s["file"]).name, s) for s in doc["shards"]]
     atomic_write_text(
         out / LATENTS_JSON,
         json.dumps(
@@ -149,7 +217,36 @@ def encode_dataset(
         )
         + "\n",
     )
-    return EncodeResult(out, fp, written, skipped, images, seconds)
+    written = len(todo)
+    return EncodeResult(out, fp, written, len(doc["shards"]) - written, images, seconds)
+
+
+def read_pairs(folder: Path, entry: dict[str, Any]):
+    """The id, clean and distorted columns of a listed pairs shard (checked)."""
+    from lutkit.data.shards import read_shard
+
+    try:
+        return read_shard(folder, entry, ["id", "clean", "distorted"])
+    except LutkitError:
+        raise
+    except Exception as exc:  # corrupted parquet: pyarrow raises several types
+        raise LutkitError(
+            f"cannot read pairs shard: {exc}",
+            path=folder / entry["file"],
+            hint="run `lutkit dataset verify`",
+        ) from None
+
+
+def write_latents_shard(plan: _Plan, entry: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    """Write the latents ``rows`` of the pairs shard ``entry`` (atomically), recording
+    the pairs shard's sha256 in the schema metadata (the resume rule)."""
+    from lutkit.data.shards import write_shard
+
+    pairs_sha = entry["sha256"]
+    meta = dict(plan.schema.metadata)
+    meta[SOURCE_KEY] = pairs_sha.encode()
+    dst = plan.out / Path(entry["file"]).name
+    write_shard(rows, dst, plan.schema.with_metadata(meta), pairs_sha)
 
 
 def _entry(dst: Path, pairs_entry: dict[str, Any]) -> dict[str, Any]:
@@ -189,13 +286,41 @@ def _complete(dst: Path, pairs_sha: str, recorded_sha: str | None) -> bool:
     return True
 
 
-def _encode_table(model, table, size, batch_size, dev, fp, tick) -> list[dict[str, Any]]:
+def encode_batch(
+    model, ids: list[str], imgs: np.ndarray, dev: str, fp: str
+) -> list[dict[str, Any]]:
+    """The latents rows of one batch: ``imgs`` from :func:`decoded_batch` (clean then
+    distorted), means and log-variances as float16, flattened."""
     import torch
 
     from lutkit.latents.vae import encode_posterior
 
-    rows: list[dict[str, Any]] = []
     param = next(model.parameters())
+    x = torch.from_numpy(imgs).permute(0, 3, 1, 2).to(dev, param.dtype)
+    x = x.contiguous(memory_format=torch.channels_last)
+    # On a CPU the activations of a large batch at 224 spill the caches: a few images
+    # at a time is faster (32 images in one call: 0.75x of 4 at a time).
+    step = CPU_CHUNK if dev == "cpu" else len(x)
+    with torch.inference_mode():
+        parts = [encode_posterior(model, x[a : a + step]) for a in range(0, len(x), step)]
+    mean = torch.cat([m for m, _ in parts]).float().cpu().numpy().astype(np.float16)
+    logvar = torch.cat([v for _, v in parts]).float().cpu().numpy().astype(np.float16)
+    b = len(ids)
+    return [
+        {
+            "id": rid,
+            "vae": fp,
+            "clean_mean": mean[k].reshape(-1),
+            "clean_logvar": logvar[k].reshape(-1),
+            "distorted_mean": mean[b + k].reshape(-1),
+            "distorted_logvar": logvar[b + k].reshape(-1),
+        }
+        for k, rid in enumerate(ids)
+    ]
+
+
+def _encode_table(model, table, size, batch_size, dev, fp, tick) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
     batches = _decoded_batches(table, size, batch_size)
     # Decode PNGs for the next batch on a thread while the model encodes this one.
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -206,23 +331,6 @@ def _encode_table(model, table, size, batch_size, dev, fp, tick) -> list[dict[st
                 break
             pending = pool.submit(next, batches, None)
             ids, imgs = item
-            x = torch.from_numpy(imgs).permute(0, 3, 1, 2).to(dev, param.dtype)
-            x = x.contiguous(memory_format=torch.channels_last)
-            with torch.inference_mode():
-                mean, logvar = encode_posterior(model, x)
-            mean = mean.float().cpu().numpy().astype(np.float16)
-            logvar = logvar.float().cpu().numpy().astype(np.float16)
-            b = len(ids)
-            for k, rid in enumerate(ids):
-                rows.append(
-                    {
-                        "id": rid,
-                        "vae": fp,
-                        "clean_mean": mean[k].reshape(-1),
-                        "clean_logvar": logvar[k].reshape(-1),
-                        "distorted_mean": mean[b + k].reshape(-1),
-                        "distorted_logvar": logvar[b + k].reshape(-1),
-                    }
-                )
-            tick(2 * b)
+            rows += encode_batch(model, ids, imgs, dev, fp)
+            tick(2 * len(ids))
     return rows

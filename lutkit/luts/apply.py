@@ -27,6 +27,12 @@ from lutkit.errors import LUTError
 from lutkit.luts import _lutc
 from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D, check_strength
 
+if not hasattr(_lutc, "path"):  # a kernel built from an older _lutc.c: other table layout
+    raise ImportError(
+        "lutkit's C LUT kernel is out of date: rebuild it (make setup, or "
+        "python setup.py build_ext --inplace)"
+    )
+
 INTERPOLATIONS = ("tetrahedral", "trilinear")
 _T_U8, _T_U16, _T_F32, _T_DENSE = 0, 1, 2, 3
 _DENSE_PIXELS = 256**3
@@ -81,7 +87,7 @@ def _int_positions(lut: LUT3D, levels: int) -> tuple[np.ndarray, np.ndarray]:
     x = np.clip((values[None, :] - lo[:, None]) / (hi - lo)[:, None] * (n - 1), 0, n - 1)
     idx = np.minimum(np.floor(x), n - 2)
     fracs = (x - idx).astype(np.float32)
-    strides = np.array([n * n * 3, n * 3, 3], dtype=np.float64)[:, None]
+    strides = np.array([n * n * 4, n * 4, 4], dtype=np.float64)[:, None]  # padded table
     return np.ascontiguousarray((idx * strides).astype(np.int32)), np.ascontiguousarray(fracs)
 
 
@@ -174,7 +180,7 @@ def _run(lut: LUT1D | LUT3D, src, out, in_type: int, tetra: bool, m: int) -> Non
     _lutc.apply3d(
         src,
         out,
-        table,
+        padded_table(lut),
         lut.size,
         in_type,
         offsets,
@@ -188,6 +194,15 @@ def _run(lut: LUT1D | LUT3D, src, out, in_type: int, tetra: bool, m: int) -> Non
         threads(),
         m,
     )
+
+
+def padded_table(lut: LUT3D) -> np.ndarray:
+    """The kernel's form of a 3D table: flat float32, each lattice point RGB and a zero
+    (one 16-byte load per point in the vector path)."""
+    flat = lut.table.reshape(-1, 3)
+    out = np.zeros((flat.shape[0], 4), np.float32)
+    out[:, :3] = flat
+    return out.reshape(-1)
 
 
 def _use_dense(lut: LUT3D, interp: str, method: str, pixels: int) -> bool:

@@ -3,7 +3,8 @@
 Bit depth, EXIF and alpha survive. A LUT acts on the file's own encoding and the ICC
 profile is written back unchanged (as ffmpeg, GIMP and Resolve do); with
 ``to_srgb=True`` the pixels are first converted to sRGB through the profile
-(littleCMS) and written untagged. Decoding and encoding of the
+(littleCMS) and written untagged. A TIFF written from a TIFF keeps its compression
+unless told otherwise. Decoding and encoding of the
 next/previous image overlap with the compiled LUT kernel (which releases the GIL).
 """
 
@@ -103,14 +104,21 @@ def apply_to_files(
     quality: int = 95,
     to_srgb: bool = False,
     progress: Progress | None = None,
+    compression: str = "keep",
 ) -> list[Path]:
     """Apply ``lut`` to every (input, output) pair; returns the written paths.
 
     The LUT acts on each file's own encoding and its ICC profile is kept; with
     ``to_srgb`` the pixels are converted to sRGB first and written without a profile.
-
-    Reading image i+1 and writing image i-1 run in threads while image i is mapped.
+    ``compression`` of TIFF outputs: "keep" (the input TIFF's, where it can be written;
+    deflate otherwise) or one of ``COMPRESSIONS``. Reading image i+1 and writing image
+    i-1 run in threads while image i is mapped.
     """
+    if compression != "keep" and compression not in COMPRESSIONS:
+        raise ImageError(
+            f"unknown TIFF compression {compression!r}",
+            hint=f"use keep, {', '.join(COMPRESSIONS)}",
+        )
     if strength != 1.0 and not isinstance(lut, ShaperLUT3D):
         # Blended once here; a shaper LUT blends pixel by pixel (exactly) instead.
         lut, strength = lut.blend(strength), 1.0
@@ -118,8 +126,9 @@ def apply_to_files(
         # Several images: building the dense 8-bit table once pays for itself.
         dense_table(lut, interp)
 
-    def read(src: Path) -> ImageData:
-        return load_image(src, keep_alpha=True, convert_icc=to_srgb)
+    def read(src: Path) -> tuple[ImageData, str | None]:
+        data = load_image(src, keep_alpha=True, convert_icc=to_srgb)
+        return data, _tiff_compression(src, compression)
 
     written: list[Path] = []
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -127,19 +136,47 @@ def apply_to_files(
         pending_write = None
         for i in each(range(len(pairs)), progress, "applying"):
             src, dst = pairs[i]
-            data = pending_read.result()
+            data, tiff = pending_read.result()
             pending_read = pool.submit(read, pairs[i + 1][0]) if i + 1 < len(pairs) else None
             out = apply_to_image_data(lut, data, interp=interp, strength=strength)
             if pending_write is not None:
                 written.append(pending_write.result())
             dst.parent.mkdir(parents=True, exist_ok=True)
-            pending_write = pool.submit(_write, dst, out, quality)
+            pending_write = pool.submit(_write, dst, out, quality, tiff)
         if pending_write is not None:
             written.append(pending_write.result())
     return written
 
 
-def _write(dst: Path, data: ImageData, quality: int) -> Path:
+# --compression choices -> Pillow's names
+COMPRESSIONS = {"none": "raw", "deflate": "tiff_deflate", "lzw": "tiff_lzw", "packbits": "packbits"}
+
+
+def _tiff_compression(src: Path, choice: str) -> str | None:
+    """The compression to write a TIFF made from ``src`` with (None: the default)."""
+    if choice != "keep":
+        return COMPRESSIONS[choice]
+    if src.suffix.lower() not in (".tif", ".tiff"):
+        return None
+    from PIL import Image
+
+    try:
+        with Image.open(src) as im:  # the header only
+            kept = im.info.get("compression")
+    except (OSError, ValueError):
+        return None
+    # "jpeg" is lossy and 8-bit only: such inputs get the lossless default
+    return kept if kept in COMPRESSIONS.values() or kept == "tiff_adobe_deflate" else None
+
+
+def _write(dst: Path, data: ImageData, quality: int, tiff: str | None = None) -> Path:
+    is_tiff = dst.suffix.lower() in (".tif", ".tiff")
     return save_image(
-        dst, data.pixels, alpha=data.alpha, exif=data.exif, icc=data.icc, quality=quality
+        dst,
+        data.pixels,
+        alpha=data.alpha,
+        exif=data.exif,
+        icc=data.icc,
+        quality=quality,
+        compression=tiff if is_tiff else None,
     )

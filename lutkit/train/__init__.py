@@ -13,6 +13,8 @@ Which module owns which contract:
 - ``checkpoint``: the run folder's files and its resume point.
 - ``loop``: the loop itself, ``train(cfg)`` (``lutkit train``); ``testsplit``: the
   test-split score of a finished run.
+- ``ray_train``: the same loop, data-parallel on Ray Train (``lutkit train --engine
+  ray``): ``DataParallel`` (one rank's share of a batch, DDP) and ``train_on_ray``.
 - ``vae``: lutkit's own default VAE (``VAETrainConfig``, ``train_vae``; ``lutkit vae
   train``).
 - ``baselines``: the learned baselines' trainers (FCN, IA-3DLUT; the networks are in

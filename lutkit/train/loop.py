@@ -90,6 +90,7 @@ def train(
     progress: Progress | None = None,
     stop_after: int | None = None,
     test_split: bool = True,
+    dist: Any = None,
 ) -> TrainResult:
     """Train (or resume) the run ``cfg.out / cfg.name``; see the module doc.
 
@@ -98,6 +99,11 @@ def train(
     into ``test.json`` (:mod:`lutkit.train.testsplit`; ``test_split=False`` skips it,
     as does a dataset without test pairs). Raises :class:`ConfigError` for a dataset without
     latents of the VAE, a lutnet stage without a recolor net, or a changed config.
+
+    ``dist`` makes this call one rank of a data-parallel run
+    (:class:`lutkit.train.ray_train.DataParallel`, on Ray Train): each rank computes
+    its share of every batch, gradients are averaged (DDP), and rank 0 alone
+    validates and writes the run folder. Without it, the local run is unchanged.
     """
     import torch
 
@@ -110,6 +116,7 @@ def train(
     from lutkit.sheets import save_contact_sheet
 
     say = log or (lambda line: None)
+    main = dist is None or dist.rank == 0
     cfg.check()
     t0 = time.perf_counter()
     device = pick_device(cfg.device)
@@ -148,6 +155,8 @@ def train(
             say(f"{run_dir}: already trained {start_epoch} epoch(s) of stage {stage}")
             return TrainResult(run_dir, 0, start_epoch, True, rows, time.perf_counter() - t0)
     st.check_run(run_dir)
+    if dist is not None:
+        dist.barrier()  # every rank has read the resume state before rank 0 rewrites it
 
     # -- reproducibility: every random number below comes from this seed
     deterministic = torch.are_deterministic_algorithms_enabled()
@@ -180,10 +189,9 @@ def train(
                     model.load_state_dict(sd, strict=True)
             opt.load_state_dict(optimizer_state(resume, checkpoint[1]["optimizer"]))
 
+        step_losses = st.losses if dist is None else dist.step_losses(st, recolor, lutnet)
+
         # -- the run folder: the full config and what it was trained on
-        run_dir.mkdir(parents=True, exist_ok=True)
-        for folder in (run_dir, run_dir / "recolor", run_dir / "lutnet"):
-            remove_stale_temporaries(folder)  # left by a killed run
         record = {
             "vae_fingerprint": fingerprint,
             "vae_path": str(Path(cfg.vae).resolve()) if Path(cfg.vae).is_dir() else None,
@@ -192,7 +200,13 @@ def train(
             "image_size": size,
             "lutkit_version": __version__,
         }
-        atomic_write_text(run_dir / CONFIG_JSON, json.dumps({**cfg.to_dict(), **record}, indent=2))
+        if main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            for folder in (run_dir, run_dir / "recolor", run_dir / "lutnet"):
+                remove_stale_temporaries(folder)  # left by a killed run
+            atomic_write_text(
+                run_dir / CONFIG_JSON, json.dumps({**cfg.to_dict(), **record}, indent=2)
+            )
 
         # -- train
         n = len(train_split)
@@ -227,9 +241,10 @@ def train(
                 )
                 for group in opt.param_groups:
                     group["lr"] = lr
-                loss, parts = st.losses(recolor, lutnet, batch_of(train_split, idx, device), cfg)
+                mine, weight = (idx, 1) if dist is None else dist.share(idx)
+                loss, parts = step_losses(recolor, lutnet, batch_of(train_split, mine, device), cfg)
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                (loss if dist is None else loss * weight).backward()
                 if cfg.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(
                         [p for g in opt.param_groups for p in g["params"]], cfg.grad_clip
@@ -237,15 +252,20 @@ def train(
                 opt.step()
                 step += 1
                 for k, v in parts.items():
-                    sums[k] = sums.get(k, 0.0) + float(v.detach()) * len(idx)
+                    sums[k] = sums.get(k, 0.0) + float(v.detach()) * len(mine) * (weight > 0)
                 counter.add()
+            if dist is not None:
+                sums = dist.all_sum(sums)
             train_metrics = {f"train_{k}": v / n for k, v in sums.items()}
+            epochs_run += 1
+            if not main:
+                dist.barrier()  # rank 0 validates and saves
+                continue
             val_metrics, tiles, labels = validate(stage, recolor, lutnet, vae, val, cfg, device)
             row = {"stage": stage, "epoch": epoch + 1, "step": step, "lr": lr}
             row.update(train_metrics)
             row.update(val_metrics)
             rows.append({c: format_metric(row.get(c)) for c in METRIC_COLUMNS})
-            epochs_run += 1
             done = epoch + 1 == cfg.epochs
             position = {
                 "epoch": epoch + 1,
@@ -265,12 +285,14 @@ def train(
                 title=f"{cfg.name}: stage {stage}, epoch {epoch + 1}/{cfg.epochs}",
             )
             say(_summary(rows[-1], time.perf_counter() - te))
+            if dist is not None:
+                dist.barrier()
     finally:
         torch.use_deterministic_algorithms(deterministic)
     state = (
         json.loads((run_dir / STATE_JSON).read_text()) if (run_dir / STATE_JSON).is_file() else {}
     )
-    if state.get("complete") and epochs_run and test_split:
+    if state.get("complete") and epochs_run and test_split and main:
         from lutkit.train.testsplit import write_test_report
 
         report = write_test_report(run_dir, progress=progress)

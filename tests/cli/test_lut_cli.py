@@ -85,6 +85,37 @@ def test_apply_folder_keeps_depth_and_names(run, tmp_path, photo, photo16, grade
     assert (tmp_path / "out" / "a.png").is_file() and (tmp_path / "out" / "c.jpg").is_file()
 
 
+def test_apply_keeps_each_tiffs_compression_unless_told(run, tmp_path, photo, photo16, graded_lut):
+    from PIL import Image
+
+    (tmp_path / "in").mkdir()
+    small, small16 = photo[:64, :80], photo16[:64, :80]
+    save_image(tmp_path / "in" / "raw.tif", small, compression="raw")
+    save_image(tmp_path / "in" / "lzw.tif", small, compression="tiff_lzw")
+    save_image(tmp_path / "in" / "raw16.tif", small16, compression="raw")
+    save_image(tmp_path / "in" / "png.png", small)
+    write_cube(graded_lut, tmp_path / "g.cube")
+
+    def compression(path) -> str:
+        with Image.open(path) as im:
+            return im.info.get("compression")
+
+    assert run("lut", "apply", "g.cube", "in", "-o", "out").exit_code == 0
+    assert compression(tmp_path / "out" / "raw.tif") == "raw"
+    assert compression(tmp_path / "out" / "lzw.tif") == "tiff_lzw"
+    assert compression(tmp_path / "out" / "raw16.tif") == "raw"
+    out16 = load_image(tmp_path / "out" / "raw16.tif")
+    assert out16.bit_depth == 16 and np.array_equal(out16.pixels, graded_lut.apply(small16))
+    assert np.array_equal(load_image(tmp_path / "out" / "raw.tif").pixels, graded_lut.apply(small))
+    # a PNG made into a TIFF gets the default (deflate); --compression chooses for all
+    assert run("lut", "apply", "g.cube", "in/png.png", "-o", "png.tif").exit_code == 0
+    assert compression(tmp_path / "png.tif") == "tiff_adobe_deflate"  # Pillow: code 8
+    result = run("lut", "apply", "g.cube", "in", "-o", "lzw", "--compression", "lzw")
+    assert result.exit_code == 0, result.output
+    for name in ("raw.tif", "lzw.tif", "raw16.tif"):
+        assert compression(tmp_path / "lzw" / name) == "tiff_lzw", name
+
+
 def test_convert_cube_to_hald_and_back(run, tmp_path, graded_lut):
     write_cube(graded_lut, tmp_path / "g.cube")
     assert run("lut", "convert", "g.cube", "g.png", "--level", "8").exit_code == 0

@@ -7,34 +7,11 @@ import pytest
 
 pytest.importorskip("diffusers")
 
-from lutkit.data.build import BuildConfig, build_dataset  # noqa: E402
 from lutkit.data.png import decode_png  # noqa: E402
 from lutkit.errors import LutkitError  # noqa: E402
 from lutkit.latents.encode import encode_dataset  # noqa: E402
 from lutkit.latents.loader import iter_batches, resolve_latents  # noqa: E402
 from tests.models.helpers import tiny_vae  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory, photo):
-    from lutkit.images import save_image
-
-    root = tmp_path_factory.mktemp("latents")
-    src = root / "photos"
-    src.mkdir()
-    for i, (y, x) in enumerate([(0, 0), (200, 100), (100, 250)]):
-        save_image(src / f"p{i}.png", photo[y : y + 256, x : x + 256])
-    cfg = BuildConfig(
-        source=str(src),
-        recipe="curves",
-        out=str(root / "ds"),
-        variants=2,
-        size=64,
-        rows_per_shard=2,
-        splits=(0.5, 0.25, 0.25),
-    )
-    build_dataset(cfg, workers=1)
-    return root / "ds", tiny_vae(root / "vae")
 
 
 def test_shape_dtype_and_agreement_with_direct_encode(dataset):

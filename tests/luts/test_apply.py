@@ -132,3 +132,39 @@ def test_bad_images(image, message):
 def test_unknown_interpolation():
     with pytest.raises(LUTError, match="unknown interpolation 'cubic'"):
         apply_lut(LUT3D.identity(3), np.zeros((1, 3), np.float32), interp="cubic")
+
+
+@pytest.fixture
+def kernel_path():
+    """Restores the kernel's path (scalar or SSE2) after a test chooses one."""
+    from lutkit.luts import _lutc
+
+    before = _lutc.path()
+    yield _lutc
+    _lutc.set_path(before)
+
+
+def test_every_kernel_path_gives_the_same_bits(kernel_path, graded_lut, photo, photo16):
+    """The SIMD paths do the scalar path's arithmetic in its order: identical output for
+    8- and 16-bit images, odd pixel counts, values outside [0, 1] and the dense table."""
+    _lutc = kernel_path
+    rng = np.random.default_rng(7)
+    noise8 = rng.integers(0, 256, (257, 131, 3), dtype=np.uint8)  # odd: a tail pixel
+    wild = LUT3D.from_function(lambda v: v * 1.6 - 0.3, 17, domain=(-0.1, 1.2))
+    best = _lutc.set_path(-1)
+    assert _lutc.path() == best
+    results = {}
+    for path in range(best + 1):
+        assert _lutc.set_path(path) in range(best + 1)
+        assert _lutc.path() == path
+        apply_mod._dense_cache.clear()
+        results[path] = [
+            apply_lut(lut, img, method=method)
+            for lut in (graded_lut, wild)
+            for img, method in ((photo, "direct"), (noise8, "direct"), (photo16, "auto"))
+        ] + [dense_table(graded_lut).copy()]
+    for path in range(1, best + 1):
+        for got, want in zip(results[path], results[0], strict=True):
+            assert np.array_equal(got, want), path
+    _lutc.set_path(99)  # a path beyond the CPU's: its best
+    assert _lutc.path() == best

@@ -545,3 +545,41 @@ def test_bad_row_found_in_a_large_file() -> None:
 def test_writer_rejects_non_luts(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
         write_cube(np.zeros((2, 2, 2, 3)), tmp_path / "x.cube")  # type: ignore[arg-type]
+
+
+def test_whole_file_fast_path_reads_what_the_stream_reads(tmp_path, monkeypatch):
+    """A plain file takes the fast path; CRLF, comments in the table or a damaged row
+    take the line-by-line stream; both give the same LUT, and errors keep their line."""
+    from lutkit.luts import cube as cube_mod
+
+    rng = np.random.default_rng(5)
+    lut = LUT3D(rng.random((5, 5, 5, 3), dtype=np.float32), title="t")
+    plain = tmp_path / "plain.cube"
+    write_cube(lut, plain)
+    text = plain.read_text()
+    variants = {
+        "plain": text,
+        "crlf": text.replace("\n", "\r\n"),
+        "comment": text.replace("\n0", "\n# a note\n0", 1) + "# the end\n",
+        "domain": text.replace("LUT_3D_SIZE", "DOMAIN_MIN 0 0 0\nDOMAIN_MAX 1 1 1\nLUT_3D_SIZE"),
+    }
+    calls = []
+    monkeypatch.setattr(
+        cube_mod, "_read_whole", lambda p, f=cube_mod._read_whole: calls.append(f(p)) or calls[-1]
+    )
+    for name, body in variants.items():
+        path = tmp_path / f"{name}.cube"
+        path.write_bytes(body.encode())
+        got = read_cube(path)
+        want = read_cube(body.splitlines())  # lines: always the stream path
+        assert np.array_equal(got.table, want.table) and got.title == want.title, name
+        assert np.array_equal(got.domain, want.domain), name
+    assert [c is not None for c in calls] == [True, False, False, True]  # which path ran
+
+    bad = tmp_path / "bad.cube"
+    lines = text.splitlines()
+    lines[7] = "0.5 0.5"
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(FormatError, match="expected 3 values per row, found 2") as err:
+        read_cube(bad)
+    assert err.value.line == 8
