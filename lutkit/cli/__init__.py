@@ -58,7 +58,10 @@ class LutkitGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in _COMMANDS:
             module, attr, _ = _COMMANDS[name]
-            return getattr(importlib.import_module(module), attr)
+            try:
+                return getattr(importlib.import_module(module), attr)
+            except ModuleNotFoundError as exc:
+                raise _missing_extra(exc) from None
         return super().get_command(ctx, name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -75,6 +78,8 @@ class LutkitGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(130)
+        except ModuleNotFoundError as exc:
+            raise _missing_extra(exc) from None
         except MemoryError:
             raise click.ClickException(
                 "out of memory (try a smaller image, batch or LUT size)"
@@ -82,6 +87,29 @@ class LutkitGroup(click.Group):
         except OSError as exc:
             where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
             raise click.ClickException(f"{where}{exc.strerror or exc}") from None
+
+
+# Optional dependencies -> the extra that installs them (pyproject.toml).
+_EXTRAS = {
+    "torch": "ml",
+    "diffusers": "ml",
+    "safetensors": "ml",
+    "ray": "scale",
+    "sklearn": "photos",
+}
+
+
+def _missing_extra(exc: ModuleNotFoundError) -> Exception:
+    """A one-line error for a command whose optional dependency is not installed (the
+    light `pip install .` has no torch, diffusers or Ray); anything else is re-raised."""
+    root = (exc.name or "").split(".")[0]
+    extra = _EXTRAS.get(root)
+    if extra is None:
+        return exc
+    return click.ClickException(
+        f"this command needs {root}, which is not installed: pip install 'lutkit[{extra}]' "
+        "(or `make setup` in a checkout, which installs everything)"
+    )
 
 
 @click.group(cls=LutkitGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -293,3 +293,9 @@ def test_library_names_work_wherever_a_lut_path_does(run, tmp_path, photo):
         "Error: no-such-look: no such LUT file, and no LUT of that name in the library "
         "(see `lutkit lut list` for the library's names)\n"
     )
+    # A name with an extension or a folder is meant as a file: said as such.
+    result = run("lut", "import", "identity-edited.png", "-o", "x.cube")
+    assert result.exit_code == 1 and result.output == (
+        "Error: identity-edited.png: no such file (check the path; `lutkit lut list` names "
+        "the library's LUTs)\n"
+    )
