@@ -75,6 +75,12 @@ class LutkitGroup(click.Group):
             return super().invoke(ctx)
         except LutkitError as exc:
             raise click.ClickException(str(exc)) from None
+        except click.BadParameter as exc:
+            # A bad value (a path that does not exist, a number out of range): one line
+            # that names it, not the usage block; still a usage error's exit status.
+            one_line = click.ClickException(exc.format_message())
+            one_line.exit_code = exc.exit_code
+            raise one_line from None
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(130)

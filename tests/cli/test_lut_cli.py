@@ -299,3 +299,12 @@ def test_library_names_work_wherever_a_lut_path_does(run, tmp_path, photo):
         "Error: identity-edited.png: no such file (check the path; `lutkit lut list` names "
         "the library's LUTs)\n"
     )
+
+
+def test_a_bad_value_is_one_line(run):
+    # A path that does not exist: one line naming it, a usage error's exit status.
+    result = run("lut", "apply", "sodium-orange", "holiday/", "-o", "graded/")
+    assert result.exit_code == 2
+    assert (
+        result.output == "Error: Invalid value for 'IMAGES...': Path 'holiday/' does not exist.\n"
+    )
