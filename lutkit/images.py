@@ -471,6 +471,9 @@ def _save_16bit(
 ) -> None:
     import cv2
 
+    if ext != ".png" and icc:
+        _save_16bit_tiff_with_profile(tmp, data, alpha, icc, compression)
+        return
     bgr = data[:, :, ::-1]
     if alpha is not None:
         bgr = np.concatenate([bgr, alpha[:, :, None]], axis=2)
@@ -484,6 +487,30 @@ def _save_16bit(
     if ext == ".png" and (icc or exif):
         blob = _png_insert_chunks(blob, icc, exif)
     tmp.write_bytes(blob)
+
+
+def _save_16bit_tiff_with_profile(
+    tmp: Path, data: np.ndarray, alpha, icc: bytes, compression: str | None
+) -> None:
+    """A 16-bit TIFF that carries its ICC profile (OpenCV cannot embed one), written
+    with tifffile. Without the optional imagecodecs package tifffile writes no LZW or
+    PackBits, so those (and the default) become Adobe deflate: lossless, and the
+    profile is kept, which matters more than the codec."""
+    import tifffile
+
+    rgb = data if alpha is None else np.concatenate([data, alpha[:, :, None]], axis=2)
+    codec = None if compression == "raw" else "adobe_deflate"
+    if compression == "tiff_deflate":
+        codec = "deflate"
+    tifffile.imwrite(
+        tmp,
+        np.ascontiguousarray(rgb),
+        photometric="rgb",
+        compression=codec,
+        iccprofile=icc,
+        extrasamples=["unassalpha"] if alpha is not None else None,
+        metadata=None,
+    )
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:

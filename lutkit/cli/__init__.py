@@ -58,7 +58,10 @@ class LutkitGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in _COMMANDS:
             module, attr, _ = _COMMANDS[name]
-            return getattr(importlib.import_module(module), attr)
+            try:
+                return getattr(importlib.import_module(module), attr)
+            except ModuleNotFoundError as exc:
+                raise _missing_extra(exc) from None
         return super().get_command(ctx, name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -72,9 +75,17 @@ class LutkitGroup(click.Group):
             return super().invoke(ctx)
         except LutkitError as exc:
             raise click.ClickException(str(exc)) from None
+        except click.BadParameter as exc:
+            # A bad value (a path that does not exist, a number out of range): one line
+            # that names it, not the usage block; still a usage error's exit status.
+            one_line = click.ClickException(exc.format_message())
+            one_line.exit_code = exc.exit_code
+            raise one_line from None
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(130)
+        except ModuleNotFoundError as exc:
+            raise _missing_extra(exc) from None
         except MemoryError:
             raise click.ClickException(
                 "out of memory (try a smaller image, batch or LUT size)"
@@ -82,6 +93,29 @@ class LutkitGroup(click.Group):
         except OSError as exc:
             where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
             raise click.ClickException(f"{where}{exc.strerror or exc}") from None
+
+
+# Optional dependencies -> the extra that installs them (pyproject.toml).
+_EXTRAS = {
+    "torch": "ml",
+    "diffusers": "ml",
+    "safetensors": "ml",
+    "ray": "scale",
+    "sklearn": "photos",
+}
+
+
+def _missing_extra(exc: ModuleNotFoundError) -> Exception:
+    """A one-line error for a command whose optional dependency is not installed (the
+    light `pip install .` has no torch, diffusers or Ray); anything else is re-raised."""
+    root = (exc.name or "").split(".")[0]
+    extra = _EXTRAS.get(root)
+    if extra is None:
+        return exc
+    return click.ClickException(
+        f"this command needs {root}, which is not installed: pip install 'lutkit[{extra}]' "
+        "(or `make setup` in a checkout, which installs everything)"
+    )
 
 
 @click.group(cls=LutkitGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -67,10 +67,13 @@ def distort(
     )
     click.echo(f"wrote {output}: " + chain_label(records).replace("\n", "; "))
     if truth is not None:
-        click.echo(
-            f"wrote {truth_lut}: the exact inverse; {truth.summary()}"
-            + ("" if truth.fraction == 1.0 else " (clipped colours cannot be brought back)")
-        )
+        if truth.fraction == 1.0:
+            click.echo(f"wrote {truth_lut}: the exact inverse; {truth.summary()}")
+        else:
+            click.echo(
+                f"wrote {truth_lut}: the inverse where a colour has one, the nearest colour "
+                f"elsewhere; {truth.summary()} (clipped colours cannot be brought back)"
+            )
 
 
 @click.group()

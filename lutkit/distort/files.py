@@ -22,7 +22,7 @@ from lutkit.distort.base import (
 )
 from lutkit.distort.recipe import Recipe, load_recipe
 from lutkit.distort.truth import InverseReport, ground_truth
-from lutkit.errors import ConfigError
+from lutkit.errors import ConfigError, LutkitError
 from lutkit.fsutil import atomic_write_text
 from lutkit.images import from_float, load_image, save_image, to_float
 from lutkit.seeds import rng
@@ -109,8 +109,9 @@ def distort_file(
                 f"no exact inverse: the ops drawn include {', '.join(spatial)}, which are "
                 "not colour maps",
                 path=truth_lut,
-                hint="try another --seed, or a recipe of colour maps (lighting, curves, "
-                "lut-library)",
+                hint="try another --seed, or a recipe of colour maps only ("
+                + ", ".join(colormap_recipes())
+                + ")",
             )
     save_image(
         output,
@@ -172,3 +173,19 @@ def preview_recipe(
         tile=tile,
         title=f"recipe {rec.name}: {n} samples (seed {seed})",
     )
+
+
+def colormap_recipes() -> list[str]:
+    """The names of the recipes whose every op is a colour map (so a distortion drawn
+    from them always has a ground-truth LUT)."""
+    from lutkit.distort.recipe import list_recipes
+
+    names = []
+    for path in list_recipes():
+        try:
+            rec = load_recipe(path)
+        except LutkitError:
+            continue
+        if all(get_op(op).colormap for op in rec.ops()):
+            names.append(rec.name)
+    return sorted(names)

@@ -47,6 +47,12 @@ def resolve_lut(
     lib = Library(library if library is not None else default_library())
     if str(name_or_path) in lib:
         return lib.path_of(str(name_or_path))
+    if path.suffix or len(path.parts) > 1:  # meant as a file: library names are bare
+        raise ConfigError(
+            "no such file",
+            path=path,
+            hint="check the path; `lutkit lut list` names the library's LUTs",
+        )
     raise ConfigError(
         "no such LUT file, and no LUT of that name in the library",
         path=path,

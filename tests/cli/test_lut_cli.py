@@ -198,18 +198,22 @@ def test_demo_runs(run, tmp_path):
 ADOBE_RGB = Path(__file__).parents[1] / "resources" / "icc" / "compatibleWithAdobeRGB1998.icc"
 
 
+@pytest.mark.parametrize("ext", [".png", ".tif"])
 @pytest.mark.parametrize("depth", [8, 16])
-def test_identity_cube_keeps_adobe_rgb_pixels_and_profile(run, tmp_path, photo, photo16, depth):
+def test_identity_cube_keeps_adobe_rgb_pixels_and_profile(
+    run, tmp_path, photo, photo16, depth, ext
+):
     # A 1 MP Adobe RGB photo through an identity .cube: the LUT acts on the file's own
-    # encoding, so the pixels and the profile come back unchanged.
+    # encoding, so the pixels and the profile come back unchanged (a 16-bit TIFF too,
+    # which OpenCV cannot tag: lutkit writes that one with tifffile).
     import cv2
 
     icc = ADOBE_RGB.read_bytes()
     pixels = cv2.resize(photo if depth == 8 else photo16, (1024, 1024))
-    save_image(tmp_path / "adobe.png", pixels, icc=icc)
+    save_image(tmp_path / f"adobe{ext}", pixels, icc=icc)
     assert run("lut", "identity", "--size", "33", "-o", "id.cube").exit_code == 0
-    assert run("lut", "apply", "id.cube", "adobe.png", "-o", "out.png").exit_code == 0
-    out = load_image(tmp_path / "out.png", convert_icc=False)
+    assert run("lut", "apply", "id.cube", f"adobe{ext}", "-o", f"out{ext}").exit_code == 0
+    out = load_image(tmp_path / f"out{ext}", convert_icc=False)
     assert out.bit_depth == depth
     assert np.array_equal(out.pixels, pixels)
     assert out.icc == icc
@@ -288,4 +292,19 @@ def test_library_names_work_wherever_a_lut_path_does(run, tmp_path, photo):
     assert result.exit_code == 1 and result.output == (
         "Error: no-such-look: no such LUT file, and no LUT of that name in the library "
         "(see `lutkit lut list` for the library's names)\n"
+    )
+    # A name with an extension or a folder is meant as a file: said as such.
+    result = run("lut", "import", "identity-edited.png", "-o", "x.cube")
+    assert result.exit_code == 1 and result.output == (
+        "Error: identity-edited.png: no such file (check the path; `lutkit lut list` names "
+        "the library's LUTs)\n"
+    )
+
+
+def test_a_bad_value_is_one_line(run):
+    # A path that does not exist: one line naming it, a usage error's exit status.
+    result = run("lut", "apply", "sodium-orange", "holiday/", "-o", "graded/")
+    assert result.exit_code == 2
+    assert (
+        result.output == "Error: Invalid value for 'IMAGES...': Path 'holiday/' does not exist.\n"
     )
