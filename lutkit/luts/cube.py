@@ -34,6 +34,7 @@ from __future__ import annotations
 import io
 import itertools
 import os
+import stat
 from array import array
 from collections.abc import Iterable, Iterator
 from os import PathLike
@@ -103,10 +104,12 @@ def _read_whole(path: str) -> LUT1D | LUT3D | ShaperLUT3D | None:
     """The fast path for a plain file (a 33^3 .cube in a third of the stream's time):
     read it at once, parse the header as the stream does, and the table in one numpy
     call. None, so that the stream path runs and reports the exact line, for anything
-    unusual: a large file, CR line ends, NUL bytes, invalid UTF-8, a long line, comments
+    unusual: a large file or not a regular file (a pipe), CR line ends, NUL bytes, invalid UTF-8, a long line, comments
     or underscores or non-ASCII text in the table, a malformed table."""
     try:
-        if os.path.getsize(path) > FAST_MAX_BYTES:
+        info = os.stat(path)
+        # A regular file only: a pipe reports size 0 and may hold a gigabyte.
+        if not stat.S_ISREG(info.st_mode) or info.st_size > FAST_MAX_BYTES:
             return None
         data = Path(path).read_bytes()
     except OSError:
