@@ -331,7 +331,7 @@ def _icc_transform(im, icc: bytes, out_mode: str, path: Path):
 
 def _icc_to_srgb_deep(rgb: np.ndarray, icc: bytes, path: Path) -> np.ndarray:
     """ICC -> sRGB for 16-bit pixels: Pillow's CMS is 8-bit, so the transform is
-    sampled on a 52^3 lattice of exact 8-bit colours and applied as a LUT3D."""
+    sampled on an 86^3 lattice of exact 8-bit colours and applied as a LUT3D."""
     if _icc_is_srgb(icc):
         return rgb
     from PIL import Image
