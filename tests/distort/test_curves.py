@@ -125,3 +125,19 @@ def test_shades_of_gray_against_colour_science(image):
     assert out.dtype == np.float32 and out.shape == cast.shape
     np.testing.assert_allclose(out, expected, atol=1e-5)
     assert np.abs(out - cast).max() > 0.05  # a real correction, not the input back
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 6])
+def test_monotone_curve_is_scipys_pchip(n):
+    from scipy.interpolate import PchipInterpolator
+
+    from lutkit.distort.curves import _random_knots, monotone_curve
+
+    g = np.random.default_rng(n)
+    x = np.concatenate([g.uniform(-0.1, 1.1, 5000), np.linspace(0, 1, n)]).astype(np.float32)
+    for k in range(30):
+        ys = _random_knots(g, n, float(g.uniform(0.0, 0.5)))
+        if k == 0:
+            ys = tuple([0.0] * (n // 2) + [1.0] * (n - n // 2))  # flat runs and a jump
+        want = PchipInterpolator(np.linspace(0, 1, n), np.asarray(ys))(np.clip(x, 0, 1))
+        assert np.abs(monotone_curve(x, ys) - want).max() < 1e-12, ys
