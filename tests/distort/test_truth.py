@@ -63,38 +63,28 @@ def test_spatial_ops_have_no_ground_truth():
         bake_chain(records)
 
 
-def test_tetrahedral_jacobian_matches_finite_differences():
-    """The Newton steps' Jacobian, read off the table, is the interpolation's slope."""
-    from lutkit.distort.truth import _TetraJacobian
-
+def test_inverse_agrees_with_the_lut_kernel():
+    """The C inversion evaluates the LUT itself (float64): where it reports a colour
+    reached, the float32 apply kernel (an independent implementation) agrees."""
     lut = bake_chain(chain(["lighting.cct", "curves.channels"], 3), 17)
-    g = np.random.default_rng(0)
-    cell = (g.integers(0, 16, (200, 3)) + g.uniform(0.1, 0.9, (200, 3))) / 16
-    # keep away from the faces between tetrahedra (two fractions nearly equal)
-    frac = cell * 16 % 1
-    far = np.min(np.abs(frac[:, [0, 0, 1]] - frac[:, [1, 2, 2]]), axis=1) > 0.05
-    v = cell[far]
-    cols = _TetraJacobian(lut)(v)
-    h = 1e-4
-    for j in range(3):
-        e = np.zeros(3)
-        e[j] = h
-        fd = (lut.apply((v + e).astype(np.float32)) - lut.apply((v - e).astype(np.float32))) / (
-            2 * h
-        )
-        assert np.abs(cols[j] - fd).max() < 2e-2, j
+    inv, report = invert_lut(lut)
+    assert 0.2 < report.fraction < 1.0, report.summary()
+    back = lut.apply(inv.table.astype(np.float32))
+    err = np.abs(back - inv.lattice()).max(axis=-1)
+    assert err[report.invertible].max() <= 1 / 510 + 1e-5
+    assert report.max_residual == pytest.approx(err.max(), abs=1e-5)
 
 
-def test_normal_equations_solve_like_numpy():
-    from lutkit.distort.truth import _solve_normal
-
-    g = np.random.default_rng(1)
-    jac = g.normal(size=(50, 3, 3))
-    r = g.normal(size=(50, 3))
-    jt = np.transpose(jac, (0, 2, 1))
-    want = np.linalg.solve(jt @ jac + 1e-6 * np.eye(3), jt @ r[..., None])[..., 0]
-    cols = np.transpose(jac, (2, 0, 1))  # [column][point][channel]
-    assert np.allclose(_solve_normal(cols, r), want, atol=1e-9)
+def test_inverse_on_another_lattice_and_a_fold():
+    lut = LUT3D.from_function(lambda x: 0.1 + 0.8 * x**1.3, 17)
+    inv, report = invert_lut(lut, 9)
+    assert inv.size == 9 and report.invertible.shape == (9, 9, 9)
+    # A map that folds red back on itself has no local inverse where it folds.
+    fold = LUT3D.from_function(
+        lambda x: np.stack([4 * x[:, 0] * (1 - x[:, 0]), x[:, 1], x[:, 2]], -1), 17
+    )
+    _, folded = invert_lut(fold)
+    assert not folded.invertible[16].any()  # reached (at r = 1/2), but the Jacobian is 0
 
 
 def test_inversion_finds_reachable_colours(photo):
