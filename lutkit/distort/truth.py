@@ -7,6 +7,7 @@ stores it as ``target_lut``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -37,13 +38,21 @@ class InverseReport:
     invertible: np.ndarray  # (N, N, N) bool: F(inverse(y)) == y within tolerance
     max_residual: float
     fraction: float  # share of lattice points that are invertible
+    # (N-1, N-1, N-1) bool: cells whose eight corners are invertible but whose centre
+    # the interpolated inverse does not take back: two branches of the inverse meet
+    # inside (as across a flat stretch of a curve), so interpolating there is wrong.
+    torn: np.ndarray
 
     def mask(self, image: np.ndarray) -> np.ndarray:
-        """(H, W) bool: pixels of a distorted float image whose surrounding lattice
-        points (all eight) are invertible, i.e. where the inverse LUT is trustworthy."""
+        """(H, W) bool: pixels of a distorted float image (in [0, 1]) whose surrounding
+        lattice points (all eight, or the four of a face they lie on) are invertible,
+        outside torn cells: where the inverse LUT is trustworthy."""
+        pixels = np.asarray(image, np.float32)
         flags = np.repeat(self.invertible[..., None], 3, axis=-1).astype(np.float32)
-        inside = LUT3D(flags).apply(np.asarray(image, np.float32), interp="trilinear")
-        return inside[..., 0] > 0.9999
+        inside = LUT3D(flags).apply(pixels, interp="trilinear")[..., 0] > 0.9999
+        n = self.torn.shape[0] + 1
+        i = np.minimum((np.clip(pixels, 0.0, 1.0) * np.float32(n - 1)).astype(np.intp), n - 2)
+        return inside & ~self.torn[i[..., 0], i[..., 1], i[..., 2]]
 
     def summary(self) -> str:
         return (
@@ -89,8 +98,27 @@ def invert_lut(
     # Reached, and locally one-to-one: where the forward map clips (highlights, shadows,
     # out-of-gamut colours) many inputs give one output and the Jacobian collapses.
     ok = (residual <= tol) & (det > min_det)
-    report = InverseReport(ok.reshape(size, size, size), float(residual.max()), float(ok.mean()))
-    return LUT3D(x.reshape(size, size, size, 3), lut.domain, "inverse"), report
+    inverse = LUT3D(x.reshape(size, size, size, 3), lut.domain, "inverse")
+    ok = ok.reshape(size, size, size)
+    report = InverseReport(
+        ok, float(residual.max()), float(ok.mean()), _torn_cells(lut, inverse, ok, 2 * tol)
+    )
+    return inverse, report
+
+
+def _torn_cells(lut: LUT3D, inverse: LUT3D, ok: np.ndarray, tol: float) -> np.ndarray:
+    """(N-1)^3 bool: cells of ``inverse`` with eight invertible corners whose centre
+    ``lut`` does not take back to within ``tol`` through the interpolated inverse."""
+    m = ok.shape[0] - 1
+    corners = np.ones((m, m, m), bool)
+    for dr, dg, db in itertools.product((0, 1), repeat=3):
+        corners &= ok[dr : dr + m, dg : dg + m, db : db + m]
+    lo, hi = inverse.domain
+    ramp = (np.arange(m) + 0.5) / m
+    axes = [lo[c] + ramp * (hi[c] - lo[c]) for c in range(3)]
+    centres = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).astype(np.float32)
+    back = lut.apply(inverse.apply(centres))
+    return corners & (np.abs(back - centres).max(axis=-1) > tol)
 
 
 def ground_truth(records: Sequence[OpRecord], size: int = 33) -> tuple[LUT3D, InverseReport] | None:

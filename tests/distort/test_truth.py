@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -93,3 +95,23 @@ def test_inversion_finds_reachable_colours(photo):
     inv, report = invert_lut(lut)
     reachable = (inv.lattice() >= 0.05 + 1e-3).all(-1) & (inv.lattice() <= 0.95 - 1e-3).all(-1)
     assert report.invertible[reachable].all(), report.summary()
+
+
+def test_cells_across_a_flat_stretch_are_not_trusted():
+    """Across a flat stretch of a curve the inverse jumps between two branches: the
+    corners of such a cell are all invertible, but interpolating inside it is wrong,
+    and the mask leaves those pixels out."""
+    from lutkit.distort.base import ops_from_json
+
+    flat = [0.09, 0.29, 0.52, 0.52, 0.79, 0.87]  # red: flat between 0.4 and 0.6
+    ramp = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    params = {"red": flat, "green": ramp, "blue": ramp, "master": ramp}
+    records = ops_from_json(f'[{{"op": "curves.channels", "params": {json.dumps(params)}}}]')
+    clean = np.random.default_rng(0).random((64, 64, 3)).astype(np.float32)
+    distorted = apply_chain(clean, records)
+    inverse, report = invert_lut(bake_chain(records, 17))
+    assert report.torn.any()
+    mask = report.mask(distorted)
+    de = image_delta_e(inverse.apply(distorted), clean)
+    assert mask.mean() > 0.2
+    assert de[mask].mean() < 0.1  # (0.18 with the torn cells' pixels in)
