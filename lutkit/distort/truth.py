@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lutkit.distort.base import OpRecord, apply_chain, get_op
-from lutkit.errors import ConfigError
+from lutkit.errors import ConfigError, LutkitError
 from lutkit.luts.model import LUT3D
 
 
@@ -83,9 +83,9 @@ def invert_lut(
     from lutkit.luts import _lutc
 
     if not hasattr(_lutc, "invert3d"):  # a kernel built from an older _lutc.c
-        raise ImportError(
-            "lutkit's C kernel is out of date: rebuild it (make setup, or "
-            "python setup.py build_ext --inplace)"
+        raise LutkitError(
+            "lutkit's C kernel is out of date (no invert3d)",
+            hint="rebuild it: make setup, or python setup.py build_ext --inplace",
         )
     size = size or lut.size
     y = np.ascontiguousarray(LUT3D.lattice_points(size, lut.domain).reshape(-1, 3))
