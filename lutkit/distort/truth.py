@@ -7,9 +7,10 @@ stores it as ``target_lut``.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,10 +39,19 @@ class InverseReport:
     invertible: np.ndarray  # (N, N, N) bool: F(inverse(y)) == y within tolerance
     max_residual: float
     fraction: float  # share of lattice points that are invertible
-    # (N-1, N-1, N-1) bool: cells whose eight corners are invertible but whose centre
-    # the interpolated inverse does not take back: two branches of the inverse meet
-    # inside (as across a flat stretch of a curve), so interpolating there is wrong.
-    torn: np.ndarray
+    # What ``torn`` is worked out from, when first asked (a dataset row needs only the
+    # fraction): the forward LUT, the inverse and the residual tolerance at cell centres.
+    forward: LUT3D = field(repr=False)
+    inverse: LUT3D = field(repr=False)
+    centre_tol: float = field(repr=False)
+
+    @functools.cached_property
+    def torn(self) -> np.ndarray:
+        """(N-1, N-1, N-1) bool: cells whose eight corners are invertible but whose
+        centre the interpolated inverse does not take back: two branches of the
+        inverse meet inside (as across a flat stretch of a curve), so interpolating
+        there is wrong."""
+        return _torn_cells(self.forward, self.inverse, self.invertible, self.centre_tol)
 
     def mask(self, image: np.ndarray) -> np.ndarray:
         """(H, W) bool: pixels of a distorted float image (in [0, 1]) whose surrounding
@@ -100,9 +110,7 @@ def invert_lut(
     ok = (residual <= tol) & (det > min_det)
     inverse = LUT3D(x.reshape(size, size, size, 3), lut.domain, "inverse")
     ok = ok.reshape(size, size, size)
-    report = InverseReport(
-        ok, float(residual.max()), float(ok.mean()), _torn_cells(lut, inverse, ok, 2 * tol)
-    )
+    report = InverseReport(ok, float(residual.max()), float(ok.mean()), lut, inverse, 2 * tol)
     return inverse, report
 
 
