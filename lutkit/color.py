@@ -18,22 +18,37 @@ _E0 = _K0 / _PHI
 
 def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
     """sRGB-encoded values -> linear light (IEC 61966-2-1 EOTF); extends oddly below 0."""
-    v = np.asarray(rgb)
-    dtype = np.float32 if v.dtype == np.float32 else np.float64
-    v = v.astype(np.float64)  # float64 inside: exact 0 and 1 at the ends
-    a = np.abs(v)
-    out = np.where(a <= _K0, a / _PHI, ((a + _A) / (1 + _A)) ** 2.4)
-    return (np.sign(v) * out).astype(dtype)
+    v, dtype = _as_float64(rgb)  # float64 inside: exact 0 and 1 at the ends
+    a = np.abs(v, out=np.empty_like(v))  # (an array even for one value)
+    out = np.add(a, _A, out=np.empty_like(v))  # in place from here: every pixel of every op
+    out /= 1 + _A
+    np.power(out, 2.4, out=out)
+    np.divide(a, _PHI, out=out, where=a <= _K0)
+    return _signed(out, v).astype(dtype, copy=False)[()]
 
 
 def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
     """Linear light -> sRGB-encoded values (inverse EOTF); extends oddly below 0."""
-    v = np.asarray(linear)
-    dtype = np.float32 if v.dtype == np.float32 else np.float64
-    v = v.astype(np.float64)
-    a = np.abs(v)
-    out = np.where(a <= _E0, a * _PHI, (1 + _A) * np.power(a, 1 / 2.4) - _A)
-    return (np.sign(v) * out).astype(dtype)
+    v, dtype = _as_float64(linear)
+    a = np.abs(v, out=np.empty_like(v))
+    out = np.power(a, 1 / 2.4, out=np.empty_like(v))
+    out *= 1 + _A
+    out -= _A
+    np.multiply(a, _PHI, out=out, where=a <= _E0)
+    return _signed(out, v).astype(dtype, copy=False)[()]
+
+
+def _as_float64(x: np.ndarray) -> tuple[np.ndarray, type]:
+    """(x as float64, the dtype to hand back: float32 stays float32, else float64)."""
+    v = np.asarray(x)
+    return v.astype(np.float64), np.float32 if v.dtype == np.float32 else np.float64
+
+
+def _signed(out: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``sign(v) * out``, in place (odd extension below 0; 0 where v is 0 or NaN-free)."""
+    if v.size and not v.min() > 0:  # zeros and negatives (and NaN) take sign(v)'s way
+        out *= np.sign(v)
+    return out
 
 
 def _white_xy():

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import colour
 import numpy as np
+import pytest
 
 from lutkit import color
 
@@ -32,3 +33,22 @@ def test_delta_e_2000_reference_pair():
 def test_image_delta_e_zero_for_identical():
     x = np.random.default_rng(1).random((8, 8, 3))
     assert color.image_delta_e(x, x).max() == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transfer_functions_are_the_plain_formulas_bit_for_bit(dtype):
+    """The in-place transfer functions give the textbook expressions' bits exactly."""
+    from lutkit.color import linear_to_srgb, srgb_to_linear
+
+    v = np.concatenate(
+        [np.random.default_rng(0).uniform(-0.5, 1.5, 3000), [0.0, -0.0, 0.04045, 0.0031308, 1.0]]
+    ).astype(dtype)
+    a = np.abs(v.astype(np.float64))
+    lin = np.sign(v) * np.where(a <= 0.04045, a / 12.92, ((a + 0.055) / (1 + 0.055)) ** 2.4)
+    enc = np.sign(v) * np.where(
+        a <= 0.04045 / 12.92, a * 12.92, (1 + 0.055) * a ** (1 / 2.4) - 0.055
+    )
+    assert srgb_to_linear(v).dtype == dtype
+    assert srgb_to_linear(v).tobytes() == lin.astype(dtype).tobytes()
+    assert linear_to_srgb(v).tobytes() == enc.astype(dtype).tobytes()
+    assert isinstance(srgb_to_linear(np.float32(0.5)), np.float32)

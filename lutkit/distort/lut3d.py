@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -16,6 +17,26 @@ def _load(root: str, name: str):
     from lutkit.luts.library import Library
 
     return Library(root).load(name)
+
+
+@lru_cache(maxsize=8)
+def _index(root: str, stamp: tuple[int, int]):
+    from lutkit.luts.library import Library
+
+    return Library(root)
+
+
+def _library(root: str):
+    """The library at ``root``, its index read once per change of index.toml (a recipe
+    samples this op for every row: reading the TOML each time was a fifth of a row)."""
+    from lutkit.luts.library import INDEX
+
+    try:
+        st = (Path(root) / INDEX).stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        stamp = (0, -1)
+    return _index(root, stamp)
 
 
 def library_root() -> str:
@@ -44,9 +65,7 @@ class LibraryLut(Op):
     }
 
     def candidates(self, ranges) -> list[str]:
-        from lutkit.luts.library import Library
-
-        lib = Library(library_root())
+        lib = _library(library_root())
         names = lib.names()
         chosen = ranges["names"].options
         if chosen != ("*",):

@@ -7,13 +7,15 @@ stores it as ``target_lut``.
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from lutkit.distort.base import OpRecord, apply_chain, get_op
-from lutkit.errors import ConfigError
+from lutkit.errors import ConfigError, LutkitError
 from lutkit.luts.model import LUT3D
 
 
@@ -37,13 +39,30 @@ class InverseReport:
     invertible: np.ndarray  # (N, N, N) bool: F(inverse(y)) == y within tolerance
     max_residual: float
     fraction: float  # share of lattice points that are invertible
+    # What ``torn`` is worked out from, when first asked (a dataset row needs only the
+    # fraction): the forward LUT, the inverse and the residual tolerance at cell centres.
+    forward: LUT3D = field(repr=False)
+    inverse: LUT3D = field(repr=False)
+    centre_tol: float = field(repr=False)
+
+    @functools.cached_property
+    def torn(self) -> np.ndarray:
+        """(N-1, N-1, N-1) bool: cells whose eight corners are invertible but whose
+        centre the interpolated inverse does not take back: two branches of the
+        inverse meet inside (as across a flat stretch of a curve), so interpolating
+        there is wrong."""
+        return _torn_cells(self.forward, self.inverse, self.invertible, self.centre_tol)
 
     def mask(self, image: np.ndarray) -> np.ndarray:
-        """(H, W) bool: pixels of a distorted float image whose surrounding lattice
-        points (all eight) are invertible, i.e. where the inverse LUT is trustworthy."""
+        """(H, W) bool: pixels of a distorted float image (in [0, 1]) whose surrounding
+        lattice points (all eight, or the four of a face they lie on) are invertible,
+        outside torn cells: where the inverse LUT is trustworthy."""
+        pixels = np.asarray(image, np.float32)
         flags = np.repeat(self.invertible[..., None], 3, axis=-1).astype(np.float32)
-        inside = LUT3D(flags).apply(np.asarray(image, np.float32), interp="trilinear")
-        return inside[..., 0] > 0.9999
+        inside = LUT3D(flags).apply(pixels, interp="trilinear")[..., 0] > 0.9999
+        n = self.torn.shape[0] + 1
+        i = np.minimum((np.clip(pixels, 0.0, 1.0) * np.float32(n - 1)).astype(np.intp), n - 2)
+        return inside & ~self.torn[i[..., 0], i[..., 1], i[..., 2]]
 
     def summary(self) -> str:
         return (
@@ -61,66 +80,53 @@ def invert_lut(
 ) -> tuple[LUT3D, InverseReport]:
     """Numerically invert a LUT3D: for every lattice colour y find x with F(x) = y.
 
-    Damped Newton steps with a finite-difference Jacobian of the (tetrahedral) LUT,
-    x kept inside the domain. Where y is not reachable (clipped highlights, crushed
-    shadows, colours pushed out of gamut) the result is the best x found and the point
-    is marked not invertible in the report.
+    Damped Newton steps on the tetrahedral interpolation of the table, x kept inside
+    the domain. F is linear inside each of a cell's six tetrahedra, so each step uses
+    that tetrahedron's exact Jacobian; a step that does not cut the error is halved.
+    Where y is not reachable (clipped highlights, crushed shadows, colours pushed out
+    of gamut) the result is the best x found and the point is marked not invertible
+    in the report: its residual is over ``tol``, or the determinant of the
+    finite-difference Jacobian at x is under ``min_det`` (the map folds or flattens
+    there). The loop is C (``invert3d`` in ``lutkit/luts/_lutc.c``), a point at a
+    time in float64.
     """
+    from lutkit.luts import _lutc
+
+    if not hasattr(_lutc, "invert3d"):  # a kernel built from an older _lutc.c
+        raise LutkitError(
+            "lutkit's C kernel is out of date (no invert3d)",
+            hint="rebuild it: make setup, or python setup.py build_ext --inplace",
+        )
     size = size or lut.size
-    lo, hi = lut.domain
-    y = LUT3D.lattice_points(size, lut.domain).reshape(-1, 3)
-    x = y.copy()
-    h = 1e-3 * (hi - lo)
-
-    def f(v: np.ndarray) -> np.ndarray:
-        return lut.apply(v.astype(np.float32)).astype(np.float64)
-
-    def jacobian(v: np.ndarray, fv: np.ndarray | None = None) -> np.ndarray:
-        # Central differences; with fv = f(v) given, one-sided (half the LUT lookups).
-        jac = np.empty((v.shape[0], 3, 3))
-        for j in range(3):
-            e = np.zeros(3)
-            e[j] = h[j]
-            a = np.clip(v + e, lo, hi)
-            if fv is None:
-                b = np.clip(v - e, lo, hi)
-                fb = f(b)
-            else:
-                # step backwards where forwards is blocked by the domain's edge
-                back = a[:, j] - v[:, j] < 0.5 * h[j]
-                a[back] = np.clip(v[back] - e, lo, hi)
-                b, fb = v, fv
-            jac[:, :, j] = (f(a) - fb) / np.where(
-                np.abs(a[:, j] - b[:, j]) > 1e-12, a[:, j] - b[:, j], 1e-12
-            )[:, None]
-        return jac
-
-    active = np.arange(y.shape[0])  # points still improving: the others drop out
-    best = np.full(y.shape[0], np.inf)
-    for _ in range(iterations):
-        xa, ya = x[active], y[active]
-        fa = f(xa)
-        r = ya - fa
-        err = np.abs(r).max(axis=1)
-        # Converged, or stuck (an unreachable colour sliding along the gamut's edge).
-        done = (err < 1e-6) | (err > 0.98 * best[active])
-        best[active] = np.minimum(err, best[active])
-        jac = jacobian(xa, fa)
-        # Regularised solve: near-singular Jacobians (flat, clipped regions) still move.
-        jt = np.transpose(jac, (0, 2, 1))
-        step = np.linalg.solve(jt @ jac + 1e-6 * np.eye(3), (jt @ r[..., None]))[..., 0]
-        moved = np.clip(xa + step, lo, hi)
-        x[active] = np.where(done[:, None], xa, moved)
-        active = active[~done & (np.abs(moved - xa).max(axis=1) > 1e-7)]
-        if active.size == 0:
-            break
-    residual = np.abs(f(x) - y).max(axis=1)
+    y = np.ascontiguousarray(LUT3D.lattice_points(size, lut.domain).reshape(-1, 3))
+    x = np.empty_like(y)
+    residual = np.empty(y.shape[0])
+    det = np.empty(y.shape[0])
+    lo, hi = (np.ascontiguousarray(d, np.float64) for d in lut.domain)
+    table = np.ascontiguousarray(lut.table, np.float64)
+    _lutc.invert3d(table, lut.size, lo, hi, y, x, residual, det, iterations, y.shape[0])
     # Reached, and locally one-to-one: where the forward map clips (highlights, shadows,
     # out-of-gamut colours) many inputs give one output and the Jacobian collapses.
-    det = np.linalg.det(jacobian(x))
     ok = (residual <= tol) & (det > min_det)
-    report = InverseReport(ok.reshape(size, size, size), float(residual.max()), float(ok.mean()))
-    return LUT3D(x.reshape(size, size, size, 3), lut.domain, "inverse"), report
+    inverse = LUT3D(x.reshape(size, size, size, 3), lut.domain, "inverse")
+    ok = ok.reshape(size, size, size)
+    report = InverseReport(ok, float(residual.max()), float(ok.mean()), lut, inverse, 2 * tol)
+    return inverse, report
+
+
+def _torn_cells(lut: LUT3D, inverse: LUT3D, ok: np.ndarray, tol: float) -> np.ndarray:
+    """(N-1)^3 bool: cells of ``inverse`` with eight invertible corners whose centre
+    ``lut`` does not take back to within ``tol`` through the interpolated inverse."""
+    m = ok.shape[0] - 1
+    corners = np.ones((m, m, m), bool)
+    for dr, dg, db in itertools.product((0, 1), repeat=3):
+        corners &= ok[dr : dr + m, dg : dg + m, db : db + m]
+    lo, hi = inverse.domain
+    ramp = (np.arange(m) + 0.5) / m
+    axes = [lo[c] + ramp * (hi[c] - lo[c]) for c in range(3)]
+    centres = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).astype(np.float32)
+    back = lut.apply(inverse.apply(centres))
+    return corners & (np.abs(back - centres).max(axis=-1) > tol)
 
 
 def ground_truth(records: Sequence[OpRecord], size: int = 33) -> tuple[LUT3D, InverseReport] | None:

@@ -27,6 +27,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
@@ -517,6 +518,177 @@ static PyObject *py_gather_dense(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* ---------------------------------------------------------------- inversion
+ *
+ * invert3d: for every colour y find x with F(x) = y, F the tetrahedral interpolation
+ * of a float64 table [r][g][b][3]; the Newton inversion of lutkit/distort/truth.py.
+ * Inside each of a cell's six tetrahedra F is linear, so a step solves with that
+ * tetrahedron's exact Jacobian (regularised normal equations, as near-flat regions
+ * must still move); a step that does not cut the error by 2% is halved, from the last
+ * good x, and a point stops when converged (1e-6) or when an eighth of its step does
+ * not help. Per point it also reports max |F(x) - y| and the determinant of F's
+ * central-difference Jacobian at x (step h, one-sided at the domain's edges). */
+typedef struct {
+    const double *t;
+    int n;
+    double lo[3], hi[3], scale[3];
+} inv_t;
+
+static void tet_eval(const inv_t *L, const double x[3], double out[3], double jac[3][3])
+{
+    const int64_t stride[3] = {(int64_t)L->n * L->n * 3, (int64_t)L->n * 3, 3};
+    int64_t base = 0;
+    double f[3];
+    for (int c = 0; c < 3; c++) {
+        double p = (x[c] - L->lo[c]) * L->scale[c];
+        p = p < 0.0 ? 0.0 : (p > L->n - 1 ? L->n - 1 : p);
+        double i = floor(p);
+        if (i > L->n - 2)
+            i = L->n - 2;
+        f[c] = p - i;
+        base += (int64_t)i * stride[c];
+    }
+    /* Axes by decreasing fraction, ties in r, g, b order (a stable sort). */
+    int a[3] = {0, 1, 2}, tmp;
+    if (f[a[0]] < f[a[1]]) { tmp = a[0]; a[0] = a[1]; a[1] = tmp; }
+    if (f[a[1]] < f[a[2]]) { tmp = a[1]; a[1] = a[2]; a[2] = tmp; }
+    if (f[a[0]] < f[a[1]]) { tmp = a[0]; a[0] = a[1]; a[1] = tmp; }
+    const double *p = L->t + base;
+    for (int c = 0; c < 3; c++)
+        out[c] = p[c];
+    for (int k = 0; k < 3; k++) {
+        const double *q = p + stride[a[k]];
+        for (int c = 0; c < 3; c++) {
+            out[c] += f[a[k]] * (q[c] - p[c]);
+            if (jac)
+                jac[c][a[k]] = (q[c] - p[c]) * L->scale[a[k]];
+        }
+        p = q;
+    }
+}
+
+static double max_abs_diff(const double u[3], const double v[3])
+{
+    double e = 0.0;
+    for (int c = 0; c < 3; c++) {
+        double d = fabs(u[c] - v[c]);
+        e = d > e ? d : e;
+    }
+    return e;
+}
+
+static double clamp(double v, double lo, double hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+/* (J^T J + 1e-6 I)^-1 J^T r by the adjugate of the symmetric J^T J. */
+static void solve_normal(double jac[3][3], const double r[3], double step[3])
+{
+    double a[3][3], b[3];
+    for (int i = 0; i < 3; i++) {
+        b[i] = jac[0][i] * r[0] + jac[1][i] * r[1] + jac[2][i] * r[2];
+        for (int j = 0; j < 3; j++)
+            a[i][j] = jac[0][i] * jac[0][j] + jac[1][i] * jac[1][j] + jac[2][i] * jac[2][j];
+        a[i][i] += 1e-6;
+    }
+    const double m00 = a[1][1] * a[2][2] - a[1][2] * a[1][2];
+    const double m11 = a[0][0] * a[2][2] - a[0][2] * a[0][2];
+    const double m22 = a[0][0] * a[1][1] - a[0][1] * a[0][1];
+    const double m01 = a[0][2] * a[1][2] - a[0][1] * a[2][2];
+    const double m02 = a[0][1] * a[1][2] - a[0][2] * a[1][1];
+    const double m12 = a[0][1] * a[0][2] - a[0][0] * a[1][2];
+    const double det = a[0][0] * m00 + a[0][1] * m01 + a[0][2] * m02;
+    step[0] = (m00 * b[0] + m01 * b[1] + m02 * b[2]) / det;
+    step[1] = (m01 * b[0] + m11 * b[1] + m12 * b[2]) / det;
+    step[2] = (m02 * b[0] + m12 * b[1] + m22 * b[2]) / det;
+}
+
+static void invert_point(const inv_t *L, const double y[3], int iterations, double x[3],
+                         double *residual, double *det)
+{
+    double fx[3], jac[3][3], r[3], step[3], trial[3];
+    for (int c = 0; c < 3; c++)
+        x[c] = y[c];
+    tet_eval(L, x, fx, jac);
+    for (int c = 0; c < 3; c++)
+        r[c] = y[c] - fx[c];
+    double err = max_abs_diff(y, fx), t = 1.0;
+    int going = err >= 1e-6;
+    if (going)
+        solve_normal(jac, r, step);
+    for (int it = 0; it < iterations && going; it++) {
+        for (int c = 0; c < 3; c++)
+            trial[c] = clamp(x[c] + t * step[c], L->lo[c], L->hi[c]);
+        tet_eval(L, trial, fx, jac);
+        const double e = max_abs_diff(y, fx);
+        if (e < 0.98 * err) {
+            const double moved = max_abs_diff(trial, x);
+            for (int c = 0; c < 3; c++) {
+                x[c] = trial[c];
+                r[c] = y[c] - fx[c];
+            }
+            err = e;
+            t = 1.0;
+            going = moved > 1e-7 && e >= 1e-6;
+            if (going)
+                solve_normal(jac, r, step);
+        } else {
+            t *= 0.5;
+            going = t >= 0.125;
+        }
+    }
+    tet_eval(L, x, fx, NULL);
+    *residual = max_abs_diff(fx, y);
+    double fd[3][3], pa[3], pb[3], fa[3], fb[3];
+    for (int j = 0; j < 3; j++) {
+        const double h = 1e-3 * (L->hi[j] - L->lo[j]);
+        for (int c = 0; c < 3; c++)
+            pa[c] = pb[c] = x[c];
+        pa[j] = clamp(x[j] + h, L->lo[j], L->hi[j]);
+        pb[j] = clamp(x[j] - h, L->lo[j], L->hi[j]);
+        tet_eval(L, pa, fa, NULL);
+        tet_eval(L, pb, fb, NULL);
+        const double d = fabs(pa[j] - pb[j]) > 1e-12 ? pa[j] - pb[j] : 1e-12;
+        for (int c = 0; c < 3; c++)
+            fd[c][j] = (fa[c] - fb[c]) / d;
+    }
+    *det = fd[0][0] * (fd[1][1] * fd[2][2] - fd[1][2] * fd[2][1]) -
+           fd[0][1] * (fd[1][0] * fd[2][2] - fd[1][2] * fd[2][0]) +
+           fd[0][2] * (fd[1][0] * fd[2][1] - fd[1][1] * fd[2][0]);
+}
+
+/* invert3d(table, n, lo, hi, y, x, residual, det, iterations, m): float64 buffers; the
+ * table [r][g][b][3], lo and hi 3 values, y and x m * 3, residual and det m. */
+static PyObject *py_invert3d(PyObject *self, PyObject *args)
+{
+    Py_buffer table, lo, hi, y, x, residual, det;
+    int n, iterations;
+    Py_ssize_t m;
+    if (!PyArg_ParseTuple(args, "y*iy*y*y*w*w*w*in", &table, &n, &lo, &hi, &y, &x, &residual,
+                          &det, &iterations, &m))
+        return NULL;
+    inv_t L;
+    L.t = (const double *)table.buf;
+    L.n = n;
+    for (int c = 0; c < 3; c++) {
+        L.lo[c] = ((const double *)lo.buf)[c];
+        L.hi[c] = ((const double *)hi.buf)[c];
+        L.scale[c] = (n - 1) / (L.hi[c] - L.lo[c]);
+    }
+    const double *yb = (const double *)y.buf;
+    double *xb = (double *)x.buf, *rb = (double *)residual.buf, *db = (double *)det.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < m; i++)
+        invert_point(&L, yb + 3 * i, iterations, xb + 3 * i, rb + i, db + i);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&table);
+    PyBuffer_Release(&lo);
+    PyBuffer_Release(&hi);
+    PyBuffer_Release(&y);
+    PyBuffer_Release(&x);
+    PyBuffer_Release(&residual);
+    PyBuffer_Release(&det);
+    Py_RETURN_NONE;
+}
+
 /* set_path(path) -> the previous path: 0 scalar, 1 SSE2, -1 the best this build runs; a
  * path the build lacks falls back to the best it has. path() -> the path in use. */
 static PyObject *py_set_path(PyObject *self, PyObject *args)
@@ -537,6 +709,7 @@ static PyMethodDef methods[] = {
     {"apply3d", py_apply3d, METH_VARARGS, "Apply a 3D LUT (see lutkit/luts/apply.py)."},
     {"apply1d", py_apply1d, METH_VARARGS, "Apply a 1D LUT (see lutkit/luts/apply.py)."},
     {"gather_dense", py_gather_dense, METH_VARARGS, "Gather from a dense 8-bit table."},
+    {"invert3d", py_invert3d, METH_VARARGS, "Invert a 3D table (see lutkit/distort/truth.py)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -111,6 +111,29 @@ def test_library_lut_matches_colour_science_on_the_cube_file(image, name, streng
     np.testing.assert_allclose(out, expected, atol=1e-5)
 
 
+def test_library_lut_draws_follow_an_edited_index(tmp_path, monkeypatch):
+    """The library index is read once and kept, until index.toml changes."""
+    import os
+    import shutil
+
+    from lutkit.distort.lut3d import library_root
+
+    lib = tmp_path / "luts"
+    lib.mkdir()
+    for name in ("cool-grade", "warm-grade"):
+        shutil.copy(Path(library_root()) / f"{name}.cube", lib / f"{name}.cube")
+    index = lib / "index.toml"
+    index.write_text('[[lut]]\nname = "cool-grade"\nfile = "cool-grade.cube"\n')
+    monkeypatch.setenv("LUTKIT_LIBRARY", str(lib))
+    op = get_op("lut3d.library")
+    assert op.candidates(op.ranges) == ["cool-grade"]
+    assert op.candidates(op.ranges) == ["cool-grade"]  # (from the cache)
+    index.write_text(index.read_text() + '[[lut]]\nname = "warm-grade"\nfile = "warm-grade.cube"\n')
+    stat = index.stat()
+    os.utime(index, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # a coarse clock
+    assert op.candidates(op.ranges) == ["cool-grade", "warm-grade"]
+
+
 def test_shades_of_gray_against_colour_science(image):
     import colour
 
@@ -125,3 +148,19 @@ def test_shades_of_gray_against_colour_science(image):
     assert out.dtype == np.float32 and out.shape == cast.shape
     np.testing.assert_allclose(out, expected, atol=1e-5)
     assert np.abs(out - cast).max() > 0.05  # a real correction, not the input back
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 6])
+def test_monotone_curve_is_scipys_pchip(n):
+    from scipy.interpolate import PchipInterpolator
+
+    from lutkit.distort.curves import _random_knots, monotone_curve
+
+    g = np.random.default_rng(n)
+    x = np.concatenate([g.uniform(-0.1, 1.1, 5000), np.linspace(0, 1, n)]).astype(np.float32)
+    for k in range(30):
+        ys = _random_knots(g, n, float(g.uniform(0.0, 0.5)))
+        if k == 0:
+            ys = tuple([0.0] * (n // 2) + [1.0] * (n - n // 2))  # flat runs and a jump
+        want = PchipInterpolator(np.linspace(0, 1, n), np.asarray(ys))(np.clip(x, 0, 1))
+        assert np.abs(monotone_curve(x, ys) - want).max() < 1e-12, ys
