@@ -48,3 +48,45 @@ def pytest_make_collect_report(collector: pytest.Collector) -> object:
     report = outcome.get_result()
     if required() and report.skipped:  # a module-level skip or importorskip
         _fail(report)
+
+
+def missing_module(*names: str) -> str | None:
+    """``importorskip``'s reason for the first of ``names`` that does not import, or None."""
+    import importlib
+
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            return f"could not import {name!r}: {exc}"
+    return None
+
+
+class _SkippedModule(pytest.File):
+    """A test module collected as one skip, without importing it."""
+
+    reason = ""
+
+    def collect(self):  # noqa: ANN201 - pytest's collector protocol
+        pytest.skip(self.reason)
+
+
+def skip_folder_unless(*names: str):  # noqa: ANN201 - returns a pytest hook or None
+    """For a folder's conftest: ``pytest_pycollect_makemodule = skip_folder_unless(...)``.
+
+    Where one of ``names`` does not import, every test module under the folder is
+    collected as a skip (a failure under the switch) instead of being imported. A
+    module-level ``importorskip`` in the conftest does the same when pytest collects
+    the whole tree, but crashes pytest when the folder itself is named on its command
+    line (``pytest tests/models``): a conftest given that way is loaded before
+    collection, where a skip is not handled."""
+    reason = missing_module(*names)
+    if reason is None:
+        return None
+
+    def pytest_pycollect_makemodule(module_path, parent):  # noqa: ANN001, ANN202
+        node = _SkippedModule.from_parent(parent, path=module_path)
+        node.reason = reason
+        return node
+
+    return pytest_pycollect_makemodule

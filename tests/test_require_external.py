@@ -81,3 +81,40 @@ def test_without_the_switch_skips_stay_skips(pytester, monkeypatch):
     )
     result.assert_outcomes(passed=1, skipped=4)
     assert result.ret == pytest.ExitCode.OK
+
+
+FOLDER_CONFTEST = """
+from tests.require_external import skip_folder_unless
+
+pytest_pycollect_makemodule = skip_folder_unless("lutkit_no_such_module")
+"""
+
+FOLDER_TEST = """
+import lutkit_no_such_module  # never imported: the folder's conftest skips first
+
+
+def test_never_runs():
+    pass
+"""
+
+
+@pytest.mark.parametrize("switch", ["0", "1"])
+def test_a_folder_that_needs_a_missing_module_named_on_the_command_line(
+    pytester, monkeypatch, switch
+):
+    # `pytest tests/models` with diffusers missing: the folder's conftest is loaded
+    # before collection, where a module-level importorskip crashed pytest.
+    sub = pytester.mkpydir("needs")
+    (sub / "conftest.py").write_text(FOLDER_CONFTEST)
+    (sub / "test_a.py").write_text(FOLDER_TEST)
+    (sub / "test_b.py").write_text(FOLDER_TEST)
+    monkeypatch.setenv("LUTKIT_REQUIRE_EXTERNAL", switch)
+    plugins = ("tests.require_external", "no:cacheprovider", "no:hypothesispytest", "no:anyio")
+    result = pytester.runpytest(*[a for p in plugins for a in ("-p", p)], "needs")
+    if switch == "0":
+        result.assert_outcomes(skipped=2)  # pytest's own code for "all skipped at collection":
+        assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    else:
+        result.assert_outcomes(errors=2)
+        result.stdout.fnmatch_lines(["*forbids skips: *could not import 'lutkit_no_such_module'*"])
+        assert result.ret != pytest.ExitCode.OK

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("torch")
-pytest.importorskip("diffusers")
+from tests.require_external import skip_folder_unless
+
+pytest_pycollect_makemodule = skip_folder_unless("torch", "diffusers")
 
 
 @pytest.fixture(autouse=True, scope="module")
