@@ -57,7 +57,8 @@ class ImageData:
     orientation reset to 1, or None. ``icc``: the original embedded profile, or None.
     ``icc_converted``: the profile no longer describes ``pixels`` (they were converted
     to sRGB, or the profile is unreadable or not an RGB profile); ``output_icc`` is the
-    profile to write with the pixels.
+    profile to write with the pixels. ``dpi``: the file's resolution (x, y) in dots per
+    inch, or None; written back where the output format carries one.
     """
 
     pixels: np.ndarray
@@ -68,6 +69,7 @@ class ImageData:
     path: Path | None = None
     format: str = ""
     info: dict = field(default_factory=dict)
+    dpi: tuple[float, float] | None = None
 
     @property
     def output_icc(self) -> bytes | None:
@@ -198,6 +200,7 @@ def load_image(
             )
         fmt = im.format or ""
         icc = im.info.get("icc_profile") or None
+        dpi = _dpi(im.info.get("dpi"))
         src_mode = im.mode
         # CMYK cannot stay in its own encoding (lutkit's pixels are RGB): through its
         # profile to sRGB whatever ``convert_icc`` says.
@@ -247,7 +250,17 @@ def load_image(
         icc_converted=icc_converted,
         path=path,
         format=fmt,
+        dpi=dpi,
     )
+
+
+def _dpi(value: object) -> tuple[float, float] | None:
+    """Pillow's ``info["dpi"]`` as two positive floats, or None (absent or nonsense)."""
+    try:
+        x, y = (float(v) for v in value)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return None
+    return (x, y) if 0 < x < 1e6 and 0 < y < 1e6 else None
 
 
 def _tiff_is_16bit(im) -> bool:
@@ -366,6 +379,7 @@ def save_image(
     icc: bytes | None = None,
     quality: int = 95,
     compression: str | None = None,
+    dpi: tuple[float, float] | None = None,
 ) -> Path:
     """Write (H, W, 3) pixels to ``path`` atomically; the format follows the extension.
 
@@ -373,7 +387,9 @@ def save_image(
     always 8-bit). Float input is taken as [0, 1]. EXIF and ICC bytes are embedded
     where the format allows (PNG, JPEG, TIFF, WebP). ``compression`` is a TIFF's, by
     Pillow's name (one of ``TIFF_COMPRESSIONS``; default deflate); other formats
-    ignore it.
+    ignore it. ``dpi`` (x, y) is written into 8-bit JPEG, PNG, TIFF and BMP files and
+    16-bit TIFFs (not LZW or PackBits ones without a profile: the codec wins); 16-bit
+    PNGs and WebP files get none.
     """
     path = Path(path)
     ext = path.suffix.lower()
@@ -410,9 +426,9 @@ def save_image(
     try:
         with atomic_output(path) as tmp:
             if dtype == np.uint16:
-                _save_16bit(tmp, ext, data, a, exif, icc, compression)
+                _save_16bit(tmp, ext, data, a, exif, icc, compression, dpi)
             else:
-                _save_8bit(tmp, ext, data, a, exif, icc, quality, compression)
+                _save_8bit(tmp, ext, data, a, exif, icc, quality, compression, dpi)
     except OSError as exc:
         raise ImageError(f"cannot write image: {exc}", path=path) from None
     return path
@@ -435,7 +451,15 @@ _TIFF16_COMPRESSIONS = tuple(_TIFF16_CODES)
 
 
 def _save_8bit(
-    tmp: Path, ext: str, data, alpha, exif, icc, quality: int, compression: str | None
+    tmp: Path,
+    ext: str,
+    data,
+    alpha,
+    exif,
+    icc,
+    quality: int,
+    compression: str | None,
+    dpi: tuple[float, float] | None = None,
 ) -> None:
     from PIL import Image
 
@@ -452,6 +476,8 @@ def _save_8bit(
         ".bmp": "BMP",
     }[ext]
     kw: dict = {}
+    if dpi is not None and fmt != "WEBP":
+        kw["dpi"] = dpi
     if fmt != "BMP":
         if icc:
             kw["icc_profile"] = icc
@@ -467,12 +493,22 @@ def _save_8bit(
 
 
 def _save_16bit(
-    tmp: Path, ext: str, data: np.ndarray, alpha, exif, icc, compression: str | None = None
+    tmp: Path,
+    ext: str,
+    data: np.ndarray,
+    alpha,
+    exif,
+    icc,
+    compression: str | None = None,
+    dpi: tuple[float, float] | None = None,
 ) -> None:
     import cv2
 
-    if ext != ".png" and icc:
-        _save_16bit_tiff_with_profile(tmp, data, alpha, icc, compression)
+    # tifffile for a profile (always) or a resolution (where that keeps the codec: it
+    # writes no LZW or PackBits without imagecodecs)
+    keeps_codec = compression in (None, "raw", "tiff_deflate", "tiff_adobe_deflate")
+    if ext != ".png" and (icc or (dpi and keeps_codec)):
+        _save_16bit_tiff_with_tifffile(tmp, data, alpha, icc, compression, dpi)
         return
     bgr = data[:, :, ::-1]
     if alpha is not None:
@@ -489,11 +525,16 @@ def _save_16bit(
     tmp.write_bytes(blob)
 
 
-def _save_16bit_tiff_with_profile(
-    tmp: Path, data: np.ndarray, alpha, icc: bytes, compression: str | None
+def _save_16bit_tiff_with_tifffile(
+    tmp: Path,
+    data: np.ndarray,
+    alpha,
+    icc: bytes | None,
+    compression: str | None,
+    dpi: tuple[float, float] | None,
 ) -> None:
-    """A 16-bit TIFF that carries its ICC profile (OpenCV cannot embed one), written
-    with tifffile. Without the optional imagecodecs package tifffile writes no LZW or
+    """A 16-bit TIFF that carries its ICC profile or resolution (OpenCV writes
+    neither), written with tifffile. Without the optional imagecodecs package tifffile writes no LZW or
     PackBits, so those (and the default) become Adobe deflate: lossless, and the
     profile is kept, which matters more than the codec."""
     import tifffile
@@ -509,6 +550,8 @@ def _save_16bit_tiff_with_profile(
         compression=codec,
         iccprofile=icc,
         extrasamples=["unassalpha"] if alpha is not None else None,
+        resolution=dpi,
+        resolutionunit="INCH" if dpi is not None else None,
         metadata=None,
     )
 

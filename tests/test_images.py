@@ -212,3 +212,29 @@ def test_float_conversions(photo16):
 def test_unknown_output_extension(tmp_path, photo):
     with pytest.raises(ImageError, match=r"cannot write images with extension '\.xyz'"):
         save_image(tmp_path / "a.xyz", photo)
+
+
+@pytest.mark.parametrize(
+    "ext,depth,compression",
+    [
+        (".jpg", 8, None),
+        (".png", 8, None),
+        (".tif", 8, "tiff_lzw"),
+        (".bmp", 8, None),
+        (".tif", 16, None),
+        (".tif", 16, "tiff_adobe_deflate"),
+    ],
+)
+def test_dpi_is_read_and_written_back(tmp_path, photo, photo16, ext, depth, compression):
+    pixels = photo if depth == 8 else photo16
+    path = save_image(tmp_path / f"p{ext}", pixels, dpi=(300.0, 150.0), compression=compression)
+    with Image.open(path) as im:  # Pillow, independently of lutkit's reader
+        assert np.allclose(im.info["dpi"], (300, 150), atol=0.05)
+    data = load_image(path)
+    assert data.dpi is not None and np.allclose(data.dpi, (300, 150), atol=0.05)
+    again = save_image(tmp_path / f"q{ext}", data.pixels, dpi=data.dpi, compression=compression)
+    assert np.allclose(load_image(again).dpi, (300, 150), atol=0.05)
+
+
+def test_no_dpi_when_the_file_has_none(tmp_path, photo):
+    assert load_image(save_image(tmp_path / "p.png", photo)).dpi is None

@@ -146,7 +146,14 @@ def fix_files(
         )
         dst.parent.mkdir(parents=True, exist_ok=True)
         written.append(
-            save_image(dst, result.pixels, exif=data.exif, icc=data.output_icc, quality=quality)
+            save_image(
+                dst,
+                result.pixels,
+                exif=data.exif,
+                icc=data.output_icc,
+                quality=quality,
+                dpi=data.dpi,
+            )
         )
         if compare:
             save_compare(data, result.pixels, dst.with_name(f"{dst.stem}-compare.jpg"))

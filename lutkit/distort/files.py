@@ -118,6 +118,7 @@ def distort_file(
         from_float(out, data.pixels.dtype),
         exif=data.exif,
         icc=data.output_icc,
+        dpi=data.dpi,
     )
     if params_out is not None:
         doc = params_document(records, name, seed_used)

@@ -92,7 +92,9 @@ def apply_to_image_data(
     describes the pixels (:attr:`ImageData.output_icc`) survive."""
     pixels = apply_lut(lut, data.pixels, interp=interp, strength=strength)
     icc = data.output_icc
-    return ImageData(pixels, data.alpha, data.exif, icc, False, data.path, data.format)
+    return ImageData(
+        pixels, data.alpha, data.exif, icc, False, data.path, data.format, dpi=data.dpi
+    )
 
 
 def apply_to_files(
@@ -179,4 +181,5 @@ def _write(dst: Path, data: ImageData, quality: int, tiff: str | None = None) ->
         icc=data.icc,
         quality=quality,
         compression=tiff if is_tiff else None,
+        dpi=data.dpi,
     )

@@ -308,3 +308,18 @@ def test_a_bad_value_is_one_line(run):
     assert (
         result.output == "Error: Invalid value for 'IMAGES...': Path 'holiday/' does not exist.\n"
     )
+
+
+@pytest.mark.parametrize("name", ["p.jpg", "p.png", "p.tif"])
+def test_the_written_files_keep_the_inputs_dpi(run, tmp_path, photo, name):
+    # A print-ready file (300 dpi) stays 300 dpi through lut apply, distort and fix's
+    # shared writer (fix: tests/train/test_fix.py).
+    from PIL import Image
+
+    save_image(tmp_path / name, photo, dpi=(300.0, 300.0))
+    assert run("lut", "identity", "--size", "17", "-o", "id.cube").exit_code == 0
+    assert run("lut", "apply", "id.cube", name, "-o", f"out-{name}").exit_code == 0
+    assert run("distort", name, "-o", f"d-{name}", "--recipe", "curves").exit_code == 0
+    for out in (f"out-{name}", f"d-{name}"):
+        with Image.open(tmp_path / out) as im:
+            assert np.allclose(im.info.get("dpi", (0, 0)), (300, 300), atol=0.05), out

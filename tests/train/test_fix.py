@@ -208,3 +208,36 @@ def test_fix_demo_writes_the_sheet_and_cubes_that_reproduce_the_fix(run, tmp_pat
         fixed = load_image(result.files[f"fixed-{colormap}"]).pixels
         again = read_lut(result.files[f"cube-{colormap}"]).apply(distorted)
         assert np.abs(again.astype(int) - fixed.astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("to_srgb", [False, True])
+def test_fix_cli_keeps_the_profile_or_converts_with_to_srgb(run, tmp_path, photo, to_srgb):
+    # An Adobe RGB photo: fixed in its own encoding and still tagged, or (--to-srgb)
+    # converted by littleCMS first and written untagged; either way the pixels are
+    # what fix_pixels makes of the pixels the command says it worked on.
+    from tests.cli.test_lut_cli import ADOBE_RGB
+
+    icc = ADOBE_RGB.read_bytes()
+    save_image(tmp_path / "adobe.png", photo, icc=icc, dpi=(240.0, 240.0))
+    args = ["fix", str(tmp_path / "adobe.png"), "-o", str(tmp_path / "out.png")]
+    args += ["--model", str(run.path), "--colormap", "net"]
+    result = CliRunner().invoke(main, args + (["--to-srgb"] if to_srgb else []))
+    assert result.exit_code == 0, result.output
+    out = load_image(tmp_path / "out.png", convert_icc=False)
+    assert out.dpi is not None and np.allclose(out.dpi, (240, 240), atol=0.05)
+    if to_srgb:
+        worked_on = np.asarray(
+            ImageCms.profileToProfile(
+                Image.fromarray(photo),
+                ImageCms.ImageCmsProfile(str(ADOBE_RGB)),
+                ImageCms.createProfile("sRGB"),
+                renderingIntent=ImageCms.Intent.PERCEPTUAL,
+            )
+        )
+        assert out.icc is None
+    else:
+        worked_on = photo
+        assert out.icc == icc
+    expected = fix_pixels(run, worked_on, colormap="net").pixels
+    assert np.abs(out.pixels.astype(int) - np.asarray(expected).astype(int)).max() <= 1
+    assert not np.array_equal(worked_on, photo) or not to_srgb  # the profile mattered
