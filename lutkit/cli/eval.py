@@ -86,7 +86,8 @@ def eval_sets(dataset, out, variants, seed, photo_splits, tools, force) -> None:
     default="fcn,ia3dlut,ffcc",
     show_default=True,
     help="Learned baselines to train (or reuse), comma-separated; '' for none: the pixel "
-    "FCN, Image-Adaptive 3D LUT, and the FFCC-style illuminant estimator alone.",
+    "FCN, Image-Adaptive 3D LUT, and the FFCC-style illuminant estimator alone (ffcc; "
+    "ffcc-tonal: a light per tonal band).",
 )
 @click.option(
     "--baseline-epochs",

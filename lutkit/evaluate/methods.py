@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from lutkit.errors import LutkitError
 from lutkit.images import to_float
 
 TRAINING_JSON = "training.json"
-LEARNED = ("fcn", "ia3dlut", "ffcc")
+LEARNED = ("fcn", "ia3dlut", "ffcc", "ffcc-tonal")
 
 
 @dataclass
@@ -77,6 +77,9 @@ def _lut_method(model: Any) -> Method:
 
 
 def _ffcc_method(model: Any) -> Method:
+    if model.bands > 1:
+        label = f"FFCC-style, a light per tonal band ({model.bands}; learned)"
+        return Method("ffcc-tonal", label, "learned", model.correct)
     return Method("ffcc", "FFCC-style illuminant (learned)", "learned", model.correct)
 
 
@@ -133,6 +136,7 @@ def learned_baselines(
     ``seconds_per_epoch``, whether it was reused).
     """
     from lutkit.fsutil import atomic_write_text
+    from lutkit.models.blend import TONAL_BANDS
     from lutkit.models.fcn import PixelFCN
     from lutkit.models.ia3dlut import IA3DLUT
     from lutkit.models.illuminant import IlluminantNet
@@ -152,6 +156,12 @@ def learned_baselines(
         "ffcc": (
             IlluminantNet,
             illuminant_config or IlluminantTrainConfig(),
+            train_illuminant,
+            _ffcc_method,
+        ),
+        "ffcc-tonal": (
+            IlluminantNet,
+            replace(illuminant_config or IlluminantTrainConfig(), bands=TONAL_BANDS),
             train_illuminant,
             _ffcc_method,
         ),
@@ -194,6 +204,7 @@ def cached_baselines(cache: str | os.PathLike[str]) -> list[Method]:
         ("fcn", PixelFCN, _fcn_method),
         ("ia3dlut", IA3DLUT, _lut_method),
         ("ffcc", IlluminantNet, _ffcc_method),
+        ("ffcc-tonal", IlluminantNet, _ffcc_method),
     ):
         found = _load_cached(Path(cache) / name, cls, None)
         if found is not None:

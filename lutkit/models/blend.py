@@ -9,6 +9,10 @@ Candidates (each a pointwise colour map, so the blend bakes into one LUT3D):
   lights (von Kries gains in linear light, as in :mod:`lutkit.models.baselines`);
 - ``illuminant``: the light of the learned, translation-equivariant FFCC-style
   :class:`~lutkit.models.illuminant.IlluminantNet`;
+- ``illuminant-tonal``: the same kind of estimator with a light per tonal band
+  (shadows, midtones, highlights; ``IlluminantNet(bands=3)``), applied as gains that
+  follow each pixel's luma: a per-channel curve, for split-toned and cross-processed
+  looks that one gain cannot undo;
 - ``levels``: per-channel black and white points (the 0.5 % and 99.5 % quantiles of
   each channel stretched to 0 and 1), which undoes fading, lifted blacks and
   per-channel levels; ``sog-levels``: levels, then shades of gray;
@@ -24,8 +28,8 @@ per image is what lets a few tens of photos train it: it learns what a plausible
 looks like, not which photo it is (a scorer fed 72 histogram features per output fit
 the training photos and lost to shades of gray on held-out ones). Everything is
 estimated from a small square view (``pixels`` per side, area-averaged from the 224
-view). The learned candidates (``illuminant``, ``latent``) are also trained on their
-own loss (:func:`lutkit.train.stages.blend_loss`), so each is a corrector by itself.
+view). The learned candidates (``illuminant``, ``illuminant-tonal``, ``latent``) are
+also trained on their own loss (:func:`lutkit.train.stages.blend_loss`), so each is a corrector by itself.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from torch import nn
 from lutkit.errors import ConfigError
 from lutkit.models.illuminant import (
     IlluminantNet,
+    apply_band_gains,
     apply_gains,
     gains_from_light,
     light_from_uv,
@@ -53,8 +58,13 @@ CANDIDATES = (
     "illuminant",
     "levels",
     "sog-levels",
+    "illuminant-tonal",
     "latent",
 )
+# A BlendNet's candidates when none are given (what the first default model used).
+DEFAULT_CANDIDATES = CANDIDATES[:8]
+LEARNED_CANDIDATES = ("illuminant", "illuminant-tonal", "latent")
+TONAL_BANDS = 3
 LEVELS_QUANTILES = (0.005, 0.995)
 LOOK_FEATURES = 10  # the length of look_stats
 
@@ -131,7 +141,7 @@ class BlendNet(PretrainedMixin, nn.Module):
 
     def __init__(
         self,
-        candidates: list[str] | tuple[str, ...] = CANDIDATES[:-1],
+        candidates: list[str] | tuple[str, ...] = DEFAULT_CANDIDATES,
         hidden: int = 32,
         pixels: int = 32,
         latent_net: dict | None = None,
@@ -152,6 +162,8 @@ class BlendNet(PretrainedMixin, nn.Module):
             "latent_net": latent_net,
         }
         self.illuminant = IlluminantNet() if "illuminant" in candidates else None
+        tonal = "illuminant-tonal" in candidates
+        self.tonal = IlluminantNet(bands=TONAL_BANDS) if tonal else None
         self.latent = None
         if latent_net is not None:
             from lutkit.models.colormap import LUTNet
@@ -181,6 +193,8 @@ class BlendNet(PretrainedMixin, nn.Module):
         est = estimate(view)
         if self.illuminant is not None:
             est["illuminant"] = light_from_uv(self.illuminant(view, hist)[0])
+        if self.tonal is not None:
+            est["illuminant-tonal"] = self.tonal.band_gains(view)
         if self.latent is not None:
             if latents is None:
                 raise ConfigError("the latent candidate needs the latents")
@@ -197,6 +211,8 @@ class BlendNet(PretrainedMixin, nn.Module):
                 y = apply_gains(x, gains_from_light(est[name], keep="white"))
             elif name in ("gray-world", "shades-of-gray", "gray-edge", "illuminant"):
                 y = apply_gains(x, gains_from_light(est[name]))
+            elif name == "illuminant-tonal":
+                y = apply_band_gains(x, est[name])
             elif name == "levels":
                 y = levels(x, est["black"], est["white"])
             elif name == "sog-levels":

@@ -14,6 +14,12 @@ With the default 48 x 48 plane that is 2 x 96^2 + 48^2 + 1 = 20 737 parameters.
 The histogram channels are the pixels and a local-contrast image (|x - blur(x)|, FFCC's
 "edge" channel), each normalised to sum to 1; near-black and clipped pixels are left
 out. Tensors are (B, 3, H, W) sRGB-encoded in [0, 1].
+
+With ``bands`` > 1 the net also estimates a light per tonal band (``bands`` hat-shaped
+bands over sRGB luma, shadows to highlights), with the same filters and a bias map per
+band, each band's estimate pulled toward the whole image's by a learned share. Applied
+as gains that follow each pixel's luma, that is a per-channel curve: what a graded or
+cross-processed look (blue shadows, orange highlights) needs and one gain cannot give.
 """
 
 from __future__ import annotations
@@ -78,12 +84,55 @@ def log_chroma_histogram(rgb: torch.Tensor, bins: int, lo: float, step: float) -
     return torch.stack(out, dim=1)
 
 
-def _splat(u, v, ok, bins: int, lo: float, step: float) -> torch.Tensor:
+def band_weights(rgb: torch.Tensor, bands: int) -> torch.Tensor:
+    """(B, 3, ...) sRGB -> (B, bands, ...) hat weights over luma (Rec. 601 weights of
+    the encoded values), centred at 0, 1/(bands-1), ..., 1; they sum to 1 at every pixel."""
+    y = 0.299 * rgb[:, 0] + 0.587 * rgb[:, 1] + 0.114 * rgb[:, 2]
+    centres = torch.linspace(0.0, 1.0, bands, dtype=rgb.dtype, device=rgb.device)
+    shape = (1, bands) + (1,) * (y.dim() - 1)
+    return (1 - (y[:, None] - centres.view(shape)).abs() * (bands - 1)).clamp_min(0.0)
+
+
+def apply_band_gains(rgb: torch.Tensor, gains: torch.Tensor) -> torch.Tensor:
+    """(B, 3, ...) sRGB times per-band (B, bands, 3) linear gains, each pixel's gain
+    interpolated (in log) by its luma -> sRGB, clipped to [0, 1]. A function of the
+    pixel's colour alone: a global colour map, so it bakes into a LUT exactly."""
+    w = band_weights(rgb, gains.shape[1])
+    log_gain = torch.einsum("bk...,bkc->bc...", w, torch.log(gains.clamp_min(1e-6)))
+    return linear_to_srgb_torch(srgb_to_linear_torch(rgb) * log_gain.exp())
+
+
+def log_chroma_band_histograms(
+    rgb: torch.Tensor, bins: int, lo: float, step: float, bands: int
+) -> torch.Tensor:
+    """(B, 3, H, W) sRGB -> (B, 1 + bands, 2, bins, bins): the whole image's histograms
+    (as :func:`log_chroma_histogram`), then each tonal band's (pixels weighted by
+    :func:`band_weights`)."""
+    lin = srgb_to_linear_torch(rgb)
+    blur = F.avg_pool2d(F.pad(lin, (2, 2, 2, 2), mode="replicate"), 5, stride=1)
+    edge = (lin - blur).abs()
+    usable = ((lin > 0.004) & (lin < 0.98)).all(dim=1)
+    weights = [torch.ones_like(rgb[:, 0])] + list(band_weights(rgb, bands).unbind(1))
+    out = []
+    for w in weights:
+        pair = []
+        for img in (lin, edge):
+            ok = usable & (img > 1e-5).all(dim=1)
+            logs = torch.log(img.clamp_min(1e-5))
+            u, v = logs[:, 1] - logs[:, 0], logs[:, 1] - logs[:, 2]
+            pair.append(_splat(u, v, ok, bins, lo, step, weight=w))
+        out.append(torch.stack(pair, dim=1))
+    return torch.stack(out, dim=1)
+
+
+def _splat(u, v, ok, bins: int, lo: float, step: float, weight=None) -> torch.Tensor:
     b = u.shape[0]
     fu = ((u - lo) / step).reshape(b, -1)
     fv = ((v - lo) / step).reshape(b, -1)
     inside = (fu >= 0) & (fu <= bins - 1.001) & (fv >= 0) & (fv <= bins - 1.001)
     w = (ok.reshape(b, -1) & inside).to(u.dtype)  # chroma off the plane is left out
+    if weight is not None:
+        w = w * weight.reshape(b, -1)
     fu, fv = fu.clamp(0, bins - 1.001), fv.clamp(0, bins - 1.001)
     iu, iv = fu.floor().long(), fv.floor().long()
     au, av = fu - iu, fv - iv
@@ -101,37 +150,74 @@ class IlluminantNet(PretrainedMixin, nn.Module):
     The plane is ``bins`` x ``bins`` over [lo, lo + bins * step) in u and v; ``lo``
     defaults to centring it on gray. An untrained net has zero filters and bias: a
     uniform posterior whose mean is (almost) gray, so it starts as "do nothing".
+    ``bands`` > 1 adds the per-band lights (:meth:`band_gains`; see the module doc);
+    ``forward``, :meth:`gains` and :meth:`light` stay the whole image's.
     """
 
-    def __init__(self, bins: int = 48, step: float = 1 / 16, lo: float | None = None):
+    def __init__(
+        self, bins: int = 48, step: float = 1 / 16, lo: float | None = None, bands: int = 1
+    ):
         super().__init__()
-        if not 8 <= bins <= 128 or not step > 0:
-            raise ConfigError(f"bad IlluminantNet size: bins {bins}, step {step}")
+        if not 8 <= bins <= 128 or not step > 0 or bands not in (1, 2, 3, 4, 5, 6, 7, 8):
+            raise ConfigError(f"bad IlluminantNet size: bins {bins}, step {step}, bands {bands}")
         lo = -bins * step / 2 if lo is None else float(lo)
         self.config = {"bins": bins, "step": step, "lo": lo}
+        if bands > 1:  # (a one-band net's config stays what older files hold)
+            self.config["bands"] = bands
         self.filters = nn.Parameter(torch.zeros(2, 2 * bins, 2 * bins))
         self.bias = nn.Parameter(torch.zeros(bins, bins))
         self.log_temp = nn.Parameter(torch.tensor(0.0))
+        if bands > 1:
+            self.band_bias = nn.Parameter(torch.zeros(bands, bins, bins))
+            self.band_share = nn.Parameter(torch.tensor(0.0))  # sigmoid: 0.5 at the start
         centres = lo + step * torch.arange(bins, dtype=torch.float32)
         cu, cv = torch.meshgrid(centres, centres, indexing="ij")
         self.register_buffer("grid", torch.stack([cu, cv]).reshape(2, -1), persistent=False)
 
+    @property
+    def bands(self) -> int:
+        return int(self.config.get("bands", 1))
+
     def histogram(self, rgb: torch.Tensor) -> torch.Tensor:
-        """The (B, 2, bins, bins) input histograms (no gradient: they are data)."""
+        """The (B, 2, bins, bins) input histograms, or with bands (B, 1 + bands, 2, bins,
+        bins): the whole image's, then each band's (no gradient: they are data)."""
         c = self.config
         with torch.no_grad():
+            if self.bands > 1:
+                return log_chroma_band_histograms(rgb, c["bins"], c["lo"], c["step"], self.bands)
             return log_chroma_histogram(rgb, c["bins"], c["lo"], c["step"])
+
+    def _posteriors(self, hist: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """(..., 2, bins, bins) histograms -> (..., bins * bins) probabilities."""
+        bins = self.config["bins"]
+        size = (2 * bins, 2 * bins)
+        spec = torch.fft.rfft2(hist, s=size) * torch.fft.rfft2(self.filters, s=size)
+        score = torch.fft.irfft2(spec.sum(dim=-3), s=size)[..., :bins, :bins] + bias
+        # The scale makes the filters' natural size ~1 (histogram bins are ~1e-3).
+        return torch.softmax(score.flatten(-2) * (100.0 * self.log_temp.exp()), -1)
 
     def posterior(self, rgb: torch.Tensor, hist: torch.Tensor | None = None) -> torch.Tensor:
         """(B, bins * bins) probabilities of each light; ``hist`` may be precomputed."""
-        bins = self.config["bins"]
         if hist is None:
             hist = self.histogram(rgb)
-        size = (2 * bins, 2 * bins)
-        spec = torch.fft.rfft2(hist, s=size) * torch.fft.rfft2(self.filters, s=size)
-        score = torch.fft.irfft2(spec.sum(dim=1), s=size)[:, :bins, :bins] + self.bias
-        # The scale makes the filters' natural size ~1 (histogram bins are ~1e-3).
-        return torch.softmax(score.reshape(score.shape[0], -1) * (100.0 * self.log_temp.exp()), 1)
+        return self._posteriors(hist[:, 0] if self.bands > 1 else hist, self.bias)
+
+    def band_uv(self, rgb: torch.Tensor, hist: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, bands, 2): each tonal band's light (u, v), pulled toward the whole image's."""
+        if self.bands < 2:
+            raise ConfigError("this IlluminantNet has one band (bands=1)")
+        if hist is None:
+            hist = self.histogram(rgb)
+        whole = self._posteriors(hist[:, 0], self.bias) @ self.grid.T
+        each = self._posteriors(hist[:, 1:], self.band_bias) @ self.grid.T
+        return whole[:, None] + torch.sigmoid(self.band_share) * (each - whole[:, None])
+
+    def band_gains(self, rgb: torch.Tensor, hist: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, bands, 3) linear gains that neutralise each band's light (exposure kept),
+        for :func:`apply_band_gains`."""
+        uv = self.band_uv(rgb, hist)
+        b, k = uv.shape[:2]
+        return gains_from_light(light_from_uv(uv.reshape(b * k, 2))).reshape(b, k, 3)
 
     def forward(
         self, rgb: torch.Tensor, hist: torch.Tensor | None = None
@@ -148,6 +234,10 @@ class IlluminantNet(PretrainedMixin, nn.Module):
     def light(self, pixels) -> torch.Tensor:
         """The estimated light (3,) in linear RGB (green = 1) of one (H, W, 3) image
         (uint8 / uint16 / float), seen as a 64 x 64 area-averaged copy."""
+        with torch.no_grad():
+            return light_from_uv(self(self._view(pixels))[0])[0]
+
+    def _view(self, pixels) -> torch.Tensor:
         import cv2
         import numpy as np
 
@@ -158,13 +248,21 @@ class IlluminantNet(PretrainedMixin, nn.Module):
             (64, 64),
             interpolation=cv2.INTER_AREA,
         )
-        view = torch.from_numpy(np.clip(small, 0, 1)).permute(2, 0, 1)[None]
-        with torch.no_grad():
-            return light_from_uv(self(view)[0])[0]
+        return torch.from_numpy(np.clip(small, 0, 1)).permute(2, 0, 1)[None]
 
     def correct(self, pixels):
         """Neutralise the estimated light of an (H, W, 3) image -> float32 sRGB in [0, 1]
-        (von Kries in linear light, exposure kept, as the statistical baselines do)."""
+        (von Kries in linear light, exposure kept, as the statistical baselines do);
+        with bands, each band's light, by luma."""
+        import numpy as np
+
+        from lutkit.images import to_float
         from lutkit.models.baselines import correct_illuminant
 
-        return correct_illuminant(pixels, self.light(pixels).double().numpy())
+        if self.bands < 2:
+            return correct_illuminant(pixels, self.light(pixels).double().numpy())
+        with torch.no_grad():
+            gains = self.band_gains(self._view(pixels))
+            rgb = torch.from_numpy(np.ascontiguousarray(to_float(np.asarray(pixels)), np.float32))
+            out = apply_band_gains(rgb.permute(2, 0, 1)[None], gains)[0]
+        return out.permute(1, 2, 0).numpy()

@@ -255,9 +255,11 @@ class IlluminantTrainConfig:
     size: int = 224  # training crops
     view: int = 64  # the side of the copies the light is estimated on and scored
     seed: int = 0
+    bands: int = 1  # > 1: a light per tonal band, applied by luma (IlluminantNet(bands=))
 
     def check(self) -> IlluminantTrainConfig:
-        if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0 or self.view < 8:
+        bad = not 1 <= self.bands <= 8
+        if bad or self.epochs < 1 or self.batch_size < 1 or not self.lr > 0 or self.view < 8:
             raise ConfigError(f"bad illuminant training settings: {asdict(self)}")
         return self
 
@@ -272,16 +274,19 @@ def train_illuminant(
     """Train an :class:`IlluminantNet` on (distorted, clean) pairs (Adam, cosine decay to
     lr / 10). Returns the model (eval mode) and a record with ``seconds_per_epoch``."""
     from lutkit.models.colormap import delta_e76_loss
-    from lutkit.models.illuminant import apply_gains
+    from lutkit.models.illuminant import apply_band_gains, apply_gains
 
     cfg = (config or IlluminantTrainConfig()).check()
 
     def make(steps_per_epoch: int):
-        return _adam_cosine(IlluminantNet(cfg.bins), cfg, steps_per_epoch)
+        return _adam_cosine(IlluminantNet(cfg.bins, bands=cfg.bands), cfg, steps_per_epoch)
 
     def batch_loss(model, d, c):
         d, c = F.adaptive_avg_pool2d(d, cfg.view), F.adaptive_avg_pool2d(c, cfg.view)
-        loss = delta_e76_loss(apply_gains(d, model.gains(d)), c)
+        if cfg.bands > 1:
+            loss = delta_e76_loss(apply_band_gains(d, model.band_gains(d)), c)
+        else:
+            loss = delta_e76_loss(apply_gains(d, model.gains(d)), c)
         return loss, float(loss.detach())
 
     model, losses, seconds, pairs = train_pairs(

@@ -25,6 +25,8 @@ LUTNET_KINDS = ("basis", "blend")
 BLEND_CANDIDATES = (
     "identity,gray-world,shades-of-gray,white-patch,gray-edge,illuminant,levels,sog-levels,latent"
 )
+# Every candidate lutkit.models.blend has (the default above leaves out the newest).
+KNOWN_BLEND_CANDIDATES = BLEND_CANDIDATES.replace(",latent", ",illuminant-tonal,latent")
 # What a run records beside the config (config.json); not settable.
 RECORD_KEYS = (
     "vae_fingerprint",
@@ -126,7 +128,7 @@ class TrainConfig:
         if not 0 <= self.min_lr_ratio <= 1:
             raise ConfigError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
         if self.lutnet_kind == "blend":
-            known = BLEND_CANDIDATES.split(",")  # every candidate lutkit.models.blend has
+            known = KNOWN_BLEND_CANDIDATES.split(",")
             names = self.candidates
             unknown = [n for n in names if n not in known]
             if unknown or not names or names[0] != "identity" or len(set(names)) != len(names):

@@ -148,9 +148,10 @@ def build_blend(cfg: TrainConfig, channels: int, train: Split, recolor):
 
 def blend_loss(net, batch: dict[str, Any], fixed, cfg: TrainConfig):
     """Mean delta E 76 of the blend against the clean pixels. The learned candidates
-    (the illuminant net, the latent LUT net) are each also scored on their own, so that
+    (the illuminant nets, the latent LUT net) are each also scored on their own, so that
     each learns to correct and the scorer learns when to trust it; the latent LUT net
     adds its smoothness and monotonicity terms."""
+    from lutkit.models.blend import LEARNED_CANDIDATES
     from lutkit.models.colormap import delta_e76_loss, lut_monotonicity, lut_smoothness
 
     rgb, clean = batch["distorted_rgb"], batch["clean_rgb"]
@@ -159,7 +160,7 @@ def blend_loss(net, batch: dict[str, Any], fixed, cfg: TrainConfig):
     blend = (outputs * w.view(*w.shape, 1, 1, 1)).sum(dim=1)
     loss = delta_e76_loss(blend, clean)
     for k, name in enumerate(net.candidates):
-        if name in ("illuminant", "latent"):
+        if name in LEARNED_CANDIDATES:
             loss = loss + delta_e76_loss(outputs[:, k], clean)
     if "tables" in est:
         tables = est["tables"]

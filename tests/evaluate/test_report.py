@@ -18,7 +18,7 @@ FCN_TINY = FCNTrainConfig(width=4, depth=2, epochs=1, size=48)
 LUT_TINY = IA3DLUTTrainConfig(lut_size=9, width=4, input_size=64, epochs=1, size=48)
 ILL_TINY = IlluminantTrainConfig(bins=16, epochs=1, size=48, view=16)
 METHODS = ("identity", "gray-world", "white-patch", "shades-of-gray", "gray-edge")
-METHODS += ("lutkit-fit", "lutkit-net", "fcn", "ia3dlut", "ffcc")
+METHODS += ("lutkit-fit", "lutkit-net", "fcn", "ia3dlut", "ffcc", "ffcc-tonal")
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +41,7 @@ def report(tiny_dataset, run_dir, tmp_path_factory):
         run_dir,
         root / "rep",
         sets=root / "sets",
+        baselines=("fcn", "ia3dlut", "ffcc", "ffcc-tonal"),
         fcn_config=FCN_TINY,
         lut_config=LUT_TINY,
         illuminant_config=ILL_TINY,

@@ -10,7 +10,16 @@ import torch
 from lutkit.errors import ConfigError
 from lutkit.models import baselines
 from lutkit.models.blend import BlendNet, estimate, levels
-from lutkit.models.illuminant import IlluminantNet, apply_gains, gains_from_light, light_from_uv
+from lutkit.models.illuminant import (
+    IlluminantNet,
+    apply_band_gains,
+    apply_gains,
+    gains_from_light,
+    light_from_uv,
+    log_chroma_band_histograms,
+    log_chroma_histogram,
+    srgb_to_linear_torch,
+)
 
 STATS = ["identity", "gray-world", "shades-of-gray", "white-patch", "gray-edge", "levels"]
 
@@ -68,10 +77,12 @@ def test_the_baked_lut_reproduces_the_blend(photo):
     from lutkit.luts.model import LUT3D
 
     torch.manual_seed(0)
-    net = BlendNet(STATS + ["illuminant"])
+    net = BlendNet(STATS + ["illuminant", "illuminant-tonal"])
     with torch.no_grad():
         net.bias.normal_()
         net.illuminant.filters.normal_(std=0.5)
+        net.tonal.filters.normal_(std=0.5)
+        net.tonal.band_bias.normal_(std=3.0)
         direct = net(_t(photo))[0].permute(1, 2, 0).numpy()
         table = net.tables(_t(photo), 33)[0].numpy()
     baked = LUT3D(table).apply(photo)
@@ -152,4 +163,82 @@ def test_the_ffcc_baseline_learns_a_cast_and_untrained_it_does_not():
     before = np.mean([image_delta_e(c, s).mean() for c, s in zip(cast, clean, strict=True)])
     assert score(model) < 0.5 * before
     assert score(untrained) > 0.8 * before
+    assert record["losses"][-1] < record["losses"][0]
+
+
+def test_band_gains_that_agree_are_one_gain(photo):
+    """apply_band_gains with the same gains in every band is apply_gains; different
+    gains move shadows and highlights differently."""
+    x = _t(photo)
+    g = torch.tensor([[1.2, 1.0, 0.7]])
+    same = apply_band_gains(x, g[:, None].expand(1, 3, 3))
+    assert torch.allclose(same, apply_gains(x, g), atol=1e-6)
+    split = apply_band_gains(x, torch.tensor([[[0.7, 1.0, 1.3], [1.0, 1.0, 1.0], [1.3, 1.0, 0.7]]]))
+    dark, light = x.mean(1) < 0.3, x.mean(1) > 0.7
+    ratio = srgb_to_linear_torch(split)[:, 2] / srgb_to_linear_torch(x)[:, 2].clamp_min(1e-4)
+    assert ratio[dark].median() > 1.05 and ratio[light].median() < 0.95  # bluer shadows
+
+
+def test_a_one_band_net_keeps_the_old_file_layout_and_bands_round_trip(photo, tmp_path):
+    one = IlluminantNet()
+    assert set(one.state_dict()) == {"filters", "bias", "log_temp"}
+    assert "bands" not in one.config  # files written before bands existed still load
+    torch.manual_seed(0)
+    net = IlluminantNet(bands=3)
+    with torch.no_grad():
+        net.filters.normal_(std=0.5)
+        net.band_bias.normal_(std=3.0)
+        before = net.band_gains(_t(photo))
+    net.save_pretrained(tmp_path / "tonal")
+    again = IlluminantNet.from_pretrained(tmp_path / "tonal")
+    assert again.bands == 3 and torch.equal(again.band_gains(_t(photo)), before)
+    with pytest.raises(ConfigError, match="one band"):
+        one.band_uv(_t(photo))
+    with pytest.raises(ConfigError, match="bands 0"):
+        IlluminantNet(bands=0)
+
+
+def test_band_histograms_start_with_the_whole_images():
+    x = _t(np.random.default_rng(1).random((32, 32, 3)).astype(np.float32))
+    whole = log_chroma_histogram(x, 48, -1.5, 1 / 16)
+    bands = log_chroma_band_histograms(x, 48, -1.5, 1 / 16, 3)
+    assert bands.shape == (1, 4, 2, 48, 48)
+    assert torch.allclose(bands[:, 0], whole, atol=1e-7)
+    assert torch.allclose(bands.sum(dim=(-1, -2)), torch.ones(1, 4, 2), atol=1e-5)
+    assert not torch.allclose(bands[:, 1], bands[:, 3], atol=1e-3)  # the bands see apart
+
+
+def test_a_light_per_tonal_band_learns_a_split_tone_that_one_light_cannot():
+    """Scenes under a split tone (shadows one colour, highlights another): the tonal
+    FFCC learns most of it back, the one-light FFCC trained the same way cannot, and an
+    untrained tonal net (negative control) changes almost nothing."""
+    from lutkit.color import image_delta_e
+    from lutkit.train.baselines import IlluminantTrainConfig, train_illuminant
+
+    rng = np.random.default_rng(0)
+    clean, cast = [], []
+    for _ in range(24):
+        scene = np.clip(rng.random((16, 16, 3)) * 0.9 + 0.05, 0, 1).astype(np.float32)
+        scene = np.repeat(np.repeat(scene, 4, 0), 4, 1)
+        shadow = np.exp(rng.uniform(-1.0, 1.0, 3))
+        tone = np.stack([shadow, np.ones(3), 1 / shadow])[None].astype(np.float32)
+        out = apply_band_gains(_t(scene), torch.from_numpy(tone))[0].permute(1, 2, 0).numpy()
+        cast.append(np.ascontiguousarray(out))
+        clean.append(scene)
+
+    def score(net):
+        return np.mean(
+            [image_delta_e(net.correct(c), s).mean() for c, s in zip(cast, clean, strict=True)]
+        )
+
+    before = np.mean([image_delta_e(c, s).mean() for c, s in zip(cast, clean, strict=True)])
+    cfg = IlluminantTrainConfig(epochs=30, batch_size=8, lr=1e-2, size=64, view=32)
+    one, _ = train_illuminant(cast, clean, cfg)
+    tonal, record = train_illuminant(
+        cast, clean, IlluminantTrainConfig(**{**cfg.__dict__, "bands": 3})
+    )
+    # measured: before 4.41, one light 4.28, tonal 3.47, untrained tonal = before
+    assert score(tonal) < 0.85 * before
+    assert score(tonal) < 0.88 * score(one)
+    assert score(IlluminantNet(bands=3)) > 0.95 * before
     assert record["losses"][-1] < record["losses"][0]
