@@ -387,9 +387,9 @@ def save_image(
     always 8-bit). Float input is taken as [0, 1]. EXIF and ICC bytes are embedded
     where the format allows (PNG, JPEG, TIFF, WebP). ``compression`` is a TIFF's, by
     Pillow's name (one of ``TIFF_COMPRESSIONS``; default deflate); other formats
-    ignore it. ``dpi`` (x, y) is written into 8-bit JPEG, PNG, TIFF and BMP files and
-    16-bit TIFFs (not LZW or PackBits ones without a profile: the codec wins); 16-bit
-    PNGs and WebP files get none.
+    ignore it. ``dpi`` (x, y) is written into JPEG, PNG, TIFF and BMP files (not into
+    16-bit LZW or PackBits TIFFs without a profile: the codec wins there); WebP files get
+    none.
     """
     path = Path(path)
     ext = path.suffix.lower()
@@ -520,8 +520,8 @@ def _save_16bit(
     if not ok:
         raise ImageError("OpenCV could not encode the 16-bit image", path=tmp)
     blob = buf.tobytes()
-    if ext == ".png" and (icc or exif):
-        blob = _png_insert_chunks(blob, icc, exif)
+    if ext == ".png" and (icc or exif or dpi):
+        blob = _png_insert_chunks(blob, icc, exif, dpi)
     tmp.write_bytes(blob)
 
 
@@ -565,10 +565,15 @@ def _png_chunk(kind: bytes, payload: bytes) -> bytes:
     )
 
 
-def _png_insert_chunks(blob: bytes, icc: bytes | None, exif: bytes | None) -> bytes:
-    """Insert iCCP / eXIf chunks right after IHDR (PNG requires iCCP before IDAT)."""
+def _png_insert_chunks(
+    blob: bytes, icc: bytes | None, exif: bytes | None, dpi: tuple[float, float] | None = None
+) -> bytes:
+    """Insert iCCP / eXIf / pHYs chunks right after IHDR (PNG requires them before IDAT)."""
     ihdr_end = 8 + 8 + 13 + 4
     extra = b""
+    if dpi:  # pixels per metre, unit 1 (the metre)
+        ppm = [max(1, round(v / 0.0254)) for v in dpi]
+        extra += _png_chunk(b"pHYs", struct.pack(">IIB", ppm[0], ppm[1], 1))
     if icc:
         extra += _png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc))
     if exif:

@@ -221,6 +221,7 @@ def test_unknown_output_extension(tmp_path, photo):
         (".png", 8, None),
         (".tif", 8, "tiff_lzw"),
         (".bmp", 8, None),
+        (".png", 16, None),
         (".tif", 16, None),
         (".tif", 16, "tiff_adobe_deflate"),
     ],

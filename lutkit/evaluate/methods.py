@@ -103,7 +103,10 @@ def _data_key(dataset: str | os.PathLike[str]) -> str:
 
 
 def _cache_key(data_key: str, name: str, config: Any) -> str:
-    text = json.dumps([data_key, name, asdict(config)], sort_keys=True)
+    settings = asdict(config)
+    if settings.get("bands") == 1:  # one band: the key of a config from before bands
+        del settings["bands"]
+    text = json.dumps([data_key, name, settings], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -541,7 +541,10 @@ static void tet_eval(const inv_t *L, const double x[3], double out[3], double ja
     double f[3];
     for (int c = 0; c < 3; c++) {
         double p = (x[c] - L->lo[c]) * L->scale[c];
-        p = p < 0.0 ? 0.0 : (p > L->n - 1 ? L->n - 1 : p);
+        if (!(p >= 0.0)) /* NaN too: floor(NaN) to an integer is undefined */
+            p = 0.0;
+        else if (p > L->n - 1)
+            p = L->n - 1;
         double i = floor(p);
         if (i > L->n - 2)
             i = L->n - 2;
@@ -665,6 +668,21 @@ static PyObject *py_invert3d(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "y*iy*y*y*w*w*w*in", &table, &n, &lo, &hi, &y, &x, &residual,
                           &det, &iterations, &m))
         return NULL;
+    const Py_ssize_t d = (Py_ssize_t)sizeof(double);
+    if (n < 2 || m < 0 || table.len != (Py_ssize_t)n * n * n * 3 * d || lo.len != 3 * d ||
+        hi.len != 3 * d || y.len != 3 * m * d || x.len != 3 * m * d ||
+        residual.len != m * d || det.len != m * d) {
+        PyBuffer_Release(&table);
+        PyBuffer_Release(&lo);
+        PyBuffer_Release(&hi);
+        PyBuffer_Release(&y);
+        PyBuffer_Release(&x);
+        PyBuffer_Release(&residual);
+        PyBuffer_Release(&det);
+        PyErr_SetString(PyExc_ValueError,
+                        "invert3d: float64 buffers of n^3*3, 3, 3, m*3, m*3, m and m values");
+        return NULL;
+    }
     inv_t L;
     L.t = (const double *)table.buf;
     L.n = n;

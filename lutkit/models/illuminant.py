@@ -158,7 +158,8 @@ class IlluminantNet(PretrainedMixin, nn.Module):
         self, bins: int = 48, step: float = 1 / 16, lo: float | None = None, bands: int = 1
     ):
         super().__init__()
-        if not 8 <= bins <= 128 or not step > 0 or bands not in (1, 2, 3, 4, 5, 6, 7, 8):
+        good_bands = isinstance(bands, int) and not isinstance(bands, bool) and 1 <= bands <= 8
+        if not 8 <= bins <= 128 or not step > 0 or not good_bands:
             raise ConfigError(f"bad IlluminantNet size: bins {bins}, step {step}, bands {bands}")
         lo = -bins * step / 2 if lo is None else float(lo)
         self.config = {"bins": bins, "step": step, "lo": lo}

@@ -258,7 +258,7 @@ class IlluminantTrainConfig:
     bands: int = 1  # > 1: a light per tonal band, applied by luma (IlluminantNet(bands=))
 
     def check(self) -> IlluminantTrainConfig:
-        bad = not 1 <= self.bands <= 8
+        bad = not isinstance(self.bands, int) or not 1 <= self.bands <= 8
         if bad or self.epochs < 1 or self.batch_size < 1 or not self.lr > 0 or self.view < 8:
             raise ConfigError(f"bad illuminant training settings: {asdict(self)}")
         return self

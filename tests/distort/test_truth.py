@@ -115,3 +115,18 @@ def test_cells_across_a_flat_stretch_are_not_trusted():
     de = image_delta_e(inverse.apply(distorted), clean)
     assert mask.mean() > 0.2
     assert de[mask].mean() < 0.1  # (0.18 with the torn cells' pixels in)
+
+
+def test_the_c_inversion_refuses_buffers_of_the_wrong_size():
+    import numpy as np
+
+    from lutkit.luts import _lutc
+
+    ok = dict(lo=np.zeros(3), hi=np.ones(3), y=np.zeros(3), x=np.zeros(3), r=np.zeros(1))
+    table = np.zeros(2 * 2 * 2 * 3)
+    _lutc.invert3d(table, 2, ok["lo"], ok["hi"], ok["y"], ok["x"], ok["r"], np.zeros(1), 5, 1)
+    for bad_table, bad_y in ((np.zeros(10), ok["y"]), (table, np.zeros(3, np.float32))):
+        with pytest.raises(ValueError, match="invert3d: float64 buffers"):
+            _lutc.invert3d(
+                bad_table, 2, ok["lo"], ok["hi"], bad_y, ok["x"], ok["r"], np.zeros(1), 5, 1
+            )

@@ -2,9 +2,13 @@ from __future__ import annotations
 
 import pytest
 
+from tests.require_external import skip_folder_unless
+
 # The tiny VAE and the tiny encoded dataset of the training tests (6 photo crops x 2
 # variants at 64 px), shared rather than rebuilt.
 from tests.train.conftest import tiny_dataset, vae_dir  # noqa: F401
+
+pytest_pycollect_makemodule = skip_folder_unless("torch", "diffusers")
 
 
 @pytest.fixture(autouse=True, scope="module")

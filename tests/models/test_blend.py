@@ -194,8 +194,9 @@ def test_a_one_band_net_keeps_the_old_file_layout_and_bands_round_trip(photo, tm
     assert again.bands == 3 and torch.equal(again.band_gains(_t(photo)), before)
     with pytest.raises(ConfigError, match="one band"):
         one.band_uv(_t(photo))
-    with pytest.raises(ConfigError, match="bands 0"):
-        IlluminantNet(bands=0)
+    for bad in (0, 9, 3.0, True):
+        with pytest.raises(ConfigError, match="bad IlluminantNet size"):
+            IlluminantNet(bands=bad)
 
 
 def test_band_histograms_start_with_the_whole_images():
@@ -242,3 +243,11 @@ def test_a_light_per_tonal_band_learns_a_split_tone_that_one_light_cannot():
     assert score(tonal) < 0.88 * score(one)
     assert score(IlluminantNet(bands=3)) > 0.95 * before
     assert record["losses"][-1] < record["losses"][0]
+
+
+def test_the_training_config_knows_every_candidate():
+    from lutkit.models.blend import CANDIDATES, DEFAULT_CANDIDATES
+    from lutkit.train.config import BLEND_CANDIDATES, KNOWN_BLEND_CANDIDATES
+
+    assert KNOWN_BLEND_CANDIDATES.split(",") == list(CANDIDATES)
+    assert BLEND_CANDIDATES.split(",") == [*DEFAULT_CANDIDATES, "latent"]  # the config default
