@@ -669,19 +669,13 @@ static PyObject *py_invert3d(PyObject *self, PyObject *args)
                           &det, &iterations, &m))
         return NULL;
     const Py_ssize_t d = (Py_ssize_t)sizeof(double);
-    if (n < 2 || m < 0 || table.len != (Py_ssize_t)n * n * n * 3 * d || lo.len != 3 * d ||
-        hi.len != 3 * d || y.len != 3 * m * d || x.len != 3 * m * d ||
-        residual.len != m * d || det.len != m * d) {
-        PyBuffer_Release(&table);
-        PyBuffer_Release(&lo);
-        PyBuffer_Release(&hi);
-        PyBuffer_Release(&y);
-        PyBuffer_Release(&x);
-        PyBuffer_Release(&residual);
-        PyBuffer_Release(&det);
+    const int sizes_ok = n >= 2 && m >= 0 && table.len == (Py_ssize_t)n * n * n * 3 * d &&
+                         lo.len == 3 * d && hi.len == 3 * d && y.len == 3 * m * d &&
+                         x.len == 3 * m * d && residual.len == m * d && det.len == m * d;
+    if (!sizes_ok) {
         PyErr_SetString(PyExc_ValueError,
                         "invert3d: float64 buffers of n^3*3, 3, 3, m*3, m*3, m and m values");
-        return NULL;
+        goto done;
     }
     inv_t L;
     L.t = (const double *)table.buf;
@@ -697,6 +691,7 @@ static PyObject *py_invert3d(PyObject *self, PyObject *args)
     for (Py_ssize_t i = 0; i < m; i++)
         invert_point(&L, yb + 3 * i, iterations, xb + 3 * i, rb + i, db + i);
     Py_END_ALLOW_THREADS
+done:
     PyBuffer_Release(&table);
     PyBuffer_Release(&lo);
     PyBuffer_Release(&hi);
@@ -704,6 +699,8 @@ static PyObject *py_invert3d(PyObject *self, PyObject *args)
     PyBuffer_Release(&x);
     PyBuffer_Release(&residual);
     PyBuffer_Release(&det);
+    if (!sizes_ok)
+        return NULL;
     Py_RETURN_NONE;
 }
 
