@@ -9,7 +9,8 @@ A report folder::
     per-image.csv      every image x method x metric
     iterations.csv     delta E against the number of `lutkit fix` iterations
     report.json        what was evaluated: model, sets, methods, baseline training
-    images/            bar charts, the iteration curve, gallery sheets (PNG / JPEG)
+    images/            bar charts, the iteration curve, gallery sheets (PNG / JPEG);
+                       gallery.jpg: each set's first sheet, stacked
     baselines/         the learned baselines (kept between runs; not replaced)
 
 Everything but ``baselines/`` is written into a temporary folder first and moved into
@@ -256,7 +257,9 @@ def write_report(
         if result.curve:
             curve_chart(result.curve, images / "iterations.png")
             charts.append("images/iterations.png")
-        gallery = []
+        import numpy as np
+
+        gallery, firsts = [], []
         for s in result.sets:
             items = []
             for k, item in enumerate(result.gallery.get(s.name, [])):
@@ -267,7 +270,13 @@ def write_report(
                 )
                 save_image(tmp / file, sheet, quality=88)
                 items.append((file, item))
+                if k == 0:
+                    firsts.append(sheet)
             gallery.append((s.name, items))
+        if firsts:  # every set's first sheet, one above the other: the README's picture
+            width = max(f.shape[1] for f in firsts)
+            padded = [np.pad(f, ((0, 0), (0, width - f.shape[1]), (0, 0))) for f in firsts]
+            save_image(images / "gallery.jpg", np.concatenate(padded), quality=85)
         cols = ["method", "set", "images", *METRICS, "seconds", "megapixels"]
         (tmp / "results.csv").write_text(_csv(summary, cols), encoding="utf-8")
         (tmp / "results.md").write_text(

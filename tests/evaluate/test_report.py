@@ -76,7 +76,13 @@ def test_report_lists_every_method_and_set_and_its_images_open(report):
         with Image.open(p) as im:
             im.load()
             assert im.size[0] > 50
-        assert f"images/{p.name}" in page
+        assert p.name == "gallery.jpg" or f"images/{p.name}" in page
+    # gallery.jpg (the README's picture) is every set's first sheet, stacked
+    sheets = [out / "images" / f"gallery-{s}-00.jpg" for s in sets]
+    firsts = [Image.open(p) for p in sheets if p.exists()]
+    assert firsts
+    with Image.open(out / "images" / "gallery.jpg") as stacked:
+        assert stacked.size == (max(f.size[0] for f in firsts), sum(f.size[1] for f in firsts))
     curve = list(csv.DictReader(open(out / "iterations.csv")))
     assert {r["iterations"] for r in curve} == {"1", "2"}
     assert not list(out.glob(".report-*")) and not list(out.glob("*.tmp"))
