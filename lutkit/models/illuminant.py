@@ -69,19 +69,24 @@ def light_from_uv(uv: torch.Tensor) -> torch.Tensor:
     return torch.stack([torch.exp(-uv[:, 0]), torch.ones_like(uv[:, 0]), torch.exp(-uv[:, 1])], 1)
 
 
-def log_chroma_histogram(rgb: torch.Tensor, bins: int, lo: float, step: float) -> torch.Tensor:
-    """(B, 3, H, W) sRGB -> (B, 2, bins, bins) histograms of (u, v) in linear light, of the
-    pixels and of their local contrast, each summing to 1 (bilinear binning)."""
+def _chroma_planes(rgb: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """(u, v, usable) of the pixels and of their local contrast, in linear light."""
     lin = srgb_to_linear_torch(rgb)
     blur = F.avg_pool2d(F.pad(lin, (2, 2, 2, 2), mode="replicate"), 5, stride=1)
     edge = (lin - blur).abs()
     usable = ((lin > 0.004) & (lin < 0.98)).all(dim=1)
-    out = []
+    planes = []
     for img in (lin, edge):
         ok = usable & (img > 1e-5).all(dim=1)
         logs = torch.log(img.clamp_min(1e-5))
-        out.append(_splat(logs[:, 1] - logs[:, 0], logs[:, 1] - logs[:, 2], ok, bins, lo, step))
-    return torch.stack(out, dim=1)
+        planes.append((logs[:, 1] - logs[:, 0], logs[:, 1] - logs[:, 2], ok))
+    return planes
+
+
+def log_chroma_histogram(rgb: torch.Tensor, bins: int, lo: float, step: float) -> torch.Tensor:
+    """(B, 3, H, W) sRGB -> (B, 2, bins, bins) histograms of (u, v) in linear light, of the
+    pixels and of their local contrast, each summing to 1 (bilinear binning)."""
+    return torch.stack([_splat(u, v, ok, bins, lo, step) for u, v, ok in _chroma_planes(rgb)], 1)
 
 
 def band_weights(rgb: torch.Tensor, bands: int) -> torch.Tensor:
@@ -108,21 +113,15 @@ def log_chroma_band_histograms(
     """(B, 3, H, W) sRGB -> (B, 1 + bands, 2, bins, bins): the whole image's histograms
     (as :func:`log_chroma_histogram`), then each tonal band's (pixels weighted by
     :func:`band_weights`)."""
-    lin = srgb_to_linear_torch(rgb)
-    blur = F.avg_pool2d(F.pad(lin, (2, 2, 2, 2), mode="replicate"), 5, stride=1)
-    edge = (lin - blur).abs()
-    usable = ((lin > 0.004) & (lin < 0.98)).all(dim=1)
-    weights = [torch.ones_like(rgb[:, 0])] + list(band_weights(rgb, bands).unbind(1))
-    out = []
-    for w in weights:
-        pair = []
-        for img in (lin, edge):
-            ok = usable & (img > 1e-5).all(dim=1)
-            logs = torch.log(img.clamp_min(1e-5))
-            u, v = logs[:, 1] - logs[:, 0], logs[:, 1] - logs[:, 2]
-            pair.append(_splat(u, v, ok, bins, lo, step, weight=w))
-        out.append(torch.stack(pair, dim=1))
-    return torch.stack(out, dim=1)
+    planes = _chroma_planes(rgb)  # computed once, splatted with each band's weights
+    weights = [None, *band_weights(rgb, bands).unbind(1)]
+    return torch.stack(
+        [
+            torch.stack([_splat(u, v, ok, bins, lo, step, w) for u, v, ok in planes], 1)
+            for w in weights
+        ],
+        dim=1,
+    )
 
 
 def _splat(u, v, ok, bins: int, lo: float, step: float, weight=None) -> torch.Tensor:
