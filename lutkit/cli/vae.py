@@ -88,13 +88,21 @@ def eval_(spec: str, size: int, crops: int, photos: tuple[str, ...], seed: int, 
                 f"  {r['crop']:<28} PSNR {r['psnr_mean']:6.2f} / {r['psnr_sample']:6.2f} dB  "
                 f"dE {r['delta_e_mean']:5.2f} / {r['delta_e_sample']:5.2f}"
             )
-    click.echo(f"{'crops':<16}{'PSNR mean':>10}{'PSNR sample':>13}{'dE mean':>9}{'dE sample':>11}")
+    click.echo(
+        f"{'crops':<16}{'PSNR mean':>10}{'PSNR sample':>13}{'dE mean':>9}{'dE sample':>11}"
+        f"{'PSNR bicubic':>14}{'dE bicubic':>12}"
+    )
     for group, s in result["summary"].items():
         label = f"{group} ({s['crops']})"
         click.echo(
             f"{label:<16}{s['psnr_mean']:>7.2f} dB{s['psnr_sample']:>10.2f} dB"
             f"{s['delta_e_mean']:>9.2f}{s['delta_e_sample']:>11.2f}"
+            f"{s['psnr_bicubic']:>11.2f} dB{s['delta_e_bicubic']:>12.2f}"
         )
+    click.echo(
+        "bicubic: the reference, no VAE: each crop area-averaged to the latent grid "
+        "(one colour per latent position) and upsampled bicubically"
+    )
 
 
 @vae.command()
@@ -124,13 +132,21 @@ def eval_(spec: str, size: int, crops: int, photos: tuple[str, ...], seed: int, 
 @click.option("--seed", type=int, default=_D.seed, show_default=True)
 @click.option("--distort-p", type=click.FloatRange(0, 1), default=_D.distort_p, show_default=True)
 @click.option("--recipe", default=_D.recipe, show_default=True, help="Colour augmentation.")
+@click.option(
+    "--corpus/--no-corpus",
+    default=_D.corpus,
+    show_default=True,
+    help="Also train on the curated photographs (`lutkit photos fetch`): the train split "
+    "of the default model's dataset, each downscaled to at most 1024 px.",
+)
 @click.option("--threads", type=click.IntRange(1), default=_D.threads, show_default=True)
 @click.option(
     "--checkpoint-every", type=click.IntRange(1), default=_D.checkpoint_every, show_default=True
 )
 @click.option("--resume/--no-resume", default=True, show_default=True)
 def train(out: str, resume: bool, **options) -> None:
-    """Train lutkit's small default VAE on the bundled photos.
+    """Train lutkit's small default VAE on the bundled photos (and, with --corpus, the
+    curated photographs' train split).
 
     Writes OUT/config.json, OUT/diffusion_pytorch_model.safetensors, OUT/TRAINING.md
     and OUT/training.json; keeps OUT/resume while running, so a rerun continues.

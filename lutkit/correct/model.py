@@ -117,6 +117,19 @@ def default_model_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "resources" / "models" / "default"
 
 
+def model_label(path: str | os.PathLike[str]) -> str:
+    """How reports name a model: ``default`` for the shipped one, else its path as given
+    (relative to the working folder where it lies inside it): no absolute path of this
+    machine ends up in a report that is committed."""
+    folder = Path(path).resolve()
+    if folder == default_model_dir().resolve():
+        return "default (the model shipped with lutkit)"
+    try:
+        return str(folder.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def resolve_model(spec: str | os.PathLike[str] | None, root: str | os.PathLike[str] = "runs"):
     """Which model ``lutkit fix`` uses: ``spec`` if given ("default": the shipped one),
     else the run under ``root`` that finished last, else the shipped default model.

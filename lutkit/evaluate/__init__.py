@@ -106,7 +106,9 @@ def evaluate_model(
         progress=progress,
     )
     result.training = records
-    index = write_report(result, out, title=Path(out).name, model=str(model))
+    from lutkit.correct.model import model_label
+
+    index = write_report(result, out, title=Path(out).name, model=model_label(model))
     return EvalReport(index, result, summarise(result.rows))
 
 

@@ -75,12 +75,31 @@ def heldout_crops(
     return out
 
 
+def _downscale_reference(img: np.ndarray, grid: tuple[int, int]) -> dict[str, float]:
+    """The reference a VAE's reconstruction is read against: the crop area-averaged to
+    the latent grid (one RGB colour per latent position: 3 numbers where the latent has
+    its channels) and upsampled bicubically, with no learning. A VAE below it has not
+    yet learned more than the tiles' colours."""
+    import cv2
+
+    from lutkit.color import image_delta_e
+    from lutkit.evaluate.metrics import psnr
+    from lutkit.images import to_float
+
+    x = np.ascontiguousarray(to_float(img), dtype=np.float32)
+    small = cv2.resize(x, (grid[1], grid[0]), interpolation=cv2.INTER_AREA)
+    up = cv2.resize(small, (x.shape[1], x.shape[0]), interpolation=cv2.INTER_CUBIC)
+    up = np.clip(up, 0.0, 1.0)
+    return {"psnr_bicubic": psnr(x, up), "delta_e_bicubic": float(image_delta_e(x, up).mean())}
+
+
 def evaluate_vae(
     vae, crops: list[tuple[str, np.ndarray]], *, seed: int = 0, batch_size: int = 8
 ) -> dict[str, Any]:
     """Reconstruction quality on (label, image) crops: PSNR (dB) and mean delta E 2000,
-    decoding the posterior mean and a seeded posterior sample. Returns a summary dict
-    (``mean``/``sample`` x ``psnr``/``delta_e``, per group clean/distorted) and rows."""
+    decoding the posterior mean and a seeded posterior sample, beside the reference of
+    :func:`_downscale_reference` (``bicubic``). Returns a summary dict (``mean``/``sample``/
+    ``bicubic`` x ``psnr``/``delta_e``, per group clean/distorted) and rows."""
     import torch
 
     from lutkit.color import image_delta_e
@@ -93,6 +112,7 @@ def evaluate_vae(
         chunk = crops[start : start + batch_size]
         x = images_to_tensor([img for _, img in chunk])
         mean, logvar = encode_posterior(vae, x)
+        grid = (mean.shape[-2], mean.shape[-1])
         noise = torch.randn(mean.shape, generator=gen)
         recon_mean = decode_mean(vae, mean).permute(0, 2, 3, 1).numpy()
         recon_sample = decode_mean(vae, mean + torch.exp(0.5 * logvar) * noise)
@@ -105,6 +125,7 @@ def evaluate_vae(
                     "psnr_sample": psnr(img, recon_sample[i]),
                     "delta_e_mean": float(image_delta_e(img, recon_mean[i]).mean()),
                     "delta_e_sample": float(image_delta_e(img, recon_sample[i]).mean()),
+                    **_downscale_reference(img, grid),
                     "logvar": float(logvar[i].mean()),
                     "mean_abs": float(mean[i].abs().mean()),
                 }
@@ -119,6 +140,14 @@ def evaluate_vae(
         if members:
             summary[group] = {
                 key: float(np.mean([r[key] for r in members]))
-                for key in ("psnr_mean", "psnr_sample", "delta_e_mean", "delta_e_sample", "logvar")
+                for key in (
+                    "psnr_mean",
+                    "psnr_sample",
+                    "delta_e_mean",
+                    "delta_e_sample",
+                    "psnr_bicubic",
+                    "delta_e_bicubic",
+                    "logvar",
+                )
             } | {"crops": len(members)}
     return {"summary": summary, "rows": rows}

@@ -37,6 +37,37 @@ from lutkit.progress import Counter, Progress
 from lutkit.seeds import derive_seed, rng
 from lutkit.train.optim import lr_at, optimizer_state, optimizer_tensors
 
+# The default model's dataset splits its photos so (the Makefile's PHOTOS build, tested):
+# --corpus takes that dataset's train photos only, so that the photos the default model
+# is evaluated on stay unseen by its VAE as well.
+CORPUS_SPLITS = (0.78, 0.11, 0.11)
+CORPUS_MAX_SIDE = 1024  # crops cover 64..256 px of it: still objects, not only texture
+
+
+def corpus_photos(
+    folder: str | os.PathLike[str] | None = None, max_side: int = CORPUS_MAX_SIDE
+) -> list[Photo]:
+    """The curated photographs of the default model's train split, as float32 sRGB
+    images area-downscaled to at most ``max_side`` px (``photos:NAME``)."""
+    import cv2
+
+    from lutkit.data.sources import assign_split
+    from lutkit.images import read_image
+    from lutkit.photos.manifest import cached_photos
+
+    out = []
+    for photo, path in cached_photos(folder):
+        if assign_split(photo.sha256, CORPUS_SPLITS) != "train":
+            continue
+        pixels = read_image(path)
+        h, w = pixels.shape[:2]
+        scale = max_side / max(h, w)
+        if scale < 1.0:
+            size = (max(1, round(w * scale)), max(1, round(h * scale)))
+            pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+        out.append(Photo(f"photos:{photo.name}", np.clip(pixels, 0.0, 1.0).astype(np.float32)))
+    return out
+
 
 @dataclass
 class VAETrainConfig:
@@ -58,6 +89,9 @@ class VAETrainConfig:
     recipe: str = "default"
     max_scale: float = 4.0  # crops cover 1x..max_scale x the crop side, then resized
     holdout: tuple[str, ...] = HOLDOUT
+    # Also the curated photographs (`lutkit photos fetch`), the train split of the
+    # default model's dataset only (CORPUS_SPLITS), each at most CORPUS_MAX_SIDE px.
+    corpus: bool = False
     threads: int = 2
     checkpoint_every: int = 250
     eval_every: int = 250
@@ -263,6 +297,8 @@ def train_vae(
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.threads)
     photos = load_photos(exclude=tuple(cfg.holdout))
+    if cfg.corpus:
+        photos += corpus_photos()
     recipe = load_recipe(cfg.recipe)
     progress_crops = heldout_crops(
         size=eval_size, photos=tuple(cfg.holdout), per_photo=1, distorted=False
@@ -377,7 +413,8 @@ def _write_report(out: Path, cfg, result: VAETrainResult, vae, command: str, nam
         g = s[name]
         return (
             f"| {name} ({g['crops']}) | {g['psnr_mean']:.2f} | {g['psnr_sample']:.2f} | "
-            f"{g['delta_e_mean']:.2f} | {g['delta_e_sample']:.2f} | {g['logvar']:.2f} |"
+            f"{g['delta_e_mean']:.2f} | {g['delta_e_sample']:.2f} | {g['logvar']:.2f} | "
+            f"{g['psnr_bicubic']:.2f} | {g['delta_e_bicubic']:.2f} |"
         )
 
     lines = [
@@ -393,7 +430,15 @@ def _write_report(out: Path, cfg, result: VAETrainResult, vae, command: str, nam
         f"- fingerprint: `{info['fingerprint']}`",
         f"- command: `{command or '(library call)'}`",
         f"- training data: random {cfg.size}x{cfg.size} crops (scale 1x..{cfg.max_scale:g}x, "
-        f"left-right flips) of the bundled photos {', '.join(names)}; "
+        f"left-right flips) of the bundled photos {', '.join(n for n in names if ':' not in n)}"
+        + (
+            f" and of {sum(':' in n for n in names)} curated photographs (`lutkit photos "
+            f"fetch`; the train split of the default model's dataset, at most "
+            f"{CORPUS_MAX_SIDE} px: `training.json` names them)"
+            if cfg.corpus
+            else ""
+        )
+        + "; "
         f"{cfg.distort_p:.0%} of crops recoloured by the `{cfg.recipe}` recipe",
         f"- held out (never trained on): {', '.join(cfg.holdout)}",
         f"- initialisation: `{cfg.init}`"
@@ -413,10 +458,12 @@ def _write_report(out: Path, cfg, result: VAETrainResult, vae, command: str, nam
         "",
         "Held-out reconstruction at 224x224 (per crop: the centre crop and seeded random",
         "crops of each held-out photo, clean and recoloured by the recipe); `mean` decodes",
-        "the posterior mean, `sample` a seeded posterior sample:",
+        "the posterior mean, `sample` a seeded posterior sample; `bicubic` is the reference",
+        "with no VAE (each crop averaged to the latent grid, upsampled bicubically):",
         "",
-        "| crops | PSNR mean (dB) | PSNR sample (dB) | dE2000 mean | dE2000 sample | mean logvar |",
-        "|---|---|---|---|---|---|",
+        "| crops | PSNR mean (dB) | PSNR sample (dB) | dE2000 mean | dE2000 sample "
+        "| mean logvar | PSNR bicubic (dB) | dE2000 bicubic |",
+        "|---|---|---|---|---|---|---|---|",
         row("all"),
         row("clean"),
         row("distorted"),

@@ -308,3 +308,23 @@ def test_cli_eval_reports_psnr_and_delta_e(tiny_folder):
     assert any(line.startswith("distorted (2)") for line in lines)
     per_crop = [ln for ln in lines if ln.startswith("  ") and "PSNR" in ln and "dE" in ln]
     assert len(per_crop) == 4
+    assert "PSNR bicubic" in next(ln for ln in lines if ln.startswith("crops"))
+    assert lines[-1].startswith("bicubic: the reference, no VAE")
+
+
+def test_eval_reference_is_the_latent_grid_upsampled_bicubically(tiny_folder):
+    """The reference beside a VAE's PSNR: a flat crop comes back exactly; a textured one
+    equals an area average written out in numpy, upsampled bicubically, at the tiny VAE's
+    grid (2x downsampling: 16x16 for 32 px)."""
+    import cv2
+
+    from lutkit.evaluate.metrics import PSNR_CAP, psnr
+    from lutkit.latents.vae_eval import evaluate_vae
+
+    flat = np.full((32, 32, 3), 0.4, np.float32)
+    textured = np.random.default_rng(0).random((32, 32, 3)).astype(np.float32)
+    rows = evaluate_vae(load_vae(str(tiny_folder)), [("flat", flat), ("tex", textured)])["rows"]
+    assert rows[0]["psnr_bicubic"] == PSNR_CAP and rows[0]["delta_e_bicubic"] < 1e-3
+    small = textured.reshape(16, 2, 16, 2, 3).mean(axis=(1, 3))
+    up = np.clip(cv2.resize(small, (32, 32), interpolation=cv2.INTER_CUBIC), 0, 1)
+    assert rows[1]["psnr_bicubic"] == pytest.approx(psnr(textured, up), abs=1e-4)

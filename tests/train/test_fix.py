@@ -241,3 +241,17 @@ def test_fix_cli_keeps_the_profile_or_converts_with_to_srgb(run, tmp_path, photo
     expected = fix_pixels(run, worked_on, colormap="net").pixels
     assert np.abs(out.pixels.astype(int) - np.asarray(expected).astype(int)).max() <= 1
     assert not np.array_equal(worked_on, photo) or not to_srgb  # the profile mattered
+
+
+def test_reports_name_the_shipped_model_without_this_machines_path(tmp_path, monkeypatch):
+    """A committed report (make eval's results.md) names the shipped model "default", a
+    run inside the working folder by its relative path, any other by the path given."""
+    from lutkit.correct.model import default_model_dir, model_label
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs" / "a").mkdir(parents=True)
+    assert model_label(default_model_dir()) == "default (the model shipped with lutkit)"
+    assert model_label(tmp_path / "runs" / "a") == "runs/a"
+    assert model_label("runs/a") == "runs/a"
+    elsewhere = tmp_path.parent / "elsewhere"
+    assert model_label(elsewhere) == str(elsewhere)

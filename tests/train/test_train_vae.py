@@ -152,3 +152,35 @@ def test_stale_resume_checkpoint_is_not_mixed_in(tmp_path, monkeypatch):
     monkeypatch.setattr(tv, "make_batch", real)
     with pytest.raises(ConfigError, match="different configuration"):
         tv.train_vae(tmp_path / "run", tiny_config(lr=1e-4), **QUICK)
+
+
+def test_corpus_splits_are_the_default_models_dataset_splits():
+    """--corpus keeps the photos the default model is evaluated on out of the VAE: its
+    split rule must be the one `make model`'s dataset build uses (the Makefile)."""
+    from pathlib import Path
+
+    make = (Path(__file__).resolve().parents[2] / "Makefile").read_text(encoding="utf-8")
+    line = next(ln for ln in make.splitlines() if ln.startswith("PHOTOS"))
+    splits = line.split("--splits ")[1].split()[0]
+    assert tuple(float(x) for x in splits.split(",")) == tv.CORPUS_SPLITS
+
+
+def test_corpus_photos_are_the_train_split_downscaled(tmp_path):
+    """A cache of every manifest photo (tiny stand-ins): the train split by the manifest's
+    hashes (the rule written out here), each downscaled to at most max_side, named
+    photos:NAME; a missing cache is the fetch hint."""
+    from lutkit.errors import PhotosError
+    from lutkit.images import save_image
+    from lutkit.photos.manifest import load_manifest
+
+    manifest = load_manifest()
+    for k, p in enumerate(manifest):
+        save_image(tmp_path / p.file, np.full((20, 40, 3), 8 * k % 256, np.uint8))
+    got = tv.corpus_photos(tmp_path, max_side=16)
+    train = [p for p in manifest if int(p.sha256[:12], 16) / 16**12 < tv.CORPUS_SPLITS[0]]
+    assert [g.name for g in got] == [f"photos:{p.name}" for p in train]
+    assert 0 < len(got) < len(manifest)
+    assert {g.pixels.shape for g in got} == {(8, 16, 3)}
+    assert all(g.pixels.dtype == np.float32 for g in got)
+    with pytest.raises(PhotosError, match="lutkit photos fetch"):
+        tv.corpus_photos(tmp_path / "empty")
