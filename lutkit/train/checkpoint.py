@@ -110,6 +110,31 @@ def format_metric(value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
+def check_fresh_folder(run_dir: Path) -> None:
+    """Refuse to start a run in a folder whose config.json is not a training run's (a
+    VAE, say, when the run is named after the VAE's folder): the run would overwrite it.
+    A run's own config.json without a resume state (stopped before its first epoch
+    ended) is fine: it starts again."""
+    try:
+        saved = json.loads((run_dir / CONFIG_JSON).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError):
+        saved = None
+    if isinstance(saved, dict) and "stage" in saved and "dataset" in saved:
+        return
+    what = (
+        "a diffusers model's"
+        if isinstance(saved, dict) and "_class_name" in saved
+        else "not a training run's"
+    )
+    raise ConfigError(
+        f"the folder holds a config.json that is {what}: training would overwrite it",
+        path=run_dir,
+        hint="choose another run name (--set name=...), or move that folder",
+    )
+
+
 def check_resume(run_dir: Path, cfg: TrainConfig, fingerprint: str, keys=None) -> None:
     """Refuse to resume a run whose saved config (other than in RESUMABLE) or VAE
     differs."""

@@ -38,6 +38,7 @@ from lutkit.train.checkpoint import (
     RECOLOR_KEYS,
     SHEET_PNG,
     STATE_JSON,
+    check_fresh_folder,
     check_resume,
     format_metric,
     load_checkpoint,
@@ -133,6 +134,8 @@ def train(
 
     # -- where are we: fresh, resuming, or a lutnet stage on a finished recolor run
     checkpoint = load_checkpoint(run_dir)
+    if checkpoint is None:
+        check_fresh_folder(run_dir)
     rows: list[dict[str, str]] = []
     start_epoch, step = 0, 0
     resume = None

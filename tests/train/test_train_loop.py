@@ -178,3 +178,23 @@ def test_load_run_latest_run_and_the_vae_check(tiny_dataset, tmp_path, photo):
         _ = wrong.vae
     with pytest.raises(LutkitError, match="not a training run"):
         load_run(tmp_path)
+
+
+def test_a_run_named_after_another_models_folder_is_refused(tiny_dataset, tmp_path):
+    """`--set name=X` where runs/X holds a VAE: one-line error, the VAE untouched; a run's
+    own config.json with no resume state (stopped in its first epoch) starts again."""
+    out = tmp_path / "runs"
+    vae_dir = tiny_vae(out / "tiny", seed=3)
+    before = {p.name: p.read_bytes() for p in vae_dir.iterdir()}
+    with pytest.raises(ConfigError) as err:
+        train(config(tiny_dataset, out, epochs=1), progress=False)
+    assert str(err.value) == (
+        f"{out / 'tiny'}: the folder holds a config.json that is a diffusers model's: "
+        "training would overwrite it (choose another run name (--set name=...), or move "
+        "that folder)"
+    )
+    assert {p.name: p.read_bytes() for p in vae_dir.iterdir()} == before
+    fresh = tmp_path / "again"
+    train(config(tiny_dataset, fresh, epochs=1), progress=False)
+    (fresh / "tiny" / "state.safetensors").unlink()
+    assert train(config(tiny_dataset, fresh, epochs=1), progress=False).complete
