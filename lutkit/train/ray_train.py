@@ -124,6 +124,7 @@ def train_on_ray(
     import time
 
     from lutkit.data.ray_engine import ray_failure, require_ray, start_ray
+    from lutkit.train.checkpoint import check_fresh_folder, load_checkpoint
     from lutkit.train.loop import TrainResult
 
     ray = require_ray()
@@ -137,6 +138,8 @@ def train_on_ray(
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
     cfg.check()
+    if load_checkpoint(cfg.run_dir) is None:
+        check_fresh_folder(cfg.run_dir)  # here, before a cluster starts, not in every rank
     t0 = time.perf_counter()
     before = _position(cfg)
     started = start_ray(ray, address, workers, logs=True)
@@ -175,8 +178,6 @@ def train_on_ray(
         shutil.rmtree(storage, ignore_errors=True)
         if started:
             ray.shutdown()
-    from lutkit.train.checkpoint import load_checkpoint
-
     checkpoint = load_checkpoint(cfg.run_dir)
     state = checkpoint[1] if checkpoint else {}
     epoch = _position(cfg)

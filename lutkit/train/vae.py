@@ -2,7 +2,9 @@
 
 The default VAE is a small diffusers ``AutoencoderKL`` (8x downsampling, 4 latent
 channels: 224 -> 4x28x28) trained on random crops of the photographs that ship with
-lutkit's dependencies (:mod:`lutkit.samples`), with random scales and flips, half of
+lutkit's dependencies (:mod:`lutkit.samples`), and with ``corpus`` also of the curated
+photographs of the default model's train split (:func:`corpus_photos`), with random
+scales and flips, half of
 the crops recoloured by lutkit's own distortion recipe, so the latent carries colour
 casts, fades and grades rather than only clean photos. The held-out photos are never
 seen in training; ``evaluate_vae`` reports reconstruction PSNR and delta E 2000 on
@@ -52,12 +54,14 @@ def corpus_photos(
     import cv2
 
     from lutkit.data.sources import assign_split
+    from lutkit.fsutil import file_sha256
     from lutkit.images import read_image
     from lutkit.photos.manifest import cached_photos
 
     out = []
     for photo, path in cached_photos(folder):
-        if assign_split(photo.sha256, CORPUS_SPLITS) != "train":
+        # the file's own hash, as `dataset build` splits by (the manifest's when verified)
+        if assign_split(file_sha256(path), CORPUS_SPLITS) != "train":
             continue
         pixels = read_image(path)
         h, w = pixels.shape[:2]
@@ -227,6 +231,21 @@ def _save_resume(
     os.replace(tmp, folder)
 
 
+def _refuse_a_run_folder(out: Path) -> None:
+    """A training run's folder (its config.json has a stage and a dataset) is not a place
+    for a VAE: saving one there would overwrite the run's config."""
+    try:
+        saved = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if isinstance(saved, dict) and "stage" in saved and "dataset" in saved:
+        raise ConfigError(
+            "the folder is a training run's: the VAE would overwrite its config.json",
+            path=out,
+            hint="choose another --out",
+        )
+
+
 def _load_resume(folder: Path, cfg: VAETrainConfig):
     """(vae, step, seconds, log, optimizer state) from a resume folder, or None."""
     from diffusers import AutoencoderKL
@@ -236,10 +255,14 @@ def _load_resume(folder: Path, cfg: VAETrainConfig):
     if not state_path.is_file():
         return None
     info = json.loads(state_path.read_text(encoding="utf-8"))
-    if info.get("config") != cfg.to_dict():
+    # A key added since the checkpoint was written takes its default, which is what the
+    # older code did (``corpus``: False).
+    saved = VAETrainConfig().to_dict() | dict(info.get("config") or {})
+    if saved != cfg.to_dict():
         raise ConfigError(
             "a resume checkpoint from a different configuration is in the way",
-            hint=f"delete {folder} or train with the same options",
+            path=folder,
+            hint="delete it, or train with the same options",
         )
     vae = AutoencoderKL.from_pretrained(folder / "model", use_safetensors=True)
     tensors = load_file(str(folder / "optimizer.safetensors"))
@@ -294,6 +317,7 @@ def train_vae(
     cfg = cfg or VAETrainConfig()
     cfg.check()
     out = Path(out)
+    _refuse_a_run_folder(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.threads)
     photos = load_photos(exclude=tuple(cfg.holdout))

@@ -66,3 +66,14 @@ def test_two_ray_ranks_match_one_process_and_resume(tiny_dataset, tmp_path, loca
     assert (cfg.run_dir / "lutnet" / "model.safetensors").is_file()
     # a finished Ray run is finished for the local engine too: same files, same rule
     assert train(cfg, progress=False).epochs_run == 0
+
+
+def test_a_run_named_after_a_vae_folder_is_refused_before_ray_starts(tmp_path):
+    """The driver checks the run folder before any cluster starts (one-line error)."""
+    from lutkit.errors import ConfigError
+    from tests.models.helpers import tiny_vae
+
+    vae_dir = tiny_vae(tmp_path / "runs" / "tiny", seed=3)
+    cfg = load_config(None, tiny_settings(tmp_path / "no-dataset", vae_dir, tmp_path / "runs"))
+    with pytest.raises(ConfigError, match="a diffusers model's: training would overwrite it"):
+        train_on_ray(cfg, workers=2)

@@ -154,6 +154,44 @@ def test_stale_resume_checkpoint_is_not_mixed_in(tmp_path, monkeypatch):
         tv.train_vae(tmp_path / "run", tiny_config(lr=1e-4), **QUICK)
 
 
+def test_a_checkpoint_from_before_the_corpus_option_resumes(tmp_path, monkeypatch):
+    """A resume state written before ``corpus`` existed (no such key) is the same run
+    as corpus=False, and continues to the weights of an uninterrupted run."""
+    cfg = tiny_config()
+    tv.train_vae(tmp_path / "straight", cfg, **QUICK)
+    real = tv.make_batch
+
+    def interrupt(photos, cfg, step, recipe):
+        if step == 3:
+            raise KeyboardInterrupt
+        return real(photos, cfg, step, recipe)
+
+    monkeypatch.setattr(tv, "make_batch", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        tv.train_vae(tmp_path / "old", cfg, **QUICK)
+    state = tmp_path / "old" / "resume" / "state.json"
+    info = json.loads(state.read_text())
+    del info["config"]["corpus"]
+    state.write_text(json.dumps(info))
+    monkeypatch.setattr(tv, "make_batch", real)
+    tv.train_vae(tmp_path / "old", cfg, **QUICK)
+    a, b = _weights(tmp_path / "straight"), _weights(tmp_path / "old")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_training_runs_folder_is_refused(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"stage": "both", "dataset": "d"}))
+    with pytest.raises(ConfigError) as err:
+        tv.train_vae(run, tiny_config(), **QUICK)
+    assert str(err.value) == (
+        f"{run}: the folder is a training run's: the VAE would overwrite its config.json "
+        "(choose another --out)"
+    )
+    assert json.loads((run / "config.json").read_text()) == {"stage": "both", "dataset": "d"}
+
+
 def test_corpus_splits_are_the_default_models_dataset_splits():
     """--corpus keeps the photos the default model is evaluated on out of the VAE: its
     split rule must be the one `make model`'s dataset build uses (the Makefile)."""
@@ -166,9 +204,11 @@ def test_corpus_splits_are_the_default_models_dataset_splits():
 
 
 def test_corpus_photos_are_the_train_split_downscaled(tmp_path):
-    """A cache of every manifest photo (tiny stand-ins): the train split by the manifest's
-    hashes (the rule written out here), each downscaled to at most max_side, named
-    photos:NAME; a missing cache is the fetch hint."""
+    """A cache of every manifest photo (tiny stand-ins): the train split by each file's
+    sha256, as `dataset build` splits (the rule written out here), each downscaled to at
+    most max_side, named photos:NAME; a missing cache is the fetch hint."""
+    import hashlib
+
     from lutkit.errors import PhotosError
     from lutkit.images import save_image
     from lutkit.photos.manifest import load_manifest
@@ -177,7 +217,11 @@ def test_corpus_photos_are_the_train_split_downscaled(tmp_path):
     for k, p in enumerate(manifest):
         save_image(tmp_path / p.file, np.full((20, 40, 3), 8 * k % 256, np.uint8))
     got = tv.corpus_photos(tmp_path, max_side=16)
-    train = [p for p in manifest if int(p.sha256[:12], 16) / 16**12 < tv.CORPUS_SPLITS[0]]
+
+    def digest(p):
+        return hashlib.sha256((tmp_path / p.file).read_bytes()).hexdigest()
+
+    train = [p for p in manifest if int(digest(p)[:12], 16) / 16**12 < tv.CORPUS_SPLITS[0]]
     assert [g.name for g in got] == [f"photos:{p.name}" for p in train]
     assert 0 < len(got) < len(manifest)
     assert {g.pixels.shape for g in got} == {(8, 16, 3)}
