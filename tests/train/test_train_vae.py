@@ -104,6 +104,17 @@ def _weights(folder):
     return load_file(str(folder / "diffusion_pytorch_model.safetensors"))
 
 
+def interrupting(make_batch, at: int):
+    """``make_batch`` that stops the run (KeyboardInterrupt) when asked for step ``at``."""
+
+    def batch(photos, cfg, step, recipe):
+        if step == at:
+            raise KeyboardInterrupt
+        return make_batch(photos, cfg, step, recipe)
+
+    return batch
+
+
 def test_interrupted_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
     cfg = tiny_config()
     straight = tv.train_vae(tmp_path / "straight", cfg, **QUICK)
@@ -120,13 +131,7 @@ def test_interrupted_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
     assert record["heldout_photos"] == list(tv.HOLDOUT)
 
     real = tv.make_batch
-
-    def interrupt_at_step_3(photos, cfg, step, recipe):
-        if step == 3:
-            raise KeyboardInterrupt
-        return real(photos, cfg, step, recipe)
-
-    monkeypatch.setattr(tv, "make_batch", interrupt_at_step_3)
+    monkeypatch.setattr(tv, "make_batch", interrupting(real, at=3))
     with pytest.raises(KeyboardInterrupt):
         tv.train_vae(tmp_path / "resumed", cfg, **QUICK)
     assert json.loads((tmp_path / "resumed" / "resume" / "state.json").read_text())["step"] == 2
@@ -140,13 +145,7 @@ def test_interrupted_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
 
 def test_stale_resume_checkpoint_is_not_mixed_in(tmp_path, monkeypatch):
     real = tv.make_batch
-
-    def interrupt(photos, cfg, step, recipe):
-        if step == 3:
-            raise KeyboardInterrupt
-        return real(photos, cfg, step, recipe)
-
-    monkeypatch.setattr(tv, "make_batch", interrupt)
+    monkeypatch.setattr(tv, "make_batch", interrupting(real, at=3))
     with pytest.raises(KeyboardInterrupt):
         tv.train_vae(tmp_path / "run", tiny_config(), **QUICK)
     monkeypatch.setattr(tv, "make_batch", real)
@@ -160,13 +159,7 @@ def test_a_checkpoint_from_before_the_corpus_option_resumes(tmp_path, monkeypatc
     cfg = tiny_config()
     tv.train_vae(tmp_path / "straight", cfg, **QUICK)
     real = tv.make_batch
-
-    def interrupt(photos, cfg, step, recipe):
-        if step == 3:
-            raise KeyboardInterrupt
-        return real(photos, cfg, step, recipe)
-
-    monkeypatch.setattr(tv, "make_batch", interrupt)
+    monkeypatch.setattr(tv, "make_batch", interrupting(real, at=3))
     with pytest.raises(KeyboardInterrupt):
         tv.train_vae(tmp_path / "old", cfg, **QUICK)
     state = tmp_path / "old" / "resume" / "state.json"
