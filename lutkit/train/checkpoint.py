@@ -110,6 +110,11 @@ def format_metric(value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
+def is_run_config(saved: Any) -> bool:
+    """Whether a parsed config.json is a training run's (it names a stage and a dataset)."""
+    return isinstance(saved, dict) and "stage" in saved and "dataset" in saved
+
+
 def check_fresh_folder(run_dir: Path) -> None:
     """Refuse to start a run in a folder whose config.json is not a training run's (a
     VAE, say, when the run is named after the VAE's folder): the run would overwrite it.
@@ -121,7 +126,7 @@ def check_fresh_folder(run_dir: Path) -> None:
         return
     except (OSError, ValueError):
         saved = None
-    if isinstance(saved, dict) and "stage" in saved and "dataset" in saved:
+    if is_run_config(saved):
         return
     what = (
         "a diffusers model's"

@@ -234,11 +234,13 @@ def _save_resume(
 def _refuse_a_run_folder(out: Path) -> None:
     """A training run's folder (its config.json has a stage and a dataset) is not a place
     for a VAE: saving one there would overwrite the run's config."""
+    from lutkit.train.checkpoint import CONFIG_JSON, is_run_config
+
     try:
-        saved = json.loads((out / "config.json").read_text(encoding="utf-8"))
+        saved = json.loads((out / CONFIG_JSON).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return
-    if isinstance(saved, dict) and "stage" in saved and "dataset" in saved:
+    if is_run_config(saved):
         raise ConfigError(
             "the folder is a training run's: the VAE would overwrite its config.json",
             path=out,
