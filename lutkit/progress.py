@@ -39,6 +39,13 @@ class Counter:
         if self.progress is not None:
             self.progress(self.done, self.total, self.what)
 
+    def finish(self) -> None:
+        """Report the task complete: a task of unknown size ends at what was done (else a
+        log's heartbeat would go on printing it as open)."""
+        self.total = self.done
+        if self.progress is not None:
+            self.progress(self.done, self.total, self.what)
+
 
 def each(
     items: Iterable[T], progress: Progress | None, what: str, total: int | None = None

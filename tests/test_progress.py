@@ -19,6 +19,29 @@ def test_counter_is_silent_without_a_callback_and_can_resume():
     assert calls == [(7, None, "steps"), (10, None, "steps")]
 
 
+def test_a_task_of_unknown_size_ends_when_finished():
+    # A log's heartbeat printed "loading train: 1664 it" every few seconds for the rest
+    # of a training run: a task with no total never ended. finish() ends it.
+    import io
+
+    from lutkit.cli.options import progress_bars
+
+    now = [0.0]
+    log = io.StringIO()
+    bars = progress_bars(stream=log, interval=5, clock=lambda: now[0], heartbeat=False)
+    c = Counter(bars, None, "loading train")
+    now[0] = 6
+    c.add(32)
+    c.finish()
+    assert bars.tasks == {}
+    now[0] = 60
+    bars.tick()
+    assert log.getvalue().splitlines() == [
+        "loading train: 32 it, 6 s",
+        "loading train: 32/32 it (100%), 6 s",
+    ]
+
+
 def test_progress_in_logs_is_a_line_every_few_seconds():
     # Not a terminal: no bar, a plain line per open task once `interval` has passed
     # (a fake clock: no wall-clock in the test), and nothing for work that ends sooner.

@@ -87,6 +87,7 @@ def load_split(
             rgb_d.append(d)
             rgb_c.append(c)
         counter.add(len(batch["id"]))
+    counter.finish()
     if not lat_d:
         raise ConfigError(
             f"the dataset has no {split} pairs",

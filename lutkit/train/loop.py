@@ -48,6 +48,7 @@ from lutkit.train.config import TrainConfig
 from lutkit.train.data import load_split, resolve_run_latents
 from lutkit.train.optim import lr_at, optimizer_state
 from lutkit.train.stages import STAGES, batch_of, validate
+from lutkit.train.testsplit import TEST_JSON
 
 
 @dataclass
@@ -156,6 +157,8 @@ def train(
             )
         if resume is not None and start_epoch >= cfg.epochs:
             say(f"{run_dir}: already trained {start_epoch} epoch(s) of stage {stage}")
+            if test_split and main and not (run_dir / TEST_JSON).is_file():
+                _test_report(run_dir, progress, say)  # stopped after training, before it
             return TrainResult(run_dir, 0, start_epoch, True, rows, time.perf_counter() - t0)
     st.check_run(run_dir)
     if dist is not None:
@@ -296,12 +299,7 @@ def train(
         json.loads((run_dir / STATE_JSON).read_text()) if (run_dir / STATE_JSON).is_file() else {}
     )
     if state.get("complete") and epochs_run and test_split and main:
-        from lutkit.train.testsplit import write_test_report
-
-        report = write_test_report(run_dir, progress=progress)
-        if report is not None:
-            de = " / ".join(f"{k} {v:.2f}" for k, v in report["de"].items())
-            say(f"test split ({report['pairs']} pairs): delta E 2000 {de}")
+        _test_report(run_dir, progress, say)
     return TrainResult(
         run_dir,
         epochs_run,
@@ -310,6 +308,16 @@ def train(
         rows,
         time.perf_counter() - t0,
     )
+
+
+def _test_report(run_dir: Path, progress: Progress | None, say) -> None:
+    """Score the complete run on its test split (``test.json``) and say the result."""
+    from lutkit.train.testsplit import write_test_report
+
+    report = write_test_report(run_dir, progress=progress)
+    if report is not None:
+        de = " / ".join(f"{k} {v:.2f}" for k, v in report["de"].items())
+        say(f"test split ({report['pairs']} pairs): delta E 2000 {de}")
 
 
 def _summary(row: dict[str, str], seconds: float) -> str:

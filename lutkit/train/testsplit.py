@@ -75,6 +75,7 @@ def score_split(
                 row[name] = float(image_delta_e(out, clean[i]).mean())
             per_pair.append(row)
         counter.add(len(batch["id"]))
+    counter.finish()
     if not per_pair:
         raise ConfigError(f"the dataset has no {split} pairs", path=cfg.dataset)
     names = [k for k in ("input", "fit", "net") if k in per_pair[0]]

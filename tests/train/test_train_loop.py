@@ -91,6 +91,17 @@ def test_cli_writes_the_run_folder_and_resumes_without_redoing(tiny_dataset, tmp
     assert again.exit_code == 0, again.output
     assert "already trained 2 epoch(s)" in again.output and "0 epoch(s) trained" in again.output
     assert {p.name: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()} == before
+    # A run stopped after its last epoch, before the test split was scored, is scored
+    # by the rerun (the same report) and trains nothing.
+    scored = (run / "test.json").read_text()
+    (run / "test.json").unlink()
+    third = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert third.exit_code == 0, third.output
+    assert "0 epoch(s) trained" in third.output and "test split (" in third.output
+    drop = ("seconds",)
+    assert {
+        k: v for k, v in json.loads((run / "test.json").read_text()).items() if k not in drop
+    } == {k: v for k, v in json.loads(scored).items() if k not in drop}
 
 
 def test_identical_runs_and_an_interrupted_run_give_identical_results(tiny_dataset, tmp_path):
