@@ -27,7 +27,9 @@ from lutkit.errors import LutkitError
 class _Encoder:
     """A Ray Data actor: one VAE, and the pairs shard it read last."""
 
-    def __init__(self, folder: str, vae: str, device: str, dtype: str, size: int, fp: str):
+    def __init__(
+        self, folder: str, vae: str, device: str, dtype: str, size: int, fp: str, threads: int
+    ):
         from lutkit.latents.encode import prepare_vae
         from lutkit.latents.vae import vae_fingerprint
 
@@ -35,7 +37,9 @@ class _Encoder:
         self.device = device
         self.size = size
         self.fp = fp
-        self.model = prepare_vae(vae, device, dtype)
+        # torch threads: the CPUs Ray gave this actor (the idle-core count of a local run
+        # would let every actor take all of a node's cores)
+        self.model = prepare_vae(vae, device, dtype, threads=threads)
         got = vae_fingerprint(self.model)
         if got != fp:  # another VAE under the same name on this node
             raise LutkitError(f"the VAE {vae!r} on a Ray node is {got}, the driver's is {fp}")
@@ -131,6 +135,7 @@ def encode_on_ray(
                     "dtype": dtype,
                     "size": size,
                     "fp": plan.fingerprint,
+                    "threads": int(resources.get("num_cpus", 1)),
                 },
                 concurrency=count,
                 batch_size=1,
