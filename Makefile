@@ -24,7 +24,7 @@ help:
 	@echo "make eval    the shipped default model against the baselines on those sets -> reports/default/index.html, results.md"
 	@echo "make eval-demo  the same for the small demo run (runs/demo) on the demo dataset -> reports/demo"
 	@echo "make vae-eval  the default VAE's held-out PSNR and delta E 2000 at 224"
-	@echo "make vae     retrain lutkit's default VAE -> lutkit/resources/vae (about 15 min on 2 CPU cores)"
+	@echo "make vae     retrain lutkit's default VAE on the photos -> lutkit/resources/vae (about 45 min on 2 CPU cores)"
 	@echo "make bench   benchmarks (LUT apply vs Pillow, OCIO, colour, torch; distortions) -> reports/bench.md"
 	@echo "make luts    re-author the GIMP-made LUTs in luts/ from luts/gimp/*.scm (needs GIMP 2.10)"
 	@echo "make lint    ruff check + format check"
@@ -75,8 +75,11 @@ demo: $(STAMP)
 	$(LUTKIT) demo --out $(DEMO) --model default
 
 # The exact command that produced the shipped weights (see lutkit/resources/vae/TRAINING.md).
+# It trains on the bundled photos and the curated photographs of the default model's train
+# split (--corpus), so it fetches those first.
 vae: $(STAMP)
-	$(LUTKIT) vae train --out lutkit/resources/vae --steps 2400 --batch-size 8 --size 64 --lr 0.0005 --warmup 100 --kl-weight 0.0001 --colour-weight 8 --seed 0
+	$(LUTKIT) photos fetch
+	$(LUTKIT) vae train --out lutkit/resources/vae --corpus --steps 6000 --batch-size 8 --size 64 --lr 0.0001 --warmup 100 --kl-weight 0.0001 --colour-weight 1 --seed 0 --threads 2
 
 # The default VAE's held-out reconstruction (PSNR, delta E 2000) at 224.
 vae-eval: $(STAMP)

@@ -150,7 +150,7 @@ def test_stale_resume_checkpoint_is_not_mixed_in(tmp_path, monkeypatch):
         tv.train_vae(tmp_path / "run", tiny_config(), **QUICK)
     monkeypatch.setattr(tv, "make_batch", real)
     with pytest.raises(ConfigError, match="different configuration"):
-        tv.train_vae(tmp_path / "run", tiny_config(lr=1e-4), **QUICK)
+        tv.train_vae(tmp_path / "run", tiny_config(lr=2e-4), **QUICK)
 
 
 def test_a_checkpoint_from_before_the_corpus_option_resumes(tmp_path, monkeypatch):
