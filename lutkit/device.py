@@ -23,7 +23,7 @@ def pick_device(device: str) -> str:
             return "cuda"
         if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
             return "mps"
-        return "cpu"
+        device = "cpu"
     if device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda: no CUDA GPU is available", hint="use --device cpu")
     if device == "mps" and not (
@@ -45,9 +45,11 @@ def keep_freed_memory() -> bool:
     trims its heap), so the next layer faults every page in again and the kernel zeroes
     it: on lutkit's default VAE at 224 that is about a quarter of an encode. Raising the
     mmap and trim thresholds keeps the memory in the process instead (the peak RSS of
-    ``lutkit latents`` measured the same). Only where blocks come from changes, never a value:
-    the results are the same bytes. Once per process; False where the C library is not
-    glibc, or with ``LUTKIT_KEEP_FREED_MEMORY=0``.
+    ``lutkit latents`` measured the same on 2 cores). Only where blocks come from changes,
+    never a value: the results are the same bytes. It acts on the whole process (glibc
+    settings: blocks over 64 MiB allocated in threads other than the main one are still
+    mapped), once per process; False where the C library is not glibc, or with
+    ``LUTKIT_KEEP_FREED_MEMORY=0``.
     """
     global _kept
     if _kept is not None:
@@ -72,22 +74,36 @@ def keep_freed_memory() -> bool:
 
 
 def idle_cores(seconds: float = 0.2) -> float | None:
-    """How many of the machine's CPUs sat idle over the next ``seconds`` (from
-    ``/proc/stat``: the idle and iowait share of all CPU time, times the CPU count);
+    """How many of the CPUs this process may use sat idle over the next ``seconds``
+    (from ``/proc/stat``: the idle and iowait share of each such CPU's time, summed);
     None where there is no ``/proc/stat``."""
     import time
 
-    def sample() -> tuple[int, int]:
+    try:
+        mine = {f"cpu{n}" for n in os.sched_getaffinity(0)}
+    except AttributeError:  # not Linux
+        return None
+
+    def sample() -> dict[str, tuple[int, int]]:
+        out = {}
         with open("/proc/stat", encoding="ascii") as f:
-            fields = [int(v) for v in f.readline().split()[1:]]
-        return sum(fields[3:5]), sum(fields[:8])  # (idle + iowait, all but guest time)
+            for line in f:
+                name, *values = line.split()
+                if name in mine:
+                    fields = [int(v) for v in values]
+                    # (idle + iowait, all but guest time)
+                    out[name] = (sum(fields[3:5]), sum(fields[:8]))
+        return out
 
     try:
-        idle0, total0 = sample()
+        before = sample()
         time.sleep(seconds)
-        idle1, total1 = sample()
-    except (OSError, ValueError, IndexError):
+        after = sample()
+    except (OSError, ValueError):
         return None
-    if total1 <= total0:
-        return None
-    return (idle1 - idle0) / (total1 - total0) * (os.cpu_count() or 1)
+    idle = 0.0
+    for cpu, (idle1, total1) in after.items():
+        idle0, total0 = before.get(cpu, (idle1, total1))
+        if total1 > total0:
+            idle += (idle1 - idle0) / (total1 - total0)
+    return idle if after else None

@@ -153,7 +153,8 @@ def train(out: str, resume: bool, **options) -> None:
 
     \b
     Example:
-      lutkit vae train --out runs/my-vae              # defaults: the shipped VAE's settings
+      lutkit vae train --out runs/my-vae              # bundled photos, 2400 steps
+      lutkit vae train --out runs/corpus-vae --corpus --steps 6000 --threads 2  # as make vae
       lutkit vae train --out runs/quick --steps 300 --seed 1
     """
     from lutkit.cli.options import progress_bars

@@ -102,7 +102,8 @@ def cpu_threads() -> int:
     from lutkit.luts.apply import threads
 
     cores = threads()
-    if os.environ.get("LUTKIT_THREADS"):
+    env = os.environ.get("LUTKIT_THREADS", "")
+    if env.isdigit() and int(env) > 0:  # as threads() reads it
         return cores
     idle = idle_cores()
     return cores if idle is None else max(1, min(cores, round(idle)))

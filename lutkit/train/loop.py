@@ -157,7 +157,7 @@ def train(
             )
         if resume is not None and start_epoch >= cfg.epochs:
             say(f"{run_dir}: already trained {start_epoch} epoch(s) of stage {stage}")
-            if test_split and main and not (run_dir / TEST_JSON).is_file():
+            if test_split and main and _unscored(run_dir):
                 _test_report(run_dir, progress, say)  # stopped after training, before it
             return TrainResult(run_dir, 0, start_epoch, True, rows, time.perf_counter() - t0)
     st.check_run(run_dir)
@@ -308,6 +308,15 @@ def train(
         rows,
         time.perf_counter() - t0,
     )
+
+
+def _unscored(run_dir: Path) -> bool:
+    """No ``test.json``, or one older than the last checkpoint (a stage that continued
+    the run, such as lutnet after recolor, stopped before scoring)."""
+    test, state = run_dir / TEST_JSON, run_dir / STATE_JSON
+    if not test.is_file():
+        return True
+    return state.is_file() and test.stat().st_mtime_ns < state.stat().st_mtime_ns
 
 
 def _test_report(run_dir: Path, progress: Progress | None, say) -> None:

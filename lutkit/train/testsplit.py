@@ -99,9 +99,10 @@ def write_test_report(
     from lutkit.data.index import load_dataset_json
     from lutkit.fsutil import atomic_write_text
 
+    config = json.loads((Path(run_dir) / "config.json").read_text())
+    if not load_dataset_json(config["dataset"]).get("counts", {}).get("test"):
+        return None  # checked before the VAE and the nets are loaded
     run = load_run(run_dir)
-    if not load_dataset_json(run.config.dataset).get("counts", {}).get("test"):
-        return None
     report = score_split(run, "test", progress=progress)
     atomic_write_text(Path(run_dir) / TEST_JSON, json.dumps(report, indent=2) + "\n")
     return report

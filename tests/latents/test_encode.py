@@ -104,3 +104,25 @@ def test_corrupted_latents_shard_is_one_error(dataset):
 def test_dataset_without_pairs(tmp_path):
     with pytest.raises(LutkitError, match="not a lutkit dataset"):
         encode_dataset(tmp_path, vae="default", device="cpu")
+
+
+def test_latents_are_the_same_bytes_at_any_thread_count(dataset, tmp_path, monkeypatch):
+    # `lutkit latents` gives torch as many threads as there are idle cores when it
+    # starts: the default VAE's latents must not depend on that count.
+    import torch
+
+    ds, _ = dataset
+    threads = torch.get_num_threads()
+    outs = []
+    try:
+        for n in ("1", "2"):
+            copy = tmp_path / f"threads-{n}"
+            shutil.copytree(ds, copy, ignore=shutil.ignore_patterns("latents"))
+            monkeypatch.setenv("LUTKIT_THREADS", n)
+            result = encode_dataset(copy, vae="default", device="cpu")
+            assert torch.get_num_threads() == int(n)
+            folder = copy / "latents" / result.fingerprint
+            outs.append({p.name: p.read_bytes() for p in sorted(folder.glob("*.parquet"))})
+    finally:
+        torch.set_num_threads(threads)
+    assert outs[0] and outs[0] == outs[1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 
 import numpy as np
 import pytest
@@ -98,6 +99,11 @@ def test_cli_writes_the_run_folder_and_resumes_without_redoing(tiny_dataset, tmp
     third = CliRunner().invoke(main, args, catch_exceptions=False)
     assert third.exit_code == 0, third.output
     assert "0 epoch(s) trained" in third.output and "test split (" in third.output
+    # A test.json older than the run's last checkpoint (a later stage stopped before
+    # scoring) is scored again too.
+    os.utime(run / "test.json", ns=(1, 1))
+    fourth = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert fourth.exit_code == 0 and "test split (" in fourth.output, fourth.output
     drop = ("seconds",)
     assert {
         k: v for k, v in json.loads((run / "test.json").read_text()).items() if k not in drop
