@@ -35,6 +35,15 @@ def _fit(image: np.ndarray, tile: int) -> np.ndarray:
     return out
 
 
+def fit_tile(image: np.ndarray, tile: int) -> np.ndarray:
+    """``image`` as a contact-sheet tile: uint8, resized to fit ``tile`` x ``tile`` and
+    centred on a dark square. A tile already made is returned as it is (the same bytes
+    it would be made again with)."""
+    if image.dtype == np.uint8 and image.shape == (tile, tile, 3):
+        return image
+    return from_float(_fit(image, tile), np.uint8)
+
+
 def contact_sheet(
     tiles: list[np.ndarray],
     labels: list[str] | None = None,
@@ -64,7 +73,7 @@ def contact_sheet(
     for i, (img, label) in enumerate(zip(tiles, labels, strict=True)):
         r, c = divmod(i, columns)
         x, y = pad + c * (tile + pad), head + pad + r * (tile + cap + pad)
-        sheet.paste(Image.fromarray(from_float(_fit(img, tile), np.uint8)), (x, y))
+        sheet.paste(Image.fromarray(fit_tile(img, tile)), (x, y))
         for k, line in enumerate(_wrap(label, tile, font)):
             draw.text((x + 2, y + tile + 3 + k * line_h), line, fill=(225, 225, 225), font=font)
     return np.asarray(sheet)

@@ -4,16 +4,16 @@
 from __future__ import annotations
 
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from lutkit.bench.measure import grade_lut, median_time
+from lutkit.bench.measure import grade_lut, median_time, round_robin
 
 W, H = 3840, 2160
 _PATHS = {0: "scalar", 1: "SSE2"}
@@ -136,18 +136,9 @@ def bench_lut(repeat: int = 5, folder_images: int = 6) -> list[tuple[str, float,
         ),
         ("OpenColorIO CPU (uint8 packed)", ocio8, ""),
     ]
-    # Round robin (A B C ... A B C ...), medians: a shared machine's speed drifts, and
-    # this way every method sees the same drift.
-    times: dict[str, list[float]] = {name: [] for name, _, _ in cases}
-    for _, fn, _ in cases:
-        fn()  # warm-up
-    for _ in range(repeat):
-        for name, fn, _ in cases:
-            t = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t)
+    times = round_robin({name: fn for name, fn, _ in cases}, repeat)
     for name, _, note in cases:
-        add(name, statistics.median(times[name]), note)
+        add(name, times[name], note)
     tmp.cleanup()
 
     crop = imgf[:270]  # colour-science is slow: time 1/8 of the image and scale
@@ -231,14 +222,16 @@ def _bench_folder(img, lut, count: int, ext: str, kind: str) -> list[tuple[str, 
             ],
         }
         env = dict(os.environ, TQDM_DISABLE="1")
-        times: dict[str, list[float]] = {name: [] for name in cmds}
-        for _ in range(3):
-            for name, cmd in cmds.items():
-                t = time.perf_counter()
-                subprocess.run(cmd, check=True, capture_output=True, env=env)
-                times[name].append(time.perf_counter() - t)
+        times = round_robin(
+            {
+                name: partial(subprocess.run, cmd, check=True, capture_output=True, env=env)
+                for name, cmd in cmds.items()
+            },
+            3,
+            warmup=False,
+        )
         for name in cmds:
-            seconds = statistics.median(times[name])
+            seconds = times[name]
             rows.append(
                 (
                     name,

@@ -24,6 +24,24 @@ def median_time(fn: Callable[[], object], repeat: int, *, warmup: bool = True) -
     return statistics.median(times)
 
 
+def round_robin(
+    runs: dict[str, Callable[[], object]], rounds: int, *, warmup: bool = True
+) -> dict[str, float]:
+    """Median wall time of each of ``runs``, timed in turn (A B C ... A B C ...) for
+    ``rounds`` rounds, after one untimed call of each unless ``warmup`` is False: a
+    shared machine's speed drifts, and this way every run sees the same drift."""
+    if warmup:
+        for fn in runs.values():
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, fn in runs.items():
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    return {name: statistics.median(v) for name, v in times.items()}
+
+
 def grade_lut(size: int = 33):
     """A smooth 33^3 colour grade with cross-channel terms (the LUT every benchmark applies)."""
     from lutkit.luts.model import LUT3D

@@ -16,6 +16,7 @@ import os
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -80,10 +81,26 @@ class ShardPlan:
     count: int
     sources: list[SourceImage]
     plan_hash: str = ""
+    card: tuple[int, ...] = ()  # rows the dataset card will show (their tiles come back)
 
     @property
     def name(self) -> str:
         return shard_name(self.split, self.index, self.count)
+
+
+@dataclass
+class ShardDone:
+    """What building a shard reports: enough for the dataset's index and its card
+    without reading the shard back."""
+
+    sha256: str
+    rows: int
+    rejected: list[Rejected]
+    card: dict[int, dict[str, Any]] = field(default_factory=dict)  # row -> card_row
+
+
+# Called with each pair as it is made: (row index in the source, row, clean, distorted).
+OnPair = Callable[[int, dict[str, Any], np.ndarray, np.ndarray], None]
 
 
 @dataclass
@@ -120,18 +137,24 @@ class RowMaker:
 
             self._style = Library(self.library).load(self.cfg.target_lut)
 
-    def rows(self, src: SourceImage, split: str) -> list[dict[str, Any]]:
-        """The crops x variants rows of one source (ImageError if it cannot be decoded)."""
+    def rows(
+        self, src: SourceImage, split: str, on_pair: OnPair | None = None
+    ) -> list[dict[str, Any]]:
+        """The crops x variants rows of one source (ImageError if it cannot be decoded);
+        ``on_pair`` sees each pair's pixels before they are encoded."""
         self._setup()
         cfg = self.cfg
         crops = plan_crops(cfg.seed, src.sha256, cfg.crops, cfg.min_crop)
-        out = []
+        out: list[dict[str, Any]] = []
         for c, clean in enumerate(prepare(src.path, cfg.size, crops)):
-            out += self._view_rows(src, split, clean, crops[c], c)
+            out += self._view_rows(src, split, clean, crops[c], c, on_pair, len(out))
         return out
 
-    def _view_rows(self, src: SourceImage, split: str, clean, crop, c: int) -> list[dict[str, Any]]:
-        """The variants of one view (crop ``c``) of a source."""
+    def _view_rows(
+        self, src: SourceImage, split: str, clean, crop, c: int, on_pair: OnPair | None, first: int
+    ) -> list[dict[str, Any]]:
+        """The variants of one view (crop ``c``) of a source; its first row is the
+        source's row ``first``."""
         from lutkit.distort.base import apply_chain, is_colormap, ops_to_json
         from lutkit.images import from_float, to_float
         from lutkit.seeds import derive_seed, rng
@@ -173,6 +196,8 @@ class RowMaker:
                     "crop": None if crop is None else crop.to_json(),
                 }
             )
+            if on_pair is not None:
+                on_pair(first + k, out[-1], target, distorted)
         return out
 
     def _truth(self, records) -> tuple[np.ndarray, float]:
@@ -194,36 +219,48 @@ _MAKERS: dict[str, RowMaker] = {}
 
 def worker_maker(maker: RowMaker) -> RowMaker:
     """This process's set-up maker with ``maker``'s settings (``maker`` itself, the
-    first time)."""
+    first time). The process keeps freed memory for reuse from then on: the ops
+    allocate and free arrays of megabytes per pair (about 15% of their time goes to
+    faulting those pages in again otherwise; the same bytes either way)."""
     key = repr((maker.cfg, maker.recipe_path, maker.library))
     if key not in _MAKERS:
+        from lutkit.device import keep_freed_memory
+
+        keep_freed_memory()
         _MAKERS.clear()
         _MAKERS[key] = maker
     return _MAKERS[key]
 
 
 def source_rows(
-    maker: RowMaker, src: SourceImage, split: str
+    maker: RowMaker, src: SourceImage, split: str, on_pair: OnPair | None = None
 ) -> tuple[list[dict[str, Any]], Rejected | None]:
     """The per-source step both engines run: the source's rows, or why it was rejected."""
     try:
-        return maker.rows(src, split), None
+        return maker.rows(src, split, on_pair), None
     except ImageError as exc:
         return [], Rejected(src.name, exc.message)
 
 
 def make_shard_rows(
     maker: RowMaker, plan: ShardPlan
-) -> tuple[list[dict[str, Any]], list[Rejected]]:
-    """The rows of one shard (sources in plan order, variants in order) and its rejects."""
+) -> tuple[list[dict[str, Any]], list[Rejected], dict[int, dict[str, Any]]]:
+    """The rows of one shard (sources in plan order, variants in order), its rejects,
+    and the card tiles of the rows in ``plan.card`` (made from the pixels in hand)."""
     rows: list[dict[str, Any]] = []
     rejected: list[Rejected] = []
+    card: dict[int, dict[str, Any]] = {}
+    want = set(plan.card)
     for src in plan.sources:
-        made, bad = source_rows(maker, src, plan.split)
+        seen: dict[int, dict[str, Any]] = {}
+        keep = partial(_keep_card_row, want, seen, len(rows)) if want else None
+        made, bad = source_rows(maker, src, plan.split, keep)
         rows.extend(made)
         if bad is not None:
             rejected.append(bad)
-    return rows, rejected
+        else:
+            card.update(seen)  # a source that failed half-way has no rows, so no tiles
+    return rows, rejected, card
 
 
 # A shard whose every source turned out unreadable has no rows. It is written here,
@@ -254,10 +291,20 @@ def write_shard_rows(
     return write_shard(rows, folder / plan.name, schema.with_metadata(meta), plan.plan_hash)
 
 
-def build_shard(maker: RowMaker, plan: ShardPlan, out: Path) -> tuple[str, int, list[Rejected]]:
-    """Make and write one shard; returns (sha256, rows, rejected sources)."""
-    rows, rejected = make_shard_rows(maker, plan)
-    return write_shard_rows(plan, rows, rejected, out), len(rows), rejected
+def _keep_card_row(
+    want: set[int], seen: dict[int, dict[str, Any]], base: int, i: int, row, clean, distorted
+) -> None:
+    """An :data:`OnPair` for :func:`make_shard_rows`: the card tiles of wanted rows."""
+    if base + i in want:
+        from lutkit.data.card import card_row
+
+        seen[base + i] = card_row({**row, "clean": clean, "distorted": distorted})
+
+
+def build_shard(maker: RowMaker, plan: ShardPlan, out: Path) -> ShardDone:
+    """Make and write one shard."""
+    rows, rejected, card = make_shard_rows(maker, plan)
+    return ShardDone(write_shard_rows(plan, rows, rejected, out), len(rows), rejected, card)
 
 
 # --------------------------------------------------------------------------- plan
@@ -357,7 +404,10 @@ def _config_json(cfg: BuildConfig, recipe_sha: str) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- build
 
-Engine = Callable[[RowMaker, list[ShardPlan], Path, int, Callable[[int], None]], list]
+# An engine builds the shards of its plans and reports each one, by shard name.
+Engine = Callable[
+    [RowMaker, list[ShardPlan], Path, int, Callable[[int], None]], dict[str, ShardDone]
+]
 
 
 def build_dataset(
@@ -395,6 +445,7 @@ def build_dataset(
         if not sources:
             raise ConfigError("no readable images in the source", path=cfg.source)
         plans = plan_shards(sources, cfg, recipe_sha)
+        mark_card_rows(plans, cfg)
         pairs = out / "pairs"
         pairs.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(pairs)
@@ -415,11 +466,11 @@ def build_dataset(
         if engine == "ray":
             from lutkit.data.ray_engine import run_ray
 
-            run_ray(maker, todo, out, workers, tick, address=ray_address)
+            done = run_ray(maker, todo, out, workers, tick, address=ray_address)
         else:
-            _run_local(maker, todo, out, workers, tick)
+            done = _run_local(maker, todo, out, workers, tick)
         fsync_dir(pairs)
-        result = _finish(out, cfg, recipe, plans, sources, rejected)
+        result = _finish(out, cfg, recipe, plans, sources, rejected, done)
         result.shards_written, result.shards_skipped = len(todo), len(plans) - len(todo)
         warn_empty_splits(plans, cfg, result.rows, log)
         return result
@@ -475,45 +526,69 @@ def _worker_init() -> None:
     os.environ["LUTKIT_THREADS"] = "1"
 
 
-def _build_one(maker: RowMaker, plan: ShardPlan, out: Path) -> int:
-    return build_shard(worker_maker(maker), plan, out)[1]
+def _build_one(maker: RowMaker, plan: ShardPlan, out: Path) -> ShardDone:
+    return build_shard(worker_maker(maker), plan, out)
 
 
-def _run_local(maker, todo, out, workers, tick) -> None:
+def _run_local(maker, todo, out, workers, tick) -> dict[str, ShardDone]:
+    done: dict[str, ShardDone] = {}
     if workers <= 1 or len(todo) <= 1:
         for plan in todo:
-            tick(_build_one(maker, plan, out))
-        return
+            done[plan.name] = _build_one(maker, plan, out)
+            tick(done[plan.name].rows)
+        return done
     from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
     with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
         futures = {pool.submit(_build_one, maker, p, out): p for p in todo}
         pending = set(futures)
         while pending:
-            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-            for f in done:
+            finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for f in finished:
                 exc = f.exception()
                 if exc is not None:
                     for other in pending:
                         other.cancel()
                     raise exc
-                tick(f.result())
+                done[futures[f].name] = f.result()
+                tick(done[futures[f].name].rows)
+    return done
 
 
-def _finish(out: Path, cfg: BuildConfig, recipe, plans, sources, rejected) -> BuildResult:
+def mark_card_rows(plans: list[ShardPlan], cfg: BuildConfig) -> None:
+    """Tell each plan which of its rows the dataset card will show, if every source
+    gives its rows (a shard that comes out shorter is read back for the card instead)."""
+    from lutkit.data.card import pick_rows
+
+    per_source = cfg.variants * cfg.crops
+    picks = pick_rows([len(p.sources) * per_source for p in plans])
+    for k, plan in enumerate(plans):
+        plan.card = tuple(i for j, i in picks if j == k)
+
+
+def _finish(
+    out: Path, cfg: BuildConfig, recipe, plans, sources, rejected, done: dict[str, ShardDone]
+) -> BuildResult:
+    """Index the shards (``done``: those this run built; the others are read back) and
+    write dataset.json, rejected.csv and the card."""
     shards, counts = [], {"train": 0, "val": 0, "test": 0}
     all_rejected = list(rejected)
+    have = {}
     for p in plans:
-        path = shard_file(out, p.name)
-        meta = shard_metadata(path)
-        rows = shard_num_rows(path)
-        all_rejected += [Rejected(**r) for r in json.loads(meta.get(b"lutkit.rejected", b"[]"))]
-        if not rows:
+        report = done.get(p.name) or _shard_report(shard_file(out, p.name))
+        all_rejected += report.rejected
+        if not report.rows:
             continue  # every source unreadable: no shard in pairs/ (see EMPTY_SHARDS)
-        counts[p.split] += rows
+        counts[p.split] += report.rows
         shards.append(
-            {"file": f"pairs/{p.name}", "split": p.split, "rows": rows, "sha256": file_sha256(path)}
+            {
+                "file": f"pairs/{p.name}",
+                "split": p.split,
+                "rows": report.rows,
+                "sha256": report.sha256,
+            }
         )
+        have.update({(f"pairs/{p.name}", i): tile for i, tile in report.card.items()})
     doc = {
         "schema": SCHEMA_VERSION,
         "lutkit": __version__,
@@ -529,8 +604,16 @@ def _finish(out: Path, cfg: BuildConfig, recipe, plans, sources, rejected) -> Bu
     write_dataset_json(out, doc)
     from lutkit.data.card import write_card
 
-    write_card(out, doc)
+    write_card(out, doc, have)
     return BuildResult(out, 0, 0, counts, all_rejected)
+
+
+def _shard_report(path: Path) -> ShardDone:
+    """What a shard built by an earlier run holds, read from its file."""
+    meta = shard_metadata(path)
+    rejected = [Rejected(**r) for r in json.loads(meta.get(b"lutkit.rejected", b"[]"))]
+    rows = shard_num_rows(path)
+    return ShardDone(file_sha256(path) if rows else "", rows, rejected)
 
 
 def _write_rejected(out: Path, rejected: list[Rejected]) -> None:

@@ -6,44 +6,91 @@ from pathlib import Path
 from typing import Any
 
 SHEET = "contact-sheet.jpg"
+TILE = 200  # the contact sheet's tile side, pixels
 
 
-def sample_pairs(out: Path, doc: dict[str, Any], n: int = 8, seed: int = 0) -> list[dict]:
-    """``n`` rows picked deterministically across the shards (clean, distorted, ops)."""
-    from lutkit.data.shards import read_shard
-    from lutkit.seeds import rng
-
-    shards = [s for s in doc["shards"] if s["rows"]]
+def pick_rows(counts: list[int], n: int = 8, seed: int = 0) -> list[tuple[int, int]]:
+    """The sample rows of a card: (shard, row) positions, given each shard's row count in
+    plan order. Shards without rows are never picked. A pure function of the counts, so
+    a build can hand the tiles of the rows it will show to the workers that make them."""
+    shards = [k for k, c in enumerate(counts) if c]
     if not shards:
         return []
+    from lutkit.seeds import rng
+
     g = rng(seed)
+    take = max(1, min(n, len(shards)))
+    per = max(1, n // take)
     picks = []
-    for k in g.permutation(len(shards))[: max(1, min(n, len(shards)))]:
-        table = read_shard(out, shards[k], ["id", "split", "clean", "distorted", "ops"])
-        per = max(1, n // min(n, len(shards)))
-        for i in g.permutation(table.num_rows)[:per]:
-            picks.append(table.slice(int(i), 1).to_pylist()[0])
+    for k in g.permutation(len(shards))[:take]:
+        picks += [(shards[k], int(i)) for i in g.permutation(counts[shards[k]])[:per]]
     return picks[:n]
 
 
-def save_pairs_sheet(rows: list[dict], path: Path, title: str, tile: int = 200) -> Path:
-    """A contact sheet of pairs: distorted on the left, clean on the right, ops below."""
+def card_row(row: dict[str, Any], tile: int = TILE) -> dict[str, Any]:
+    """What the contact sheet shows of a row: its split, ops, and both images as tiles
+    (uint8; ``clean`` and ``distorted`` may be PNG bytes or pixels)."""
     from lutkit.data.png import decode_png
+    from lutkit.sheets import fit_tile
+
+    def pixels(v):
+        return decode_png(v) if isinstance(v, bytes) else v
+
+    return {
+        "split": row["split"],
+        "ops": row["ops"],
+        "clean": fit_tile(pixels(row["clean"]), tile),
+        "distorted": fit_tile(pixels(row["distorted"]), tile),
+    }
+
+
+def sample_pairs(
+    out: Path,
+    doc: dict[str, Any],
+    n: int = 8,
+    seed: int = 0,
+    have: dict[tuple[str, int], dict[str, Any]] | None = None,
+) -> list[dict]:
+    """``n`` rows picked deterministically across the shards (split, ops, clean and
+    distorted as tiles). ``have``: rows already in hand, by (shard file, row index),
+    as :func:`card_row` makes them; the others are read from the shards."""
+    from lutkit.data.shards import read_shard
+
+    shards = doc["shards"]
+    have = have or {}
+    tables: dict[int, Any] = {}
+    picks = []
+    for k, i in pick_rows([s["rows"] for s in shards], n, seed):
+        got = have.get((shards[k]["file"], i))
+        if got is None:
+            if k not in tables:
+                tables[k] = read_shard(out, shards[k], ["split", "clean", "distorted", "ops"])
+            got = card_row(tables[k].slice(i, 1).to_pylist()[0])
+        picks.append(got)
+    return picks
+
+
+def save_pairs_sheet(rows: list[dict], path: Path, title: str) -> Path:
+    """A contact sheet of pairs (rows from :func:`sample_pairs`): distorted on the left,
+    clean on the right, ops below."""
     from lutkit.distort.base import ops_from_json
     from lutkit.distort.files import chain_label
     from lutkit.sheets import save_contact_sheet
 
     tiles, labels = [], []
     for row in rows:
-        tiles += [decode_png(row["distorted"]), decode_png(row["clean"])]
+        tiles += [row["distorted"], row["clean"]]
         labels += [chain_label(ops_from_json(row["ops"])), f"clean ({row['split']})"]
-    return save_contact_sheet(path, tiles, labels, columns=4, tile=tile, title=title)
+    return save_contact_sheet(path, tiles, labels, columns=4, tile=TILE, title=title)
 
 
-def write_card(out: Path, doc: dict[str, Any]) -> Path:
+def write_card(
+    out: Path, doc: dict[str, Any], have: dict[tuple[str, int], dict[str, Any]] | None = None
+) -> Path:
+    """Write the card (README.md) and its contact sheet; ``have``: see :func:`sample_pairs`."""
     from lutkit.fsutil import atomic_write_text
 
-    rows = sample_pairs(out, doc)
+    rows = sample_pairs(out, doc, have=have)
     if rows:
         save_pairs_sheet(rows, out / SHEET, f"{doc['name']}: distorted | clean")
     cfg = doc["config"]

@@ -157,16 +157,18 @@ def run_ray(
     workers: int,
     tick: Callable[[int], None],
     address: str | None = None,
-) -> None:
+) -> dict:
     """Build the shards of ``todo`` on Ray Data (a local Ray with ``workers`` CPUs, or
-    the cluster at ``address``); same arguments as the local engine."""
+    the cluster at ``address``); same arguments and report as the local engine."""
     ray = require_ray()
     if not todo:
-        return
-    from lutkit.data.build import write_shard_rows
+        return {}
+    from lutkit.data.build import ShardDone, write_shard_rows
+    from lutkit.data.card import card_row
 
     jobs = _jobs(todo)
     started = start_ray(ray, address, workers)
+    done: dict[str, ShardDone] = {}
     try:
         with quiet_data(ray):
             # One block per source (up to a cap): each source is its own task, so
@@ -194,11 +196,11 @@ def run_ray(
                     continue
                 del pending[k]
                 parts = [got[i] for i in range(len(plan.sources))]
-                write_shard_rows(
-                    plan,
-                    [row for rows, _ in parts for row in rows],
-                    [bad for _, bad in parts if bad is not None],
-                    out,
+                rows = [row for made, _ in parts for row in made]
+                bad = [bad for _, bad in parts if bad is not None]
+                card = {i: card_row(rows[i]) for i in plan.card if i < len(rows)}
+                done[plan.name] = ShardDone(
+                    write_shard_rows(plan, rows, bad, out), len(rows), bad, card
                 )
             if pending:  # Ray Data lost results: never write a shard with holes
                 names = ", ".join(todo[k].name for k in sorted(pending))
@@ -206,3 +208,4 @@ def run_ray(
     finally:
         if started:
             ray.shutdown()
+    return done

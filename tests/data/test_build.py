@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from lutkit.data.build import BuildConfig, plan_shards
-from lutkit.data.info import verify_dataset
+from lutkit.data.info import preview_dataset, verify_dataset
 from lutkit.data.png import decode_png
 from lutkit.data.sources import SourceImage, assign_split
 from lutkit.data.views import prepare
@@ -121,6 +121,34 @@ def test_two_builds_are_byte_identical(built, tmp_path):
     build(src, tmp_path / "again", workers=1)  # another worker count, same bytes
     assert shard_hashes(tmp_path / "again") == shard_hashes(out)
     assert len(shard_hashes(out)) >= 3
+
+
+def test_the_card_shows_what_a_preview_reads_back(built, tmp_path):
+    """The card's contact sheet is drawn from tiles the workers made from the pixels in
+    hand (a shard that lost a source is read back); ``dataset preview`` draws the same
+    rows from the shards on disk: the same picture, byte for byte."""
+    _, out, result = built
+    assert result.rejected  # the truncated JPEG's shard comes out short
+    preview_dataset(out, tmp_path / "preview.jpg")
+    assert (tmp_path / "preview.jpg").read_bytes() == (out / "contact-sheet.jpg").read_bytes()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_card_of_a_clean_build_reads_no_shard_back(tmp_path, monkeypatch, workers):
+    import lutkit.data.shards
+
+    src = make_sources(tmp_path / "src", bad=False)
+    read = lutkit.data.shards.read_shard
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the card read a shard back")
+
+    monkeypatch.setattr(lutkit.data.shards, "read_shard", refuse)
+    build(src, tmp_path / "ds", workers=workers)
+    monkeypatch.setattr(lutkit.data.shards, "read_shard", read)
+    preview_dataset(tmp_path / "ds", tmp_path / "preview.jpg")
+    sheet = (tmp_path / "ds" / "contact-sheet.jpg").read_bytes()
+    assert (tmp_path / "preview.jpg").read_bytes() == sheet
 
 
 def test_adding_a_photo_keeps_the_other_rows(built, tmp_path):

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from lutkit.data.info import preview_dataset
 from tests.data.helpers import build, make_sources, shard_hashes
 
 pytest.importorskip("ray.data")
@@ -27,6 +28,9 @@ def test_ray_and_local_engines_write_identical_shards(tmp_path):
     assert (tmp_path / "ray" / "rejected.csv").read_bytes() == (
         tmp_path / "local" / "rejected.csv"
     ).read_bytes()
+    preview_dataset(tmp_path / "ray", tmp_path / "preview.jpg")  # the card's rows, read back
+    sheet = (tmp_path / "ray" / "contact-sheet.jpg").read_bytes()
+    assert (tmp_path / "preview.jpg").read_bytes() == sheet
 
     # A Ray rerun after a lost shard rebuilds just that shard, the same bytes again.
     lost = sorted((tmp_path / "ray" / "pairs").glob("*.parquet"))[1]

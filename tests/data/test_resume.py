@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from lutkit.cli import main
 from lutkit.data.index import build_lock
-from lutkit.data.info import verify_dataset
+from lutkit.data.info import preview_dataset, verify_dataset
 from lutkit.errors import ConfigError, LutkitError
 from tests.data.helpers import COLORMAP_RECIPE, build, make_sources, shard_hashes
 
@@ -100,6 +100,9 @@ def test_kill_and_resume_equals_an_uninterrupted_build(tmp_path):
     build(src, tmp_path / "whole", workers=2, **SETTINGS)
     assert shard_hashes(out) == shard_hashes(tmp_path / "whole")
     assert verify_dataset(out).ok
+    # The card of the resumed build: tiles from this run's shards and the earlier run's.
+    preview_dataset(out, tmp_path / "preview.jpg")
+    assert (tmp_path / "preview.jpg").read_bytes() == (out / "contact-sheet.jpg").read_bytes()
 
 
 @pytest.fixture()
