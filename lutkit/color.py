@@ -18,35 +18,51 @@ _E0 = _K0 / _PHI
 
 def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
     """sRGB-encoded values -> linear light (IEC 61966-2-1 EOTF); extends oddly below 0."""
-    v, dtype = _as_float64(rgb)  # float64 inside: exact 0 and 1 at the ends
-    a = np.abs(v, out=np.empty_like(v))  # (an array even for one value)
+    v, dtype, signed = _as_float64(rgb)  # float64 inside: exact 0 and 1 at the ends
+    a = np.abs(v, out=v if not signed else np.empty_like(v))  # (an array even for one value)
     out = np.add(a, _A, out=np.empty_like(v))  # in place from here: every pixel of every op
     out /= 1 + _A
     np.power(out, 2.4, out=out)
-    np.divide(a, _PHI, out=out, where=a <= _K0)
-    return _signed(out, v).astype(dtype, copy=False)[()]
+    _where(np.divide, a, _PHI, out, a <= _K0)
+    return _signed(out, v, signed).astype(dtype, copy=False)[()]
 
 
 def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
     """Linear light -> sRGB-encoded values (inverse EOTF); extends oddly below 0."""
-    v, dtype = _as_float64(linear)
-    a = np.abs(v, out=np.empty_like(v))
+    v, dtype, signed = _as_float64(linear)
+    a = np.abs(v, out=v if not signed else np.empty_like(v))
     out = np.power(a, 1 / 2.4, out=np.empty_like(v))
     out *= 1 + _A
     out -= _A
-    np.multiply(a, _PHI, out=out, where=a <= _E0)
-    return _signed(out, v).astype(dtype, copy=False)[()]
+    _where(np.multiply, a, _PHI, out, a <= _E0)
+    return _signed(out, v, signed).astype(dtype, copy=False)[()]
 
 
-def _as_float64(x: np.ndarray) -> tuple[np.ndarray, type]:
-    """(x as float64, the dtype to hand back: float32 stays float32, else float64)."""
+def _as_float64(x: np.ndarray) -> tuple[np.ndarray, type, bool]:
+    """(x as a float64 copy, the dtype to hand back: float32 stays float32, else float64,
+    whether any value is negative or NaN: those take sign(x)'s way; a zero, either
+    sign, comes out +0 from abs(x) alone)."""
     v = np.asarray(x)
-    return v.astype(np.float64), np.float32 if v.dtype == np.float32 else np.float64
+    f = v.astype(np.float64)
+    return f, np.float32 if v.dtype == np.float32 else np.float64, bool(f.size and not f.min() >= 0)
 
 
-def _signed(out: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """``sign(v) * out``, in place (odd extension below 0; 0 where v is 0 or NaN-free)."""
-    if v.size and not v.min() > 0:  # zeros and negatives (and NaN) take sign(v)'s way
+def _where(ufunc, a: np.ndarray, k: float, out: np.ndarray, mask: np.ndarray) -> None:
+    """``out[mask] = ufunc(a[mask], k)``: the linear segment, on the pixels it covers
+    (the same values as ``ufunc(a, k, out=out, where=mask)``, at a fraction of its cost
+    when few pixels are that dark)."""
+    if mask.ndim == 0:
+        if mask:
+            out[()] = ufunc(a[()], k)
+    elif mask.any():
+        out[mask] = ufunc(a[mask], k)
+
+
+def _signed(out: np.ndarray, v: np.ndarray, signed: bool) -> np.ndarray:
+    """``sign(v) * out``, in place, where some value was negative or NaN (odd extension
+    below 0); otherwise a no-op (sign 1, or 0 where ``out`` is already +0), and ``v``
+    may already be ``abs(v)``."""
+    if signed:
         out *= np.sign(v)
     return out
 

@@ -35,13 +35,14 @@ def test_image_delta_e_zero_for_identical():
     assert color.image_delta_e(x, x).max() == 0
 
 
+@pytest.mark.parametrize("low", [-0.5, 0.0])  # with negatives; none (the no-sign path)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_transfer_functions_are_the_plain_formulas_bit_for_bit(dtype):
+def test_transfer_functions_are_the_plain_formulas_bit_for_bit(dtype, low):
     """The in-place transfer functions give the textbook expressions' bits exactly."""
     from lutkit.color import linear_to_srgb, srgb_to_linear
 
     v = np.concatenate(
-        [np.random.default_rng(0).uniform(-0.5, 1.5, 3000), [0.0, -0.0, 0.04045, 0.0031308, 1.0]]
+        [np.random.default_rng(0).uniform(low, 1.5, 3000), [0.0, -0.0, 0.04045, 0.0031308, 1.0]]
     ).astype(dtype)
     a = np.abs(v.astype(np.float64))
     lin = np.sign(v) * np.where(a <= 0.04045, a / 12.92, ((a + 0.055) / (1 + 0.055)) ** 2.4)
