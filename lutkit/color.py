@@ -23,7 +23,7 @@ def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
     out = np.add(a, _A, out=np.empty_like(v))  # in place from here: every pixel of every op
     out /= 1 + _A
     np.power(out, 2.4, out=out)
-    _where(np.divide, a, _PHI, out, a <= _K0)
+    np.divide(a, _PHI, out=out, where=a <= _K0)
     return _signed(out, v, signed).astype(dtype, copy=False)[()]
 
 
@@ -34,7 +34,7 @@ def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
     out = np.power(a, 1 / 2.4, out=np.empty_like(v))
     out *= 1 + _A
     out -= _A
-    _where(np.multiply, a, _PHI, out, a <= _E0)
+    np.multiply(a, _PHI, out=out, where=a <= _E0)
     return _signed(out, v, signed).astype(dtype, copy=False)[()]
 
 
@@ -45,17 +45,6 @@ def _as_float64(x: np.ndarray) -> tuple[np.ndarray, type, bool]:
     v = np.asarray(x)
     f = v.astype(np.float64)
     return f, np.float32 if v.dtype == np.float32 else np.float64, bool(f.size and not f.min() >= 0)
-
-
-def _where(ufunc, a: np.ndarray, k: float, out: np.ndarray, mask: np.ndarray) -> None:
-    """``out[mask] = ufunc(a[mask], k)``: the linear segment, on the pixels it covers
-    (the same values as ``ufunc(a, k, out=out, where=mask)``, at a fraction of its cost
-    when few pixels are that dark)."""
-    if mask.ndim == 0:
-        if mask:
-            out[()] = ufunc(a[()], k)
-    elif mask.any():
-        out[mask] = ufunc(a[mask], k)
 
 
 def _signed(out: np.ndarray, v: np.ndarray, signed: bool) -> np.ndarray:

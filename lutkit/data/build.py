@@ -99,7 +99,8 @@ class ShardDone:
     card: dict[int, dict[str, Any]] = field(default_factory=dict)  # row -> card_row
 
 
-# Called with each pair as it is made: (row index in the source, row, clean, distorted).
+# Called with each pair once it is made: (row index in the source, row, the clean image
+# as the row holds it (the styled target with --target-lut), the distorted image).
 OnPair = Callable[[int, dict[str, Any], np.ndarray, np.ndarray], None]
 
 
@@ -141,7 +142,7 @@ class RowMaker:
         self, src: SourceImage, split: str, on_pair: OnPair | None = None
     ) -> list[dict[str, Any]]:
         """The crops x variants rows of one source (ImageError if it cannot be decoded);
-        ``on_pair`` sees each pair's pixels before they are encoded."""
+        ``on_pair`` sees each pair's pixels, the ones its PNG columns hold."""
         self._setup()
         cfg = self.cfg
         crops = plan_crops(cfg.seed, src.sha256, cfg.crops, cfg.min_crop)
@@ -423,6 +424,8 @@ def build_dataset(
     """Build (or finish building) the dataset described by ``cfg``; see the module doc.
 
     ``progress`` counts the rows written ("pairs"); ``log`` hears that a build resumes.
+    The processes that make rows (this one, with one worker) keep freed memory for reuse
+    from then on (:func:`lutkit.device.keep_freed_memory`, a setting of the process).
     """
     from lutkit.distort.recipe import load_recipe
     from lutkit.luts.library import default_library
@@ -556,8 +559,11 @@ def _run_local(maker, todo, out, workers, tick) -> dict[str, ShardDone]:
 
 
 def mark_card_rows(plans: list[ShardPlan], cfg: BuildConfig) -> None:
-    """Tell each plan which of its rows the dataset card will show, if every source
-    gives its rows (a shard that comes out shorter is read back for the card instead)."""
+    """Tell each plan which of its rows the dataset card will show, if every shard gets
+    the rows its plan expects. A source that fails to decode shortens its shard, and then
+    the card's picks (drawn from the real row counts) move: the rows they land on that no
+    worker handed back are read from the shards, as are those of shards an earlier run
+    built."""
     from lutkit.data.card import pick_rows
 
     per_source = cfg.variants * cfg.crops

@@ -18,9 +18,12 @@ import os
 import pickle
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lutkit.errors import ConfigError, LutkitError
+
+if TYPE_CHECKING:
+    from lutkit.data.build import ShardDone
 
 MAX_BLOCKS = 4096
 
@@ -157,7 +160,7 @@ def run_ray(
     workers: int,
     tick: Callable[[int], None],
     address: str | None = None,
-) -> dict:
+) -> dict[str, ShardDone]:
     """Build the shards of ``todo`` on Ray Data (a local Ray with ``workers`` CPUs, or
     the cluster at ``address``); same arguments and report as the local engine."""
     ray = require_ray()
