@@ -98,8 +98,9 @@ def write_test_report(
     from lutkit.correct.model import load_run
     from lutkit.data.index import load_dataset_json
     from lutkit.fsutil import atomic_write_text
+    from lutkit.train.checkpoint import CONFIG_JSON
 
-    config = json.loads((Path(run_dir) / "config.json").read_text())
+    config = json.loads((Path(run_dir) / CONFIG_JSON).read_text())
     if not load_dataset_json(config["dataset"]).get("counts", {}).get("test"):
         return None  # checked before the VAE and the nets are loaded
     run = load_run(run_dir)
