@@ -53,6 +53,15 @@ def dataset() -> None:
     show_default=True,
     help="Smallest random crop, as a fraction of the photo's short side.",
 )
+@click.option(
+    "--mosaic",
+    type=click.IntRange(0, 1000),
+    default=0,
+    show_default=True,
+    help="More views of each train photo: its random crop tiled with crops of 1 or 3 "
+    "other train photos, one distortion over the whole square (seeded, recorded in the "
+    "'crop' column; val and test stay single photos).",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--rows-per-shard", type=click.IntRange(1), default=256, show_default=True)
 @click.option(
@@ -82,6 +91,7 @@ def build(
     size,
     crops,
     min_crop,
+    mosaic,
     seed,
     rows_per_shard,
     splits,
@@ -119,6 +129,7 @@ def build(
         size=size,
         crops=crops,
         min_crop=min_crop,
+        mosaic=mosaic,
         seed=seed,
         rows_per_shard=rows_per_shard,
         splits=parse_fractions(splits),

@@ -37,7 +37,7 @@ from lutkit.data.shards import (
     write_shard,
 )
 from lutkit.data.sources import Rejected, SourceImage, assign_split, discover
-from lutkit.data.views import plan_crops, prepare
+from lutkit.data.views import plan_crops, plan_mosaics, prepare_views
 from lutkit.errors import ConfigError, ImageError
 from lutkit.progress import Counter, Progress
 
@@ -58,6 +58,11 @@ class BuildConfig:
     allow_outside: bool = False
     crops: int = 1  # views per photo: 1 = the centre square; more = random squares too
     min_crop: float = 0.35  # a random crop's side, as a fraction of the short side, at least
+    mosaic: int = 0  # more views of each train photo: its crop tiled with other train photos
+
+    def views(self, split: str | None) -> int:
+        """Views per source of ``split``: the crops, and for train the mosaics."""
+        return self.crops + (self.mosaic if split == "train" else 0)
 
     def check(self) -> None:
         if self.variants < 1:
@@ -66,6 +71,8 @@ class BuildConfig:
             raise ConfigError(f"--crops must be 1 to 1000, got {self.crops}")
         if not 0.05 <= self.min_crop <= 1.0:
             raise ConfigError(f"--min-crop must be in [0.05, 1], got {self.min_crop}")
+        if not 0 <= self.mosaic <= 1000:
+            raise ConfigError(f"--mosaic must be 0 to 1000, got {self.mosaic}")
         if not 16 <= self.size <= 4096:
             raise ConfigError(f"--size must be 16 to 4096 pixels, got {self.size}")
         if self.rows_per_shard < 1:
@@ -117,12 +124,20 @@ class BuildResult:
 
 
 class RowMaker:
-    """Everything a worker needs to turn a source image into rows (picklable)."""
+    """Everything a worker needs to turn a source image into rows (picklable).
+    ``partners``: the train photos (sha256 -> path) whose crops mosaic views tile."""
 
-    def __init__(self, cfg: BuildConfig, recipe_path: str, library: str) -> None:
+    def __init__(
+        self,
+        cfg: BuildConfig,
+        recipe_path: str,
+        library: str,
+        partners: dict[str, Path] | None = None,
+    ) -> None:
         self.cfg = cfg
         self.recipe_path = recipe_path
         self.library = library
+        self.partners = dict(sorted((partners or {}).items()))
         self._recipe = None
         self._style = None
 
@@ -146,9 +161,15 @@ class RowMaker:
         self._setup()
         cfg = self.cfg
         crops = plan_crops(cfg.seed, src.sha256, cfg.crops, cfg.min_crop)
+        if split == "train" and cfg.mosaic > 0:
+            others = [sha for sha in self.partners if sha != src.sha256]
+            crops += plan_mosaics(
+                cfg.seed, src.sha256, cfg.mosaic, others, cfg.min_crop, first=len(crops)
+            )
         out: list[dict[str, Any]] = []
-        for c, clean in enumerate(prepare(src.path, cfg.size, crops)):
-            out += self._view_rows(src, split, clean, crops[c], c, on_pair, len(out))
+        views = prepare_views(src.path, cfg.size, crops, self.partners)
+        for c, (clean, view) in enumerate(views):
+            out += self._view_rows(src, split, clean, view, c, on_pair, len(out))
         return out
 
     def _view_rows(
@@ -169,7 +190,7 @@ class RowMaker:
         target_png = encode_png(target)
         out = []
         for k in range(cfg.variants):
-            v = c * cfg.variants + k  # variants are numbered across crops
+            v = c * cfg.variants + k  # variants are numbered across crops (then mosaics)
             seed = derive_seed(cfg.seed, src.sha256, v)
             records = self._recipe.sample(rng(seed))
             distorted = from_float(apply_chain(clean_f, records), clean.dtype)
@@ -223,7 +244,7 @@ def worker_maker(maker: RowMaker) -> RowMaker:
     first time). The process keeps freed memory for reuse from then on: the ops
     allocate and free arrays of megabytes per pair (about 15% of their time goes to
     faulting those pages in again otherwise; the same bytes either way)."""
-    key = repr((maker.cfg, maker.recipe_path, maker.library))
+    key = repr((maker.cfg, maker.recipe_path, maker.library, maker.partners))
     if key not in _MAKERS:
         from lutkit.device import keep_freed_memory
 
@@ -313,7 +334,6 @@ def build_shard(maker: RowMaker, plan: ShardPlan, out: Path) -> ShardDone:
 
 def plan_shards(sources: list[SourceImage], cfg: BuildConfig, recipe_sha: str) -> list[ShardPlan]:
     """Split sources by hash, group whole sources into shards of ~rows_per_shard rows."""
-    per_shard = max(1, cfg.rows_per_shard // (cfg.variants * cfg.crops))
     by_split: dict[str, list[SourceImage]] = {"train": [], "val": [], "test": []}
     for s in sources:
         by_split[s.split or assign_split(s.sha256, cfg.splits)].append(s)
@@ -332,12 +352,18 @@ def plan_shards(sources: list[SourceImage], cfg: BuildConfig, recipe_sha: str) -
         ]
         # More crops than the centre square change the rows; one keeps earlier plans.
         + ([cfg.crops, cfg.min_crop] if cfg.crops > 1 else [])
+        + ([cfg.mosaic] if cfg.mosaic > 0 else [])
     )
     for split, items in by_split.items():
+        per_shard = max(1, cfg.rows_per_shard // (cfg.variants * cfg.views(split)))
         chunks = [items[i : i + per_shard] for i in range(0, len(items), per_shard)]
         for i, chunk in enumerate(chunks):
             plan = ShardPlan(split, i, len(chunks), chunk)
             h = hashlib.sha256(common.encode())
+            if split == "train" and cfg.mosaic > 0:
+                # a mosaic tiles other train photos: adding one changes every train shard
+                for s in sorted(x.sha256 for x in items):
+                    h.update(s.encode())
             h.update(plan.name.encode())
             for s in chunk:
                 h.update(s.sha256.encode())
@@ -360,9 +386,10 @@ _KEPT = {
     "rows_per_shard": "rows-per-shard setting",
     "crops": "number of crops",
     "min_crop": "smallest crop",
+    "mosaic": "number of mosaics",
 }
 # What a dataset.json written before a setting existed means by it.
-_KEPT_DEFAULTS = {"crops": 1, "min_crop": 0.35}
+_KEPT_DEFAULTS = {"crops": 1, "min_crop": 0.35, "mosaic": 0}
 
 
 def _check_existing(out: Path, cfg: BuildConfig, recipe_sha: str, force: bool) -> None:
@@ -375,7 +402,11 @@ def _check_existing(out: Path, cfg: BuildConfig, recipe_sha: str, force: bool) -
         if not isinstance(old, dict):
             raise TypeError
         now = _config_json(cfg, recipe_sha)
-        changed = [k for k in _KEPT if old.get(k, _KEPT_DEFAULTS.get(k)) != now.get(k)]
+        changed = [
+            k
+            for k in _KEPT
+            if old.get(k, _KEPT_DEFAULTS.get(k)) != now.get(k, _KEPT_DEFAULTS.get(k))
+        ]
     except (OSError, ValueError, KeyError, TypeError):
         if not force:
             raise ConfigError(
@@ -400,6 +431,8 @@ def _config_json(cfg: BuildConfig, recipe_sha: str) -> dict[str, Any]:
     data["splits"] = list(cfg.splits)
     data["recipe_sha256"] = recipe_sha
     data.pop("out")
+    if not cfg.mosaic:
+        data.pop("mosaic")  # a build without mosaics writes what it did before they existed
     return data
 
 
@@ -459,8 +492,11 @@ def build_dataset(
             if stale.name not in expected:
                 stale.unlink()  # from an earlier plan (e.g. before photos were added)
         todo = [p for p in plans if shard_plan_hash(shard_file(out, p.name)) != p.plan_hash]
-        maker = RowMaker(cfg, str(recipe.path), str(default_library().resolve()))
-        total = sum(len(p.sources) for p in todo) * cfg.variants * cfg.crops
+        train = {s.sha256: s.path for p in plans if p.split == "train" for s in p.sources}
+        maker = RowMaker(
+            cfg, str(recipe.path), str(default_library().resolve()), train if cfg.mosaic else None
+        )
+        total = sum(len(p.sources) * cfg.views(p.split) for p in todo) * cfg.variants
         skipped = len(plans) - len(todo)
         if skipped and log is not None:
             log(f"resuming: {skipped} shard(s) already complete")
@@ -540,13 +576,14 @@ def _run_local(maker, todo, out, workers, tick) -> dict[str, ShardDone]:
             done[plan.name] = _build_one(maker, plan, out)
             tick(done[plan.name].rows)
         return done
-    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
         futures = {pool.submit(_build_one, maker, p, out): p for p in todo}
         pending = set(futures)
         while pending:
-            finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            # each shard counts as it lands (FIRST_EXCEPTION would wait for them all)
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for f in finished:
                 exc = f.exception()
                 if exc is not None:
@@ -566,8 +603,7 @@ def mark_card_rows(plans: list[ShardPlan], cfg: BuildConfig) -> None:
     built."""
     from lutkit.data.card import pick_rows
 
-    per_source = cfg.variants * cfg.crops
-    picks = pick_rows([len(p.sources) * per_source for p in plans])
+    picks = pick_rows([len(p.sources) * cfg.variants * cfg.views(p.split) for p in plans])
     for k, plan in enumerate(plans):
         plan.card = tuple(i for j, i in picks if j == k)
 

@@ -84,6 +84,16 @@ def save_pairs_sheet(rows: list[dict], path: Path, title: str) -> Path:
     return save_contact_sheet(path, tiles, labels, columns=4, tile=TILE, title=title)
 
 
+def _mosaic_note(cfg: dict[str, Any]) -> str:
+    count = cfg.get("mosaic", 0)
+    if not count:
+        return ""
+    return (
+        f"; a train photo also gives {count} mosaic view(s): a crop of it tiled with"
+        " crops of 1 or 3 other train photos"
+    )
+
+
 def write_card(
     out: Path, doc: dict[str, Any], have: dict[tuple[str, int], dict[str, Any]] | None = None
 ) -> Path:
@@ -111,7 +121,7 @@ Paired distorted/clean photos made by lutkit {doc["lutkit"]} (`lutkit dataset bu
 
 - Sources: `{doc["sources"]["spec"]}`, {doc["sources"]["count"]} photos ({doc["sources"]["rejected"]} rejected, see `rejected.csv`)
 - Recipe: `{doc["recipe"]["name"]}` (sha256 `{doc["recipe"]["sha256"][:16]}...`, full text in `dataset.json`)
-- {cfg.get("crops", 1)} view(s) per photo (the centre square{", then random squares of at least " + format(cfg.get("min_crop", 0.35), "g") + " of the short side" if cfg.get("crops", 1) > 1 else ""}) x {cfg["variants"]} variants at {cfg["size"]}x{cfg["size"]}, seed {cfg["seed"]}
+- {cfg.get("crops", 1)} view(s) per photo (the centre square{", then random squares of at least " + format(cfg.get("min_crop", 0.35), "g") + " of the short side" if cfg.get("crops", 1) > 1 else ""}{_mosaic_note(cfg)}) x {cfg["variants"]} variants at {cfg["size"]}x{cfg["size"]}, seed {cfg["seed"]}
 - Splits by source hash ({", ".join(f"{x:g}" for x in cfg["splits"])}): all variants of a photo are in one split; a split without rows has no shard
 - Colour: sRGB; photos with an ICC profile were converted to sRGB through it (littleCMS), and the PNGs carry no profile
 - Target styling: {f"`{cfg['target_lut']}` at {cfg['target_strength']:g}" if cfg["target_lut"] else "none (the clean image is the original)"}
@@ -130,7 +140,7 @@ Paired distorted/clean photos made by lutkit {doc["lutkit"]} (`lutkit dataset bu
 | colormap_only | bool | the distortion is a pure colour map (no grain, dust, mixed light...) |
 | target_lut | float16[{doc["target_lut_size"]}^3*3] | the true correction, `[r][g][b][rgb]`, null if not a colour map |
 | target_invertible | float | share of that LUT's lattice where the distortion is invertible |
-| crop | string | the view: JSON `{{"scale", "x", "y"}}` (side as a fraction of the short side, position in [0, 1]); null for the centre square |
+| crop | string | the view: JSON `{{"scale", "x", "y"}}` (side as a fraction of the short side, position in [0, 1]); null for the centre square; a mosaic view (`--mosaic`) is `{{"mosaic": [tile, ...]}}`, each tile `{{"sha256", "scale", "x", "y", "box"}}` (the photo, its crop of the tile's aspect, and `box` = left, top, right, bottom as fractions of the square), the first tile the row's own photo |
 
 Every row can be reproduced: `lutkit distort clean.png -o out.png --replay ops.json`
 with its `ops` (wrapped as `{{"schema": 1, "ops": ...}}`).

@@ -4,6 +4,7 @@ ground truth and manifests."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -356,6 +357,163 @@ def test_bad_crop_settings_are_refused():
         BuildConfig(source="s", recipe="default", out="o", crops=0).check()
     with pytest.raises(ConfigError, match=r"--min-crop must be in \[0.05, 1\], got 2"):
         BuildConfig(source="s", recipe="default", out="o", min_crop=2.0).check()
+
+
+def _by_split(rows: list[dict]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for r in rows:
+        out.setdefault(r["split"], set()).add(r["source_sha256"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def mosaics(built, tmp_path_factory):
+    """``built``'s photos with 2 crops, and the same with 2 mosaic views more."""
+    src = built[0]
+    root = tmp_path_factory.mktemp("mosaic")
+    build(src, root / "plain", crops=2, workers=2)
+    build(src, root / "mosaic", crops=2, mosaic=2, workers=2)
+    return src, root / "plain", root / "mosaic"
+
+
+def test_mosaics_add_recorded_train_views_and_change_no_other_row(mosaics, tmp_path):
+    """--mosaic M: each train photo gets M more views (its crop tiled with crops of
+    other train photos, recorded in 'crop'), numbered after its crops; val and test get
+    none; every other row is the plain build's, byte for byte; deterministic."""
+    src, plain, mosaic = mosaics
+    before = {r["id"]: r for r in _rows(plain)}
+    rows = _rows(mosaic)
+    splits = _by_split(rows)
+    assert len(splits["train"]) >= 2
+    extra = [r for r in rows if r["id"] not in before]
+    assert len(extra) == len(splits["train"]) * 2 * 2  # 2 mosaics x 2 variants
+    for r in rows:
+        if r["id"] in before:
+            for key in ("clean", "distorted", "ops", "crop", "seed", "target_lut"):
+                assert r[key] == before[r["id"]][key]
+    mixed = 0
+    for r in extra:
+        assert r["split"] == "train" and r["variant"] in (4, 5, 6, 7)
+        tiles = json.loads(r["crop"])["mosaic"]
+        assert len(tiles) in (2, 4)
+        assert tiles[0]["sha256"] == r["source_sha256"]
+        # other train photos (a tile whose photo cannot be decoded, as the truncated
+        # JPEG here, is cut from the row's own photo, and says so)
+        assert {t["sha256"] for t in tiles} <= splits["train"]
+        mixed += len({t["sha256"] for t in tiles}) > 1
+        area = sum((t["box"][2] - t["box"][0]) * (t["box"][3] - t["box"][1]) for t in tiles)
+        assert area == pytest.approx(1.0)
+        clean = decode_png(r["clean"])
+        again = from_float(apply_chain(to_float(clean), ops_from_json(r["ops"])), clean.dtype)
+        assert np.array_equal(again, decode_png(r["distorted"]))
+    assert mixed >= len(extra) // 2
+    doc = json.loads((mosaic / "dataset.json").read_text())
+    assert doc["config"]["mosaic"] == 2
+    assert "mosaic" not in json.loads((plain / "dataset.json").read_text())["config"]
+    assert "2 mosaic view(s)" in (mosaic / "README.md").read_text()
+    build(src, tmp_path / "again", crops=2, mosaic=2, workers=1)
+    assert shard_hashes(tmp_path / "again") == shard_hashes(mosaic)
+    preview_dataset(mosaic, tmp_path / "preview.jpg")
+    assert (tmp_path / "preview.jpg").read_bytes() == (mosaic / "contact-sheet.jpg").read_bytes()
+
+
+def test_mosaic_tiles_are_the_photos_they_name(mosaics):
+    """Each tile of a mosaic row, cut from its photo by hand (Pillow, another
+    resampler) by the recorded crop and box, matches the row's clean image."""
+    from PIL import Image
+
+    from lutkit.images import load_image
+
+    src, _, mosaic = mosaics
+    photos = {}
+    for path in sorted(src.rglob("*")):
+        if path.suffix in (".jpg", ".png"):
+            try:
+                photos[hashlib.sha256(path.read_bytes()).hexdigest()] = load_image(path).pixels
+            except Exception:
+                pass  # the unreadable files
+    checked = 0
+    for r in _rows(mosaic):
+        if not (r["crop"] or "").startswith('{"mosaic"'):
+            continue
+        clean = decode_png(r["clean"]).astype(np.float64)
+        size = clean.shape[0]
+        for t in json.loads(r["crop"])["mosaic"]:
+            left, top, right, bottom = (round(v * size) for v in t["box"])
+            w, h = right - left, bottom - top
+            pixels = photos[t["sha256"]]
+            if pixels.dtype == np.uint16:
+                pixels = (pixels / 257 + 0.5).astype(np.uint8)
+            ph, pw = pixels.shape[:2]
+            rw, rh = (ph * w / h, ph) if pw * h > ph * w else (pw, pw * h / w)
+            rw, rh = max(1, round(rw * t["scale"])), max(1, round(rh * t["scale"]))
+            y0, x0 = round((ph - rh) * t["y"]), round((pw - rw) * t["x"])
+            region = Image.fromarray(pixels[y0 : y0 + rh, x0 : x0 + rw, :3])
+            want = np.asarray(region.resize((w, h), Image.LANCZOS), np.float64)
+            got = clean[top:bottom, left:right]
+            if got.max() > 255:
+                got = got / 257
+            # resampled by another library from a full decode: close, and much closer
+            # than the same tile turned upside down
+            err = np.abs(got - want).mean()
+            assert err < 6.0 and err < 0.5 * np.abs(got - want[::-1, ::-1]).mean()
+            checked += 1
+    assert checked >= 8
+
+
+def test_a_mosaic_tile_whose_photo_cannot_be_read_is_cut_from_the_row_photo(tmp_path):
+    from lutkit.data.views import Crop, Mosaic, Tile, prepare_views
+    from lutkit.images import save_image
+
+    rng = np.random.default_rng(0)
+    save_image(tmp_path / "a.png", (rng.random((60, 80, 3)) * 255).astype(np.uint8))
+    (tmp_path / "b.png").write_text("not a picture\n")
+    crop = Crop(0.5, 0.0, 0.0)
+    view = Mosaic((Tile("a", crop, (0, 0, 0.5, 1)), Tile("b", crop, (0.5, 0, 1, 1))))
+    ((image, used),) = prepare_views(tmp_path / "a.png", 32, [view], {"b": tmp_path / "b.png"})
+    assert [t.sha256 for t in used.tiles] == ["a", "a"]
+    assert np.array_equal(image[:, :16], image[:, 16:])  # the same crop of a, twice
+    assert json.loads(used.to_json())["mosaic"][1]["sha256"] == "a"
+
+
+def test_mosaic_settings(built, tmp_path):
+    with pytest.raises(ConfigError, match="--mosaic must be 0 to 1000, got -1"):
+        BuildConfig(source="s", recipe="default", out="o", mosaic=-1).check()
+    src = built[0]
+    build(src, tmp_path / "ds", crops=2, variants=1)
+    with pytest.raises(ConfigError, match="another number of mosaics is in this folder"):
+        build(src, tmp_path / "ds", crops=2, variants=1, mosaic=1)
+
+
+def _second_waits_for_the_first(maker, plan, out: Path):
+    """A stand-in shard builder: shard 0 lands at once; shard 1 waits (up to 30 s) for
+    the marker that counting shard 0 leaves, and says in its row count whether it came."""
+    import time
+
+    from lutkit.data.build import ShardDone
+
+    if plan.index == 0:
+        return ShardDone("0", 1, [])
+    deadline = time.monotonic() + 30
+    while not (out / "counted").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return ShardDone("1", 2 if (out / "counted").exists() else 0, [])
+
+
+def test_local_workers_count_each_shard_as_it_lands(tmp_path, monkeypatch):
+    """Progress moves while shards are still being built, not all at the end."""
+    import lutkit.data.build as b
+
+    monkeypatch.setattr(b, "_build_one", _second_waits_for_the_first)
+    plans = [b.ShardPlan("train", i, 2, []) for i in range(2)]
+    counted = []
+
+    def tick(rows: int) -> None:
+        counted.append(rows)
+        (tmp_path / "counted").touch()
+
+    done = b._run_local(None, plans, tmp_path, 2, tick)
+    assert sorted(counted) == [1, 2] and done[plans[1].name].rows == 2
 
 
 def test_an_all_unreadable_split_writes_no_shard_and_loads_in_datasets(tmp_path, monkeypatch):

@@ -38,3 +38,14 @@ def test_ray_and_local_engines_write_identical_shards(tmp_path):
     again = build(src, tmp_path / "ray", engine="ray", workers=2)
     assert (again.shards_written, again.shards_skipped) == (1, len(hashes) - 1)
     assert shard_hashes(tmp_path / "ray") == hashes
+
+
+def test_ray_writes_the_local_engines_mosaics(tmp_path):
+    """Mosaic views tile other train photos: Ray workers read them as local ones do."""
+    src = make_sources(tmp_path / "src")
+    local, on_ray = tmp_path / "local" / "ds", tmp_path / "ray" / "ds"  # one name: one title
+    build(src, local, crops=2, mosaic=1, workers=2)
+    build(src, on_ray, crops=2, mosaic=1, engine="ray", workers=2)
+    assert shard_hashes(on_ray) == shard_hashes(local)
+    for name in ("dataset.json", "README.md", "contact-sheet.jpg"):
+        assert (on_ray / name).read_bytes() == (local / name).read_bytes()
