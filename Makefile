@@ -92,8 +92,9 @@ train: $(STAMP)
 	$(LUTKIT) train --config pipelines/train/demo.toml
 
 # The default model's data: the training photographs, 8 views x 8 default-recipe
-# variants each, split by photo (26 train, 7 val, 3 test).
-PHOTOS  := $(LUTKIT) dataset build --source photos --recipe default --crops 8 --variants 8 --size 224 --splits 0.78,0.11,0.11 --out datasets/photos
+# variants each, split by photo (26 train, 7 val, 3 test); each train photo gives 24
+# mosaic views more (tiled with other train photos; see the README).
+PHOTOS  := $(LUTKIT) dataset build --source photos --recipe default --crops 8 --mosaic 24 --variants 8 --size 224 --splits 0.78,0.11,0.11 --out datasets/photos
 
 photos-data: $(STAMP)
 	$(LUTKIT) photos fetch
