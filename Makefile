@@ -115,7 +115,7 @@ eval-sets: photos-data
 # (README's table; its images/gallery.jpg becomes the README's picture). The learned
 # baselines are the FFCC-style estimator alone, with one light and with a light per tonal
 # band (cached in reports/default/baselines); the pixel FCN and IA-3DLUT train slowly on
-# these 1664 pairs on a CPU: add them with --baselines fcn,ia3dlut,ffcc,ffcc-tonal.
+# these 6656 pairs on a CPU: add them with --baselines fcn,ia3dlut,ffcc,ffcc-tonal.
 eval: eval-sets
 	$(LUTKIT) eval --model default --sets datasets/photos-eval -o reports/default --baselines ffcc,ffcc-tonal
 	cp reports/default/images/gallery.jpg docs/default-model-gallery.jpg

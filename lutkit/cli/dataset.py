@@ -51,7 +51,8 @@ def dataset() -> None:
     type=click.FloatRange(0.05, 1.0),
     default=0.35,
     show_default=True,
-    help="Smallest random crop, as a fraction of the photo's short side.",
+    help="Smallest random crop, as a fraction of the photo's short side (a mosaic "
+    "tile's: of the largest region of the tile's shape).",
 )
 @click.option(
     "--mosaic",
@@ -59,8 +60,9 @@ def dataset() -> None:
     default=0,
     show_default=True,
     help="More views of each train photo: its random crop tiled with crops of 1 or 3 "
-    "other train photos, one distortion over the whole square (seeded, recorded in the "
-    "'crop' column; val and test stay single photos).",
+    "other train photos (repeated when there are fewer), each of the view's --variants "
+    "distortions drawn over the whole square (seeded, recorded in the 'crop' column; "
+    "val and test stay single photos).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--rows-per-shard", type=click.IntRange(1), default=256, show_default=True)

@@ -3,7 +3,8 @@
 The build is planned up front (sources, splits, shards) and every shard is a pure
 function of its plan: a shard holds whole sources (all their variants), rows are
 seeded from (dataset seed, source sha256, variant), so adding photos never changes
-existing rows and a rerun after an interruption rebuilds only the missing shards (the
+existing rows (but for ``--mosaic`` views, which tile other train photos: adding or
+removing a train photo rebuilds the train shards) and a rerun after an interruption rebuilds only the missing shards (the
 resume rule is written down in :mod:`lutkit.data.index`). Engines run the same
 per-source function: a local process pool, or Ray.
 """
@@ -138,6 +139,8 @@ class RowMaker:
         self.recipe_path = recipe_path
         self.library = library
         self.partners = dict(sorted((partners or {}).items()))
+        # worker_maker's key: a digest, not the whole list, for every shard
+        self.partners_digest = hashlib.sha256(repr(self.partners).encode()).hexdigest()
         self._recipe = None
         self._style = None
 
@@ -244,7 +247,7 @@ def worker_maker(maker: RowMaker) -> RowMaker:
     first time). The process keeps freed memory for reuse from then on: the ops
     allocate and free arrays of megabytes per pair (about 15% of their time goes to
     faulting those pages in again otherwise; the same bytes either way)."""
-    key = repr((maker.cfg, maker.recipe_path, maker.library, maker.partners))
+    key = repr((maker.cfg, maker.recipe_path, maker.library, maker.partners_digest))
     if key not in _MAKERS:
         from lutkit.device import keep_freed_memory
 
@@ -352,7 +355,6 @@ def plan_shards(sources: list[SourceImage], cfg: BuildConfig, recipe_sha: str) -
         ]
         # More crops than the centre square change the rows; one keeps earlier plans.
         + ([cfg.crops, cfg.min_crop] if cfg.crops > 1 else [])
-        + ([cfg.mosaic] if cfg.mosaic > 0 else [])
     )
     for split, items in by_split.items():
         per_shard = max(1, cfg.rows_per_shard // (cfg.variants * cfg.views(split)))
@@ -361,7 +363,9 @@ def plan_shards(sources: list[SourceImage], cfg: BuildConfig, recipe_sha: str) -
             plan = ShardPlan(split, i, len(chunks), chunk)
             h = hashlib.sha256(common.encode())
             if split == "train" and cfg.mosaic > 0:
-                # a mosaic tiles other train photos: adding one changes every train shard
+                # a mosaic tiles other train photos: adding one changes every train
+                # shard (val and test have no mosaics: their shards stay as they were)
+                h.update(json.dumps(["mosaic", cfg.mosaic]).encode())
                 for s in sorted(x.sha256 for x in items):
                     h.update(s.encode())
             h.update(plan.name.encode())

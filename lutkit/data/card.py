@@ -84,13 +84,24 @@ def save_pairs_sheet(rows: list[dict], path: Path, title: str) -> Path:
     return save_contact_sheet(path, tiles, labels, columns=4, tile=TILE, title=title)
 
 
+def _mosaic_column(cfg: dict[str, Any]) -> str:
+    if not cfg.get("mosaic", 0):
+        return ""
+    return (
+        '; a mosaic view is `{"mosaic": [tile, ...]}`, each tile `{"sha256", "scale", "x",'
+        ' "y", "box"}` (its photo, its crop of the tile\'s shape, and `box` = left, top,'
+        " right, bottom as fractions of the square), the first tile the row's own photo"
+        " (a later tile names it too where its photo could not be decoded)"
+    )
+
+
 def _mosaic_note(cfg: dict[str, Any]) -> str:
     count = cfg.get("mosaic", 0)
     if not count:
         return ""
     return (
         f"; a train photo also gives {count} mosaic view(s): a crop of it tiled with"
-        " crops of 1 or 3 other train photos"
+        " crops of 1 or 3 other train photos, each with its own variants"
     )
 
 
@@ -140,7 +151,7 @@ Paired distorted/clean photos made by lutkit {doc["lutkit"]} (`lutkit dataset bu
 | colormap_only | bool | the distortion is a pure colour map (no grain, dust, mixed light...) |
 | target_lut | float16[{doc["target_lut_size"]}^3*3] | the true correction, `[r][g][b][rgb]`, null if not a colour map |
 | target_invertible | float | share of that LUT's lattice where the distortion is invertible |
-| crop | string | the view: JSON `{{"scale", "x", "y"}}` (side as a fraction of the short side, position in [0, 1]); null for the centre square; a mosaic view (`--mosaic`) is `{{"mosaic": [tile, ...]}}`, each tile `{{"sha256", "scale", "x", "y", "box"}}` (the photo, its crop of the tile's aspect, and `box` = left, top, right, bottom as fractions of the square), the first tile the row's own photo |
+| crop | string | the view: JSON `{{"scale", "x", "y"}}` (side as a fraction of the short side, position in [0, 1]); null for the centre square{_mosaic_column(cfg)} |
 
 Every row can be reproduced: `lutkit distort clean.png -o out.png --replay ops.json`
 with its `ops` (wrapped as `{{"schema": 1, "ops": ...}}`).

@@ -9,7 +9,8 @@ its index entry (the readers in :mod:`lutkit.data.shards` do this).
 The resume rule (pairs and latents alike): a shard is written to a temporary name and
 renamed when complete, and its schema metadata records the hash of its inputs
 (``lutkit.plan``). For a pairs shard that is the plan hash (the settings that change
-rows, the shard's name, and its sources' names and sha256); for a latents shard it is
+rows, the shard's name, and its sources' names and sha256; with ``--mosaic``, a train
+shard's also the mosaic count and every train photo's sha256); for a latents shard it is
 the sha256 of the pairs shard it encodes. A rerun skips every shard whose recorded
 hash matches what it would write now and rewrites the others, so an interrupted or
 changed build resumes without ever leaving a half-written shard.

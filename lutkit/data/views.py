@@ -39,9 +39,10 @@ def prepare_views(
     partners: dict[str, Path] | None = None,
 ) -> list[tuple[np.ndarray, View]]:
     """:func:`prepare`, with each image the view it shows. A mosaic's other photos are
-    decoded once per call and brought to this photo's sample type; a tile whose photo
-    cannot be decoded (or is not in ``partners``) is cut from this photo instead, with
-    the same crop, and the returned view says so."""
+    decoded once per call, brought to this photo's sample type and let go after the
+    last view that uses them; a tile whose photo cannot be decoded (or is not in
+    ``partners``) is cut from this photo instead, with the same crop, and the returned
+    view says so."""
     views = crops or [None]
     squares = [v for v in views if not isinstance(v, Mosaic)]
     draft = _draft(size, [v.scale for v in squares if v is not None])
@@ -52,12 +53,21 @@ def prepare_views(
     tile_draft = _draft(size, tiles)
     own = pixels if tile_draft <= draft else None
     decoded: dict[str, np.ndarray | None] = {}
+    uses: dict[str, int] = {}  # views still to come that tile each partner
+    for v in views:
+        if isinstance(v, Mosaic):
+            for sha in {t.sha256 for t in v.tiles[1:]}:
+                uses[sha] = uses.get(sha, 0) + 1
     out = []
     for view in views:
         if isinstance(view, Mosaic):
             if own is None:
                 own = _decode(path, tile_draft)
             out.append(view.render(own, size, partners or {}, decoded, tile_draft))
+            for sha in {t.sha256 for t in view.tiles[1:]}:
+                uses[sha] -= 1
+                if not uses[sha]:
+                    decoded.pop(sha, None)  # full-size PNGs and TIFFs add up
         else:
             out.append((_square(pixels, size, view), view))
     return out

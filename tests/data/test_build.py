@@ -413,8 +413,60 @@ def test_mosaics_add_recorded_train_views_and_change_no_other_row(mosaics, tmp_p
     assert "2 mosaic view(s)" in (mosaic / "README.md").read_text()
     build(src, tmp_path / "again", crops=2, mosaic=2, workers=1)
     assert shard_hashes(tmp_path / "again") == shard_hashes(mosaic)
+    # val and test have no mosaics: their shard files are the plain build's
+    kept = {k: v for k, v in shard_hashes(plain).items() if not k.startswith("train")}
+    assert kept and all(shard_hashes(mosaic)[k] == v for k, v in kept.items())
     preview_dataset(mosaic, tmp_path / "preview.jpg")
     assert (tmp_path / "preview.jpg").read_bytes() == (mosaic / "contact-sheet.jpg").read_bytes()
+
+
+def test_mosaics_resume_and_follow_the_train_photos(mosaics, tmp_path):
+    """A rerun skips every shard; when a train photo changes, every train shard is
+    rebuilt (their mosaics tile it) to what a fresh build writes; val and test stay."""
+    from lutkit.images import load_image, save_image
+
+    src, _, mosaic = mosaics
+    again = build(src, mosaic, crops=2, mosaic=2, workers=2)
+    assert again.shards_written == 0
+    changed = tmp_path / "src"
+    shutil.copytree(src, changed)
+    photo = changed / "chelsea.png"  # a train photo; the others keep their files
+    save_image(photo, load_image(photo).pixels[::-1].copy())
+    grown = tmp_path / "grown"
+    shutil.copytree(mosaic, grown)
+    redo = build(changed, grown, crops=2, mosaic=2, workers=2)
+    build(changed, tmp_path / "fresh", crops=2, mosaic=2, workers=2)
+    assert shard_hashes(grown) == shard_hashes(tmp_path / "fresh")
+    before = shard_hashes(mosaic)
+    trains = [k for k in before if k.startswith("train")]
+    # every train shard (and the truncated JPEG's empty one) rebuilt, val and test kept
+    assert len(trains) >= 3 and redo.shards_skipped == len(before) - len(trains)
+    assert all(shard_hashes(grown)[k] == before[k] for k in before if k not in trains)
+
+
+def test_mosaics_keep_every_other_row_of_photos_decoded_at_reduced_size(tmp_path):
+    """The bundled photos include large JPEGs, which are decoded at reduced size: the
+    squares' decode must not follow the mosaic tiles' (nor the other way round)."""
+    from lutkit.data.build import build_dataset
+
+    def rows(out: Path, mosaic: int) -> dict[str, dict]:
+        cfg = BuildConfig(
+            source="sample",
+            recipe="default",
+            out=str(out),
+            variants=1,
+            size=64,
+            crops=1,
+            min_crop=0.2,
+            mosaic=mosaic,
+        )
+        build_dataset(cfg, workers=1)
+        return {r["id"]: r for r in _rows(out)}
+
+    plain, mosaic = rows(tmp_path / "plain", 0), rows(tmp_path / "mosaic", 2)
+    assert len(mosaic) > len(plain)
+    for key, r in plain.items():
+        assert mosaic[key]["clean"] == r["clean"] and mosaic[key]["distorted"] == r["distorted"]
 
 
 def test_mosaic_tiles_are_the_photos_they_name(mosaics):
