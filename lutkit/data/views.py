@@ -5,9 +5,10 @@ converts it to sRGB, then cuts each :class:`Crop` (None: the centre square) and
 resizes it to the working size. ``plan_crops`` gives a photo's crops for
 ``dataset build --crops N``: the centre square, then seeded random squares;
 ``plan_mosaics`` the :class:`Mosaic` views that ``--mosaic M`` adds to each training
-photo: its crop tiled with crops of other training photos. One distortion is drawn for
-the whole square, so the pair still differs by one global colour map, while the
-palette is no longer one photo's: a model cannot learn a photo's colours by heart.
+photo: its crop tiled with crops of other training photos. Each of the view's
+distortions is drawn over the whole square, so a pair still differs by one global
+colour map, while the palette is no longer one photo's: a model cannot learn a photo's
+colours by heart.
 """
 
 from __future__ import annotations
