@@ -359,15 +359,16 @@ def plan_shards(sources: list[SourceImage], cfg: BuildConfig, recipe_sha: str) -
     for split, items in by_split.items():
         per_shard = max(1, cfg.rows_per_shard // (cfg.variants * cfg.views(split)))
         chunks = [items[i : i + per_shard] for i in range(0, len(items), per_shard)]
+        # A mosaic tiles other train photos: adding one changes every train shard (val
+        # and test have no mosaics: their shards stay as they were). Once per split.
+        tiled = b""
+        if split == "train" and cfg.mosaic > 0:
+            tiled = json.dumps(["mosaic", cfg.mosaic]).encode()
+            tiled += "".join(sorted(x.sha256 for x in items)).encode()
         for i, chunk in enumerate(chunks):
             plan = ShardPlan(split, i, len(chunks), chunk)
             h = hashlib.sha256(common.encode())
-            if split == "train" and cfg.mosaic > 0:
-                # a mosaic tiles other train photos: adding one changes every train
-                # shard (val and test have no mosaics: their shards stay as they were)
-                h.update(json.dumps(["mosaic", cfg.mosaic]).encode())
-                for s in sorted(x.sha256 for x in items):
-                    h.update(s.encode())
+            h.update(tiled)
             h.update(plan.name.encode())
             for s in chunk:
                 h.update(s.sha256.encode())
