@@ -4,8 +4,11 @@ A report folder::
 
     index.html         the report (static: opens from disk, no scripts, no network)
     results.csv        every method x set x metric (means) and seconds per image
-    results.md         the same as Markdown: delta E 2000 per method and set, then a
-                       table per set with every metric
+    results.md         the same as Markdown: delta E 2000 per method and set, how
+                       sure that is (intervals from a bootstrap over the photos, the
+                       ratio to the best statistical baseline, and how many pairs each
+                       method makes worse than doing nothing), then a table per set
+                       with every metric
     per-image.csv      every image x method x metric
     iterations.csv     delta E against the number of `lutkit fix` iterations
     report.json        what was evaluated: model, sets, methods, baseline training
@@ -30,8 +33,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from lutkit.evaluate.metrics import METRICS
 from lutkit.evaluate.runner import EvalResult, summarise
+from lutkit.evaluate.stats import DRAWS, LEVEL, TIE, WORSE_BY, photo_bootstrap, worse_than
 
 FILES = ("results.csv", "results.md", "per-image.csv", "iterations.csv", "report.json")
 CHART_METRICS = ("de2000_mean", "edge_ssim", "angular_error")
@@ -54,6 +60,75 @@ def _fmt(key: str, value: float) -> str:
     return f"{value:.2f}"
 
 
+def _num(value: float) -> str:
+    return "—" if not np.isfinite(value) else f"{value:.2f}"
+
+
+def _span(lo: float, hi: float) -> str:
+    return "—" if not (np.isfinite(lo) and np.isfinite(hi)) else f"{lo:.2f} to {hi:.2f}"
+
+
+def sureness(
+    result: EvalResult, summary: list[dict[str, Any]]
+) -> tuple[str, list[str], list[list[str]]]:
+    """How sure the "all" column is: a note, the table's head and its rows (one per
+    method: mean delta E 2000, its interval from a bootstrap over photos, the ratio to
+    the best statistical baseline with its paired interval, and the pairs made worse
+    than doing nothing by more than each margin of :data:`WORSE_BY`)."""
+    labels = {m.name: m.label for m in result.methods}
+    stats = [m.name for m in result.methods if m.kind == "statistic"]
+    alls = {r["method"]: r["de2000_mean"] for r in summary if r["set"] == "all"}
+    finite = [n for n in stats if n in alls and np.isfinite(alls[n])]
+    ref = min(finite, key=lambda n: alls[n], default=None)
+    boot = photo_bootstrap(result.rows, reference=ref)
+    worse = worse_than(result.rows)
+    pairs = len({(r["set"], r["id"]) for r in result.rows})
+    photos = int(max((b["photos"] for b in boot.values()), default=0))
+    pct = f"{LEVEL * 100:g} %"
+    head = ["method", "ΔE2000 mean (all)", f"{pct} interval of the mean"]
+    if ref is not None:
+        head += [f"ratio to {labels[ref]}", f"{pct} interval of the ratio"]
+    floor = "identity" if any(r["method"] == "identity" for r in result.rows) else None
+    if floor is not None:
+        head += [
+            f"pairs made worse (of {pairs})" if m == 0 else f"by > {m:g} ΔE2000" for m in WORSE_BY
+        ]
+    rows = []
+    for m in result.methods:
+        b = boot.get(m.name)
+        if b is None:
+            continue
+        cells = [labels[m.name], _num(b["mean"]), _span(b["lo"], b["hi"])]
+        if ref is not None:
+            cells += [_num(b["ratio"]), _span(b["ratio_lo"], b["ratio_hi"])]
+        if floor is not None:
+            counts = worse.get(m.name, {})
+            cells += ["—" if m.name == floor else str(counts[float(k)]) for k in WORSE_BY]
+        rows.append(cells)
+    note = (
+        f"The {pairs} pairs come from {photos} photographs, and a correcting method's error "
+        "depends strongly on the photo, so the intervals resample photos, each with all "
+        f"its pairs in every set ({DRAWS} draws, seed 0; with this few photos they are "
+        "rough). The mean weighs every pair the same, so a photo with more pairs weighs "
+        "more."
+    )
+    if photos < 2:
+        note += " With fewer than 2 photographs there is no interval (—)."
+    if ref is not None:
+        note += (
+            f" Every method is measured on the same draws, so the ratio to {labels[ref]}"
+            " (the best statistical baseline on all sets) has a paired interval."
+        )
+    if floor is not None:
+        margins = " and ".join(f"{m:g}" for m in WORSE_BY if m)
+        note += (
+            " Pairs made worse: on how many pairs the method's mean ΔE2000 is higher than"
+            f" doing nothing's (by more than {TIE:g}); by > {margins} ΔE2000: higher by"
+            " more than that."
+        )
+    return note, head, rows
+
+
 def markdown_tables(result: EvalResult, summary: list[dict[str, Any]]) -> str:
     """The Markdown of the report's tables."""
     labels = {m.name: m.label for m in result.methods}
@@ -74,6 +149,12 @@ def markdown_tables(result: EvalResult, summary: list[dict[str, Any]]) -> str:
         lines.append(f"| {labels[m.name]} | " + " | ".join(cells) + " |")
     counts = ", ".join(f"{s.name} {len(s.pairs)}" for s in result.sets)
     lines += ["", f"Images per set: {counts}. Best per column in bold.", ""]
+    note, head, rows = sureness(result, summary)
+    lines += ["## How sure (all sets)", "", note, ""]
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|---|" + "---:|" * (len(head) - 1))
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    lines.append("")
     keys = [*METRICS, "seconds"]
     for s in sets:
         lines += [f"## {s}", ""]
@@ -106,8 +187,6 @@ def _save_png(fig, path: Path) -> None:
 
 def bar_chart(result: EvalResult, summary: list[dict[str, Any]], key: str, path: Path) -> Path:
     """Grouped bars: one group per set (family), one bar per method."""
-    import numpy as np
-
     by = {(r["method"], r["set"]): r[key] for r in summary}
     sets = [s.name for s in result.sets]
     methods = result.methods
@@ -200,6 +279,10 @@ def _index_html(
             cells.append(f"<b>{text}</b>" if v is not None and v == min(values) else text)
         rows.append(cells)
     parts.append(_html_table(rows, ["method", *sets]))
+    note, head, rows = sureness(result, summary)
+    parts.append("<h2>How sure (all sets)</h2>")
+    parts.append(f"<p class='note'>{esc(note)}</p>")
+    parts.append(_html_table([[esc(c) for c in r] for r in rows], head))
     for c in charts:
         parts.append(f"<p><img src='{esc(c)}' alt='{esc(c)}'></p>")
     keys = [*METRICS, "seconds"]
@@ -257,8 +340,6 @@ def write_report(
         if result.curve:
             curve_chart(result.curve, images / "iterations.png")
             charts.append("images/iterations.png")
-        import numpy as np
-
         gallery, firsts = [], []
         for s in result.sets:
             items = []

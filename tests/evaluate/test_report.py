@@ -88,6 +88,41 @@ def test_report_lists_every_method_and_set_and_its_images_open(report):
     assert not list(out.glob(".report-*")) and not list(out.glob("*.tmp"))
 
 
+def test_how_sure_table_matches_the_per_image_rows(report):
+    # The intervals and counts of results.md, recomputed from the evaluation's rows.
+    from lutkit.evaluate.stats import photo_bootstrap, worse_than
+
+    rep, root = report
+    out = root / "rep"
+    rows = rep.result.rows
+    with open(out / "results.csv", newline="") as f:
+        alls = {
+            r["method"]: float(r["de2000_mean"]) for r in csv.DictReader(f) if r["set"] == "all"
+        }
+    ref = min(("gray-world", "white-patch", "shades-of-gray", "gray-edge"), key=alls.get)
+    boot = photo_bootstrap(rows, reference=ref)
+    worse = worse_than(rows)
+    md = (out / "results.md").read_text()
+    section = md[md.index("## How sure (all sets)") : md.index("## test")]
+    labels = {m.name: m.label for m in rep.result.methods}
+    pairs = len({(r["set"], r["id"]) for r in rows})
+    assert f"ratio to {labels[ref]}" in section and f"pairs made worse (of {pairs})" in section
+    lines = {ln.split(" | ")[0][2:]: ln for ln in section.splitlines() if ln.startswith("| ")}
+    for name in METHODS:
+        b = boot[name]
+        counts = ["—"] * 3 if name == "identity" else [str(worse[name][k]) for k in (0, 1, 5)]
+        expect = (
+            f"| {labels[name]} | {b['mean']:.2f} | {b['lo']:.2f} to {b['hi']:.2f} | "
+            f"{b['ratio']:.2f} | {b['ratio_lo']:.2f} to {b['ratio_hi']:.2f} | "
+            + " | ".join(counts)
+            + " |"
+        )
+        assert lines[labels[name]] == expect
+    assert lines[labels[ref]].split(" | ")[3:5] == ["1.00", "1.00 to 1.00"]
+    page = (out / "index.html").read_text()
+    assert "How sure (all sets)" in page and f"ratio to {labels[ref]}" in page
+
+
 def test_rerun_reuses_the_baselines_and_gives_the_same_numbers(report, run_dir):
     rep, root = report
     again = evaluate_model(
