@@ -80,15 +80,18 @@ def sureness(
     alls = {r["method"]: r["de2000_mean"] for r in summary if r["set"] == "all"}
     finite = [n for n in stats if n in alls and np.isfinite(alls[n])]
     ref = min(finite, key=lambda n: alls[n], default=None)
+    floor = next((m.name for m in result.methods if m.kind == "floor"), None)
     boot = photo_bootstrap(result.rows, reference=ref)
-    worse = worse_than(result.rows)
+    worse = worse_than(result.rows, floor=floor) if floor is not None else {}
     pairs = len({(r["set"], r["id"]) for r in result.rows})
+    unnamed = len(
+        {(r["set"], r["id"]) for r in result.rows if str(r.get("photo") or "") in ("", "None")}
+    )
     photos = int(max((b["photos"] for b in boot.values()), default=0))
     pct = f"{LEVEL * 100:g} %"
     head = ["method", "ΔE2000 mean (all)", f"{pct} interval of the mean"]
     if ref is not None:
         head += [f"ratio to {labels[ref]}", f"{pct} interval of the ratio"]
-    floor = "identity" if any(r["method"] == "identity" for r in result.rows) else None
     if floor is not None:
         head += [
             f"pairs made worse (of {pairs})" if m == 0 else f"by > {m:g} ΔE2000" for m in WORSE_BY
@@ -106,25 +109,33 @@ def sureness(
             cells += ["—" if m.name == floor else str(counts[float(k)]) for k in WORSE_BY]
         rows.append(cells)
     note = (
-        f"The {pairs} pairs come from {photos} photographs, and a correcting method's error "
-        "depends strongly on the photo, so the intervals resample photos, each with all "
-        f"its pairs in every set ({DRAWS} draws, seed 0; with this few photos they are "
-        "rough). The mean weighs every pair the same, so a photo with more pairs weighs "
-        "more."
+        "The intervals resample photographs, each with all its pairs in every set, not "
+        f"pairs ({DRAWS} draws, seed 0): a correcting method's error depends strongly on "
+        "the photo. They cover the choice of photographs only (the sets, their tools and "
+        "sizes are fixed), and the mean weighs every pair the same, so a photo with more "
+        f"pairs weighs more. Here: {pairs} pairs from {photos} "
+        + ("photograph" if photos == 1 else "photographs")
+        + ("; with fewer than 2 there is no interval (—)" if photos < 2 else "")
+        + ("; with this few the intervals are rough" if 2 <= photos < 30 else "")
+        + "."
     )
-    if photos < 2:
-        note += " With fewer than 2 photographs there is no interval (—)."
+    if unnamed:
+        note += (
+            f" {unnamed} pairs name no photograph and count as one each: for them the"
+            " interval is only as wide as a bootstrap over pairs, which is too narrow."
+        )
     if ref is not None:
         note += (
-            f" Every method is measured on the same draws, so the ratio to {labels[ref]}"
-            " (the best statistical baseline on all sets) has a paired interval."
+            f" Every method is measured on the same draws, so its ratio to {labels[ref]},"
+            " the best statistical baseline on all sets, has a paired interval."
         )
     if floor is not None:
         margins = " and ".join(f"{m:g}" for m in WORSE_BY if m)
         note += (
             " Pairs made worse: on how many pairs the method's mean ΔE2000 is higher than"
-            f" doing nothing's (by more than {TIE:g}); by > {margins} ΔE2000: higher by"
-            " more than that."
+            f" that of {labels[floor]} by more than {TIE:g}; by > {margins} ΔE2000: by more than"
+            " that (about 1 is just noticeable, 5 clearly visible; a mean over the image"
+            " can hide damage in one part of it)."
         )
     return note, head, rows
 
@@ -149,12 +160,13 @@ def markdown_tables(result: EvalResult, summary: list[dict[str, Any]]) -> str:
         lines.append(f"| {labels[m.name]} | " + " | ".join(cells) + " |")
     counts = ", ".join(f"{s.name} {len(s.pairs)}" for s in result.sets)
     lines += ["", f"Images per set: {counts}. Best per column in bold.", ""]
-    note, head, rows = sureness(result, summary)
-    lines += ["## How sure (all sets)", "", note, ""]
-    lines.append("| " + " | ".join(head) + " |")
-    lines.append("|---|" + "---:|" * (len(head) - 1))
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    lines.append("")
+    if result.rows:
+        note, head, rows = sureness(result, summary)
+        lines += ["## How sure (all sets)", "", note, ""]
+        lines.append("| " + " | ".join(head) + " |")
+        lines.append("|---|" + "---:|" * (len(head) - 1))
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        lines.append("")
     keys = [*METRICS, "seconds"]
     for s in sets:
         lines += [f"## {s}", ""]
@@ -279,10 +291,11 @@ def _index_html(
             cells.append(f"<b>{text}</b>" if v is not None and v == min(values) else text)
         rows.append(cells)
     parts.append(_html_table(rows, ["method", *sets]))
-    note, head, rows = sureness(result, summary)
-    parts.append("<h2>How sure (all sets)</h2>")
-    parts.append(f"<p class='note'>{esc(note)}</p>")
-    parts.append(_html_table([[esc(c) for c in r] for r in rows], head))
+    if result.rows:
+        note, head, rows = sureness(result, summary)
+        parts.append("<h2>How sure (all sets)</h2>")
+        parts.append(f"<p class='note'>{esc(note)}</p>")
+        parts.append(_html_table([[esc(c) for c in r] for r in rows], head))
     for c in charts:
         parts.append(f"<p><img src='{esc(c)}' alt='{esc(c)}'></p>")
     keys = [*METRICS, "seconds"]

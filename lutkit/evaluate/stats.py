@@ -5,7 +5,7 @@ The pairs of an evaluation set are not independent: a set is built from a few
 photographs (lutkit's held-out sets: the 10 photos of the val and test splits), each
 giving many pairs, and a correcting method's error depends strongly on the photo. So
 the bootstrap resamples *photos* (each with all its pairs, in every set) rather than
-pairs; on lutkit's held-out sets an interval from resampled pairs is 2.5 to 5.5 times
+pairs; on lutkit's held-out sets an interval from resampled pairs is about 3 to 6 times
 too narrow for the correcting methods. Every method is measured on the same draws, so
 the ratio of two methods' means gets a paired interval. With ten photos the percentile
 intervals are rough (if anything, too narrow).
@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 DRAWS = 20000
+CHUNK = 1000  # draws made at a time (the same stream as all at once), to bound memory
 LEVEL = 0.95
 WORSE_BY = (0.0, 1.0, 5.0)  # delta E 2000 more than doing nothing's, on one pair
 TIE = 1e-3  # delta E 2000: closer than this to doing nothing is a tie (float round trips)
@@ -71,17 +72,34 @@ def photo_bootstrap(
             continue
         sums[m, index[_cluster(r)]] += v
         counts[m, index[_cluster(r)]] += 1
+    ref = methods.index(reference) if reference in methods else None
+    # A method with rows for only some photos is compared with the reference on those
+    # photos: one more row of sums and counts each, drawn with the others.
+    extra: dict[int, int] = {}
+    if ref is not None:
+        for m in range(len(methods)):
+            present = counts[m] > 0
+            if not present.all():
+                extra[m] = len(sums)
+                sums = np.vstack([sums, sums[ref] * present])
+                counts = np.vstack([counts, counts[ref] * present])
     rng = np.random.default_rng(seed)
     # A draw is how many times each photo is taken: as many photos, with replacement.
-    taken = rng.multinomial(len(photos), np.full(len(photos), 1 / len(photos)), size=draws)
+    # Only each draw's sums and counts per row are kept.
+    share = np.full(len(photos), 1 / len(photos))
+    draw_sums = np.empty((draws, len(sums)))
+    draw_counts = np.empty((draws, len(sums)))
+    for start in range(0, draws, CHUNK):
+        taken = rng.multinomial(len(photos), share, size=min(CHUNK, draws - start))
+        draw_sums[start : start + len(taken)] = taken @ sums.T
+        draw_counts[start : start + len(taken)] = taken @ counts.T
     tail = (1 - level) / 2 * 100
-    ref = methods.index(reference) if reference in methods else None
     out: dict[str, dict[str, float]] = {}
     with np.errstate(invalid="ignore", divide="ignore"):
         for m, name in enumerate(methods):
             present = counts[m] > 0
             ok = finite[m] and present.sum() >= 2
-            boot = (taken @ sums[m]) / (taken @ counts[m])
+            boot = draw_sums[:, m] / draw_counts[:, m]
             stats = {
                 "mean": float(sums[m].sum() / counts[m].sum()) if finite[m] else NAN,
                 "lo": NAN,
@@ -92,14 +110,14 @@ def photo_bootstrap(
                 # draws that took none of the method's photos have no mean: left out
                 stats["lo"], stats["hi"] = _interval(boot, tail)
             if ref is not None:
-                # the reference on the method's photos only, so the two are like for like
-                rs, rc = sums[ref] * present, counts[ref] * present
-                ref_mean = rs.sum() / rc.sum() if finite[ref] and rc.sum() else NAN
+                row = extra.get(m, ref)  # the reference on the method's photos: like for like
+                rc = counts[row].sum()
+                ref_mean = sums[row].sum() / rc if finite[ref] and rc else NAN
                 good = finite[ref] and ref_mean != 0
                 stats["ratio"] = stats["mean"] / ref_mean if good else NAN
                 stats["ratio_lo"] = stats["ratio_hi"] = NAN
                 if ok and good:
-                    ratio = boot / ((taken @ rs) / (taken @ rc))
+                    ratio = boot / (draw_sums[:, row] / draw_counts[:, row])
                     stats["ratio_lo"], stats["ratio_hi"] = _interval(ratio, tail)
             out[name] = stats
     return out
@@ -123,7 +141,7 @@ def worse_than(
     method's by more than each margin: how often it makes a photo worse than doing
     nothing. Within :data:`TIE` of the floor is a tie (a method that hands the photo
     back through a colour round trip scores a hair off identity). Pairs the floor has
-    no row for are not counted."""
+    no row for, and values that are not finite, are not counted."""
     base = {(r["set"], r["id"]): float(r[key]) for r in rows if r["method"] == floor}
     out: dict[str, dict[float, int]] = {}
     for r in rows:

@@ -158,3 +158,41 @@ def test_ratio_compares_a_partial_method_on_its_own_photos():
     got = photo_bootstrap(rows, reference="r")["m"]
     assert got["ratio"] == pytest.approx(2.0)
     assert got["ratio_lo"] == pytest.approx(2.0) and got["ratio_hi"] == pytest.approx(2.0)
+
+
+def _result(rows, kinds):
+    from types import SimpleNamespace
+
+    from lutkit.evaluate.runner import EvalResult
+
+    methods = [SimpleNamespace(name=n, label=n.upper(), kind=k) for n, k in kinds.items()]
+    return EvalResult(methods, [SimpleNamespace(name="s", pairs=[])], rows=rows)
+
+
+def test_sureness_says_what_it_cannot_tell():
+    from lutkit.evaluate.report import sureness
+    from lutkit.evaluate.runner import summarise
+
+    def table(rows, kinds):
+        for r in rows:
+            for k in ("seconds", "megapixels", "de2000_median", "de2000_p95", "de76_mean"):
+                r.setdefault(k, 0.0)
+            for k in ("psnr", "ssim", "angular_error", "edge_ssim"):
+                r.setdefault(k, 0.0)
+        result = _result(rows, kinds)
+        return sureness(result, summarise(rows))
+
+    # one photo: no interval, and the note says so
+    note, head, rows = table(
+        _rows({"identity": {"a": [5.0, 6.0]}, "sog": {"a": [4.0, 7.0]}}),
+        {"identity": "floor", "sog": "statistic"},
+    )
+    assert "2 pairs from 1 photograph;" in note and "no interval" in note
+    assert rows[1] == ["SOG", "5.50", "—", "1.00", "—", "1", "0", "0"]
+    assert "ratio to SOG" in head and "pairs made worse (of 2)" in head
+    # pairs with no photo name, no floor and no statistic: no ratio, no counts
+    unnamed = [dict(r, photo="") for r in _rows({"m": {"a": [1.0, 2.0, 3.0]}})]
+    note, head, rows = table(unnamed, {"m": "learned"})
+    assert "3 pairs name no photograph" in note
+    assert head == ["method", "ΔE2000 mean (all)", "95 % interval of the mean"]
+    assert rows[0][:2] == ["M", "2.00"] and rows[0][2] != "—"
