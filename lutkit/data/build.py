@@ -4,9 +4,10 @@ The build is planned up front (sources, splits, shards) and every shard is a pur
 function of its plan: a shard holds whole sources (all their variants), rows are
 seeded from (dataset seed, source sha256, variant), so adding photos never changes
 existing rows (but for ``--mosaic`` views, which tile other train photos: adding or
-removing a train photo rebuilds the train shards) and a rerun after an interruption rebuilds only the missing shards (the
-resume rule is written down in :mod:`lutkit.data.index`). Engines run the same
-per-source function: a local process pool, or Ray.
+removing a train photo rebuilds the train shards) and a rerun after an interruption
+rebuilds only the missing shards (the resume rule is written down in
+:mod:`lutkit.data.index`). Engines run the same per-source function: a local
+process pool, or Ray.
 """
 
 from __future__ import annotations

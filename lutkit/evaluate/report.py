@@ -60,6 +60,9 @@ def _fmt(key: str, value: float) -> str:
     return f"{value:.2f}"
 
 
+Sureness = tuple[str, list[str], list[list[str]]]  # a note, a table head, its rows
+
+
 def _num(value: float) -> str:
     return "—" if not np.isfinite(value) else f"{value:.2f}"
 
@@ -68,9 +71,7 @@ def _span(lo: float, hi: float) -> str:
     return "—" if not (np.isfinite(lo) and np.isfinite(hi)) else f"{lo:.2f} to {hi:.2f}"
 
 
-def sureness(
-    result: EvalResult, summary: list[dict[str, Any]]
-) -> tuple[str, list[str], list[list[str]]]:
+def sureness(result: EvalResult, summary: list[dict[str, Any]]) -> Sureness:
     """How sure the "all" column is: a note, the table's head and its rows (one per
     method: mean delta E 2000, its interval from a bootstrap over photos, the ratio to
     the best statistical baseline with its paired interval, and the pairs made worse
@@ -140,8 +141,10 @@ def sureness(
     return note, head, rows
 
 
-def markdown_tables(result: EvalResult, summary: list[dict[str, Any]]) -> str:
-    """The Markdown of the report's tables."""
+def markdown_tables(
+    result: EvalResult, summary: list[dict[str, Any]], sure: Sureness | None = None
+) -> str:
+    """The Markdown of the report's tables (with ``sure``, the "how sure" table)."""
     labels = {m.name: m.label for m in result.methods}
     sets = [s.name for s in result.sets] + ["all"]
     by = {(r["method"], r["set"]): r for r in summary}
@@ -160,8 +163,8 @@ def markdown_tables(result: EvalResult, summary: list[dict[str, Any]]) -> str:
         lines.append(f"| {labels[m.name]} | " + " | ".join(cells) + " |")
     counts = ", ".join(f"{s.name} {len(s.pairs)}" for s in result.sets)
     lines += ["", f"Images per set: {counts}. Best per column in bold.", ""]
-    if result.rows:
-        note, head, rows = sureness(result, summary)
+    if sure is not None:
+        note, head, rows = sure
         lines += ["## How sure (all sets)", "", note, ""]
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|---|" + "---:|" * (len(head) - 1))
@@ -261,7 +264,12 @@ b{color:#060} img{max-width:100%} .note{color:#555;font-size:13px}"""
 
 
 def _index_html(
-    result: EvalResult, summary: list[dict[str, Any]], charts: list[str], gallery: list, info: dict
+    result: EvalResult,
+    summary: list[dict[str, Any]],
+    charts: list[str],
+    gallery: list,
+    info: dict,
+    sure: Sureness | None = None,
 ) -> str:
     labels = {m.name: m.label for m in result.methods}
     by = {(r["method"], r["set"]): r for r in summary}
@@ -291,8 +299,8 @@ def _index_html(
             cells.append(f"<b>{text}</b>" if v is not None and v == min(values) else text)
         rows.append(cells)
     parts.append(_html_table(rows, ["method", *sets]))
-    if result.rows:
-        note, head, rows = sureness(result, summary)
+    if sure is not None:
+        note, head, rows = sure
         parts.append("<h2>How sure (all sets)</h2>")
         parts.append(f"<p class='note'>{esc(note)}</p>")
         parts.append(_html_table([[esc(c) for c in r] for r in rows], head))
@@ -342,6 +350,7 @@ def write_report(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     summary = summarise(result.rows)
+    sure = sureness(result, summary) if result.rows else None
     tmp = Path(tempfile.mkdtemp(prefix=".report-", suffix=".tmp", dir=out))
     try:
         images = tmp / "images"
@@ -375,7 +384,7 @@ def write_report(
         (tmp / "results.csv").write_text(_csv(summary, cols), encoding="utf-8")
         (tmp / "results.md").write_text(
             f"# lutkit evaluation: {title}\n\nModel: `{model}`\n\n"
-            + markdown_tables(result, summary)
+            + markdown_tables(result, summary, sure)
             + "\n",
             encoding="utf-8",
         )
@@ -400,7 +409,8 @@ def write_report(
             "baselines": result.training,
         }
         (tmp / "report.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-        page = _index_html(result, summary, charts, gallery, {"title": title, "model": model})
+        info = {"title": title, "model": model}
+        page = _index_html(result, summary, charts, gallery, info, sure)
         # Move into place: the images folder as a whole, then the tables, index.html last.
         old = None
         if (out / "images").exists():
