@@ -7,9 +7,12 @@ A report folder::
     results.md         the same as Markdown: delta E 2000 per method and set, how
                        sure that is (intervals from a bootstrap over the photos, the
                        ratio to the best statistical baseline, and how many pairs each
-                       method makes worse than doing nothing), then a table per set
-                       with every metric
+                       method makes worse than doing nothing), how far each method
+                       moves photos that need no fix, then a table per set with every
+                       metric
     per-image.csv      every image x method x metric
+    no-fix.csv         every method on the distinct clean photos of the sets (set
+                       no-fix-needed): how far it moves a photo that needs no fix
     iterations.csv     delta E against the number of `lutkit fix` iterations
     report.json        what was evaluated: model, sets, methods, baseline training
     images/            bar charts, the iteration curve, gallery sheets (PNG / JPEG);
@@ -39,8 +42,17 @@ from lutkit.evaluate.metrics import METRICS
 from lutkit.evaluate.runner import EvalResult, summarise
 from lutkit.evaluate.stats import DRAWS, LEVEL, TIE, WORSE_BY, photo_bootstrap, worse_than
 
-FILES = ("results.csv", "results.md", "per-image.csv", "iterations.csv", "report.json")
+FILES = (
+    "results.csv",
+    "results.md",
+    "per-image.csv",
+    "no-fix.csv",
+    "iterations.csv",
+    "report.json",
+)
 CHART_METRICS = ("de2000_mean", "edge_ssim", "angular_error")
+SURE_TITLE = "How sure (all sets)"
+NO_FIX_TITLE = "Photos that need no fix"
 
 
 def _csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
@@ -141,10 +153,56 @@ def sureness(result: EvalResult, summary: list[dict[str, Any]]) -> Sureness:
     return note, head, rows
 
 
+def no_fix(result: EvalResult) -> Sureness | None:
+    """How far each method moves photos that need no fix (the evaluation's clean rows):
+    a note, the table's head and its rows (one per method but the floor: the mean delta
+    E 2000 from the clean photo, its interval from a bootstrap over photos, and on how
+    many of them it changes the photo by more than each margin of :data:`WORSE_BY`).
+    None without clean rows."""
+    rows = result.clean_rows
+    if not rows:
+        return None
+    labels = {m.name: m.label for m in result.methods}
+    floor = next((m.name for m in result.methods if m.kind == "floor"), None)
+    boot = photo_bootstrap(rows)
+    crops = len({r["id"] for r in rows})
+    photos = int(max((b["photos"] for b in boot.values()), default=0))
+    pct = f"{LEVEL * 100:g} %"
+    head = ["method", "ΔE2000 from the photo (mean)", f"{pct} interval"]
+    head += [f"images changed (of {crops})" if m == 0 else f"by > {m:g} ΔE2000" for m in WORSE_BY]
+    table = []
+    for m in result.methods:
+        mine = [r for r in rows if r["method"] == m.name]
+        if m.name == floor or not mine:
+            continue
+        b = boot[m.name]
+        values = np.array([float(r["de2000_mean"]) for r in mine])
+        counts = [str(int(np.sum(values > k + TIE))) for k in WORSE_BY]
+        table.append([labels[m.name], _num(b["mean"]), _span(b["lo"], b["hi"]), *counts])
+    unnamed = len({r["id"] for r in rows if str(r.get("photo") or "") in ("", "None")})
+    note = (
+        "Every method applied to the clean side of the pairs, each distinct clean image"
+        f" once: {crops} images from {photos} "
+        + ("photograph" if photos == 1 else "photographs")
+        + ", each one that needs no fix. The ΔE2000 is how far the method moves the image"
+        " (doing nothing: 0); a photographer who runs a correction on a photo that is"
+        " already right wants it left alone. The intervals resample photographs, each"
+        " with all its images, as above"
+        + ("; with fewer than 2 there is no interval (—)" if photos < 2 else "")
+        + (f"; {unnamed} images name no photograph and count as one each" if unnamed else "")
+        + f". Images changed: by more than {TIE:g} ΔE2000 (and by more than each margin)."
+    )
+    return note, head, table
+
+
 def markdown_tables(
-    result: EvalResult, summary: list[dict[str, Any]], sure: Sureness | None = None
+    result: EvalResult,
+    summary: list[dict[str, Any]],
+    sure: Sureness | None = None,
+    clean: Sureness | None = None,
 ) -> str:
-    """The Markdown of the report's tables (with ``sure``, the "how sure" table)."""
+    """The Markdown of the report's tables (with ``sure``, the "how sure" table; with
+    ``clean``, the table of photos that need no fix)."""
     labels = {m.name: m.label for m in result.methods}
     sets = [s.name for s in result.sets] + ["all"]
     by = {(r["method"], r["set"]): r for r in summary}
@@ -163,13 +221,14 @@ def markdown_tables(
         lines.append(f"| {labels[m.name]} | " + " | ".join(cells) + " |")
     counts = ", ".join(f"{s.name} {len(s.pairs)}" for s in result.sets)
     lines += ["", f"Images per set: {counts}. Best per column in bold.", ""]
-    if sure is not None:
-        note, head, rows = sure
-        lines += ["## How sure (all sets)", "", note, ""]
-        lines.append("| " + " | ".join(head) + " |")
-        lines.append("|---|" + "---:|" * (len(head) - 1))
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        lines.append("")
+    for title, table in ((SURE_TITLE, sure), (NO_FIX_TITLE, clean)):
+        if table is not None:
+            note, head, rows = table
+            lines += [f"## {title}", "", note, ""]
+            lines.append("| " + " | ".join(head) + " |")
+            lines.append("|---|" + "---:|" * (len(head) - 1))
+            lines += ["| " + " | ".join(r) + " |" for r in rows]
+            lines.append("")
     keys = [*METRICS, "seconds"]
     for s in sets:
         lines += [f"## {s}", ""]
@@ -270,6 +329,7 @@ def _index_html(
     gallery: list,
     info: dict,
     sure: Sureness | None = None,
+    clean: Sureness | None = None,
 ) -> str:
     labels = {m.name: m.label for m in result.methods}
     by = {(r["method"], r["set"]): r for r in summary}
@@ -299,11 +359,12 @@ def _index_html(
             cells.append(f"<b>{text}</b>" if v is not None and v == min(values) else text)
         rows.append(cells)
     parts.append(_html_table(rows, ["method", *sets]))
-    if sure is not None:
-        note, head, rows = sure
-        parts.append("<h2>How sure (all sets)</h2>")
-        parts.append(f"<p class='note'>{esc(note)}</p>")
-        parts.append(_html_table([[esc(c) for c in r] for r in rows], head))
+    for title, table in ((SURE_TITLE, sure), (NO_FIX_TITLE, clean)):
+        if table is not None:
+            note, head, rows = table
+            parts.append(f"<h2>{esc(title)}</h2>")
+            parts.append(f"<p class='note'>{esc(note)}</p>")
+            parts.append(_html_table([[esc(c) for c in r] for r in rows], head))
     for c in charts:
         parts.append(f"<p><img src='{esc(c)}' alt='{esc(c)}'></p>")
     keys = [*METRICS, "seconds"]
@@ -351,6 +412,7 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     summary = summarise(result.rows)
     sure = sureness(result, summary) if result.rows else None
+    clean = no_fix(result)
     tmp = Path(tempfile.mkdtemp(prefix=".report-", suffix=".tmp", dir=out))
     try:
         images = tmp / "images"
@@ -384,12 +446,13 @@ def write_report(
         (tmp / "results.csv").write_text(_csv(summary, cols), encoding="utf-8")
         (tmp / "results.md").write_text(
             f"# lutkit evaluation: {title}\n\nModel: `{model}`\n\n"
-            + markdown_tables(result, summary, sure)
+            + markdown_tables(result, summary, sure, clean)
             + "\n",
             encoding="utf-8",
         )
         per_image = ["set", "id", "photo", "method", *METRICS, "seconds", "megapixels"]
         (tmp / "per-image.csv").write_text(_csv(result.rows, per_image), encoding="utf-8")
+        (tmp / "no-fix.csv").write_text(_csv(result.clean_rows, per_image), encoding="utf-8")
         curve_cols = ["set", "colormap", "iterations", "de2000_mean", "images"]
         (tmp / "iterations.csv").write_text(_csv(result.curve, curve_cols), encoding="utf-8")
         doc = {
@@ -410,7 +473,7 @@ def write_report(
         }
         (tmp / "report.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
         info = {"title": title, "model": model}
-        page = _index_html(result, summary, charts, gallery, info, sure)
+        page = _index_html(result, summary, charts, gallery, info, sure, clean)
         # Move into place: the images folder as a whole, then the tables, index.html last.
         old = None
         if (out / "images").exists():

@@ -1,8 +1,10 @@
 """Run every method on every evaluation set: metrics per image, timing, the iteration
-curve of ``lutkit fix`` and the worst cases for the gallery."""
+curve of ``lutkit fix``, the worst cases for the gallery, and how far each method moves
+photos that need no fix (the clean side of the pairs)."""
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import time
 from collections.abc import Sequence
@@ -19,6 +21,7 @@ from lutkit.images import from_float, to_float
 from lutkit.progress import Counter, Progress
 
 CURVE_ITERATIONS = 5
+NO_FIX_SET = "no-fix-needed"  # the set name of the clean-photo rows
 RANK_ORDER = ("lutkit-fit", "lutkit-net", "identity")  # what "worst" is judged by
 
 
@@ -35,6 +38,7 @@ class EvalResult:
     methods: list[Method]
     sets: list[EvalSet]
     rows: list[dict[str, Any]] = field(default_factory=list)  # one per image and method
+    clean_rows: list[dict[str, Any]] = field(default_factory=list)  # photos needing no fix
     curve: list[dict[str, Any]] = field(default_factory=list)
     gallery: dict[str, list[GalleryItem]] = field(default_factory=dict)
     rank_method: str = ""
@@ -54,6 +58,7 @@ def evaluate(
     curve_iterations: int = CURVE_ITERATIONS,
     curve_images: int = 4,
     gallery: int = 6,
+    clean: bool = True,
     seed: int = 0,
     progress: Progress | None = None,
 ) -> EvalResult:
@@ -64,7 +69,9 @@ def evaluate(
     ``curve_iterations``) on the first ``curve_images`` pairs of each set, for the
     run's colour maps (needs ``run``). ``gallery``: the ``gallery`` worst pairs of
     each set by the ranking method (lutkit fit), with every method's output.
-    ``progress`` counts the pairs ("evaluating") and the curve ("fix iterations").
+    ``clean_rows`` (with ``clean``): :func:`clean_photo_rows`, every method on the
+    distinct clean photos of the sets. ``progress`` counts the pairs ("evaluating"), the
+    clean photos and the curve ("fix iterations").
     """
     if not methods:
         raise ConfigError("no methods to evaluate")
@@ -110,6 +117,8 @@ def evaluate(
                     heapq.heappushpop(heap, (score, -i, item))
             tick(1)
         result.gallery[s.name] = [it for _, _, it in sorted(heap, key=lambda t: (-t[0], -t[1]))]
+    if clean:
+        result.clean_rows = clean_photo_rows(methods, sets, progress=progress)
     if run is not None and curve_iterations > 0 and curve_images > 0:
         result.curve = iteration_curve(
             run,
@@ -120,6 +129,41 @@ def evaluate(
             progress=progress,
         )
     return result
+
+
+def clean_photo_rows(
+    methods: Sequence[Method], sets: Sequence[EvalSet], *, progress: Progress | None = None
+) -> list[dict[str, Any]]:
+    """Every method applied to each distinct clean image of the sets (a photo that needs
+    no fix; several pairs of a set often share one), measured against that image: how
+    far a method moves a photo it should leave alone. Rows as :func:`evaluate`'s, with
+    set :data:`NO_FIX_SET` and the id ``SET/ID`` of the first pair with that image."""
+    seen: dict[tuple[Any, str], tuple[str, Any]] = {}
+    for s in sets:
+        for pair in s.pairs:
+            digest = hashlib.sha256(np.ascontiguousarray(pair.clean).tobytes()).hexdigest()
+            seen.setdefault((pair.photo, digest), (f"{s.name}/{pair.id}", pair))
+    tick = Counter(progress, len(seen), "photos that need no fix").add
+    rows = []
+    for pair_id, pair in seen.values():
+        for m in methods:
+            start = time.perf_counter()
+            out = m.correct(pair.clean)
+            seconds = time.perf_counter() - start
+            h, w = out.shape[:2]
+            rows.append(
+                {
+                    "set": NO_FIX_SET,
+                    "id": pair_id,
+                    "photo": pair.photo,
+                    "method": m.name,
+                    **image_metrics(out, pair.clean, pair.clean),
+                    "seconds": seconds,
+                    "megapixels": h * w / 1e6,
+                }
+            )
+        tick(1)
+    return rows
 
 
 def iteration_curve(

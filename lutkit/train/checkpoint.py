@@ -159,12 +159,16 @@ def check_resume(run_dir: Path, cfg: TrainConfig, fingerprint: str, keys=None) -
             hint="use another name, or delete the run folder to start again",
         )
     now = cfg.to_dict()
+    # A key the saved config lacks was added to lutkit after the run was written: the
+    # run was trained with its default.
+    default = TrainConfig().to_dict()
     for key in keys or now:
         if key in RESUMABLE or key == "stage":
             continue
-        if saved.get(key) != now[key]:
+        was = saved.get(key, default[key])
+        if was != now[key]:
             raise ConfigError(
-                f"the run was trained with {key} = {saved.get(key)!r}, not {now[key]!r}",
+                f"the run was trained with {key} = {was!r}, not {now[key]!r}",
                 path=run_dir,
                 hint="use another name, or delete the run folder to start again",
             )

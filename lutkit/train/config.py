@@ -78,6 +78,11 @@ class TrainConfig:
     blend_candidates: str = BLEND_CANDIDATES  # comma-separated, identity first
     blend_hidden: int = 32  # the shared scorer's hidden units
     blend_pixels: int = 32  # side of the view the estimates are made on
+    # Clean pairs: this share of the training pairs again, with the clean photo as both
+    # input and target (drawn with the seed), so that the model learns to leave a
+    # photo that needs no fix alone. 0 = none. They are part of the train split from
+    # the start (the input statistics, the train loss, the steps of an epoch).
+    clean_share: float = 0.0
     # validation
     fit_method: str = "mlp"  # the fitted colour map of the val delta E: mlp | poly
     fit_steps: int = 400  # Adam steps of each fitted MLP colour map
@@ -125,6 +130,8 @@ class TrainConfig:
                 raise ConfigError(f"{key} must not be negative, got {getattr(self, key)}")
         if not self.lr > 0:
             raise ConfigError(f"lr must be positive, got {self.lr}")
+        if not 0 <= self.clean_share <= 1:
+            raise ConfigError(f"clean_share must be in [0, 1], got {self.clean_share}")
         if not 0 <= self.min_lr_ratio <= 1:
             raise ConfigError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
         if self.lutnet_kind == "blend":

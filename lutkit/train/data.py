@@ -100,3 +100,25 @@ def load_split(
         if full_d:
             out.full_distorted, out.full_clean = np.concatenate(full_d), np.concatenate(full_c)
     return out
+
+
+def add_clean_pairs(split: Split, share: float, seed: int) -> Split:
+    """``split`` with ``round(share * len(split))`` pairs more: the clean side of pairs
+    drawn without replacement with ``seed``, as both input and target (latents and
+    pixels). The full-size pixels are left as they are."""
+    import torch
+
+    k = int(round(share * len(split)))
+    if k <= 0:
+        return split
+    pick = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))[:k]
+    out = Split(
+        torch.cat([split.distorted, split.clean[pick]]),
+        torch.cat([split.clean, split.clean[pick]]),
+        full_distorted=split.full_distorted,
+        full_clean=split.full_clean,
+    )
+    if split.distorted_rgb is not None:
+        out.distorted_rgb = torch.cat([split.distorted_rgb, split.clean_rgb[pick]])
+        out.clean_rgb = torch.cat([split.clean_rgb, split.clean_rgb[pick]])
+    return out

@@ -16,7 +16,9 @@ Rerunning with the same name resumes after the last finished epoch, bit for bit 
 CPU (the batches of an epoch come from a generator seeded by (seed, epoch), and the
 optimizer state is restored exactly). Stage ``lutnet`` trains a LUT net on top of the
 frozen recolor net of the same run; ``both`` trains them together, the LUT net seeing
-the recolor net's (detached) output. The split is loaded into memory once (about
+the recolor net's (detached) output. ``clean_share`` adds clean pairs (the clean photo
+as input and target, :func:`~lutkit.train.data.add_clean_pairs`) to the train split,
+drawn with the seed. The split is loaded into memory once (about
 0.1 MB per training pair at the default 64-pixel LUT loss).
 """
 
@@ -45,7 +47,7 @@ from lutkit.train.checkpoint import (
     save_checkpoint,
 )
 from lutkit.train.config import TrainConfig
-from lutkit.train.data import load_split, resolve_run_latents
+from lutkit.train.data import add_clean_pairs, load_split, resolve_run_latents
 from lutkit.train.optim import lr_at, optimizer_state
 from lutkit.train.stages import STAGES, batch_of, validate
 from lutkit.train.testsplit import TEST_JSON
@@ -173,6 +175,9 @@ def train(
         # -- data
         train_split = load_split(
             cfg, "train", fingerprint, size=size, pixels=st.lutnet, progress=progress
+        )
+        train_split = add_clean_pairs(
+            train_split, cfg.clean_share, derive_seed(cfg.seed, "clean-pairs")
         )
         val = load_split(
             cfg,

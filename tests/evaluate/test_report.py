@@ -103,7 +103,7 @@ def test_how_sure_table_matches_the_per_image_rows(report):
     boot = photo_bootstrap(rows, reference=ref)
     worse = worse_than(rows)
     md = (out / "results.md").read_text()
-    section = md[md.index("## How sure (all sets)") : md.index("## test")]
+    section = md[md.index("## How sure (all sets)") : md.index("## Photos that need no fix")]
     labels = {m.name: m.label for m in rep.result.methods}
     pairs = len({(r["set"], r["id"]) for r in rows})
     assert f"ratio to {labels[ref]}" in section and f"pairs made worse (of {pairs})" in section
@@ -121,6 +121,91 @@ def test_how_sure_table_matches_the_per_image_rows(report):
     assert lines[labels[ref]].split(" | ")[3:5] == ["1.00", "1.00 to 1.00"]
     page = (out / "index.html").read_text()
     assert "How sure (all sets)" in page and f"ratio to {labels[ref]}" in page
+
+
+def test_no_fix_table_is_every_method_on_each_distinct_clean_photo(report):
+    # The clean rows: each method on each distinct clean image of the sets, measured
+    # against it; the table of results.md recomputed from them.
+    import hashlib
+
+    from lutkit.evaluate.stats import photo_bootstrap
+
+    rep, root = report
+    out = root / "rep"
+    distinct = {
+        (p.photo, hashlib.sha256(np.ascontiguousarray(p.clean).tobytes()).hexdigest())
+        for s in rep.result.sets
+        for p in s.pairs
+    }
+    rows = rep.result.clean_rows
+    assert {r["set"] for r in rows} == {"no-fix-needed"}
+    ids = {r["id"] for r in rows}
+    assert len(ids) == len(distinct) < sum(len(s.pairs) for s in rep.result.sets)
+    for name in METHODS:
+        mine = [r for r in rows if r["method"] == name]
+        assert sorted(r["id"] for r in mine) == sorted(ids)
+    assert all(r["de2000_mean"] == 0 for r in rows if r["method"] == "identity")
+    assert any(r["de2000_mean"] > 0.001 for r in rows if r["method"] == "gray-world")
+    first = next(r for r in rows if r["method"] == "gray-world")
+    set_name, pair_id = first["id"].split("/", 1)
+    pair = next(
+        p for s in rep.result.sets if s.name == set_name for p in s.pairs if p.id == pair_id
+    )
+    method = next(m for m in rep.result.methods if m.name == "gray-world")
+    expect = fix_metrics(method.correct(pair.clean), pair.clean)
+    assert first["de2000_mean"] == pytest.approx(expect)
+    with open(out / "no-fix.csv", newline="") as f:
+        assert len(list(csv.DictReader(f))) == len(rows)
+    md = (out / "results.md").read_text()
+    section = md[md.index("## Photos that need no fix") : md.index("## test")]
+    labels = {m.name: m.label for m in rep.result.methods}
+    lines = {ln.split(" | ")[0][2:]: ln for ln in section.splitlines() if ln.startswith("| ")}
+    assert labels["identity"] not in lines and f"images changed (of {len(ids)})" in section
+    boot = photo_bootstrap(rows)
+    for name in METHODS[1:]:
+        b = boot[name]
+        values = np.array([r["de2000_mean"] for r in rows if r["method"] == name])
+        counts = [str(int(np.sum(values > k + 0.001))) for k in (0, 1, 5)]
+        expect_line = (
+            f"| {labels[name]} | {b['mean']:.2f} | {b['lo']:.2f} to {b['hi']:.2f} | "
+            + " | ".join(counts)
+            + " |"
+        )
+        assert lines[labels[name]] == expect_line
+    assert "Photos that need no fix" in (out / "index.html").read_text()
+
+
+def test_clean_photo_rows_keep_each_distinct_clean_image_once():
+    # Two sets share a clean image; one photo has two different clean crops.
+    from lutkit.evaluate.methods import Method
+    from lutkit.evaluate.runner import clean_photo_rows
+    from lutkit.evaluate.sets import EvalSet, Pair
+
+    rng = np.random.default_rng(0)
+    a, b, c = (rng.integers(0, 256, (8, 8, 3), dtype=np.uint8) for _ in range(3))
+    d = np.zeros((8, 8, 3), np.uint8)
+    one = EvalSet("one", "test split", "", [Pair("p1", d, a, "x"), Pair("p2", d, b, "x")])
+    two = EvalSet("two", "external tool", "", [Pair("q1", d, a, "x"), Pair("q2", d, c, "y")])
+    calls = []
+
+    def darker(img):
+        calls.append(img)
+        return img.astype(np.float32) / 255 * 0.5
+
+    rows = clean_photo_rows([Method("half", "half", "statistic", darker)], [one, two])
+    assert [(r["id"], r["photo"]) for r in rows] == [
+        ("one/p1", "x"),
+        ("one/p2", "x"),
+        ("two/q2", "y"),
+    ]
+    assert len(calls) == 3 and all(x is y for x, y in zip(calls, (a, b, c), strict=True))
+    assert all(r["set"] == "no-fix-needed" and r["de2000_mean"] > 1 for r in rows)
+
+
+def fix_metrics(output, clean):
+    from lutkit.evaluate.metrics import delta_e_stats
+
+    return delta_e_stats(output, clean)["de2000_mean"]
 
 
 def test_rerun_reuses_the_baselines_and_gives_the_same_numbers(report, run_dir):

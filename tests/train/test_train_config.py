@@ -79,6 +79,8 @@ def test_toml_errors(tmp_path, text, message):
         ("residual=maybe", "--set residual=maybe: residual must be true or false"),
         ("stage=all", "--set: stage must be one of recolor, lutnet, both, got 'all'"),
         ("lr=0", "--set: lr must be positive, got 0.0"),
+        ("clean_share=1.5", "--set: clean_share must be in [0, 1], got 1.5"),
+        ("clean_share=-0.1", "--set: clean_share must be in [0, 1], got -0.1"),
     ],
 )
 def test_override_errors(item, message):

@@ -164,6 +164,61 @@ def test_a_changed_config_is_refused(tiny_dataset, tmp_path):
     )
 
 
+def test_a_run_from_before_a_new_key_resumes_with_its_default(tiny_dataset, tmp_path):
+    # A run folder written before clean_share existed has no such key in config.json: it
+    # was trained with the default, so it resumes; another value is refused.
+    train(config(tiny_dataset, tmp_path, epochs=1, stage="recolor"), progress=False)
+    path = tmp_path / "tiny" / "config.json"
+    saved = json.loads(path.read_text())
+    del saved["clean_share"]
+    path.write_text(json.dumps(saved))
+    with pytest.raises(ConfigError) as err:
+        train(config(tiny_dataset, tmp_path, epochs=2, stage="recolor", clean_share=0.5))
+    assert str(err.value) == (
+        f"{tmp_path / 'tiny'}: the run was trained with clean_share = 0.0, not 0.5 "
+        "(use another name, or delete the run folder to start again)"
+    )
+    more = train(config(tiny_dataset, tmp_path, epochs=2, stage="recolor"), progress=False)
+    assert more.epochs_run == 1 and more.complete
+
+
+def test_clean_pairs_are_the_clean_side_drawn_with_the_seed():
+    import torch
+
+    from lutkit.train.data import Split, add_clean_pairs
+
+    g = torch.Generator().manual_seed(0)
+    lat_d, lat_c = torch.randn(10, 8, 4, 4, generator=g), torch.randn(10, 8, 4, 4, generator=g)
+    rgb_d, rgb_c = torch.rand(10, 3, 6, 6, generator=g), torch.rand(10, 3, 6, 6, generator=g)
+    split = Split(lat_d, lat_c, rgb_d, rgb_c)
+    assert add_clean_pairs(split, 0.0, 1) is split
+    more = add_clean_pairs(split, 0.3, 1)
+    assert len(more) == 13
+    assert torch.equal(more.distorted[:10], lat_d) and torch.equal(more.clean[:10], lat_c)
+    assert torch.equal(more.distorted_rgb[:10], rgb_d)
+    assert torch.equal(more.distorted[10:], more.clean[10:])
+    assert torch.equal(more.distorted_rgb[10:], more.clean_rgb[10:])
+    picked = [next(i for i in range(10) if torch.equal(lat_c[i], x)) for x in more.clean[10:]]
+    assert len(set(picked)) == 3  # without replacement
+    assert all(torch.equal(more.clean_rgb[10 + k], rgb_c[i]) for k, i in enumerate(picked))
+    again = add_clean_pairs(split, 0.3, 1)
+    assert torch.equal(again.distorted, more.distorted)
+    other = add_clean_pairs(split, 0.3, 2)
+    assert not torch.equal(other.distorted[10:], more.distorted[10:])
+    assert len(add_clean_pairs(split, 1.0, 1)) == 20
+
+
+def test_clean_share_trains_on_more_pairs(tiny_dataset, tmp_path):
+    plain = train(config(tiny_dataset, tmp_path, name="plain", epochs=1), progress=False)
+    more = train(
+        config(tiny_dataset, tmp_path, name="more", epochs=1, clean_share=1.0), progress=False
+    )
+    saved = json.loads((tmp_path / "more" / "config.json").read_text())
+    assert saved["clean_share"] == 1.0 and more.complete
+    # twice the pairs: twice the steps in the epoch (the batches of 4 split them evenly)
+    assert int(more.metrics[-1]["step"]) == 2 * int(plain.metrics[-1]["step"])
+
+
 def test_missing_latents_say_what_to_run(tiny_dataset, tmp_path):
     other = tiny_vae(tmp_path / "other-vae", seed=1)
     ds, _ = tiny_dataset
