@@ -242,8 +242,8 @@ def bench_latents(vae: str = "default", variants: int = 2, rounds: int = 3) -> s
         f"| naive loop at lutkit's {ours_threads} thread(s) | "
         f"{images / t['naive-threads']:.1f} | {t['naive'] / t['naive-threads']:.2f}x |",
         f"| lutkit latents (batch 16 pairs, {CPU_CHUNK} images a call, channels-last, "
-        f"inference mode, decode overlapped, freed memory kept, torch threads: the idle "
-        f"cores, {ours_threads} at the start) | "
+        f"inference mode, decode overlapped, freed memory kept, chunks at once: the "
+        f"idle cores, {ours_threads} at the start, one torch thread each) | "
         f"{images / t['ours']:.1f} | {t['naive'] / t['ours']:.2f}x |",
     ]
     text = "\n".join(lines)

@@ -72,32 +72,36 @@ def _decoded_batches(table, size: int, batch: int) -> Iterator[tuple[list[str], 
         yield ids[start:stop], imgs
 
 
-def prepare_vae(vae: str, device: str, dtype: str, threads: int | None = None):
+def prepare_vae(vae: str, device: str, dtype: str):
     """The VAE for encoding: loaded on ``device`` in ``dtype``, channels-last (faster
-    convolutions on CPU and GPU alike). On a CPU, torch gets ``threads`` threads (None:
-    :func:`cpu_threads`), and freed tensors' memory stays in the process
-    (:func:`lutkit.device.keep_freed_memory`)."""
+    convolutions on CPU and GPU alike). On a CPU, torch gets one thread: each chunk of a
+    batch is encoded by one thread, several chunks at once (:func:`encode_batch`), and
+    freed tensors' memory stays in the process (:func:`lutkit.device.keep_freed_memory`)."""
     import torch
 
     from lutkit.device import keep_freed_memory
     from lutkit.latents.vae import load_vae
 
     if device == "cpu":
-        torch.set_num_threads(threads or cpu_threads())
+        torch.set_num_threads(1)
         keep_freed_memory()
     model = load_vae(vae, device=device, dtype=dtype)
     return model.to(memory_format=torch.channels_last)
 
 
 def cpu_threads() -> int:
-    """Torch threads for encoding on a CPU: ``LUTKIT_THREADS`` if set, else the cores
-    this process may use that other processes leave idle now (at least one).
+    """Threads for encoding on a CPU (chunks encoded at once, one torch thread each):
+    ``LUTKIT_THREADS`` if set, else the cores this process may use that other processes
+    leave idle now (at least one).
 
-    Measured on 2 cores (the default VAE at 224): idle, 2 threads encode 1.5x as fast
-    as 1 (decoding the next batch's PNGs, in a thread, takes a few percent of a core);
-    with one core busy elsewhere, 2 threads are 1.7x slower than 1, because torch's
-    parallel regions wait for the thread that shares a core. So the count follows what
-    is free when encoding starts. The latents are the same bytes at either count."""
+    One torch thread per chunk, not torch's threads inside each convolution: oneDNN
+    splits a convolution's sums by the thread count on some CPUs (seen on an AVX-512
+    AMD EPYC), so the latents' last bits followed the count; a chunk on one thread is
+    the same bytes at any count. Measured on 2 idle cores (the default VAE at 224, 32
+    images in chunks of 4): 2 chunks at once 0.54 s, torch's 2 threads in each
+    convolution 0.69 s, one thread 0.91 s. The count follows what is free when
+    encoding starts: a worker that shares its core with another process slows only its
+    own chunks."""
     from lutkit.device import idle_cores
     from lutkit.luts.apply import threads
 
@@ -167,6 +171,7 @@ def encode_dataset(
     # On Ray the driver only needs the VAE's fingerprint and shapes: a CPU does.
     dev = "cpu" if engine == "ray" else pick_device(device)
     model = prepare_vae(vae, dev, dtype)
+    threads = cpu_threads() if dev == "cpu" else 1
     fp = vae_fingerprint(model)
     info = describe_vae(model)
     out = folder / "latents" / fp
@@ -208,7 +213,7 @@ def encode_dataset(
     else:
         for s in todo:
             table = read_pairs(folder, s)
-            rows = _encode_table(model, table, size, batch_size, dev, fp, tick)
+            rows = _encode_table(model, table, size, batch_size, dev, fp, tick, threads)
             write_latents_shard(plan, s, rows)
             images += 2 * len(rows)
     seconds = time.perf_counter() - t0
@@ -300,10 +305,12 @@ def _complete(dst: Path, pairs_sha: str, recorded_sha: str | None) -> bool:
 
 
 def encode_batch(
-    model, ids: list[str], imgs: np.ndarray, dev: str, fp: str
+    model, ids: list[str], imgs: np.ndarray, dev: str, fp: str, workers: int = 1
 ) -> list[dict[str, Any]]:
     """The latents rows of one batch: ``imgs`` from :func:`decoded_batch` (clean then
-    distorted), means and log-variances as float16, flattened."""
+    distorted), means and log-variances as float16, flattened. On a CPU, ``workers``
+    chunks are encoded at once, each on one torch thread (:func:`prepare_vae`), so the
+    bytes do not depend on ``workers``."""
     import torch
 
     from lutkit.latents.vae import encode_posterior
@@ -314,8 +321,17 @@ def encode_batch(
     # On a CPU the activations of a large batch at 224 spill the caches: a few images
     # at a time is faster (32 images in one call: 0.75x of 4 at a time).
     step = CPU_CHUNK if dev == "cpu" else len(x)
-    with torch.inference_mode():
-        parts = [encode_posterior(model, x[a : a + step]) for a in range(0, len(x), step)]
+
+    def chunk(a: int):
+        with torch.inference_mode():  # thread-local: entered in the thread that encodes
+            return encode_posterior(model, x[a : a + step])
+
+    starts = range(0, len(x), step)
+    if dev == "cpu" and workers > 1 and len(starts) > 1:
+        with ThreadPoolExecutor(max_workers=min(workers, len(starts))) as pool:
+            parts = list(pool.map(chunk, starts))
+    else:
+        parts = [chunk(a) for a in starts]
     mean = torch.cat([m for m, _ in parts]).float().cpu().numpy().astype(np.float16)
     logvar = torch.cat([v for _, v in parts]).float().cpu().numpy().astype(np.float16)
     b = len(ids)
@@ -332,7 +348,7 @@ def encode_batch(
     ]
 
 
-def _encode_table(model, table, size, batch_size, dev, fp, tick) -> list[dict[str, Any]]:
+def _encode_table(model, table, size, batch_size, dev, fp, tick, workers) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     batches = _decoded_batches(table, size, batch_size)
     # Decode PNGs for the next batch on a thread while the model encodes this one.
@@ -344,6 +360,6 @@ def _encode_table(model, table, size, batch_size, dev, fp, tick) -> list[dict[st
                 break
             pending = pool.submit(next, batches, None)
             ids, imgs = item
-            rows += encode_batch(model, ids, imgs, dev, fp)
+            rows += encode_batch(model, ids, imgs, dev, fp, workers)
             tick(2 * len(ids))
     return rows

@@ -37,9 +37,10 @@ class _Encoder:
         self.device = device
         self.size = size
         self.fp = fp
-        # torch threads: the CPUs Ray gave this actor (the idle-core count of a local run
-        # would let every actor take all of a node's cores)
-        self.model = prepare_vae(vae, device, dtype, threads=threads)
+        # chunks encoded at once: the CPUs Ray gave this actor (the idle-core count of a
+        # local run would let every actor take all of a node's cores)
+        self.threads = threads
+        self.model = prepare_vae(vae, device, dtype)
         got = vae_fingerprint(self.model)
         if got != fp:  # another VAE under the same name on this node
             raise LutkitError(f"the VAE {vae!r} on a Ray node is {got}, the driver's is {fp}")
@@ -66,7 +67,7 @@ class _Encoder:
                     self.size,
                 )
                 ids = part.column("id").to_pylist()
-                rows = encode_batch(self.model, ids, imgs, self.device, self.fp)
+                rows = encode_batch(self.model, ids, imgs, self.device, self.fp, self.threads)
                 results.append(pickle.dumps((rows, None), protocol=5))
             except LutkitError as exc:  # raised on the driver as itself: one line
                 results.append(pickle.dumps(([], exc), protocol=5))

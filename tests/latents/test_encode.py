@@ -107,20 +107,32 @@ def test_dataset_without_pairs(tmp_path):
 
 
 def test_latents_are_the_same_bytes_at_any_thread_count(dataset, tmp_path, monkeypatch):
-    # `lutkit latents` gives torch as many threads as there are idle cores when it
+    # `lutkit latents` encodes as many chunks at once as there are idle cores when it
     # starts: the default VAE's latents must not depend on that count.
     import torch
 
+    from lutkit.latents import encode
+
     ds, _ = dataset
     threads = torch.get_num_threads()
+    used: list[int] = []
+    real = encode.encode_batch
+
+    def spy(model, ids, imgs, dev, fp, workers=1):
+        used.append(workers)
+        return real(model, ids, imgs, dev, fp, workers)
+
+    monkeypatch.setattr(encode, "encode_batch", spy)
     outs = []
     try:
         for n in ("1", "2"):
             copy = tmp_path / f"threads-{n}"
             shutil.copytree(ds, copy, ignore=shutil.ignore_patterns("latents"))
             monkeypatch.setenv("LUTKIT_THREADS", n)
-            result = encode_dataset(copy, vae="default", device="cpu")
-            assert torch.get_num_threads() == int(n)
+            used.clear()
+            result = encode_dataset(copy, vae="default", device="cpu", batch_size=4)
+            assert used and set(used) == {int(n)}  # 8 images a batch: 2 chunks of 4
+            assert torch.get_num_threads() == 1  # each chunk on one torch thread
             folder = copy / "latents" / result.fingerprint
             outs.append({p.name: p.read_bytes() for p in sorted(folder.glob("*.parquet"))})
     finally:
