@@ -171,7 +171,6 @@ def encode_dataset(
     # On Ray the driver only needs the VAE's fingerprint and shapes: a CPU does.
     dev = "cpu" if engine == "ray" else pick_device(device)
     model = prepare_vae(vae, dev, dtype)
-    threads = cpu_threads() if dev == "cpu" else 1
     fp = vae_fingerprint(model)
     info = describe_vae(model)
     out = folder / "latents" / fp
@@ -211,6 +210,7 @@ def encode_dataset(
             address=ray_address,
         )
     else:
+        threads = cpu_threads() if dev == "cpu" else 1  # Ray actors get theirs from Ray
         for s in todo:
             table = read_pairs(folder, s)
             rows = _encode_table(model, table, size, batch_size, dev, fp, tick, threads)
