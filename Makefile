@@ -113,8 +113,8 @@ eval-sets: photos-data
 
 # The shipped default model against the baselines on those sets -> reports/default
 # (README's table; its images/gallery.jpg becomes the README's picture). The learned
-# baselines are the FFCC-style estimator alone, with one light and with a light per tonal
-# band (cached in reports/default/baselines); the pixel FCN and IA-3DLUT train slowly on
+# baselines are the FFCC-style estimator alone (with the gray-pixel histogram), with one
+# light and with a light per tonal band (cached in reports/default/baselines); the pixel FCN and IA-3DLUT train slowly on
 # these 6656 pairs on a CPU: add them with --baselines fcn,ia3dlut,ffcc,ffcc-tonal.
 eval: eval-sets
 	$(LUTKIT) eval --model default --sets datasets/photos-eval -o reports/default --baselines ffcc,ffcc-tonal

@@ -44,6 +44,7 @@ def classic_methods() -> list[Method]:
         Method("white-patch", "white patch (max-RGB)", "statistic", b.white_patch),
         Method("shades-of-gray", "shades of gray (p=6)", "statistic", b.shades_of_gray),
         Method("gray-edge", "gray edge (1st order)", "statistic", b.gray_edge),
+        Method("gray-pixels", "gray pixels (grayness index)", "statistic", b.gray_pixels),
     ]
 
 
@@ -77,10 +78,11 @@ def _lut_method(model: Any) -> Method:
 
 
 def _ffcc_method(model: Any) -> Method:
+    plus = " + gray pixels" if model.gray else ""
     if model.bands > 1:
-        label = f"FFCC-style, a light per tonal band ({model.bands}; learned)"
+        label = f"FFCC-style{plus}, a light per tonal band ({model.bands}; learned)"
         return Method("ffcc-tonal", label, "learned", model.correct)
-    return Method("ffcc", "FFCC-style illuminant (learned)", "learned", model.correct)
+    return Method("ffcc", f"FFCC-style illuminant{plus} (learned)", "learned", model.correct)
 
 
 def train_pairs(dataset: str | os.PathLike[str]) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -106,6 +108,8 @@ def _cache_key(data_key: str, name: str, config: Any) -> str:
     settings = asdict(config)
     if settings.get("bands") == 1:  # one band: the key of a config from before bands
         del settings["bands"]
+    if settings.get("gray") is False:  # likewise for the gray plane
+        del settings["gray"]
     text = json.dumps([data_key, name, settings], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 

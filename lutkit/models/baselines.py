@@ -1,5 +1,5 @@
 """Classic colour-constancy baselines: gray world, white patch (max-RGB), shades of gray,
-gray edge.
+gray edge, gray pixels.
 
 Each estimates the colour of the light from image statistics in linear light and
 divides it out (a von Kries diagonal correction), the way a camera's automatic white
@@ -20,6 +20,12 @@ from lutkit.images import to_float
 SHADES_OF_GRAY_P = 6  # Finlayson and Trezzi 2004: the Minkowski norm that works best
 GRAY_EDGE_P = 6  # van de Weijer, Gevers and Gijsenij 2007: first order, p = 6, sigma = 1
 GRAY_EDGE_SIGMA = 1.0
+# Gray pixels (after Qian et al. 2019, "On Finding Gray Pixels"): the 0.1 % grayest pixels,
+# the grayness smoothed over 7 x 7, as they do; contrast by a Laplacian of Gaussian of 1 px.
+GRAY_PIXELS_SHARE = 0.001
+GRAY_PIXELS_SIGMA = 1.0
+_GRAY_PIXELS_SMOOTH = 7
+_FLAT = 1e-3  # below this log contrast in every channel a pixel says nothing about the light
 
 
 def _linear(image: np.ndarray) -> np.ndarray:
@@ -99,3 +105,62 @@ def gray_edge(
 ) -> np.ndarray:
     """Gray edge (van de Weijer et al. 2007): the average edge difference is gray."""
     return correct_illuminant(image, estimate_edge_illuminant(image, p, sigma))
+
+
+def _grayness(image: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """(grayness index (H, W), the linear image blurred by ``sigma`` (H, W, 3))."""
+    import cv2
+
+    if sigma <= 0:
+        raise LutkitError(f"gray pixels need sigma > 0, got {sigma}")
+    lin = _linear(image).astype(np.float32)
+    usable = (lin.max(axis=2) < 0.95) & (lin.min(axis=2) > 0.002)
+    lin = cv2.GaussianBlur(lin, (0, 0), sigmaX=sigma, sigmaY=sigma) + 1e-4
+
+    def contrast(plane: np.ndarray) -> np.ndarray:
+        blurred = cv2.GaussianBlur(plane, (0, 0), sigmaX=sigma, sigmaY=sigma)
+        return cv2.Laplacian(blurred, cv2.CV_32F, ksize=3)
+
+    channels = [contrast(np.ascontiguousarray(np.log(lin[..., c]))) for c in range(3)]
+    lum = contrast(np.log(lin.sum(axis=2)))
+    spread = np.sqrt(sum((c - lum) ** 2 for c in channels))
+    index = cv2.blur(spread / (np.abs(lum) + 1e-4), (_GRAY_PIXELS_SMOOTH,) * 2)
+    flat = np.all([np.abs(c) < _FLAT for c in channels], axis=0)
+    return np.where(usable & ~flat, index, np.inf), lin
+
+
+def grayness(image: np.ndarray, sigma: float = GRAY_PIXELS_SIGMA) -> np.ndarray:
+    """(H, W) grayness index: 0 where a pixel's local contrast (a Laplacian of Gaussian
+    of each channel's log, linear light, after a blur of ``sigma``) is the same in every
+    channel and in the luminance, so that the pixel reflects the light's colour
+    unchanged; larger the more they disagree. A gain in linear light adds a constant to
+    each channel's log, which the zero-sum filter removes, so a gray pixel stays gray
+    under any light. Flat, near-black and clipped pixels are ``inf``."""
+    return _grayness(image, sigma)[0]
+
+
+def estimate_gray_pixel_illuminant(
+    image: np.ndarray, share: float = GRAY_PIXELS_SHARE, sigma: float = GRAY_PIXELS_SIGMA
+) -> np.ndarray:
+    """The light's colour (3,) in linear RGB (sums to 1): the mean chromaticity of the
+    ``share`` grayest pixels (:func:`grayness`; their colours from the blurred image);
+    gray world's when no pixel is usable."""
+    if not 0 < share <= 1:
+        raise LutkitError(f"the share of gray pixels must be in (0, 1], got {share}")
+    index, lin = _grayness(image, sigma)
+    index, lin = index.ravel(), lin.reshape(-1, 3).astype(np.float64)
+    valid = int(np.isfinite(index).sum())
+    if valid == 0:
+        light = lin.mean(axis=0)
+        return light / light.sum()
+    n = min(max(int(share * index.size), 1), valid)
+    picked = lin[np.argpartition(index, n - 1)[:n]]
+    return (picked / picked.sum(axis=1, keepdims=True)).mean(axis=0)
+
+
+def gray_pixels(
+    image: np.ndarray, share: float = GRAY_PIXELS_SHARE, sigma: float = GRAY_PIXELS_SIGMA
+) -> np.ndarray:
+    """Gray pixels (after Qian et al. 2019): the pixels whose local contrast is the same
+    in every channel are gray surfaces, and their colour is the light's."""
+    return correct_illuminant(image, estimate_gray_pixel_illuminant(image, share, sigma))

@@ -8,7 +8,8 @@ Candidates (each a pointwise colour map, so the blend bakes into one LUT3D):
 - ``gray-world``, ``shades-of-gray``, ``white-patch``, ``gray-edge``: the statistical
   lights (von Kries gains in linear light, as in :mod:`lutkit.models.baselines`);
 - ``illuminant``: the light of the learned, translation-equivariant FFCC-style
-  :class:`~lutkit.models.illuminant.IlluminantNet`;
+  :class:`~lutkit.models.illuminant.IlluminantNet` (with ``gray``, both FFCC-style
+  candidates also read a histogram of the view's grayest pixels);
 - ``illuminant-tonal``: the same kind of estimator with a light per tonal band
   (shadows, midtones, highlights; ``IlluminantNet(bands=3)``), applied as gains that
   follow each pixel's luma: a per-channel curve, for split-toned and cross-processed
@@ -145,6 +146,7 @@ class BlendNet(PretrainedMixin, nn.Module):
         hidden: int = 32,
         pixels: int = 32,
         latent_net: dict | None = None,
+        gray: bool = False,
     ):
         super().__init__()
         unknown = [c for c in candidates if c not in CANDIDATES]
@@ -161,9 +163,11 @@ class BlendNet(PretrainedMixin, nn.Module):
             "pixels": pixels,
             "latent_net": latent_net,
         }
-        self.illuminant = IlluminantNet() if "illuminant" in candidates else None
+        if gray:  # (a config without it is what older files hold)
+            self.config["gray"] = True
+        self.illuminant = IlluminantNet(gray=gray) if "illuminant" in candidates else None
         tonal = "illuminant-tonal" in candidates
-        self.tonal = IlluminantNet(bands=TONAL_BANDS) if tonal else None
+        self.tonal = IlluminantNet(bands=TONAL_BANDS, gray=gray) if tonal else None
         self.latent = None
         if latent_net is not None:
             from lutkit.models.colormap import LUTNet

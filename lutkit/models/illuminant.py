@@ -9,11 +9,15 @@ estimator is a convolution over that histogram (one learned filter per histogram
 channel, applied by FFT so it is a linear, not a wrapping, convolution), plus a learned
 bias map over the plane (the prior of where lights are), a softmax over the plane, and
 its mean: the light's (u, v). The softmax's spread is the estimator's own uncertainty.
-With the default 48 x 48 plane that is 2 x 96^2 + 48^2 + 1 = 20 737 parameters.
+With the default 48 x 48 plane that is 2 x 96^2 + 48^2 + 1 = 20 737 parameters (a
+third 96^2 filter with ``gray``).
 
 The histogram channels are the pixels and a local-contrast image (|x - blur(x)|, FFCC's
 "edge" channel), each normalised to sum to 1; near-black and clipped pixels are left
-out. Tensors are (B, 3, H, W) sRGB-encoded in [0, 1].
+out. With ``gray=True`` a third channel holds the view's grayest pixels
+(:func:`gray_plane`: those whose local contrast is the same in every channel, which a
+change of light leaves gray, after Qian et al. 2019's grayness index), so the filters
+can learn how much to trust them. Tensors are (B, 3, H, W) sRGB-encoded in [0, 1].
 
 With ``bands`` > 1 the net also estimates a light per tonal band (``bands`` hat-shaped
 bands over sRGB luma, shadows to highlights), with the same filters and a bias map per
@@ -69,8 +73,59 @@ def light_from_uv(uv: torch.Tensor) -> torch.Tensor:
     return torch.stack([torch.exp(-uv[:, 0]), torch.ones_like(uv[:, 0]), torch.exp(-uv[:, 1])], 1)
 
 
-def _chroma_planes(rgb: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """(u, v, usable) of the pixels and of their local contrast, in linear light."""
+GRAY_SHARE = 0.05  # the gray plane: this share of a view's pixels, the grayest
+_GRAY_SIGMA = 1.0
+_LAPLACIAN = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
+
+
+def _depthwise(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """Each channel of (B, C, H, W) filtered by the 2-D ``kernel`` (replicated edges)."""
+    kh, kw = kernel.shape
+    c = x.shape[1]
+    x = F.pad(x, (kw // 2, kw // 2, kh // 2, kh // 2), mode="replicate")
+    return F.conv2d(x, kernel.to(x).expand(c, 1, kh, kw), groups=c)
+
+
+def _gaussian(x: torch.Tensor, sigma: float = _GRAY_SIGMA) -> torch.Tensor:
+    r = int(3 * sigma)
+    g = torch.exp(-(torch.arange(-r, r + 1, dtype=x.dtype) ** 2) / (2 * sigma**2))
+    g = g / g.sum()
+    return _depthwise(_depthwise(x, g[None]), g[:, None])
+
+
+def gray_plane(rgb: torch.Tensor, share: float = GRAY_SHARE):
+    """(u, v, chosen) of the ``share`` grayest pixels of each (B, 3, H, W) sRGB view.
+
+    Grayness in the manner of :func:`lutkit.models.baselines.grayness`, at the view's
+    size: the channels' local contrast (a Laplacian of Gaussian of each channel's log,
+    linear light, blurred first) against that of the luminance, relative to it,
+    averaged over 3 x 3. A gain in linear light adds a constant to a channel's log,
+    which the zero-sum filter removes: a gray pixel stays gray under any light (the
+    others change only through the luminance, which mixes the channels), so nearly the
+    same pixels are chosen, and their (u, v) (of the blurred view) move by the light's.
+    Flat, near-black and clipped pixels are never chosen."""
+    lin = srgb_to_linear_torch(rgb)
+    usable = ((lin > 0.004) & (lin < 0.98)).all(dim=1)
+    blurred = _gaussian(lin) + 1e-4
+    logs = torch.log(torch.cat([blurred, blurred.sum(dim=1, keepdim=True)], dim=1))
+    contrast = _depthwise(_gaussian(logs), _LAPLACIAN)
+    spread = ((contrast[:, :3] - contrast[:, 3:]) ** 2).sum(dim=1).sqrt()
+    index = spread / (contrast[:, 3].abs() + 1e-4)
+    index = _depthwise(index[:, None], torch.full((3, 3), 1 / 9.0))[:, 0]
+    flat = (contrast[:, :3].abs() < 1e-3).all(dim=1)
+    index = torch.where(usable & ~flat, index, torch.full_like(index, float("inf"))).flatten(1)
+    n = max(int(share * index.shape[1]), 1)
+    cut = index.sort(dim=1).values[:, n - 1]
+    chosen = ((index <= cut[:, None]) & torch.isfinite(index)).view(rgb.shape[0], *rgb.shape[2:])
+    logs = logs[:, :3]
+    return logs[:, 1] - logs[:, 0], logs[:, 1] - logs[:, 2], chosen
+
+
+def _chroma_planes(
+    rgb: torch.Tensor, gray: bool = False
+) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """(u, v, usable) of the pixels and of their local contrast, in linear light (and
+    with ``gray``, of the grayest pixels: :func:`gray_plane`)."""
     lin = srgb_to_linear_torch(rgb)
     blur = F.avg_pool2d(F.pad(lin, (2, 2, 2, 2), mode="replicate"), 5, stride=1)
     edge = (lin - blur).abs()
@@ -80,13 +135,19 @@ def _chroma_planes(rgb: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor, 
         ok = usable & (img > 1e-5).all(dim=1)
         logs = torch.log(img.clamp_min(1e-5))
         planes.append((logs[:, 1] - logs[:, 0], logs[:, 1] - logs[:, 2], ok))
+    if gray:
+        planes.append(gray_plane(rgb))
     return planes
 
 
-def log_chroma_histogram(rgb: torch.Tensor, bins: int, lo: float, step: float) -> torch.Tensor:
+def log_chroma_histogram(
+    rgb: torch.Tensor, bins: int, lo: float, step: float, gray: bool = False
+) -> torch.Tensor:
     """(B, 3, H, W) sRGB -> (B, 2, bins, bins) histograms of (u, v) in linear light, of the
-    pixels and of their local contrast, each summing to 1 (bilinear binning)."""
-    return torch.stack([_splat(u, v, ok, bins, lo, step) for u, v, ok in _chroma_planes(rgb)], 1)
+    pixels and of their local contrast (with ``gray``, (B, 3, ...): and of the grayest
+    pixels), each summing to 1 (bilinear binning)."""
+    planes = _chroma_planes(rgb, gray)
+    return torch.stack([_splat(u, v, ok, bins, lo, step) for u, v, ok in planes], 1)
 
 
 def band_weights(rgb: torch.Tensor, bands: int) -> torch.Tensor:
@@ -108,12 +169,12 @@ def apply_band_gains(rgb: torch.Tensor, gains: torch.Tensor) -> torch.Tensor:
 
 
 def log_chroma_band_histograms(
-    rgb: torch.Tensor, bins: int, lo: float, step: float, bands: int
+    rgb: torch.Tensor, bins: int, lo: float, step: float, bands: int, gray: bool = False
 ) -> torch.Tensor:
-    """(B, 3, H, W) sRGB -> (B, 1 + bands, 2, bins, bins): the whole image's histograms
-    (as :func:`log_chroma_histogram`), then each tonal band's (pixels weighted by
-    :func:`band_weights`)."""
-    planes = _chroma_planes(rgb)  # computed once, splatted with each band's weights
+    """(B, 3, H, W) sRGB -> (B, 1 + bands, 2, bins, bins) (3 planes with ``gray``): the
+    whole image's histograms (as :func:`log_chroma_histogram`), then each tonal band's
+    (pixels weighted by :func:`band_weights`)."""
+    planes = _chroma_planes(rgb, gray)  # computed once, splatted with each band's weights
     weights = [None, *band_weights(rgb, bands).unbind(1)]
     return torch.stack(
         [
@@ -150,11 +211,17 @@ class IlluminantNet(PretrainedMixin, nn.Module):
     defaults to centring it on gray. An untrained net has zero filters and bias: a
     uniform posterior whose mean is (almost) gray, so it starts as "do nothing".
     ``bands`` > 1 adds the per-band lights (:meth:`band_gains`; see the module doc);
-    ``forward``, :meth:`gains` and :meth:`light` stay the whole image's.
+    ``forward``, :meth:`gains` and :meth:`light` stay the whole image's. ``gray`` adds
+    the gray-pixel histogram (:func:`gray_plane`) and its filter.
     """
 
     def __init__(
-        self, bins: int = 48, step: float = 1 / 16, lo: float | None = None, bands: int = 1
+        self,
+        bins: int = 48,
+        step: float = 1 / 16,
+        lo: float | None = None,
+        bands: int = 1,
+        gray: bool = False,
     ):
         super().__init__()
         good_bands = isinstance(bands, int) and not isinstance(bands, bool) and 1 <= bands <= 8
@@ -164,7 +231,9 @@ class IlluminantNet(PretrainedMixin, nn.Module):
         self.config = {"bins": bins, "step": step, "lo": lo}
         if bands > 1:  # (a one-band net's config stays what older files hold)
             self.config["bands"] = bands
-        self.filters = nn.Parameter(torch.zeros(2, 2 * bins, 2 * bins))
+        if gray:  # (likewise)
+            self.config["gray"] = True
+        self.filters = nn.Parameter(torch.zeros(3 if gray else 2, 2 * bins, 2 * bins))
         self.bias = nn.Parameter(torch.zeros(bins, bins))
         self.log_temp = nn.Parameter(torch.tensor(0.0))
         if bands > 1:
@@ -178,14 +247,21 @@ class IlluminantNet(PretrainedMixin, nn.Module):
     def bands(self) -> int:
         return int(self.config.get("bands", 1))
 
+    @property
+    def gray(self) -> bool:
+        return bool(self.config.get("gray", False))
+
     def histogram(self, rgb: torch.Tensor) -> torch.Tensor:
         """The (B, 2, bins, bins) input histograms, or with bands (B, 1 + bands, 2, bins,
-        bins): the whole image's, then each band's (no gradient: they are data)."""
-        c = self.config
+        bins): the whole image's, then each band's (no gradient: they are data); 3
+        planes instead of 2 with ``gray``."""
+        c, gray = self.config, self.gray
         with torch.no_grad():
             if self.bands > 1:
-                return log_chroma_band_histograms(rgb, c["bins"], c["lo"], c["step"], self.bands)
-            return log_chroma_histogram(rgb, c["bins"], c["lo"], c["step"])
+                return log_chroma_band_histograms(
+                    rgb, c["bins"], c["lo"], c["step"], self.bands, gray
+                )
+            return log_chroma_histogram(rgb, c["bins"], c["lo"], c["step"], gray)
 
     def _posteriors(self, hist: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         """(..., 2, bins, bins) histograms -> (..., bins * bins) probabilities."""

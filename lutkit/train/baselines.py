@@ -256,6 +256,7 @@ class IlluminantTrainConfig:
     view: int = 64  # the side of the copies the light is estimated on and scored
     seed: int = 0
     bands: int = 1  # > 1: a light per tonal band, applied by luma (IlluminantNet(bands=))
+    gray: bool = True  # a third histogram plane: the grayest pixels (IlluminantNet(gray=))
 
     def check(self) -> IlluminantTrainConfig:
         bad = not isinstance(self.bands, int) or not 1 <= self.bands <= 8
@@ -279,7 +280,8 @@ def train_illuminant(
     cfg = (config or IlluminantTrainConfig()).check()
 
     def make(steps_per_epoch: int):
-        return _adam_cosine(IlluminantNet(cfg.bins, bands=cfg.bands), cfg, steps_per_epoch)
+        net = IlluminantNet(cfg.bins, bands=cfg.bands, gray=cfg.gray)
+        return _adam_cosine(net, cfg, steps_per_epoch)
 
     def batch_loss(model, d, c):
         d, c = F.adaptive_avg_pool2d(d, cfg.view), F.adaptive_avg_pool2d(c, cfg.view)

@@ -132,7 +132,7 @@ def build_blend(cfg: TrainConfig, channels: int, train: Split, recolor):
             "basis": cfg.lutnet_basis,
             "lut_size": cfg.lutnet_size,
         }
-    net = BlendNet(cfg.candidates, cfg.blend_hidden, cfg.blend_pixels, latent)
+    net = BlendNet(cfg.candidates, cfg.blend_hidden, cfg.blend_pixels, latent, cfg.blend_gray)
     if net.latent is not None:
         both = torch.cat([train.distorted, train.clean], dim=1)
         net.latent.set_input_stats(both.mean(dim=(0, 2, 3)), both.std(dim=(0, 2, 3)))

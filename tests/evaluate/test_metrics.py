@@ -129,6 +129,50 @@ def test_gray_edge_recovers_a_diagonal_cast(pair):
         baselines.gray_edge(flat, sigma=0)
 
 
+def _gray_and_coloured_scene(light: np.ndarray) -> np.ndarray:
+    """A linear-light scene under ``light``: the left half a gray surface (one texture in
+    every channel), the right half coloured surfaces (another texture per channel)."""
+    rng = np.random.default_rng(7)
+    import cv2
+
+    def texture() -> np.ndarray:
+        return cv2.GaussianBlur(rng.uniform(0.05, 0.6, (96, 48)), (0, 0), 2.0)
+
+    gray = np.repeat(texture()[..., None], 3, axis=2)
+    coloured = np.stack([texture() * k for k in (0.9, 0.5, 0.3)], axis=2)
+    return np.concatenate([gray, coloured], axis=1) * light
+
+
+def test_gray_pixels_find_the_gray_surface_under_any_light():
+    """A gain in linear light leaves the grayness of a gray surface at 0, so the grayest
+    pixels are the gray half whatever the light, and their colour is the light's (gray
+    world, on the same scene, is pulled by the coloured half)."""
+    for light in (np.array([1.0, 0.8, 0.5]), np.array([0.6, 0.8, 1.0]), np.ones(3)):
+        scene = linear_to_srgb(_gray_and_coloured_scene(light))
+        index = baselines.grayness(scene)
+        finite = np.isfinite(index)
+        assert np.median(index[:, :40][finite[:, :40]]) < 0.1 * np.median(
+            index[:, 56:][finite[:, 56:]]
+        )
+        est = baselines.estimate_gray_pixel_illuminant(scene, share=0.05)
+        assert est == pytest.approx(light / light.sum(), abs=2e-3)
+        world = baselines.estimate_illuminant(scene, 1.0)
+        assert np.abs(world / world.sum() - light / light.sum()).max() > 0.02
+    fixed = srgb_to_linear(baselines.gray_pixels(scene).astype(np.float64))
+    assert np.ptp(fixed[:, :40].reshape(-1, 3).mean(axis=0) / fixed[:, :40].mean()) < 0.01
+
+
+def test_gray_pixels_reject_bad_settings_and_fall_back_on_a_flat_image():
+    flat = np.full((16, 16, 3), 0.4)
+    est = baselines.estimate_gray_pixel_illuminant(flat * [1.0, 0.9, 0.8])
+    lin = srgb_to_linear(flat[0, 0] * [1.0, 0.9, 0.8])
+    assert est == pytest.approx(lin / lin.sum(), rel=1e-3)  # no contrast: gray world
+    with pytest.raises(LutkitError, match="share of gray pixels"):
+        baselines.gray_pixels(flat, share=0)
+    with pytest.raises(LutkitError, match="sigma > 0"):
+        baselines.grayness(flat, sigma=0)
+
+
 def test_white_patch_and_shades_of_gray(pair):
     clean, _ = pair
     scene = clean.copy()

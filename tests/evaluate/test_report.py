@@ -17,7 +17,7 @@ from tests.train.helpers import tiny_settings
 FCN_TINY = FCNTrainConfig(width=4, depth=2, epochs=1, size=48)
 LUT_TINY = IA3DLUTTrainConfig(lut_size=9, width=4, input_size=64, epochs=1, size=48)
 ILL_TINY = IlluminantTrainConfig(bins=16, epochs=1, size=48, view=16)
-METHODS = ("identity", "gray-world", "white-patch", "shades-of-gray", "gray-edge")
+METHODS = ("identity", "gray-world", "white-patch", "shades-of-gray", "gray-edge", "gray-pixels")
 METHODS += ("lutkit-fit", "lutkit-net", "fcn", "ia3dlut", "ffcc", "ffcc-tonal")
 
 
@@ -99,7 +99,8 @@ def test_how_sure_table_matches_the_per_image_rows(report):
         alls = {
             r["method"]: float(r["de2000_mean"]) for r in csv.DictReader(f) if r["set"] == "all"
         }
-    ref = min(("gray-world", "white-patch", "shades-of-gray", "gray-edge"), key=alls.get)
+    stats = ("gray-world", "white-patch", "shades-of-gray", "gray-edge", "gray-pixels")
+    ref = min(stats, key=alls.get)
     boot = photo_bootstrap(rows, reference=ref)
     worse = worse_than(rows)
     md = (out / "results.md").read_text()

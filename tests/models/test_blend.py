@@ -15,6 +15,7 @@ from lutkit.models.illuminant import (
     apply_band_gains,
     apply_gains,
     gains_from_light,
+    gray_plane,
     light_from_uv,
     log_chroma_band_histograms,
     log_chroma_histogram,
@@ -136,9 +137,11 @@ def test_an_untrained_illuminant_net_changes_almost_nothing(photo):
     assert (gains - 1).abs().max() < 0.05
 
 
-def test_the_ffcc_baseline_learns_a_cast_and_untrained_it_does_not():
+@pytest.mark.parametrize("gray", [False, True])
+def test_the_ffcc_baseline_learns_a_cast_and_untrained_it_does_not(gray):
     """train_illuminant on gray-world scenes under random lights: trained, the estimate
-    removes most of the cast; the untrained net (negative control) does not."""
+    removes most of the cast; the untrained net (negative control) does not. With the
+    gray-pixel plane too."""
     from lutkit.color import image_delta_e
     from lutkit.train.baselines import IlluminantTrainConfig, train_illuminant
 
@@ -151,9 +154,10 @@ def test_the_ffcc_baseline_learns_a_cast_and_untrained_it_does_not():
         lin = baselines.srgb_to_linear(scene) * gains
         cast.append(baselines.linear_to_srgb(np.clip(lin, 0, 1)).astype(np.float32))
         clean.append(scene)
-    cfg = IlluminantTrainConfig(epochs=30, batch_size=8, lr=1e-2, size=64, view=32)
+    cfg = IlluminantTrainConfig(epochs=30, batch_size=8, lr=1e-2, size=64, view=32, gray=gray)
     model, record = train_illuminant(cast, clean, cfg)
-    untrained = IlluminantNet()
+    assert model.gray is gray and model.filters.shape[0] == (3 if gray else 2)
+    untrained = IlluminantNet(gray=gray)
 
     def score(net):
         return np.mean(
@@ -197,6 +201,63 @@ def test_a_one_band_net_keeps_the_old_file_layout_and_bands_round_trip(photo, tm
     for bad in (0, 9, 3.0, True):
         with pytest.raises(ConfigError, match="bad IlluminantNet size"):
             IlluminantNet(bands=bad)
+
+
+def test_the_gray_plane_picks_the_same_pixels_under_any_light(photo):
+    """A gain in linear light moves each channel's log by a constant that the
+    Laplacian removes: a gray pixel stays gray, and the others change only through the
+    luminance, which mixes the channels. So nearly the same pixels are chosen (the
+    margin of the 5 % moves a little), and their (u, v) move by the gain's log ratios,
+    up to the 1e-4 the logs add."""
+    x = _t(photo * 0.5 + 0.25)  # no pixel crosses the near-black or clipped limits
+    lit = apply_gains(x, torch.tensor([[0.8, 1.0, 1.2]]))
+    (u1, v1, c1), (u2, v2, c2) = gray_plane(x), gray_plane(lit)
+    assert int(c1.sum()) == int(0.05 * 64 * 64)
+    assert float((c1 & c2).sum()) > 0.9 * float(c1.sum())
+    both = c1 & c2
+    assert (u2 - u1)[both].tolist() == pytest.approx([np.log(1 / 0.8)] * int(both.sum()), abs=5e-3)
+    assert (v2 - v1)[both].tolist() == pytest.approx([np.log(1 / 1.2)] * int(both.sum()), abs=5e-3)
+
+
+def test_the_gray_plane_finds_the_gray_surface_and_round_trips(tmp_path):
+    """A scene half gray surface, half coloured surfaces (each channel its own texture),
+    under a warm light: the chosen pixels are on the gray half, and their chroma is the
+    light's. A gray IlluminantNet has three histogram planes, each summing to 1, and a
+    gray BlendNet keeps its config through save and load (one without stays as older
+    files hold it)."""
+    import cv2
+
+    rng = np.random.default_rng(7)
+
+    def texture() -> np.ndarray:
+        return cv2.GaussianBlur(rng.uniform(0.05, 0.6, (64, 32)), (0, 0), 2.0)
+
+    gray = np.repeat(texture()[..., None], 3, axis=2)
+    coloured = np.stack([texture() * k for k in (0.9, 0.5, 0.3)], axis=2)
+    light = np.array([1.0, 0.8, 0.5])
+    scene = baselines.linear_to_srgb(np.concatenate([gray, coloured], axis=1) * light)
+    x = _t(scene.astype(np.float32))
+    u, v, chosen = gray_plane(x)
+    cols = torch.nonzero(chosen[0])[:, 1]
+    assert int(chosen.sum()) > 0 and int(cols.max()) < 32
+    assert float(u[chosen].mean()) == pytest.approx(np.log(0.8 / 1.0), abs=0.02)
+    assert float(v[chosen].mean()) == pytest.approx(np.log(0.8 / 0.5), abs=0.02)
+    net = IlluminantNet(bins=32, gray=True)
+    hist = net.histogram(x)
+    assert hist.shape == (1, 3, 32, 32)
+    assert torch.allclose(hist.sum(dim=(-1, -2)), torch.ones(1, 3), atol=1e-5)
+    assert IlluminantNet(bands=3, gray=True).histogram(x).shape == (1, 4, 3, 48, 48)
+    blend = BlendNet(["identity", "illuminant", "illuminant-tonal"], gray=True)
+    with torch.no_grad():
+        blend.illuminant.filters.normal_(std=0.5)
+        blend.tonal.filters.normal_(std=0.5)
+        before = blend(x)
+    blend.save_pretrained(tmp_path / "gray")
+    again = BlendNet.from_pretrained(tmp_path / "gray")
+    assert again.config["gray"] is True and again.tonal.gray
+    assert torch.equal(again(x), before)
+    assert "gray" not in BlendNet(["identity", "illuminant"]).config
+    assert "gray" not in IlluminantNet().config
 
 
 def test_band_histograms_start_with_the_whole_images():

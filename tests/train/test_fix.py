@@ -159,6 +159,35 @@ def test_cli_without_model_or_run_uses_the_shipped_model(tmp_path, monkeypatch, 
     assert load_image(tmp_path / "f.png").pixels.shape == (64, 64, 3)
 
 
+def test_model_info_describes_the_shipped_model():
+    from lutkit.correct.model import default_model_dir
+
+    result = CliRunner().invoke(main, ["model", "info", "default"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == f"model: {default_model_dir()} (the default model shipped with lutkit)"
+    assert lines[3] == (
+        "LUT net: BlendNet over identity, gray-world, shades-of-gray, white-patch, gray-edge, "
+        "illuminant, levels, illuminant-tonal, latent"
+    )
+    assert lines[4] == "colour map used by default: net"
+
+
+def test_model_info_says_when_the_blend_reads_the_gray_pixels(monkeypatch):
+    from lutkit.correct import model
+    from lutkit.models.blend import BlendNet
+
+    run = model.load_run(model.default_model_dir())
+    run.lutnet = BlendNet(["identity", "illuminant"], gray=True)
+    monkeypatch.setattr(model, "load_run", lambda *_a, **_k: run)
+    result = CliRunner().invoke(main, ["model", "info", "default"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[3] == (
+        "LUT net: BlendNet over identity, illuminant; its FFCC-style candidates read the gray "
+        "pixels too"
+    )
+
+
 def test_cli_with_the_shipped_model_missing_is_one_line_error(tmp_path, monkeypatch, photo):
     import lutkit.correct.model as model
 
