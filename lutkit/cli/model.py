@@ -51,7 +51,9 @@ def info(path: str | None) -> None:
     click.echo(f"model: {folder} ({how})")
     click.echo(f"VAE: {run.config.vae} (fingerprint {run.fingerprint})")
     click.echo(f"recolor net: width {run.config.width}, {run.config.res_blocks} blocks")
-    gray = bool(getattr(run.lutnet, "config", {}).get("gray"))
-    reads = "; its FFCC-style candidates read the gray pixels too" if gray else ""
+    blend = getattr(run.lutnet, "config", {})
+    reads = "; its FFCC-style candidates read the gray pixels too" if blend.get("gray") else ""
+    if blend.get("exposure"):
+        reads += "; then one exposure gain"
     click.echo(f"LUT net: {lut}" + (f" over {cands}" if cands else "") + reads)
     click.echo(f"colour map used by default: {preferred_colormap(run)}")

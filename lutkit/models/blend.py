@@ -31,6 +31,11 @@ the training photos and lost to shades of gray on held-out ones). Everything is
 estimated from a small square view (``pixels`` per side, area-averaged from the 224
 view). The learned candidates (``illuminant``, ``illuminant-tonal``, ``latent``) are
 also trained on their own loss (:func:`lutkit.train.stages.blend_loss`), so each is a corrector by itself.
+
+With ``exposure``, an :class:`~lutkit.models.exposure.ExposureStage` follows the blend:
+one gain on all channels, predicted from the blended view's highlights (the candidates
+keep the photo's exposure), fitted after training (:func:`lutkit.train.stages.
+fit_exposure`) and baked into the same LUT.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lutkit.errors import ConfigError
+from lutkit.models.exposure import ExposureStage, apply_exposure
 from lutkit.models.illuminant import (
     IlluminantNet,
     apply_band_gains,
@@ -147,6 +153,7 @@ class BlendNet(PretrainedMixin, nn.Module):
         pixels: int = 32,
         latent_net: dict | None = None,
         gray: bool = False,
+        exposure: bool = False,
     ):
         super().__init__()
         unknown = [c for c in candidates if c not in CANDIDATES]
@@ -165,6 +172,9 @@ class BlendNet(PretrainedMixin, nn.Module):
         }
         if gray:  # (a config without it is what older files hold)
             self.config["gray"] = True
+        if exposure:  # likewise
+            self.config["exposure"] = True
+        self.exposure = ExposureStage() if exposure else None
         self.illuminant = IlluminantNet(gray=gray) if "illuminant" in candidates else None
         tonal = "illuminant-tonal" in candidates
         self.tonal = IlluminantNet(bands=TONAL_BANDS, gray=gray) if tonal else None
@@ -262,7 +272,8 @@ class BlendNet(PretrainedMixin, nn.Module):
     def forward(self, rgb: torch.Tensor, latents=None, hist=None) -> torch.Tensor:
         """The corrected (B, 3, H, W) pixels of ``rgb`` (weights from its view)."""
         w, est = self.weights(self.view(rgb), latents, hist)
-        return self.render(w, est, rgb)
+        out = self.render(w, est, rgb)
+        return out if self.exposure is None else self.exposure(out)
 
     def tables(self, rgb: torch.Tensor, size: int = 33, latents=None) -> torch.Tensor:
         """The correction of each image as a (B, size, size, size, 3) LUT table."""
@@ -272,4 +283,6 @@ class BlendNet(PretrainedMixin, nn.Module):
         lattice = identity_table(size).to(rgb).reshape(1, -1, 3).permute(0, 2, 1)
         lattice = lattice.expand(rgb.shape[0], -1, -1)
         out = self.render(w, est, lattice)
+        if self.exposure is not None:  # the gain the blend of the view itself asks for
+            out = apply_exposure(out, self.exposure.log_gain(self.render(w, est, rgb)))
         return out.permute(0, 2, 1).reshape(rgb.shape[0], size, size, size, 3)

@@ -79,6 +79,10 @@ class TrainConfig:
     blend_hidden: int = 32  # the shared scorer's hidden units
     blend_pixels: int = 32  # side of the view the estimates are made on
     blend_gray: bool = False  # the FFCC-style candidates also read the grayest pixels
+    # An exposure stage after the blend (lutkit.models.exposure): a ridge regression from
+    # the blended view's highlights to one gain, fitted in closed form on the train split
+    # when the last epoch ends.
+    blend_exposure: bool = False
     # Clean pairs: this share of the training pairs again, with the clean photo as both
     # input and target (drawn with the seed), so that the model learns to leave a
     # photo that needs no fix alone. 0 = none. They are part of the train split from

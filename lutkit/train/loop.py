@@ -49,7 +49,7 @@ from lutkit.train.checkpoint import (
 from lutkit.train.config import TrainConfig
 from lutkit.train.data import add_clean_pairs, load_split, resolve_run_latents
 from lutkit.train.optim import lr_at, optimizer_state
-from lutkit.train.stages import STAGES, batch_of, validate
+from lutkit.train.stages import STAGES, batch_of, fit_exposure, validate
 from lutkit.train.testsplit import TEST_JSON
 
 
@@ -272,12 +272,19 @@ def train(
             if not main:
                 dist.barrier()  # rank 0 validates and saves
                 continue
+            done = epoch + 1 == cfg.epochs
+            if done and getattr(lutnet, "exposure", None) is not None:
+                fitted = fit_exposure(lutnet, recolor, train_split, cfg.batch_size, device)
+                say(
+                    "exposure stage fitted on {n} train pairs: mean |log gain error| "
+                    "{exposure_error_before:.4f} -> {exposure_error_after:.4f}, dead zone "
+                    "{exposure_deadzone:.4f}".format(n=n, **fitted)
+                )
             val_metrics, tiles, labels = validate(stage, recolor, lutnet, vae, val, cfg, device)
             row = {"stage": stage, "epoch": epoch + 1, "step": step, "lr": lr}
             row.update(train_metrics)
             row.update(val_metrics)
             rows.append({c: format_metric(row.get(c)) for c in METRIC_COLUMNS})
-            done = epoch + 1 == cfg.epochs
             position = {
                 "epoch": epoch + 1,
                 "epochs": cfg.epochs,

@@ -132,7 +132,14 @@ def build_blend(cfg: TrainConfig, channels: int, train: Split, recolor):
             "basis": cfg.lutnet_basis,
             "lut_size": cfg.lutnet_size,
         }
-    net = BlendNet(cfg.candidates, cfg.blend_hidden, cfg.blend_pixels, latent, cfg.blend_gray)
+    net = BlendNet(
+        cfg.candidates,
+        cfg.blend_hidden,
+        cfg.blend_pixels,
+        latent,
+        cfg.blend_gray,
+        cfg.blend_exposure,
+    )
     if net.latent is not None:
         both = torch.cat([train.distorted, train.clean], dim=1)
         net.latent.set_input_stats(both.mean(dim=(0, 2, 3)), both.std(dim=(0, 2, 3)))
@@ -144,6 +151,40 @@ def build_blend(cfg: TrainConfig, channels: int, train: Split, recolor):
         feats = net.features(view, net.apply_candidates(est, view))
     net.set_feature_stats(feats.reshape(-1, feats.shape[-1]))
     return net
+
+
+def fit_exposure(net, recolor, split: Split, batch_size: int, device: str) -> dict[str, float]:
+    """Fit a blend's exposure stage (:class:`~lutkit.models.exposure.ExposureStage`) on
+    every pair of ``split``: the features of the blend's output, and the one gain that
+    brings that output closest to the clean pixels. Returns how well it fits (the mean
+    absolute log gain error, before and after)."""
+    import torch
+
+    from lutkit.models.exposure import exposure_features, oracle_log_gain
+
+    net.eval()
+    recolor.eval()
+    feats, targets, clean = [], [], []
+    with torch.no_grad():
+        for start in range(0, len(split), batch_size):
+            idx = torch.arange(start, min(start + batch_size, len(split)))
+            batch = batch_of(split, idx, device)
+            rgb = batch["distorted_rgb"]
+            w, est = net.weights(net.view(rgb), (batch["distorted"], recolor(batch["distorted"])))
+            out = net.render(w, est, rgb)
+            feats.append(exposure_features(out).cpu())
+            targets.append(oracle_log_gain(out, batch["clean_rgb"]).cpu())
+            clean.append((rgb == batch["clean_rgb"]).flatten(1).all(dim=1).cpu())
+    f, t, c = torch.cat(feats), torch.cat(targets), torch.cat(clean)
+    net.exposure.fit(f, t, c)
+    with torch.no_grad():
+        raw = net.exposure.regress(f)
+        pred = raw.sign() * (raw.abs() - net.exposure.deadzone).clamp_min(0.0)
+    return {
+        "exposure_error_before": float(t.abs().mean()),
+        "exposure_error_after": float((pred - t).abs().mean()),
+        "exposure_deadzone": float(net.exposure.deadzone),
+    }
 
 
 def blend_loss(net, batch: dict[str, Any], fixed, cfg: TrainConfig):

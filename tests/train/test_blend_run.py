@@ -26,7 +26,13 @@ def blend_run(tiny_dataset, tmp_path_factory):
     ds, vae = tiny_dataset
     out = tmp_path_factory.mktemp("runs")
     items = tiny_settings(
-        ds, vae, out, name="blend", lutnet_kind="blend", blend_candidates=CANDIDATES
+        ds,
+        vae,
+        out,
+        name="blend",
+        lutnet_kind="blend",
+        blend_candidates=CANDIDATES,
+        blend_exposure=True,
     )
     result = train(load_config(None, items), progress=False)
     return out / "blend", result, items
@@ -40,6 +46,8 @@ def test_the_blend_run_trains_and_scores_its_net(blend_run):
         assert np.isfinite(float(last[key])), key
     run = load_run(run_dir)
     assert isinstance(run.lutnet, BlendNet) and run.lutnet.candidates == CANDIDATES.split(",")
+    stage = run.lutnet.exposure  # fitted when the last epoch ended, saved with the blend
+    assert run.lutnet.config["exposure"] is True and bool((stage.scale != 1).any())
     assert json.loads((run_dir / "test.json").read_text())["de"]["net"] >= 0
 
 

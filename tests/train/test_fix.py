@@ -168,24 +168,29 @@ def test_model_info_describes_the_shipped_model():
     assert lines[0] == f"model: {default_model_dir()} (the default model shipped with lutkit)"
     assert lines[3] == (
         "LUT net: BlendNet over identity, gray-world, shades-of-gray, white-patch, gray-edge, "
-        "illuminant, levels, illuminant-tonal, latent"
+        "illuminant, levels, illuminant-tonal, latent; then one exposure gain"
     )
     assert lines[4] == "colour map used by default: net"
 
 
-def test_model_info_says_when_the_blend_reads_the_gray_pixels(monkeypatch):
+@pytest.mark.parametrize(
+    ("settings", "says"),
+    [
+        ({"gray": True}, "; its FFCC-style candidates read the gray pixels too"),
+        ({"exposure": True}, "; then one exposure gain"),
+        ({}, ""),
+    ],
+)
+def test_model_info_says_what_the_blend_adds(monkeypatch, settings, says):
     from lutkit.correct import model
     from lutkit.models.blend import BlendNet
 
     run = model.load_run(model.default_model_dir())
-    run.lutnet = BlendNet(["identity", "illuminant"], gray=True)
+    run.lutnet = BlendNet(["identity", "illuminant"], **settings)
     monkeypatch.setattr(model, "load_run", lambda *_a, **_k: run)
     result = CliRunner().invoke(main, ["model", "info", "default"])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[3] == (
-        "LUT net: BlendNet over identity, illuminant; its FFCC-style candidates read the gray "
-        "pixels too"
-    )
+    assert result.output.splitlines()[3] == "LUT net: BlendNet over identity, illuminant" + says
 
 
 def test_cli_with_the_shipped_model_missing_is_one_line_error(tmp_path, monkeypatch, photo):
