@@ -33,9 +33,9 @@ view). The learned candidates (``illuminant``, ``illuminant-tonal``, ``latent``)
 also trained on their own loss (:func:`lutkit.train.stages.blend_loss`), so each is a corrector by itself.
 
 With ``exposure``, an :class:`~lutkit.models.exposure.ExposureStage` follows the blend:
-one gain on all channels, predicted from the blended view's highlights (the candidates
-keep the photo's exposure), fitted after training (:func:`lutkit.train.stages.
-fit_exposure`) and baked into the same LUT.
+one gain on all channels, predicted from the blended view's highlights (the lights keep
+the photo's exposure; white patch and levels move it, with small weights), fitted after
+training (:func:`lutkit.train.stages.fit_exposure`) and baked into the same LUT.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lutkit.errors import ConfigError
+from lutkit.models.exposure import VIEW as EXPOSURE_VIEW
 from lutkit.models.exposure import ExposureStage, apply_exposure
 from lutkit.models.illuminant import (
     IlluminantNet,
@@ -269,11 +270,20 @@ class BlendNet(PretrainedMixin, nn.Module):
         outs = self.apply_candidates(est, x)
         return (outs * w.view(w.shape[0], w.shape[1], *([1] * (x.dim() - 1)))).sum(dim=1)
 
+    def exposure_view(self, w: torch.Tensor, est: dict[str, torch.Tensor], rgb: torch.Tensor):
+        """What the exposure stage reads: the blend of the (B, 3, 64, 64) area-averaged
+        view of ``rgb``, averaged before the blend as the training pairs are (the
+        candidates clip, so averaging after would read other highlights)."""
+        small = F.adaptive_avg_pool2d(rgb, EXPOSURE_VIEW) if rgb.shape[-1] != EXPOSURE_VIEW else rgb
+        return self.render(w, est, small)
+
     def forward(self, rgb: torch.Tensor, latents=None, hist=None) -> torch.Tensor:
         """The corrected (B, 3, H, W) pixels of ``rgb`` (weights from its view)."""
         w, est = self.weights(self.view(rgb), latents, hist)
         out = self.render(w, est, rgb)
-        return out if self.exposure is None else self.exposure(out)
+        if self.exposure is None:
+            return out
+        return apply_exposure(out, self.exposure.log_gain(self.exposure_view(w, est, rgb)))
 
     def tables(self, rgb: torch.Tensor, size: int = 33, latents=None) -> torch.Tensor:
         """The correction of each image as a (B, size, size, size, 3) LUT table."""
@@ -283,6 +293,6 @@ class BlendNet(PretrainedMixin, nn.Module):
         lattice = identity_table(size).to(rgb).reshape(1, -1, 3).permute(0, 2, 1)
         lattice = lattice.expand(rgb.shape[0], -1, -1)
         out = self.render(w, est, lattice)
-        if self.exposure is not None:  # the gain the blend of the view itself asks for
-            out = apply_exposure(out, self.exposure.log_gain(self.render(w, est, rgb)))
+        if self.exposure is not None:
+            out = apply_exposure(out, self.exposure.log_gain(self.exposure_view(w, est, rgb)))
         return out.permute(0, 2, 1).reshape(rgb.shape[0], size, size, size, 3)

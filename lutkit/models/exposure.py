@@ -2,8 +2,8 @@
 
 A cast is not the only thing a look does to a photo: ffmpeg's ``colortemperature``
 darkens as it tints, an exposure slip or a faded print moves every channel together.
-The lights of :mod:`lutkit.models.baselines` and of the FFCC-style estimators keep the
-photo's exposure (their gains average 1), so none of them can undo it; on lutkit's
+The lights of gray world, shades of gray, gray edge and the FFCC-style estimators keep
+the photo's exposure (their gains average 1), so none of them can undo it; on lutkit's
 held-out sets the right exposure alone, given by an oracle, takes the tonal FFCC-style
 estimator from 8.07 to 6.91 mean delta E 2000 (TRAINING.md step 44).
 
@@ -19,9 +19,10 @@ linear light) and a ridge regression, fitted in closed form on the training pair
 cannot memorise a photo; the clean pairs of the training set (a photo as its own
 target) teach it to leave a well-exposed photo alone.
 
-The features are read from a 64 x 64 area-averaged view, which is what the training
-loop sees of each pair and what :meth:`~lutkit.models.blend.BlendNet.tables` makes of
-the 224 view, so the regression is applied to the numbers it was fitted on.
+The features are read from a 64 x 64 area-averaged view: the training loop's pairs are
+that size (``lutnet_pixels = 64``), and :meth:`~lutkit.models.blend.BlendNet.
+exposure_view` averages any view down to it before blending, so the regression reads
+the numbers it was fitted on.
 """
 
 from __future__ import annotations
@@ -83,6 +84,13 @@ class ExposureStage(nn.Module):
         self.register_buffer("weight", torch.zeros(FEATURES))
         self.register_buffer("bias", torch.zeros(()))
         self.register_buffer("deadzone", torch.zeros(()))
+
+    def reset(self) -> None:
+        """Back to unfitted (the gain 1)."""
+        with torch.no_grad():
+            for name in ("shift", "weight", "bias", "deadzone"):
+                getattr(self, name).zero_()
+            self.scale.fill_(1.0)
 
     def log_gain(self, rgb: torch.Tensor) -> torch.Tensor:
         """(B,) the predicted log gain of each (B, 3, H, W) sRGB image."""

@@ -199,6 +199,8 @@ def train(
                     sd = {k[cut:]: v for k, v in resume.items() if k.startswith(prefix + ".")}
                     model.load_state_dict(sd, strict=True)
             opt.load_state_dict(optimizer_state(resume, checkpoint[1]["optimizer"]))
+            if getattr(lutnet, "exposure", None) is not None:
+                lutnet.exposure.reset()  # fitted again when the (new) last epoch ends
 
         step_losses = st.losses if dist is None else dist.step_losses(st, recolor, lutnet)
 

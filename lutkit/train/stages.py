@@ -171,15 +171,14 @@ def fit_exposure(net, recolor, split: Split, batch_size: int, device: str) -> di
             batch = batch_of(split, idx, device)
             rgb = batch["distorted_rgb"]
             w, est = net.weights(net.view(rgb), (batch["distorted"], recolor(batch["distorted"])))
-            out = net.render(w, est, rgb)
-            feats.append(exposure_features(out).cpu())
-            targets.append(oracle_log_gain(out, batch["clean_rgb"]).cpu())
+            feats.append(exposure_features(net.exposure_view(w, est, rgb)).cpu())
+            targets.append(oracle_log_gain(net.render(w, est, rgb), batch["clean_rgb"]).cpu())
             clean.append((rgb == batch["clean_rgb"]).flatten(1).all(dim=1).cpu())
     f, t, c = torch.cat(feats), torch.cat(targets), torch.cat(clean)
     net.exposure.fit(f, t, c)
     with torch.no_grad():
-        raw = net.exposure.regress(f)
-        pred = raw.sign() * (raw.abs() - net.exposure.deadzone).clamp_min(0.0)
+        raw = net.exposure.regress(f.to(net.exposure.shift)).cpu()
+        pred = raw.sign() * (raw.abs() - float(net.exposure.deadzone)).clamp_min(0.0)
     return {
         "exposure_error_before": float(t.abs().mean()),
         "exposure_error_after": float((pred - t).abs().mean()),

@@ -84,25 +84,39 @@ def test_the_stage_learns_exposure_from_highlights():
 
 
 def test_a_blend_bakes_its_exposure_gain_into_the_table_and_round_trips(tmp_path):
-    """The blend's table with the stage is the table without it times the stage's gain
-    (read from the blend's own output), and the stage survives save and load; a blend
-    without it keeps the older file layout."""
-    x = _photos()[1:2]
+    """The blend's table with the stage is the table without it times the stage's gain,
+    and that gain is read from the blend of the 64 px view averaged before blending, as
+    the training pairs are (on a 224 view with clipped highlights, blending first and
+    averaging after reads another gain). The stage survives save and load; a blend
+    without it keeps the older file layout and loads as before."""
+    import torch.nn.functional as F
+
+    cast = torch.tensor([1.0, 0.8, 0.6]).view(1, 3, 1, 1)
+    x = (_photos(224)[1:2] * 1.3 * cast).clamp(0, 1)  # a cast, clipped highlights
     plain = BlendNet(STATS)
     net = BlendNet(STATS, exposure=True)
     net.load_state_dict(plain.state_dict(), strict=False)
     with torch.no_grad():
+        net.bias.copy_(torch.tensor([0.0, 3.0, 0.0, 0.0, 0.0, 0.0]))  # gray world: gains > 1
+        plain.bias.copy_(net.bias)
         net.exposure.bias.fill_(0.3)
-        net.exposure.weight[0] = 0.1
+        net.exposure.weight[2] = 0.5  # the 99 % quantile of the largest channel
+        net.exposure.weight[6] = -1.0  # the share of nearly clipped pixels
         net.exposure.deadzone.fill_(0.05)
-        gain = net.exposure.log_gain(plain(x))
+        w, est = net.weights(net.view(x))
+        gain = net.exposure.log_gain(net.render(w, est, F.adaptive_avg_pool2d(x, 64)))
+        other = net.exposure.log_gain(F.adaptive_avg_pool2d(net.render(w, est, x), 64))
         expected = apply_exposure(plain.tables(x, 9).reshape(1, -1, 3).permute(0, 2, 1), gain)
         table = net.tables(x, 9)
-    assert 0.1 < float(gain) < MAX_LOG_GAIN
-    assert torch.allclose(table.reshape(1, -1, 3).permute(0, 2, 1), expected, atol=1e-6)
-    assert torch.allclose(net(x), apply_exposure(plain(x), gain), atol=1e-6)
+        assert abs(float(gain - other)) > 1e-3
+        assert 0.05 < float(gain) < MAX_LOG_GAIN
+        assert torch.allclose(table.reshape(1, -1, 3).permute(0, 2, 1), expected, atol=1e-6)
+        assert torch.allclose(net(x), apply_exposure(plain(x), gain), atol=1e-6)
     net.save_pretrained(tmp_path / "exposure")
     again = BlendNet.from_pretrained(tmp_path / "exposure")
     assert again.config["exposure"] is True
     assert torch.equal(again.tables(x, 9), table)
-    assert "exposure" not in plain.config and plain.exposure is None
+    plain.save_pretrained(tmp_path / "plain")
+    older = BlendNet.from_pretrained(tmp_path / "plain")
+    assert "exposure" not in older.config and older.exposure is None
+    assert torch.equal(older.tables(x, 9), plain.tables(x, 9))

@@ -33,6 +33,7 @@ def blend_run(tiny_dataset, tmp_path_factory):
         lutnet_kind="blend",
         blend_candidates=CANDIDATES,
         blend_exposure=True,
+        clean_share=0.5,
     )
     result = train(load_config(None, items), progress=False)
     return out / "blend", result, items
@@ -48,6 +49,7 @@ def test_the_blend_run_trains_and_scores_its_net(blend_run):
     assert isinstance(run.lutnet, BlendNet) and run.lutnet.candidates == CANDIDATES.split(",")
     stage = run.lutnet.exposure  # fitted when the last epoch ended, saved with the blend
     assert run.lutnet.config["exposure"] is True and bool((stage.scale != 1).any())
+    assert float(stage.deadzone) > 0  # from the clean pairs
     assert json.loads((run_dir / "test.json").read_text())["de"]["net"] >= 0
 
 
