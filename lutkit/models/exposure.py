@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lutkit.models.illuminant import linear_to_srgb_torch, srgb_to_linear_torch
+from lutkit.models.illuminant import apply_gains, srgb_to_linear_torch
 
 VIEW = 64  # the side of the view the features are read from
 QUANTILES = (0.5, 0.9, 0.99, 0.995, 0.999)
@@ -69,8 +69,7 @@ def oracle_log_gain(rgb: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
 
 def apply_exposure(rgb: torch.Tensor, log_gain: torch.Tensor) -> torch.Tensor:
     """(B, 3, ...) sRGB times exp(``log_gain``) (B,) in linear light -> sRGB in [0, 1]."""
-    shape = (log_gain.shape[0],) + (1,) * (rgb.dim() - 1)
-    return linear_to_srgb_torch(srgb_to_linear_torch(rgb) * log_gain.exp().view(shape))
+    return apply_gains(rgb, log_gain.exp()[:, None].expand(-1, 3))
 
 
 class ExposureStage(nn.Module):
@@ -94,7 +93,10 @@ class ExposureStage(nn.Module):
 
     def log_gain(self, rgb: torch.Tensor) -> torch.Tensor:
         """(B,) the predicted log gain of each (B, 3, H, W) sRGB image."""
-        raw = self.regress(exposure_features(rgb))
+        return self.shrink(self.regress(exposure_features(rgb)))
+
+    def shrink(self, raw: torch.Tensor) -> torch.Tensor:
+        """Log gains moved toward 0 by the dead zone (those inside it become 0)."""
         return raw.sign() * (raw.abs() - self.deadzone).clamp_min(0.0)
 
     def regress(self, feats: torch.Tensor) -> torch.Tensor:
@@ -129,7 +131,3 @@ class ExposureStage(nn.Module):
             if clean is not None and bool(clean.any()):
                 noise = self.regress(feats[clean].to(self.shift)).abs()
                 self.deadzone.copy_(torch.quantile(noise, CLEAN_QUANTILE))
-
-    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
-        """The (B, 3, H, W) sRGB images with their predicted exposure gain applied."""
-        return apply_exposure(rgb, self.log_gain(rgb))

@@ -177,8 +177,7 @@ def fit_exposure(net, recolor, split: Split, batch_size: int, device: str) -> di
     f, t, c = torch.cat(feats), torch.cat(targets), torch.cat(clean)
     net.exposure.fit(f, t, c)
     with torch.no_grad():
-        raw = net.exposure.regress(f.to(net.exposure.shift)).cpu()
-        pred = raw.sign() * (raw.abs() - float(net.exposure.deadzone)).clamp_min(0.0)
+        pred = net.exposure.shrink(net.exposure.regress(f.to(net.exposure.shift))).cpu()
     return {
         "exposure_error_before": float(t.abs().mean()),
         "exposure_error_after": float((pred - t).abs().mean()),
