@@ -168,7 +168,8 @@ def test_model_info_describes_the_shipped_model():
     assert lines[0] == f"model: {default_model_dir()} (the default model shipped with lutkit)"
     assert lines[3] == (
         "LUT net: BlendNet over identity, gray-world, shades-of-gray, white-patch, gray-edge, "
-        "illuminant, levels, illuminant-tonal, latent; then one exposure gain"
+        "illuminant, levels, illuminant-tonal, latent; its FFCC-style candidates read the "
+        "gray pixels too; then one exposure gain"
     )
     assert lines[4] == "colour map used by default: net"
 
