@@ -83,6 +83,11 @@ class TrainConfig:
     # the blended view's highlights to one gain, fitted in closed form on the train split
     # when the last epoch ends.
     blend_exposure: bool = False
+    # Which pairs score each learned candidate on its own (the blend itself is scored on
+    # all): "all", or "damaged": only the pairs whose input differs from the target, so
+    # that the clean pairs teach the blend to leave a photo alone without also teaching
+    # every estimator to hold back.
+    blend_own_loss: str = "all"
     # Clean pairs: this share of the training pairs again, with the clean photo as both
     # input and target (drawn with the seed), so that the model learns to leave a
     # photo that needs no fix alone. 0 = none. They are part of the train split from
@@ -106,6 +111,7 @@ class TrainConfig:
             "fit_method": ("mlp", "poly"),
             "kl_direction": ("pred||clean", "clean||pred"),
             "lutnet_kind": LUTNET_KINDS,
+            "blend_own_loss": ("all", "damaged"),
         }
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:

@@ -188,8 +188,10 @@ def fit_exposure(net, recolor, split: Split, batch_size: int, device: str) -> di
 def blend_loss(net, batch: dict[str, Any], fixed, cfg: TrainConfig):
     """Mean delta E 76 of the blend against the clean pixels. The learned candidates
     (the illuminant nets, the latent LUT net) are each also scored on their own, so that
-    each learns to correct and the scorer learns when to trust it; the latent LUT net
-    adds its smoothness and monotonicity terms."""
+    each learns to correct and the scorer learns when to trust it (with
+    ``blend_own_loss = "damaged"`` on the pairs that need a fix only: those whose input
+    differs from the target); the latent LUT net adds its smoothness and monotonicity
+    terms."""
     from lutkit.models.blend import LEARNED_CANDIDATES
     from lutkit.models.colormap import delta_e76_loss, lut_monotonicity, lut_smoothness
 
@@ -198,9 +200,13 @@ def blend_loss(net, batch: dict[str, Any], fixed, cfg: TrainConfig):
     outputs = net.apply_candidates(est, rgb)
     blend = (outputs * w.view(*w.shape, 1, 1, 1)).sum(dim=1)
     loss = delta_e76_loss(blend, clean)
+    own = slice(None)
+    if cfg.blend_own_loss == "damaged":
+        own = (rgb != clean).flatten(1).any(dim=1)
+    scored, target = outputs[own], clean[own]
     for k, name in enumerate(net.candidates):
-        if name in LEARNED_CANDIDATES:
-            loss = loss + delta_e76_loss(outputs[:, k], clean)
+        if name in LEARNED_CANDIDATES and len(target):
+            loss = loss + delta_e76_loss(scored[:, k], target)
     if "tables" in est:
         tables = est["tables"]
         loss = loss + cfg.tv_weight * lut_smoothness(tables)
