@@ -153,6 +153,12 @@ def build_blend(cfg: TrainConfig, channels: int, train: Split, recolor):
     return net
 
 
+def needs_no_fix(rgb, clean):
+    """(B,) bool: the pairs whose input is their target, pixel for pixel (the clean pairs
+    of ``clean_share``, and a recipe draw that changed nothing)."""
+    return (rgb == clean).flatten(1).all(dim=1)
+
+
 def fit_exposure(net, recolor, split: Split, batch_size: int, device: str) -> dict[str, float]:
     """Fit a blend's exposure stage (:class:`~lutkit.models.exposure.ExposureStage`) on
     every pair of ``split``: the features of the blend's output, and the one gain that
@@ -160,7 +166,7 @@ def fit_exposure(net, recolor, split: Split, batch_size: int, device: str) -> di
     absolute log gain error, before and after)."""
     import torch
 
-    from lutkit.models.exposure import exposure_features, oracle_log_gain
+    from lutkit.models.exposure import VIEW, exposure_features, oracle_log_gain
 
     net.eval()
     recolor.eval()
@@ -171,9 +177,12 @@ def fit_exposure(net, recolor, split: Split, batch_size: int, device: str) -> di
             batch = batch_of(split, idx, device)
             rgb = batch["distorted_rgb"]
             w, est = net.weights(net.view(rgb), (batch["distorted"], recolor(batch["distorted"])))
-            feats.append(exposure_features(net.exposure_view(w, est, rgb)).cpu())
-            targets.append(oracle_log_gain(net.render(w, est, rgb), batch["clean_rgb"]).cpu())
-            clean.append((rgb == batch["clean_rgb"]).flatten(1).all(dim=1).cpu())
+            out = net.render(w, est, rgb)
+            # at the stage's own view size (the default lutnet_pixels) it reads that output
+            small = out if rgb.shape[-1] == VIEW else net.exposure_view(w, est, rgb)
+            feats.append(exposure_features(small).cpu())
+            targets.append(oracle_log_gain(out, batch["clean_rgb"]).cpu())
+            clean.append(needs_no_fix(rgb, batch["clean_rgb"]).cpu())
     f, t, c = torch.cat(feats), torch.cat(targets), torch.cat(clean)
     net.exposure.fit(f, t, c)
     with torch.no_grad():
@@ -202,7 +211,7 @@ def blend_loss(net, batch: dict[str, Any], fixed, cfg: TrainConfig):
     loss = delta_e76_loss(blend, clean)
     own = slice(None)
     if cfg.blend_own_loss == "damaged":
-        own = (rgb != clean).flatten(1).any(dim=1)
+        own = ~needs_no_fix(rgb, clean)
     scored, target = outputs[own], clean[own]
     for k, name in enumerate(net.candidates):
         if name in LEARNED_CANDIDATES and len(target):
