@@ -110,6 +110,8 @@ def _cache_key(data_key: str, name: str, config: Any) -> str:
         del settings["bands"]
     if settings.get("gray") is False:  # likewise for the gray plane
         del settings["gray"]
+    if settings.get("colour_loss") == "de76":  # and for the loss
+        del settings["colour_loss"]
     text = json.dumps([data_key, name, settings], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 

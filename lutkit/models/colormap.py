@@ -230,6 +230,89 @@ def delta_e76_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.sqrt((diff**2).sum(dim=1) + 1e-6).mean()
 
 
+def delta_e2000_torch(lab1: torch.Tensor, lab2: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """CIEDE2000 between two (B, 3, ...) L*a*b* tensors -> (B, ...), differentiable.
+
+    The formula of Sharma, Wu and Dalal (2005), as :func:`lutkit.color.delta_e_2000`
+    computes it through colour-science, written so that its gradient is finite
+    everywhere. The hue difference comes from the identity dH'^2 = da'^2 + db^2 - dC'^2
+    (clamped at zero, which rounding can cross), its sign from the cross product
+    a1' b2 - a2' b1; the mean hue is taken only where both chromas are above zero, as
+    the formula says. Square roots are exact, with a zero slope where their argument is
+    below 1e-12 (a gray pixel's chroma, the difference of two equal colours); the hue
+    difference's, whose argument can be near zero while its inputs are not, is taken as
+    sqrt(x + eps) - sqrt(eps). Near gray the formula's own dH' = 2 sqrt(C1' C2')
+    sin(dh'/2) has a slope that grows as 1 / sqrt(C1'); eps bounds it (to about the
+    other colour's chroma / sqrt(eps)), but it stays large there, so train with gradient
+    clipping (`lutkit train` clips at ``grad_clip``).
+    """
+
+    def root(x: torch.Tensor) -> torch.Tensor:
+        above = x > 1e-12
+        return torch.sqrt(torch.where(above, x, torch.ones_like(x))) * above
+
+    l1, a1, b1 = lab1.unbind(dim=1)
+    l2, a2, b2 = lab2.unbind(dim=1)
+    c_bar = 0.5 * (root(a1 * a1 + b1 * b1) + root(a2 * a2 + b2 * b2))
+    c7 = c_bar**7
+    g = 0.5 * (1.0 - root(c7 / (c7 + 25.0**7)))
+    a1p, a2p = (1.0 + g) * a1, (1.0 + g) * a2
+    c1p = root(a1p * a1p + b1 * b1)
+    c2p = root(a2p * a2p + b2 * b2)
+    dl = l2 - l1
+    dc = c2p - c1p
+    da, db = a2p - a1p, b2 - b1
+    dh2 = (da * da + db * db - dc * dc).clamp_min(0.0)
+    sign = torch.where(a1p * b2 - a2p * b1 >= 0.0, 1.0, -1.0)
+    dh = sign * (torch.sqrt(dh2 + eps) - eps**0.5)
+
+    # Mean hue (degrees); a colour without chroma has no hue, and the formula then
+    # takes the sum of the two. atan2 is fed safe values there so no NaN reaches it.
+    def hue(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        chromatic = (a * a + b * b) > 1e-12
+        a_safe = torch.where(chromatic, a, torch.ones_like(a))
+        b_safe = torch.where(chromatic, b, torch.zeros_like(b))
+        h = torch.rad2deg(torch.atan2(b_safe, a_safe)) % 360.0
+        return torch.where(chromatic, h, torch.zeros_like(h)), chromatic
+
+    h1, chroma1 = hue(a1p, b1)
+    h2, chroma2 = hue(a2p, b2)
+    both = chroma1 & chroma2
+    s = h1 + h2
+    far = (h1 - h2).abs() > 180.0
+    h_bar = torch.where(far, torch.where(s < 360.0, s + 360.0, s - 360.0), s) * 0.5
+    h_bar = torch.where(both, h_bar, s)
+    rad = torch.deg2rad
+    t = (
+        1.0
+        - 0.17 * torch.cos(rad(h_bar - 30.0))
+        + 0.24 * torch.cos(rad(2.0 * h_bar))
+        + 0.32 * torch.cos(rad(3.0 * h_bar + 6.0))
+        - 0.20 * torch.cos(rad(4.0 * h_bar - 63.0))
+    )
+    l_bar = 0.5 * (l1 + l2)
+    cp_bar = 0.5 * (c1p + c2p)
+    cp7 = cp_bar**7
+    r_c = 2.0 * root(cp7 / (cp7 + 25.0**7))
+    d_theta = 30.0 * torch.exp(-(((h_bar - 275.0) / 25.0) ** 2))
+    r_t = -torch.sin(rad(2.0 * d_theta)) * r_c
+    s_l = 1.0 + 0.015 * (l_bar - 50.0) ** 2 / torch.sqrt(20.0 + (l_bar - 50.0) ** 2)
+    s_c = 1.0 + 0.045 * cp_bar
+    s_h = 1.0 + 0.015 * cp_bar * t
+    x_l, x_c, x_h = dl / s_l, dc / s_c, dh / s_h
+    return root((x_l * x_l + x_c * x_c + x_h * x_h + r_t * x_c * x_h).clamp_min(0.0))
+
+
+def delta_e2000_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean CIEDE2000 between two (B, 3, H, W) sRGB images: the metric ``make eval``
+    reports, as a training loss (exactly 0, with a zero gradient, for equal images)."""
+    return delta_e2000_torch(srgb_to_lab_torch(pred), srgb_to_lab_torch(target)).mean()
+
+
+# The training losses by name (TrainConfig.colour_loss, IlluminantTrainConfig.colour_loss).
+COLOUR_LOSSES = {"de76": delta_e76_loss, "de2000": delta_e2000_loss}
+
+
 # --------------------------------------------------------------------------- LUT net
 
 
@@ -341,17 +424,19 @@ def lutnet_loss(
     *,
     tv_weight: float = 0.01,
     mono_weight: float = 10.0,
+    colour_loss: str = "de76",
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """Loss of predicted tables: mean delta E 76 of the corrected pixels against the
-    clean ones, plus smoothness and monotonicity regularisers. Returns (loss, parts)."""
+    """Loss of predicted tables: mean delta E (``colour_loss``: ``"de76"`` or
+    ``"de2000"``) of the corrected pixels against the clean ones, plus smoothness and
+    monotonicity regularisers. Returns (loss, parts)."""
     from lutkit.luts.torch_apply import apply_lut3d
 
     corrected = apply_lut3d(tables, distorted_rgb)
-    de = delta_e76_loss(corrected, clean_rgb)
+    de = COLOUR_LOSSES[colour_loss](corrected, clean_rgb)
     tv, mono = lut_smoothness(tables), lut_monotonicity(tables)
     loss = de + tv_weight * tv + mono_weight * mono
     return loss, {
-        "delta_e76": float(de.detach()),
+        {"de76": "delta_e76", "de2000": "delta_e2000"}[colour_loss]: float(de.detach()),
         "tv": float(tv.detach()),
         "mono": float(mono.detach()),
     }

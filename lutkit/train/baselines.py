@@ -24,6 +24,7 @@ from lutkit.models.fcn import PixelFCN
 from lutkit.models.ia3dlut import IA3DLUT, ia3dlut_loss
 from lutkit.models.illuminant import IlluminantNet
 from lutkit.progress import Counter, Progress
+from lutkit.train.config import COLOUR_LOSS_NAMES
 
 
 @dataclass(frozen=True)
@@ -245,8 +246,9 @@ def train_ia3dlut(
 @dataclass(frozen=True)
 class IlluminantTrainConfig:
     """How :func:`train_illuminant` trains the FFCC-style estimator alone (what a
-    colour-constancy user would pick): the delta E 76 of the photo after dividing out
-    the estimated light, on 64 x 64 area-averaged copies of random crops."""
+    colour-constancy user would pick): the delta E (``colour_loss``: CIE76 or CIEDE2000)
+    of the photo after dividing out the estimated light, on 64 x 64 area-averaged copies
+    of random crops."""
 
     bins: int = 48
     epochs: int = 3
@@ -257,9 +259,11 @@ class IlluminantTrainConfig:
     seed: int = 0
     bands: int = 1  # > 1: a light per tonal band, applied by luma (IlluminantNet(bands=))
     gray: bool = True  # a third histogram plane: the grayest pixels (IlluminantNet(gray=))
+    colour_loss: str = "de76"  # de76 | de2000 (as TrainConfig.colour_loss)
 
     def check(self) -> IlluminantTrainConfig:
         bad = not isinstance(self.bands, int) or not 1 <= self.bands <= 8
+        bad = bad or self.colour_loss not in COLOUR_LOSS_NAMES
         if bad or self.epochs < 1 or self.batch_size < 1 or not self.lr > 0 or self.view < 8:
             raise ConfigError(f"bad illuminant training settings: {asdict(self)}")
         return self
@@ -274,10 +278,11 @@ def train_illuminant(
 ) -> tuple[IlluminantNet, dict[str, Any]]:
     """Train an :class:`IlluminantNet` on (distorted, clean) pairs (Adam, cosine decay to
     lr / 10). Returns the model (eval mode) and a record with ``seconds_per_epoch``."""
-    from lutkit.models.colormap import delta_e76_loss
+    from lutkit.models.colormap import COLOUR_LOSSES
     from lutkit.models.illuminant import apply_band_gains, apply_gains
 
     cfg = (config or IlluminantTrainConfig()).check()
+    delta_e = COLOUR_LOSSES[cfg.colour_loss]
 
     def make(steps_per_epoch: int):
         net = IlluminantNet(cfg.bins, bands=cfg.bands, gray=cfg.gray)
@@ -286,9 +291,9 @@ def train_illuminant(
     def batch_loss(model, d, c):
         d, c = F.adaptive_avg_pool2d(d, cfg.view), F.adaptive_avg_pool2d(c, cfg.view)
         if cfg.bands > 1:
-            loss = delta_e76_loss(apply_band_gains(d, model.band_gains(d)), c)
+            loss = delta_e(apply_band_gains(d, model.band_gains(d)), c)
         else:
-            loss = delta_e76_loss(apply_gains(d, model.gains(d)), c)
+            loss = delta_e(apply_gains(d, model.gains(d)), c)
         return loss, float(loss.detach())
 
     model, losses, seconds, pairs = train_pairs(

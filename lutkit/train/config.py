@@ -22,6 +22,7 @@ STAGES = ("recolor", "lutnet", "both")
 SCHEDULES = ("cosine", "constant")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 LUTNET_KINDS = ("basis", "blend")
+COLOUR_LOSS_NAMES = ("de76", "de2000")  # lutkit.models.colormap.COLOUR_LOSSES
 BLEND_CANDIDATES = (
     "identity,gray-world,shades-of-gray,white-patch,gray-edge,illuminant,levels,sog-levels,latent"
 )
@@ -88,6 +89,10 @@ class TrainConfig:
     # that the clean pairs teach the blend to leave a photo alone without also teaching
     # every estimator to hold back.
     blend_own_loss: str = "all"
+    # The colour difference the LUT net is trained on (the blend and its learned
+    # candidates, or the basis-LUT net): "de76" (CIE76, Euclidean in L*a*b*) or "de2000"
+    # (CIEDE2000, the metric `make eval` reports).
+    colour_loss: str = "de76"
     # Clean pairs: this share of the training pairs again, with the clean photo as both
     # input and target (drawn with the seed), so that the model learns to leave a
     # photo that needs no fix alone. 0 = none. They are part of the train split from
@@ -112,6 +117,7 @@ class TrainConfig:
             "kl_direction": ("pred||clean", "clean||pred"),
             "lutnet_kind": LUTNET_KINDS,
             "blend_own_loss": ("all", "damaged"),
+            "colour_loss": COLOUR_LOSS_NAMES,
         }
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:

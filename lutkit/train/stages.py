@@ -99,6 +99,7 @@ class Stage:
                 batch["clean_rgb"],
                 tv_weight=cfg.tv_weight,
                 mono_weight=cfg.mono_weight,
+                colour_loss=cfg.colour_loss,
             )
         if not self.lutnet:
             total = parts["kl"]
@@ -195,27 +196,28 @@ def fit_exposure(net, recolor, split: Split, batch_size: int, device: str) -> di
 
 
 def blend_loss(net, batch: dict[str, Any], fixed, cfg: TrainConfig):
-    """Mean delta E 76 of the blend against the clean pixels. The learned candidates
-    (the illuminant nets, the latent LUT net) are each also scored on their own, so that
-    each learns to correct and the scorer learns when to trust it (with
-    ``blend_own_loss = "damaged"`` on the pairs that need a fix only: those whose input
-    differs from the target); the latent LUT net adds its smoothness and monotonicity
-    terms."""
+    """Mean delta E (``colour_loss``: CIE76 or CIEDE2000) of the blend against the clean
+    pixels. The learned candidates (the illuminant nets, the latent LUT net) are each
+    also scored on their own, so that each learns to correct and the scorer learns when
+    to trust it (with ``blend_own_loss = "damaged"`` on the pairs that need a fix only:
+    those whose input differs from the target); the latent LUT net adds its smoothness
+    and monotonicity terms."""
     from lutkit.models.blend import LEARNED_CANDIDATES
-    from lutkit.models.colormap import delta_e76_loss, lut_monotonicity, lut_smoothness
+    from lutkit.models.colormap import COLOUR_LOSSES, lut_monotonicity, lut_smoothness
 
     rgb, clean = batch["distorted_rgb"], batch["clean_rgb"]
     w, est = net.weights(net.view(rgb), (batch["distorted"], fixed))
     outputs = net.apply_candidates(est, rgb)
     blend = (outputs * w.view(*w.shape, 1, 1, 1)).sum(dim=1)
-    loss = delta_e76_loss(blend, clean)
+    delta_e = COLOUR_LOSSES[cfg.colour_loss]
+    loss = delta_e(blend, clean)
     own = slice(None)
     if cfg.blend_own_loss == "damaged":
         own = ~needs_no_fix(rgb, clean)
     scored, target = outputs[own], clean[own]
     for k, name in enumerate(net.candidates):
         if name in LEARNED_CANDIDATES and len(target):
-            loss = loss + delta_e76_loss(scored[:, k], target)
+            loss = loss + delta_e(scored[:, k], target)
     if "tables" in est:
         tables = est["tables"]
         loss = loss + cfg.tv_weight * lut_smoothness(tables)

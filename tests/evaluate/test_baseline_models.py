@@ -67,3 +67,22 @@ def test_ia3dlut_trains_deterministically_and_predicts_a_lut(pairs, tmp_path):
     again = IA3DLUT.from_pretrained(tmp_path / "m")
     assert np.array_equal(again.correct(pairs[0][0]), a.correct(pairs[0][0]))
     assert rec["config"]["lut_size"] == 9
+
+
+def test_a_de76_illuminant_keeps_the_cache_key_it_had_before_the_loss_setting():
+    """Baselines cached before ``colour_loss`` existed (all CIE76) are reused, not retrained;
+    one trained on CIEDE2000 is another model."""
+    import hashlib
+    import json
+    from dataclasses import asdict, replace
+
+    from lutkit.evaluate.methods import _cache_key
+    from lutkit.train.baselines import IlluminantTrainConfig
+
+    cfg = IlluminantTrainConfig(bands=3)
+    before = {k: v for k, v in asdict(cfg).items() if k != "colour_loss"}
+    text = json.dumps(["data", "ffcc-tonal", before], sort_keys=True)
+    assert _cache_key("data", "ffcc-tonal", cfg) == hashlib.sha256(text.encode()).hexdigest()
+    assert _cache_key("data", "ffcc-tonal", replace(cfg, colour_loss="de2000")) != _cache_key(
+        "data", "ffcc-tonal", cfg
+    )

@@ -314,9 +314,11 @@ def test_the_training_config_knows_every_candidate():
     assert BLEND_CANDIDATES.split(",") == [*DEFAULT_CANDIDATES, "latent"]  # the config default
 
 
-@pytest.mark.parametrize("own", ["all", "damaged"])
-def test_the_candidates_own_losses_skip_the_clean_pairs_when_asked(photo, own):
-    from lutkit.models.colormap import delta_e76_loss
+@pytest.mark.parametrize(
+    ("own", "colour"), [("all", "de76"), ("damaged", "de76"), ("all", "de2000")]
+)
+def test_the_candidates_own_losses_skip_the_clean_pairs_when_asked(photo, own, colour):
+    from lutkit.models.colormap import COLOUR_LOSSES
     from lutkit.train.config import TrainConfig
     from lutkit.train.stages import blend_loss
 
@@ -329,21 +331,22 @@ def test_the_candidates_own_losses_skip_the_clean_pairs_when_asked(photo, own):
         "distorted_rgb": torch.cat([damaged, clean]),  # a damaged pair, then a clean one
         "clean_rgb": torch.cat([clean, clean]),
     }
-    cfg = TrainConfig(blend_own_loss=own)
+    cfg = TrainConfig(blend_own_loss=own, colour_loss=colour)
+    delta_e = COLOUR_LOSSES[colour]  # the loss the config names, everywhere
     with torch.no_grad():
         got = blend_loss(net, batch, None, cfg)
         w, est = net.weights(net.view(batch["distorted_rgb"]))
         outs = net.apply_candidates(est, batch["distorted_rgb"])
-        want = delta_e76_loss((outs * w[..., None, None, None]).sum(1), batch["clean_rgb"])
+        want = delta_e((outs * w[..., None, None, None]).sum(1), batch["clean_rgb"])
         rows = slice(0, 1) if own == "damaged" else slice(0, 2)
         for k in (2, 3):  # the learned candidates, each on its own
-            want = want + delta_e76_loss(outs[rows, k], batch["clean_rgb"][rows])
+            want = want + delta_e(outs[rows, k], batch["clean_rgb"][rows])
         assert torch.allclose(got, want)
         # a batch of clean pairs only: with "damaged", the blend's term alone
         only = {k: v[1:] if v is not None else None for k, v in batch.items()}
         w, est = net.weights(net.view(only["distorted_rgb"]))
         blend = net.render(w, est, only["distorted_rgb"])
-        alone = delta_e76_loss(blend, only["clean_rgb"])
+        alone = delta_e(blend, only["clean_rgb"])
         assert torch.allclose(blend_loss(net, only, None, cfg), alone) == (own == "damaged")
 
 
@@ -352,3 +355,5 @@ def test_a_bad_own_loss_setting_is_a_one_line_error():
 
     with pytest.raises(ConfigError, match=r"^blend_own_loss must be one of all, damaged, got 'x'$"):
         TrainConfig(blend_own_loss="x").check()
+    with pytest.raises(ConfigError, match=r"^colour_loss must be one of de76, de2000, got 'lab'$"):
+        TrainConfig(colour_loss="lab").check()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lutkit.color import srgb_to_lab
+from lutkit.color import delta_e_2000, image_delta_e, srgb_to_lab
 from lutkit.correct.predict import predict_correction
 from lutkit.errors import ConfigError, LutkitError
 from lutkit.luts.apply import apply_lut
@@ -15,6 +15,8 @@ from lutkit.luts.torch_apply import identity_table
 from lutkit.models.colormap import (
     LUTNet,
     bake_colormap,
+    delta_e2000_loss,
+    delta_e2000_torch,
     fit_colormap,
     lut_monotonicity,
     lut_smoothness,
@@ -103,6 +105,84 @@ def test_torch_lab_matches_colour_science():
     rgb[:4] = [[0, 0, 0], [1, 1, 1], [0.01, 0.02, 0.03], [1, 0, 0]]
     got = srgb_to_lab_torch(torch.from_numpy(rgb.T.reshape(1, 3, 500, 1)))
     assert np.abs(got.numpy().reshape(3, 500).T - srgb_to_lab(rgb)).max() < 1e-9
+
+
+def _lab_pairs(n: int = 4000) -> tuple[np.ndarray, np.ndarray]:
+    """Random L*a*b* pairs near and far apart, with the formula's edge cases: gray
+    colours (no hue), one gray and one chromatic, opposite hues, equal colours."""
+    rng = np.random.default_rng(0)
+    lab1 = np.stack(
+        [rng.uniform(0, 100, n), rng.uniform(-100, 100, n), rng.uniform(-100, 100, n)], -1
+    )
+    lab2 = lab1 + rng.normal(0, 5, (n, 3)) * rng.choice([0.01, 0.1, 1, 5], (n, 1))
+    lab1[:100, 1:] = 0
+    lab2[50:150, 1:] = 0
+    lab1[200:300], lab2[200:300] = [50, 10, 0], [50, -10, 0]
+    lab2[300:400] = lab1[300:400]
+    lab2[400:500, 1:] = lab1[400:500, 1:] * 1.3  # same hue, more chroma
+    return lab1, lab2
+
+
+def _channels_first(x: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(x.T[None]))  # (1, 3, n)
+
+
+def test_torch_delta_e2000_matches_colour_science():
+    lab1, lab2 = _lab_pairs()
+    want = delta_e_2000(lab1, lab2)
+    got = delta_e2000_torch(_channels_first(lab1), _channels_first(lab2), eps=1e-12)[0].numpy()
+    assert np.abs(got - want).max() < 1e-5
+    # with the training eps, within a thousandth of a unit
+    got = delta_e2000_torch(_channels_first(lab1), _channels_first(lab2))[0].numpy()
+    assert np.abs(got - want).max() < 2e-3
+
+
+def test_torch_delta_e2000_gradient_is_finite_and_right():
+    lab1, lab2 = _lab_pairs()
+    for dtype in (torch.float32, torch.float64):
+        x = _channels_first(lab1).to(dtype).requires_grad_()
+        delta_e2000_torch(x, _channels_first(lab2).to(dtype)).sum().backward()
+        assert torch.isfinite(x.grad).all()
+    # sRGB grays in float32 have a chroma of rounding size, not zero: the whole loss,
+    # grays against blues (where the rotation term R_T is largest), still has a finite
+    # gradient
+    gray = torch.linspace(0.02, 0.98, 64, dtype=torch.float32).view(1, 1, 8, 8).repeat(1, 3, 1, 1)
+    gray.requires_grad_()
+    blue = torch.tensor([0.2, 0.3, 0.9]).view(1, 3, 1, 1).expand(1, 3, 8, 8)
+    for target in (blue, gray.detach()):
+        gray.grad = None
+        delta_e2000_loss(gray, target).backward()
+        assert torch.isfinite(gray.grad).all()
+    # away from the gray axis and the hue seam the gradient is the formula's own
+    a = torch.tensor([[[55.0], [30.0], [-20.0]]], dtype=torch.float64, requires_grad=True)
+    b = torch.tensor([[[52.0], [25.0], [-28.0]]], dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda x: delta_e2000_torch(x, b, eps=1e-12), (a,))
+
+
+def test_delta_e2000_loss_is_the_reported_metric():
+    rng = np.random.default_rng(1)
+    a, b = rng.random((8, 8, 3)), rng.random((8, 8, 3))
+    tensor = lambda x: torch.from_numpy(x.transpose(2, 0, 1)[None].copy())  # noqa: E731
+    assert delta_e2000_loss(tensor(a), tensor(b)).item() == pytest.approx(
+        image_delta_e(a, b).mean(), abs=2e-3
+    )
+    assert delta_e2000_loss(tensor(a), tensor(a)).item() == 0.0
+
+
+def test_lutnet_loss_scores_the_colour_loss_it_is_given():
+    from lutkit.luts.torch_apply import apply_lut3d
+    from lutkit.models.colormap import delta_e76_loss, lutnet_loss
+
+    rng = np.random.default_rng(2)
+    tables = identity_table(9)[None] * 0.9 + 0.05
+    d = torch.from_numpy(rng.random((1, 3, 8, 8), dtype=np.float32))
+    c = torch.from_numpy(rng.random((1, 3, 8, 8), dtype=np.float32))
+    out = apply_lut3d(tables, d)
+    _, parts76 = lutnet_loss(tables, d, c)
+    _, parts2000 = lutnet_loss(tables, d, c, colour_loss="de2000")
+    assert parts76["delta_e76"] == pytest.approx(delta_e76_loss(out, c).item())
+    assert parts2000["delta_e2000"] == pytest.approx(delta_e2000_loss(out, c).item())
+    assert parts76["delta_e76"] != pytest.approx(parts2000["delta_e2000"])
 
 
 def test_regularisers():

@@ -11,6 +11,8 @@ leaves 6.28-6.31.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -76,3 +78,32 @@ def test_a_baseline_trainer_overfits_four_pairs(pairs, trainer, config, untraine
     assert record["losses"][-1] < record["losses"][0], numbers
     # The negative control: the untrained network must fail the same check.
     assert not control < fraction * before, numbers
+
+
+@pytest.mark.parametrize("name", ["de76", "de2000"])
+def test_the_illuminant_trains_on_the_colour_loss_it_is_given(pairs, name, monkeypatch):
+    """Every training step's loss is the named one (a spy on the table of losses), and
+    the first epoch's mean loss is that function's value."""
+    import lutkit.models.colormap as colormap
+
+    calls = []
+    real = colormap.COLOUR_LOSSES[name]
+
+    def spy(pred, target):
+        calls.append(real(pred, target))
+        return calls[-1]
+
+    monkeypatch.setitem(colormap.COLOUR_LOSSES, name, spy)
+    cfg = replace(ILLUMINANT, epochs=1, colour_loss=name)
+    _, record = train_illuminant(*pairs, cfg)
+    assert len(calls) == 1  # four pairs, batches of four: one step
+    assert record["losses"][0] == pytest.approx(calls[0].item(), abs=1e-6)
+
+
+def test_an_unknown_illuminant_loss_is_a_config_error():
+    from lutkit.errors import ConfigError
+
+    with pytest.raises(
+        ConfigError, match="^bad illuminant training settings: .*'colour_loss': 'lab'"
+    ):
+        replace(ILLUMINANT, colour_loss="lab").check()

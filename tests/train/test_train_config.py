@@ -46,7 +46,7 @@ def test_toml_and_overrides(tmp_path):
     ("text", "message"),
     [
         ("epoch = 3\n", "unknown key 'epoch' (did you mean 'epochs'?)"),
-        ("colour = 1\n", "unknown key 'colour'"),
+        ("flavour = 1\n", "unknown key 'flavour'"),
         ('epochs = "3"\n', "epochs must be an integer, got '3'"),
         ("epochs = 2.5\n", "epochs must be an integer, got 2.5"),
         ("epochs = true\n", "epochs must be an integer, got True"),
