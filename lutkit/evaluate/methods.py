@@ -104,14 +104,16 @@ def _data_key(dataset: str | os.PathLike[str]) -> str:
     return hashlib.sha256(json.dumps(shards).encode()).hexdigest()
 
 
+# Settings added to a baseline's config after models were cached: at the value every
+# earlier model had, a setting stays out of the key, so those models are still reused.
+_LATER_SETTINGS = {"bands": 1, "gray": False, "colour_loss": "de76"}
+
+
 def _cache_key(data_key: str, name: str, config: Any) -> str:
     settings = asdict(config)
-    if settings.get("bands") == 1:  # one band: the key of a config from before bands
-        del settings["bands"]
-    if settings.get("gray") is False:  # likewise for the gray plane
-        del settings["gray"]
-    if settings.get("colour_loss") == "de76":  # and for the loss
-        del settings["colour_loss"]
+    for key, before in _LATER_SETTINGS.items():
+        if key in settings and settings[key] == before and type(settings[key]) is type(before):
+            del settings[key]
     text = json.dumps([data_key, name, settings], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -169,6 +169,13 @@ def test_delta_e2000_loss_is_the_reported_metric():
     assert delta_e2000_loss(tensor(a), tensor(a)).item() == 0.0
 
 
+def test_the_config_names_every_colour_loss():
+    from lutkit.models.colormap import COLOUR_LOSSES
+    from lutkit.train.config import COLOUR_LOSS_NAMES
+
+    assert tuple(COLOUR_LOSSES) == COLOUR_LOSS_NAMES
+
+
 def test_lutnet_loss_scores_the_colour_loss_it_is_given():
     from lutkit.luts.torch_apply import apply_lut3d
     from lutkit.models.colormap import delta_e76_loss, lutnet_loss
