@@ -499,5 +499,11 @@ def _write_report(out: Path, cfg, result: VAETrainResult, vae, command: str, nam
         "Reproduce with `make vae` (the same command); `lutkit vae eval` measures it again.",
         "The loss curve and every number above are in `training.json`.",
         "",
+        "For scale: Stable Diffusion's `kl-f8` autoencoder has the same latent shape (8x",
+        "downsampling, 4 channels) at about 84 M parameters, and its model card",
+        "(`stabilityai/sd-vae-ft-mse`) reports 23.4 dB PSNR on COCO 2017 val at 256x256",
+        "(24.5 dB with its decoder fine-tuned for MSE), and on LAION-Aesthetics images 26.0 dB",
+        "(27.3 dB fine-tuned); other photographs than the ones held out here.",
+        "",
     ]
     atomic_write_text(out / "TRAINING.md", "\n".join(lines))
