@@ -1,4 +1,4 @@
-# lutkit: every target calls `lutkit ...` or the test/lint tools, nothing else.
+# lutkit: every target calls `lutkit ...`, the test/lint tools or a scripts/ helper.
 PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
@@ -42,12 +42,12 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check lutkit tests
-	$(BIN)/ruff format --check lutkit tests
+	$(BIN)/ruff check lutkit tests scripts
+	$(BIN)/ruff format --check lutkit tests scripts
 
 format: $(STAMP)
-	$(BIN)/ruff format lutkit tests
-	$(BIN)/ruff check --fix lutkit tests
+	$(BIN)/ruff format lutkit tests scripts
+	$(BIN)/ruff check --fix lutkit tests scripts
 
 # The training photographs: apt-get download + dpkg-deb -x (no root), sha256-checked,
 # cached outside git (LUTKIT_PHOTOS, else ~/.cache/lutkit/photos); offline once fetched.
@@ -112,13 +112,15 @@ eval-sets: photos-data
 	$(LUTKIT) eval-sets --dataset datasets/photos -o datasets/photos-eval
 
 # The shipped default model against the baselines on those sets -> reports/default
-# (README's table; its images/gallery.jpg becomes the README's picture). The learned
+# (its tables are copied into the README and TRAINING.md by scripts/readme_tables.py;
+# its images/gallery.jpg becomes the README's picture). The learned
 # baselines are the FFCC-style estimator alone (with the gray-pixel histogram), with one
 # light and with a light per tonal band (cached in reports/default/baselines); the pixel FCN and IA-3DLUT train slowly on
 # these 6656 pairs on a CPU: add them with --baselines fcn,ia3dlut,ffcc,ffcc-tonal.
 eval: eval-sets
 	$(LUTKIT) eval --model default --sets datasets/photos-eval -o reports/default --baselines ffcc,ffcc-tonal
 	cp reports/default/images/gallery.jpg docs/default-model-gallery.jpg
+	$(BIN)/python scripts/readme_tables.py reports/default/results.md README.md lutkit/resources/models/default/TRAINING.md
 
 # The same for the small demo run on the demo dataset's held-out photos -> reports/demo.
 eval-demo: train

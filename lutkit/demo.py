@@ -8,6 +8,7 @@ applied to a photograph, plotted and shown before/after.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,7 +134,8 @@ def run_fix_demo(
     from lutkit.color import image_delta_e
     from lutkit.correct.fix import fix_pixels
     from lutkit.correct.model import load_run
-    from lutkit.distort.base import apply_chain, ops_to_json
+    from lutkit.distort.base import apply_chain
+    from lutkit.distort.files import params_document
     from lutkit.distort.recipe import load_recipe
     from lutkit.fsutil import atomic_write_text
     from lutkit.images import from_float, load_image, save_image, to_float
@@ -148,11 +150,15 @@ def run_fix_demo(
     name, path = (photo, sample_photo(photo).path) if photo else _test_photo(run)
     clean = load_image(path).pixels
     clean_f = to_float(clean)
-    records = load_recipe(recipe).sample(rng(seed))
+    drawn = load_recipe(recipe)
+    records = drawn.sample(rng(seed))
     distorted = from_float(np.clip(apply_chain(clean_f, records), 0, 1), clean.dtype)
     files: dict[str, Path] = {}
     files["distorted"] = save_image(out / f"{name}-{recipe}.png", distorted)
-    files["ops"] = atomic_write_text(out / f"{name}-{recipe}.ops.json", ops_to_json(records) + "\n")
+    files["ops"] = atomic_write_text(
+        out / f"{name}-{recipe}.ops.json",
+        json.dumps(params_document(records, drawn.name, seed), indent=2) + "\n",
+    )
     tiles, labels = [clean, distorted], ["clean (never trained on)", f"distorted ({recipe})"]
     scores = {"input": float(image_delta_e(to_float(distorted), clean_f).mean())}
     labels[1] += f"  dE {scores['input']:.2f}"

@@ -52,3 +52,46 @@ def file_sha256(path: str | PathLike[str]) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+@contextlib.contextmanager
+def output_group(
+    main: str | PathLike[str], sides: list[str | PathLike[str] | None]
+) -> Iterator[None]:
+    """Write side files (a LUT, a params file) and then ``main`` as one output.
+
+    Every folder is made first, ``main``'s first, and no two outputs may be the same
+    file. Inside the block, write the side files, then ``main`` (atomically): when
+    anything fails before the block ends, the side files it created are removed, so a
+    failed command leaves no side file without its image.
+    """
+    paths = check_distinct_outputs(main, *sides)
+    for p in paths:
+        p.parent.mkdir(parents=True, exist_ok=True)
+    new = [p for p in paths[1:] if not p.exists()]
+    try:
+        yield
+    except BaseException:
+        for p in new:
+            with contextlib.suppress(OSError):
+                p.unlink()
+        raise
+
+
+def check_distinct_outputs(*paths: str | PathLike[str] | None) -> list[Path]:
+    """The given output paths (None skipped), or a one-line error when two of them are
+    the same file."""
+    from lutkit.errors import LutkitError
+
+    out = [Path(p) for p in paths if p is not None]
+    seen: dict[Path, Path] = {}
+    for p in out:
+        key = p.resolve()
+        if key in seen:
+            raise LutkitError(
+                f"two outputs are the same file ({seen[key]} and {p})",
+                path=p,
+                hint="give each output its own name",
+            )
+        seen[key] = p
+    return out

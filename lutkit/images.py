@@ -369,6 +369,20 @@ def read_image(
 # --------------------------------------------------------------------------- save
 
 
+def check_save_path(path: str | os.PathLike[str]) -> str:
+    """Raise the one-line error :func:`save_image` would for ``path``'s extension, before
+    any work is done; returns the extension (lower case)."""
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext not in _SAVE_EXTENSIONS:
+        raise ImageError(
+            f"cannot write images with extension {ext or '(none)'!r}",
+            path=path,
+            hint=f"use one of {', '.join(_SAVE_EXTENSIONS)}",
+        )
+    return ext
+
+
 def save_image(
     path: str | os.PathLike[str],
     pixels: np.ndarray,
@@ -392,13 +406,7 @@ def save_image(
     none.
     """
     path = Path(path)
-    ext = path.suffix.lower()
-    if ext not in _SAVE_EXTENSIONS:
-        raise ImageError(
-            f"cannot write images with extension {ext or '(none)'!r}",
-            path=path,
-            hint=f"use one of {', '.join(_SAVE_EXTENSIONS)}",
-        )
+    ext = check_save_path(path)
     pixels = np.asarray(pixels)
     if pixels.ndim != 3 or pixels.shape[2] != 3:
         raise ImageError(f"expected pixels of shape (H, W, 3), got {pixels.shape}", path=path)

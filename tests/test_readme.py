@@ -82,3 +82,64 @@ def test_sections_come_in_a_newcomers_order_and_links_resolve():
         for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", body):
             assert (doc.parent / target).exists(), f"{doc.name}: broken link {target}"
         assert "../shared" not in body and not re.search(r"\btoday\b", body, flags=re.I)
+
+
+def _readme_tables():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "readme_tables", README.parent / "scripts" / "readme_tables.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_eval_tables_are_copies_of_one_report_and_the_copy_round_trips():
+    """`make eval` copies its report's three tables into the README and TRAINING.md
+    (scripts/readme_tables.py). The two files hold the same tables, a report made of
+    those tables changes neither file, and a changed number lands in both."""
+    rt = _readme_tables()
+    training = README.parent / "lutkit" / "resources" / "models" / "default" / "TRAINING.md"
+    targets = {"README": README.read_text(encoding="utf-8")}
+    targets["TRAINING"] = training.read_text(encoding="utf-8")
+    tables = {}
+    for heading, header in rt.HEADERS.items():
+        table = rt.table_after(targets["README"], "**What it achieves**", header)
+        tables[heading] = table
+        if header != "| method | ΔE2000 mean (all) |":  # TRAINING.md has no "how sure"
+            assert table == rt.table_after(targets["TRAINING"], "# ", header)
+    report = "\n\n".join(f"{h}\n\n" + "\n".join(t) for h, t in tables.items())
+    assert rt.copy_tables(report, targets) == targets
+    net = next(i for i, row in enumerate(tables["## ΔE2000 mean"]) if "lutkit (net)" in row)
+    changed = report.replace(tables["## ΔE2000 mean"][net], "| lutkit (net) | 1 | 2 | 3 |")
+    out = rt.copy_tables(changed, targets)
+    for name in targets:
+        assert "| lutkit (net) | 1 | 2 | 3 |" in out[name]
+        assert tables["## ΔE2000 mean"][net] not in out[name]
+
+
+def test_the_eval_tables_copy_refuses_a_report_whose_columns_changed():
+    import pytest
+
+    rt = _readme_tables()
+    targets = {"README": README.read_text(encoding="utf-8")}
+    report = "\n\n".join(
+        f"{h}\n\n{hdr} new column |\n|---|\n| x | 1 |" for h, hdr in rt.HEADERS.items()
+    )
+    with pytest.raises(SystemExit, match="the report's columns changed"):
+        rt.copy_tables(report, targets)
+
+
+def test_the_eval_tables_copy_refuses_a_report_with_other_methods():
+    import pytest
+
+    rt = _readme_tables()
+    targets = {"README": README.read_text(encoding="utf-8")}
+    tables = [
+        rt.table_after(targets["README"], "**What it achieves**", h) for h in rt.HEADERS.values()
+    ]
+    tables[0] = [row for row in tables[0] if "FFCC" not in row]  # a run without them
+    report = "\n\n".join(f"{h}\n\n" + "\n".join(t) for h, t in zip(rt.HEADERS, tables, strict=True))
+    with pytest.raises(SystemExit, match="the methods changed"):
+        rt.copy_tables(report, targets)

@@ -65,8 +65,9 @@ class LutkitGroup(click.Group):
         return super().get_command(ctx, name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, _COMMANDS[name][2]) for name in sorted(_COMMANDS)]
-        rows += [(n, c.get_short_help_str()) for n, c in sorted(self.commands.items())]
+        rows = [(name, _COMMANDS[name][2]) for name in _COMMANDS]
+        rows += [(n, c.get_short_help_str(limit=80)) for n, c in self.commands.items()]
+        rows.sort()
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 

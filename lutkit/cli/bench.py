@@ -22,7 +22,9 @@ def bench() -> None:
 
 
 def _suite(name: str, help_text: str) -> None:
-    @bench.command(name=name, help=help_text)
+    example = f"\n\n\b\nExample:\n  lutkit bench {name} --repeat 3 -o reports/bench-{name}.md"
+
+    @bench.command(name=name, help=help_text + example)
     @repeat_option
     @click.option("--folder-images", type=click.IntRange(1), default=6, show_default=True)
     @output_option

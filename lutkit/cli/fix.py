@@ -59,8 +59,10 @@ def fix(
 ) -> None:
     """Remove colour casts and fading; edges and resolution are untouched.
 
-    The correction acts on each file's own encoding: bit depth, EXIF and the ICC profile
-    are kept (an Adobe RGB photo stays Adobe RGB); --to-srgb converts to sRGB first.
+    The correction acts on each file's own encoding: bit depth, EXIF, the ICC profile,
+    alpha (where the output format has one) and a TIFF's compression are kept (an Adobe
+    RGB photo stays Adobe RGB); --to-srgb converts to sRGB first. Output names are
+    checked before any work.
 
     \b
     Examples:
@@ -68,18 +70,19 @@ def fix(
       lutkit fix photo.jpg -o fixed.jpg --export-lut fix.cube
       lutkit fix scans/ -o fixed/ --iterations 3 --compare
     """
-    from lutkit.correct.fix import fix_files
+    from lutkit.correct.fix import check_outputs, fix_files
     from lutkit.correct.model import load_run, preferred_colormap, resolve_model
     from lutkit.errors import ConfigError
     from lutkit.luts.files import expand_images, plan_outputs
 
-    path, how = resolve_model(model)
-    run = load_run(path)
-    colormap = colormap or preferred_colormap(run)
     inputs = expand_images(images)
     if not inputs:
         raise ConfigError("no images found", path=", ".join(images))
     pairs = plan_outputs(inputs, output, roots=[Path(p) for p in images])
+    check_outputs(pairs, export_lut)  # before the model loads
+    path, how = resolve_model(model)
+    run = load_run(path)
+    colormap = colormap or preferred_colormap(run)
     written = fix_files(
         run,
         pairs,

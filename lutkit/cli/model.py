@@ -25,7 +25,7 @@ def export(run: str, out: str, colormap: str) -> None:
 
     \b
     Example:
-      lutkit model export runs/default -o lutkit/resources/models/default --colormap net
+      lutkit model export runs/mine -o my-model --colormap net
     """
     from lutkit.correct.model import export_model
 

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lutkit.errors import ConfigError
-from lutkit.images import ImageData, load_image, save_image
+from lutkit.fsutil import check_distinct_outputs, output_group
+from lutkit.images import ImageData, check_save_path, load_image, save_image
 from lutkit.luts.apply import apply_lut
 from lutkit.luts.model import LUT3D, compose
 from lutkit.progress import Progress, each
@@ -116,6 +117,23 @@ def fix_pixels(
     return FixResult(apply_lut(total, pixels), total)
 
 
+def check_outputs(
+    pairs: list[tuple[Path, Path]], export_lut: str | os.PathLike[str] | None = None
+) -> None:
+    """The one-line errors :func:`fix_files` would raise for its output names, before any
+    work: an image or LUT extension lutkit cannot write, ``export_lut`` with more than one
+    image, or the LUT and the image being the same file."""
+    from lutkit.luts.formats import check_lut_path
+
+    if export_lut is not None and len(pairs) != 1:
+        raise ConfigError("--export-lut needs exactly one input image")
+    for _, dst in pairs:
+        check_save_path(dst)
+    if export_lut is not None:
+        check_lut_path(export_lut)
+        check_distinct_outputs(pairs[0][1], export_lut)
+
+
 def fix_files(
     run: Run,
     pairs: list[tuple[Path, Path]],
@@ -130,35 +148,41 @@ def fix_files(
     to_srgb: bool = False,
     progress: Progress | None = None,
 ) -> list[Path]:
-    """Fix every (input, output) pair. Bit depth, EXIF (orientation applied) and the ICC
-    profile are kept: pixels are corrected in the file's own encoding, not converted
-    (with ``to_srgb``: converted to sRGB first and written without a profile)."""
+    """Fix every (input, output) pair. Bit depth, EXIF (orientation applied), the ICC
+    profile, alpha and a TIFF's compression are kept: pixels are corrected in the file's
+    own encoding, not converted (with ``to_srgb``: converted to sRGB first and written
+    without a profile). Output names are checked before any work, and ``export_lut`` is
+    written with the image as one output (:func:`lutkit.fsutil.output_group`), so a bad
+    path leaves nothing behind."""
+    from lutkit.luts.files import _tiff_compression
     from lutkit.luts.formats import write_lut
 
-    if export_lut is not None and len(pairs) != 1:
-        raise ConfigError("--export-lut needs exactly one input image")
+    check_outputs(pairs, export_lut)
     written = []
     steps = each(pairs, progress, "fixing")
     for src, dst in steps:
-        data = load_image(src, convert_icc=to_srgb)
+        data = load_image(src, keep_alpha=True, convert_icc=to_srgb)
         result = fix_pixels(
             run, data.pixels, colormap=colormap, iterations=iterations, strength=strength, seed=seed
         )
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        written.append(
-            save_image(
-                dst,
-                result.pixels,
-                exif=data.exif,
-                icc=data.output_icc,
-                quality=quality,
-                dpi=data.dpi,
+        is_tiff = dst.suffix.lower() in (".tif", ".tiff")
+        with output_group(dst, [export_lut]):
+            if export_lut is not None:
+                write_lut(result.lut, export_lut)
+            written.append(
+                save_image(
+                    dst,
+                    result.pixels,
+                    alpha=data.alpha,
+                    exif=data.exif,
+                    icc=data.output_icc,
+                    quality=quality,
+                    compression=_tiff_compression(src, "keep") if is_tiff else None,
+                    dpi=data.dpi,
+                )
             )
-        )
         if compare:
             save_compare(data, result.pixels, dst.with_name(f"{dst.stem}-compare.jpg"))
-        if export_lut is not None:
-            write_lut(result.lut, export_lut)
     return written
 
 

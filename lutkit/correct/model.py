@@ -177,13 +177,16 @@ def export_model(
     if colormap not in ("fit", "net") or (colormap == "net" and run.lutnet is None):
         raise ConfigError(f"colormap must be fit or net (a run with a LUT net), not {colormap!r}")
     doc = json.loads((src / CONFIG_JSON).read_text(encoding="utf-8"))
-    doc.pop("dataset_path", None)
+    # The dataset the run was trained on: its recorded absolute path (as `lutkit eval`
+    # reads it), else its name, from here.
+    trained_at = doc.pop("dataset_path", None)
+    dataset = trained_at if trained_at and Path(trained_at).is_dir() else run.config.dataset
     if doc.get("vae_path") and not Path(doc["vae_path"]).resolve().is_relative_to(
         Path.cwd().resolve()
     ):
         doc["vae_path"] = None  # only a VAE inside the project is kept by path
     doc["colormap"] = colormap
-    doc["heldout_photos"] = _heldout_photos(run.config.dataset)
+    doc["heldout_photos"] = _heldout_photos(dataset)
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; a model folder is read by everyone

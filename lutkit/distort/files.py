@@ -23,8 +23,8 @@ from lutkit.distort.base import (
 from lutkit.distort.recipe import Recipe, load_recipe
 from lutkit.distort.truth import InverseReport, ground_truth
 from lutkit.errors import ConfigError, LutkitError
-from lutkit.fsutil import atomic_write_text
-from lutkit.images import from_float, load_image, save_image, to_float
+from lutkit.fsutil import atomic_write_text, check_distinct_outputs, output_group
+from lutkit.images import check_save_path, from_float, load_image, save_image, to_float
 from lutkit.seeds import rng
 
 
@@ -90,6 +90,12 @@ def distort_file(
     """
     if (recipe is None) == (replay is None):
         raise ConfigError("give a recipe (with a seed) or a params file to replay")
+    check_save_path(output)
+    if truth_lut is not None:
+        from lutkit.luts.formats import check_lut_path
+
+        check_lut_path(truth_lut)
+    check_distinct_outputs(output, truth_lut, params_out)
     data = load_image(image, convert_icc=to_srgb)
     pixels = to_float(data.pixels)
     if replay is not None:
@@ -113,20 +119,22 @@ def distort_file(
                 + ", ".join(colormap_recipes())
                 + ")",
             )
-    save_image(
-        output,
-        from_float(out, data.pixels.dtype),
-        exif=data.exif,
-        icc=data.output_icc,
-        dpi=data.dpi,
-    )
-    if params_out is not None:
-        doc = params_document(records, name, seed_used)
-        atomic_write_text(params_out, json.dumps(doc, indent=2) + "\n")
-    if truth is not None and truth_lut is not None:
-        from lutkit.luts.formats import write_lut
+    # The side files, then the image, as one output: nothing is left when any fails.
+    with output_group(output, [truth_lut, params_out]):
+        if truth is not None and truth_lut is not None:
+            from lutkit.luts.formats import write_lut
 
-        write_lut(truth[0], truth_lut)
+            write_lut(truth[0], truth_lut)
+        if params_out is not None:
+            doc = params_document(records, name, seed_used)
+            atomic_write_text(params_out, json.dumps(doc, indent=2) + "\n")
+        save_image(
+            output,
+            from_float(out, data.pixels.dtype),
+            exif=data.exif,
+            icc=data.output_icc,
+            dpi=data.dpi,
+        )
     return records, (truth[1] if truth is not None else None)
 
 

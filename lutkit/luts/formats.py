@@ -151,12 +151,18 @@ def write_lut(lut: LUT, path: str | PathLike[str], **kw: Any) -> Path:
     shaper and get it baked into one 3D table (exact at the lattice points).
     """
     path = Path(path)
+    return _WRITERS[check_lut_path(path)](lut, path, **kw)
+
+
+def check_lut_path(path: str | PathLike[str]) -> str:
+    """Raise the one-line error :func:`write_lut` would for ``path``'s extension, before
+    any work is done; returns the extension (lower case)."""
+    path = Path(path)
     ext = path.suffix.lower()
-    writer = _WRITERS.get(ext)
-    if writer is None:
+    if ext not in _WRITERS:
         raise FormatError(
             f"cannot write LUTs with extension {ext or '(none)'!r}",
             path=path,
             hint=f"supported: {', '.join(WRITE_EXTENSIONS)}",
         )
-    return writer(lut, path, **kw)
+    return ext

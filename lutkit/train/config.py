@@ -188,7 +188,9 @@ _TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "tru
 
 def _unknown(key: str) -> str:
     close = difflib.get_close_matches(key, list(_FIELDS), n=1)
-    return f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+    if close:
+        return f"unknown key {key!r} (did you mean {close[0]!r}?)"
+    return f"unknown key {key!r} (the keys: {', '.join(_FIELDS)})"
 
 
 def _check_type(key: str, value: Any) -> Any:

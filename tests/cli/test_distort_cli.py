@@ -148,3 +148,54 @@ def test_truth_lut_is_the_exact_inverse_or_a_plain_refusal(run, tmp_path):
         "lut-library))\n"
     )
     assert not (tmp_path / "g.png").exists() and not (tmp_path / "g.cube").exists()
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (("-o", "out.xyz"), "Error: out.xyz: cannot write images with extension '.xyz'"),
+        (
+            ("-o", "out.png", "--truth-lut", "inverse.txt"),
+            "Error: inverse.txt: cannot write LUTs with extension '.txt'",
+        ),
+    ],
+)
+def test_bad_output_names_fail_before_anything_is_written(run, tmp_path, args, says):
+    result = run("distort", "photo.png", "--recipe", "curves", "--seed", "2", *args)
+    assert result.exit_code == 1 and result.output.startswith(says)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.png"]
+
+
+def test_side_files_go_into_new_folders_as_the_image_does(run, tmp_path):
+    result = run(
+        "distort", "photo.png", "-o", "a/out.png", "--recipe", "curves", "--seed", "2",
+        "--params-out", "b/p.json", "--truth-lut", "c/inverse.cube",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for name in ("a/out.png", "b/p.json", "c/inverse.cube"):
+        assert (tmp_path / name).is_file()
+
+
+def test_an_image_that_cannot_be_written_takes_its_side_files_with_it(run, tmp_path):
+    # "afile" is a file, so afile/out.png cannot be made: the params and the inverse
+    # LUT written before it are removed, and the error is one line.
+    (tmp_path / "afile").write_text("")
+    result = run(
+        "distort", "photo.png", "-o", "afile/out.png", "--recipe", "curves", "--seed", "2",
+        "--params-out", "p.json", "--truth-lut", "inv.cube",
+    )  # fmt: skip
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "photo.png"]
+
+
+def test_a_side_file_named_as_the_image_is_refused(run, tmp_path):
+    result = run(
+        "distort", "photo.png", "-o", "x.png", "--recipe", "curves", "--seed", "2",
+        "--truth-lut", "x.png",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: x.png: two outputs are the same file (x.png and x.png) "
+        "(give each output its own name)\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.png"]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -239,6 +240,12 @@ def test_fix_demo_writes_the_sheet_and_cubes_that_reproduce_the_fix(run, tmp_pat
     sheet = load_image(result.files["sheet"]).pixels
     assert sheet.shape[1] >= 4 * 360  # clean, distorted, fit, net
     distorted = load_image(result.files["distorted"]).pixels
+    # The ops file is a params file: `lutkit distort --replay` makes the same photo.
+    from lutkit.distort.files import distort_file
+    from lutkit.samples import sample_photo
+
+    distort_file(sample_photo("coffee").path, tmp_path / "again.png", replay=result.files["ops"])
+    assert np.array_equal(load_image(tmp_path / "again.png").pixels, distorted)
     for colormap in ("fit", "net"):
         fixed = load_image(result.files[f"fixed-{colormap}"]).pixels
         again = read_lut(result.files[f"cube-{colormap}"]).apply(distorted)
@@ -290,3 +297,90 @@ def test_reports_name_the_shipped_model_without_this_machines_path(tmp_path, mon
     assert model_label("runs/a") == "runs/a"
     elsewhere = tmp_path.parent / "elsewhere"
     assert model_label(elsewhere) == str(elsewhere)
+
+
+@pytest.mark.parametrize(
+    "flag, bad, says",
+    [
+        ("-o", "out.xyz", "cannot write images with extension '.xyz'"),
+        ("--export-lut", "fix.txt", "cannot write LUTs with extension '.txt'"),
+    ],
+)
+def test_fix_cli_bad_output_names_fail_before_any_work(
+    run, tmp_path, photo, monkeypatch, flag, bad, says
+):
+    # Checked before the model runs (a spy that fails if it does), and nothing written.
+    import lutkit.correct.fix as fix_module
+
+    def no_work(*a, **k):
+        raise AssertionError("the model ran before the output names were checked")
+
+    monkeypatch.setattr(fix_module, "fix_pixels", no_work)
+    save_image(tmp_path / "p.png", photo)
+    names = {"-o": str(tmp_path / "out.png"), "--export-lut": str(tmp_path / "fix.cube")}
+    names[flag] = str(tmp_path / bad)
+    args = ["fix", str(tmp_path / "p.png"), "--model", str(run.path)]
+    for k, v in names.items():
+        args += [k, v]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert says in result.output and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.png"]
+
+
+def test_fix_image_that_cannot_be_written_takes_the_exported_lut_with_it(run, tmp_path, photo):
+    (tmp_path / "afile").write_text("")
+    save_image(tmp_path / "p.png", photo)
+    args = ["fix", str(tmp_path / "p.png"), "--model", str(run.path)]
+    args += ["-o", str(tmp_path / "afile" / "f.png"), "--export-lut", str(tmp_path / "fix.cube")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "p.png"]
+    # The LUT named as the image (a Hald .png is a LUT format too): refused up front.
+    args[-3:] = [str(tmp_path / "f.png"), "--export-lut", str(tmp_path / "f.png")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and "two outputs are the same file" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "p.png"]
+
+
+def test_fix_export_lut_into_a_new_folder_and_alpha_and_tiff_compression_kept(run, tmp_path, photo):
+    """As `lut apply`: the alpha plane and a TIFF's compression survive, and the LUT's
+    folder is made as the image's is."""
+    alpha = np.linspace(0, 255, photo.shape[0] * photo.shape[1]).astype(np.uint8)
+    alpha = alpha.reshape(photo.shape[:2])
+    save_image(tmp_path / "p.tif", photo, alpha=alpha, compression="tiff_lzw")
+    fix_files(
+        run,
+        plan_outputs([tmp_path / "p.tif"], tmp_path / "new" / "f.tif"),
+        export_lut=tmp_path / "luts" / "fix.cube",
+    )
+    out = load_image(tmp_path / "new" / "f.tif", keep_alpha=True)
+    assert np.array_equal(out.alpha, alpha)
+    with Image.open(tmp_path / "new" / "f.tif") as im:
+        assert im.info.get("compression") == "tiff_lzw"
+    again = read_lut(tmp_path / "luts" / "fix.cube").apply(photo)
+    assert np.abs(again.astype(int) - out.pixels.astype(int)).max() <= 1
+
+
+def test_model_export_from_another_folder(run, tmp_path, monkeypatch):
+    """A run names its dataset relative to where it was trained ("datasets/x"); export
+    finds it by the recorded absolute path from any folder, and writes no such path."""
+    import json
+    import os
+    import shutil
+
+    from lutkit.correct.model import export_model
+
+    copy = tmp_path / "runs" / "r"
+    shutil.copytree(run.path, copy)
+    doc = json.loads((copy / "config.json").read_text())
+    absolute = doc["dataset_path"]
+    doc["dataset"] = os.path.relpath(absolute, Path(absolute).parents[1])
+    (copy / "config.json").write_text(json.dumps(doc))
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert not Path(doc["dataset"]).exists()
+    dst = export_model(copy, tmp_path / "exported", colormap="net")
+    out = json.loads((dst / "config.json").read_text())
+    assert "dataset_path" not in out and out["dataset"] == doc["dataset"]
+    assert out["heldout_photos"]  # read from the dataset's val and test shards

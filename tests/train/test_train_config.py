@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from lutkit.errors import ConfigError
 from lutkit.train.config import TrainConfig, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
+# With no close match, an unknown key's error lists the keys, in the dataclass's order.
+KEYS = ", ".join(f.name for f in fields(TrainConfig))
 
 
 def write(tmp_path, text: str) -> Path:
@@ -46,7 +49,7 @@ def test_toml_and_overrides(tmp_path):
     ("text", "message"),
     [
         ("epoch = 3\n", "unknown key 'epoch' (did you mean 'epochs'?)"),
-        ("flavour = 1\n", "unknown key 'flavour'"),
+        ("flavour = 1\n", f"unknown key 'flavour' (the keys: {KEYS})"),
         ('epochs = "3"\n', "epochs must be an integer, got '3'"),
         ("epochs = 2.5\n", "epochs must be an integer, got 2.5"),
         ("epochs = true\n", "epochs must be an integer, got True"),
@@ -70,7 +73,7 @@ def test_toml_errors(tmp_path, text, message):
 @pytest.mark.parametrize(
     ("item", "message"),
     [
-        ("foo=1", "--set: unknown key 'foo'"),
+        ("foo=1", f"--set: unknown key 'foo' (the keys: {KEYS})"),
         ("warmup=1", "--set: unknown key 'warmup' (did you mean 'warmup_steps'?)"),
         ("epochs", "--set expects key=value, got 'epochs'"),
         ("=3", "--set expects key=value, got '=3'"),
@@ -93,7 +96,7 @@ def test_cli_errors_are_one_line(tmp_path):
     runner = CliRunner()
     result = runner.invoke(main, ["train", "--set", "foo=1"])
     assert result.exit_code == 1
-    assert result.output == "Error: --set: unknown key 'foo'\n"
+    assert result.output == f"Error: --set: unknown key 'foo' (the keys: {KEYS})\n"
     missing = tmp_path / "nope.toml"
     result = runner.invoke(main, ["train", "--config", str(missing)])
     assert result.exit_code == 1
