@@ -129,6 +129,28 @@ def _png_bit_depth(path: Path) -> int:
     return head[24]
 
 
+# The first bytes of the formats lutkit reads.
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"BM", "BMP"),
+)
+
+
+def _signature(path: Path) -> str | None:
+    """The format ``path``'s first bytes announce, or None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return None
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    return next((kind for magic, kind in _SIGNATURES if head.startswith(magic)), None)
+
+
 def _open(path: Path):
     from PIL import Image, UnidentifiedImageError
 
@@ -139,13 +161,20 @@ def _open(path: Path):
         raise ImageError("file not found", path=path) from None
     except IsADirectoryError:
         raise ImageError("is a folder, not an image", path=path) from None
-    except UnidentifiedImageError:
+    except (UnidentifiedImageError, OSError) as exc:
         if path.stat().st_size == 0:
             raise ImageError("empty file (0 bytes)", path=path) from None
-        raise ImageError(
-            "not an image lutkit can read", path=path, hint="use PNG, JPEG, TIFF or WebP"
-        ) from None
-    except OSError as exc:
+        kind = _signature(path)
+        if kind is not None:  # the right format, but the bytes do not decode
+            raise ImageError(
+                f"a {kind} file that cannot be decoded (truncated or corrupt?)",
+                path=path,
+                hint="export it again from the original",
+            ) from None
+        if isinstance(exc, UnidentifiedImageError):
+            raise ImageError(
+                "not an image lutkit can read", path=path, hint="use PNG, JPEG, TIFF or WebP"
+            ) from None
         raise ImageError(f"cannot open image: {exc}", path=path) from None
 
 

@@ -164,6 +164,16 @@ def test_truncated_and_empty_files(tmp_path, photo):
     assert str(err.value) == (
         f"{tmp_path / 'n.png'}: not an image lutkit can read (use PNG, JPEG, TIFF or WebP)"
     )
+    # A file that starts as a JPEG (or WebP) but does not decode is said to be one.
+    (tmp_path / "j.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4)
+    (tmp_path / "w.webp").write_bytes(b"RIFF\x00\x01\x00\x00WEBPVP8 " + b"\x00" * 64)
+    for name, kind in (("j.jpg", "JPEG"), ("w.webp", "WebP")):
+        with pytest.raises(ImageError) as err:
+            load_image(tmp_path / name)
+        assert str(err.value) == (
+            f"{tmp_path / name}: a {kind} file that cannot be decoded (truncated or corrupt?) "
+            "(export it again from the original)"
+        )
 
 
 def test_pixel_limit_refuses_before_decoding(tmp_path, photo, monkeypatch):
