@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +20,7 @@ import numpy as np
 
 from lutkit.errors import ConfigError
 from lutkit.fsutil import check_distinct_outputs, output_group
-from lutkit.images import ImageData, check_save_path, load_image, save_image
+from lutkit.images import ImageData, check_save_path, load_image
 from lutkit.luts.apply import apply_lut
 from lutkit.luts.model import LUT3D, compose
 from lutkit.progress import Progress, each
@@ -154,7 +154,7 @@ def fix_files(
     without a profile). Output names are checked before any work, and ``export_lut`` is
     written with the image as one output (:func:`lutkit.fsutil.output_group`), so a bad
     path leaves nothing behind."""
-    from lutkit.luts.files import _tiff_compression
+    from lutkit.luts.files import tiff_compression, write_image_data
     from lutkit.luts.formats import write_lut
 
     check_outputs(pairs, export_lut)
@@ -165,22 +165,12 @@ def fix_files(
         result = fix_pixels(
             run, data.pixels, colormap=colormap, iterations=iterations, strength=strength, seed=seed
         )
-        is_tiff = dst.suffix.lower() in (".tif", ".tiff")
+        # As `lut apply` writes: the profile that describes the corrected pixels.
+        fixed = replace(data, pixels=result.pixels, icc=data.output_icc, icc_converted=False)
         with output_group(dst, [export_lut]):
             if export_lut is not None:
                 write_lut(result.lut, export_lut)
-            written.append(
-                save_image(
-                    dst,
-                    result.pixels,
-                    alpha=data.alpha,
-                    exif=data.exif,
-                    icc=data.output_icc,
-                    quality=quality,
-                    compression=_tiff_compression(src, "keep") if is_tiff else None,
-                    dpi=data.dpi,
-                )
-            )
+            written.append(write_image_data(dst, fixed, quality, tiff_compression(src, "keep")))
         if compare:
             save_compare(data, result.pixels, dst.with_name(f"{dst.stem}-compare.jpg"))
     return written

@@ -130,7 +130,7 @@ def apply_to_files(
 
     def read(src: Path) -> tuple[ImageData, str | None]:
         data = load_image(src, keep_alpha=True, convert_icc=to_srgb)
-        return data, _tiff_compression(src, compression)
+        return data, tiff_compression(src, compression)
 
     written: list[Path] = []
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -144,7 +144,7 @@ def apply_to_files(
             if pending_write is not None:
                 written.append(pending_write.result())
             dst.parent.mkdir(parents=True, exist_ok=True)
-            pending_write = pool.submit(_write, dst, out, quality, tiff)
+            pending_write = pool.submit(write_image_data, dst, out, quality, tiff)
         if pending_write is not None:
             written.append(pending_write.result())
     return written
@@ -154,7 +154,7 @@ def apply_to_files(
 COMPRESSIONS = {"none": "raw", "deflate": "tiff_deflate", "lzw": "tiff_lzw", "packbits": "packbits"}
 
 
-def _tiff_compression(src: Path, choice: str) -> str | None:
+def tiff_compression(src: Path, choice: str) -> str | None:
     """The compression to write a TIFF made from ``src`` with (None: the default)."""
     if choice != "keep":
         return COMPRESSIONS[choice]
@@ -171,7 +171,9 @@ def _tiff_compression(src: Path, choice: str) -> str | None:
     return kept if kept in COMPRESSIONS.values() or kept == "tiff_adobe_deflate" else None
 
 
-def _write(dst: Path, data: ImageData, quality: int, tiff: str | None = None) -> Path:
+def write_image_data(dst: Path, data: ImageData, quality: int, tiff: str | None = None) -> Path:
+    """Write ``data`` (pixels, alpha, EXIF, ICC, dpi) to ``dst``; ``tiff`` is a TIFF
+    output's compression (:func:`tiff_compression`), ignored for other formats."""
     is_tiff = dst.suffix.lower() in (".tif", ".tiff")
     return save_image(
         dst,
