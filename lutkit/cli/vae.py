@@ -59,7 +59,8 @@ def info(spec: str) -> None:
     "--photo",
     "photos",
     multiple=True,
-    help="Bundled photo(s) to measure on (default: those held out from the default VAE).",
+    help="Bundled photo(s) to measure on, or curated ones as photos:NAME (default: those "
+    "held out from the default VAE).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--per-crop", is_flag=True, help="Also print a line per crop.")

@@ -26,12 +26,14 @@ class Photo:
 
 
 def load_photos(*, exclude: tuple[str, ...] = (), only: tuple[str, ...] = ()) -> list[Photo]:
-    """The bundled photos as float32 images, in :func:`lutkit.samples.sample_photos` order."""
+    """The bundled photos as float32 images, in :func:`lutkit.samples.sample_photos` order;
+    ``only`` may also name curated photographs as ``photos:NAME`` (``lutkit photos
+    fetch``'s cache, at full size)."""
     from lutkit.images import read_image
-    from lutkit.samples import sample_photo, sample_photos
+    from lutkit.samples import sample_photos
 
     if only:
-        return [Photo(name, read_image(sample_photo(name).path)) for name in only]
+        return [Photo(name, read_image(_photo_path(name))) for name in only]
     known = {p.name for p in sample_photos()}
     unknown = sorted(set(exclude) - known)
     if unknown:
@@ -40,6 +42,30 @@ def load_photos(*, exclude: tuple[str, ...] = (), only: tuple[str, ...] = ()) ->
     if not photos:
         raise ConfigError("no bundled photos left to train on (all held out or missing)")
     return photos
+
+
+def _photo_path(name: str):
+    """A bundled photo's file, or a curated one's (``photos:NAME``) in the cache."""
+    from lutkit.samples import sample_photo
+
+    if not name.startswith("photos:"):
+        return sample_photo(name).path
+    from lutkit.errors import PhotosError
+    from lutkit.photos.manifest import cache_dir, load_manifest
+
+    photos = {p.name: p for p in load_manifest()}
+    photo = photos.get(name.removeprefix("photos:"))
+    if photo is None:
+        raise ConfigError(
+            f"no curated photograph named {name!r}",
+            hint="`lutkit photos list` names them (as photos:NAME)",
+        )
+    path = cache_dir() / photo.file
+    if not path.is_file():
+        raise PhotosError(
+            f"{name} is not in {cache_dir()}: run `lutkit photos fetch` (make photos)"
+        )
+    return path
 
 
 def heldout_crops(

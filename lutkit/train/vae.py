@@ -40,28 +40,67 @@ from lutkit.seeds import derive_seed, rng
 from lutkit.train.optim import lr_at, optimizer_state, optimizer_tensors
 
 # The default model's dataset splits its photos so (the Makefile's PHOTOS build, tested):
-# --corpus takes that dataset's train photos only, so that the photos the default model
-# is evaluated on stay unseen by its VAE as well.
+# --corpus takes that dataset's train photos only, and the bundled photos that are also
+# its val or test photos are left out too (``eval_photos_out``), so that the photos the
+# default model is evaluated on stay unseen by its VAE as well.
 CORPUS_SPLITS = (0.78, 0.11, 0.11)
 CORPUS_MAX_SIDE = 1024  # crops cover 64..256 px of it: still objects, not only texture
 
 
+def eval_photo_hashes() -> set[str]:
+    """The sha256 of the curated photographs the default model is evaluated on (its
+    dataset's val and test photos, by the manifest and CORPUS_SPLITS)."""
+    from lutkit.data.sources import assign_split
+    from lutkit.photos.manifest import load_manifest
+
+    return {p.sha256 for p in load_manifest() if assign_split(p.sha256, CORPUS_SPLITS) != "train"}
+
+
+def bundled_training_photos(holdout: tuple[str, ...], eval_photos_out: bool) -> list[Photo]:
+    """The bundled photos a VAE trains on: all but ``holdout`` and, with
+    ``eval_photos_out``, all but the default model's val and test photos (a bundled
+    photo that is also a curated one is the same file: it is matched by sha256)."""
+    from lutkit.fsutil import file_sha256
+    from lutkit.samples import sample_photos
+
+    if not eval_photos_out:
+        return load_photos(exclude=holdout)
+    bundled = sample_photos()
+    unknown = sorted(set(holdout) - {p.name for p in bundled})
+    if unknown:
+        raise ConfigError(f"no bundled photo named {unknown[0]!r}")
+    leave_out = eval_photo_hashes()
+    keep = [
+        p.name for p in bundled if p.name not in holdout and file_sha256(p.path) not in leave_out
+    ]
+    if not keep:
+        raise ConfigError("every bundled photo is held out or evaluated on: none to train on")
+    return load_photos(only=tuple(keep))
+
+
 def corpus_photos(
-    folder: str | os.PathLike[str] | None = None, max_side: int = CORPUS_MAX_SIDE
+    folder: str | os.PathLike[str] | None = None,
+    max_side: int = CORPUS_MAX_SIDE,
+    exclude: tuple[str, ...] = (),
 ) -> list[Photo]:
     """The curated photographs of the default model's train split, as float32 sRGB
-    images area-downscaled to at most ``max_side`` px (``photos:NAME``)."""
+    images area-downscaled to at most ``max_side`` px (``photos:NAME``), but those that
+    are the same file as one of the bundled photos named in ``exclude`` (the VAE's
+    held-out photos: grace_hopper is also a curated train photo)."""
     import cv2
 
     from lutkit.data.sources import assign_split
     from lutkit.fsutil import file_sha256
     from lutkit.images import read_image
     from lutkit.photos.manifest import cached_photos
+    from lutkit.samples import sample_photo
 
+    skip = {file_sha256(sample_photo(name).path) for name in exclude}
     out = []
     for photo, path in cached_photos(folder):
         # the file's own hash, as `dataset build` splits by (the manifest's when verified)
-        if assign_split(file_sha256(path), CORPUS_SPLITS) != "train":
+        digest = file_sha256(path)
+        if assign_split(digest, CORPUS_SPLITS) != "train" or digest in skip:
             continue
         pixels = read_image(path)
         h, w = pixels.shape[:2]
@@ -96,6 +135,11 @@ class VAETrainConfig:
     # Also the curated photographs (`lutkit photos fetch`), the train split of the
     # default model's dataset only (CORPUS_SPLITS), each at most CORPUS_MAX_SIDE px.
     corpus: bool = False
+    # Leave out every photo the default model is evaluated on (its val and test photos;
+    # before this setting, the bundled motorcycle and immunohistochemistry were trained
+    # on) and, from the corpus, the held-out photos above (grace_hopper is a curated
+    # train photo too). A checkpoint from before it has False (_BEFORE).
+    eval_photos_out: bool = True
     threads: int = 2
     checkpoint_every: int = 250
     eval_every: int = 250
@@ -248,6 +292,11 @@ def _refuse_a_run_folder(out: Path) -> None:
         )
 
 
+# Settings whose default changed when they were added: a checkpoint without the key was
+# trained as this value says.
+_BEFORE = {"eval_photos_out": False}
+
+
 def _load_resume(folder: Path, cfg: VAETrainConfig):
     """(vae, step, seconds, log, optimizer state) from a resume folder, or None."""
     from diffusers import AutoencoderKL
@@ -257,9 +306,9 @@ def _load_resume(folder: Path, cfg: VAETrainConfig):
     if not state_path.is_file():
         return None
     info = json.loads(state_path.read_text(encoding="utf-8"))
-    # A key added since the checkpoint was written takes its default, which is what the
-    # older code did (``corpus``: False).
-    saved = VAETrainConfig().to_dict() | dict(info.get("config") or {})
+    # A key added since the checkpoint was written takes what the older code did: its
+    # default (``corpus``: False), or _BEFORE's value where the default changed.
+    saved = VAETrainConfig().to_dict() | _BEFORE | dict(info.get("config") or {})
     if saved != cfg.to_dict():
         raise ConfigError(
             "a resume checkpoint from a different configuration is in the way",
@@ -324,9 +373,10 @@ def train_vae(
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.threads)
     keep_freed_memory()  # the same bytes, fewer page faults (lutkit.device)
-    photos = load_photos(exclude=tuple(cfg.holdout))
+    photos = bundled_training_photos(tuple(cfg.holdout), cfg.eval_photos_out)
     if cfg.corpus:
-        photos += corpus_photos()
+        exclude = tuple(cfg.holdout) if cfg.eval_photos_out else ()
+        photos += corpus_photos(exclude=exclude)
     recipe = load_recipe(cfg.recipe)
     progress_crops = heldout_crops(
         size=eval_size, photos=tuple(cfg.holdout), per_photo=1, distorted=False
@@ -468,7 +518,13 @@ def _write_report(out: Path, cfg, result: VAETrainResult, vae, command: str, nam
         )
         + "; "
         f"{cfg.distort_p:.0%} of crops recoloured by the `{cfg.recipe}` recipe",
-        f"- held out (never trained on): {', '.join(cfg.holdout)}",
+        f"- held out (never trained on): {', '.join(cfg.holdout)}"
+        + (
+            ", and every photo the default model is evaluated on"
+            if cfg.eval_photos_out
+            else " as bundled photos (eval_photos_out off: curated copies of them and the "
+            "default model's evaluation photos may be trained on)"
+        ),
         f"- initialisation: `{cfg.init}`"
         + (
             " (starts as a block-average colour codec: exact 8x8 tile colours, as sharp as "

@@ -172,6 +172,67 @@ def test_a_checkpoint_from_before_the_corpus_option_resumes(tmp_path, monkeypatc
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_a_checkpoint_from_before_eval_photos_out_is_refused(tmp_path, monkeypatch):
+    """A resume state without ``eval_photos_out`` was trained on the default model's
+    evaluation photos (what the older code did): it is not this run, so it is refused
+    rather than continued on other photos."""
+    real = tv.make_batch
+    monkeypatch.setattr(tv, "make_batch", interrupting(real, at=3))
+    with pytest.raises(KeyboardInterrupt):
+        tv.train_vae(tmp_path / "old", tiny_config(), **QUICK)
+    state = tmp_path / "old" / "resume" / "state.json"
+    info = json.loads(state.read_text())
+    del info["config"]["eval_photos_out"]
+    state.write_text(json.dumps(info))
+    monkeypatch.setattr(tv, "make_batch", real)
+    with pytest.raises(ConfigError, match="different configuration"):
+        tv.train_vae(tmp_path / "old", tiny_config(), **QUICK)
+
+
+def test_the_vae_never_trains_on_the_default_models_evaluation_photos():
+    """The bundled photos a VAE trains on leave out its held-out photos and every photo
+    the default model is evaluated on (its val and test photos, the same files as
+    bundled motorcycle and immunohistochemistry); without eval_photos_out, the older set."""
+    from lutkit.fsutil import file_sha256
+    from lutkit.samples import sample_photo, sample_photos
+
+    names = {p.name for p in tv.bundled_training_photos(tv.HOLDOUT, True)}
+    evaluated = tv.eval_photo_hashes()
+    bundled = {p.name for p in sample_photos()}
+    assert not names & set(tv.HOLDOUT)
+    assert all(file_sha256(sample_photo(n).path) not in evaluated for n in names)
+    assert {"motorcycle", "immunohistochemistry"} & bundled <= bundled - names
+    assert names == {
+        p.name
+        for p in sample_photos()
+        if p.name not in tv.HOLDOUT and file_sha256(p.path) not in evaluated
+    }
+    older = {p.name for p in tv.bundled_training_photos(tv.HOLDOUT, False)}
+    assert older == bundled - set(tv.HOLDOUT)
+    with pytest.raises(ConfigError, match="no bundled photo named 'nope'"):
+        tv.bundled_training_photos(("nope",), True)
+
+
+def test_the_corpus_leaves_out_the_vaes_held_out_photos(tmp_path):
+    """grace_hopper is a bundled photo the VAE is measured on and a curated train photo
+    (the same file): with exclude, the corpus leaves it out, and only it."""
+    import shutil
+
+    from lutkit.images import save_image
+    from lutkit.photos.manifest import load_manifest
+    from lutkit.samples import sample_photo
+
+    for k, p in enumerate(load_manifest()):
+        if p.name == "grace-hopper":
+            shutil.copyfile(sample_photo("grace_hopper").path, tmp_path / p.file)
+        else:
+            save_image(tmp_path / p.file, np.full((20, 40, 3), 8 * k % 256, np.uint8))
+    every = [g.name for g in tv.corpus_photos(tmp_path, max_side=16)]
+    assert "photos:grace-hopper" in every
+    kept = [g.name for g in tv.corpus_photos(tmp_path, max_side=16, exclude=tv.HOLDOUT)]
+    assert kept == [n for n in every if n != "photos:grace-hopper"]
+
+
 def test_a_training_runs_folder_is_refused(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
