@@ -74,8 +74,10 @@ demo: $(STAMP)
 	$(LUTKIT) train --config pipelines/train/demo.toml
 	$(LUTKIT) demo --out $(DEMO) --model default
 
-# The exact command that produced the shipped weights (see lutkit/resources/vae/TRAINING.md).
-# It trains on the bundled photos and the curated photographs of the default model's train
+# The command that produced the shipped weights at commit fca0292 (see
+# lutkit/resources/vae/TRAINING.md); it now leaves out the default model's evaluation
+# photos and the curated grace-hopper (eval_photos_out), so it trains other weights. It
+# trains on the bundled photos and the curated photographs of the default model's train
 # split (--corpus), so it fetches those first.
 vae: $(STAMP)
 	$(LUTKIT) photos fetch

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fresh-machine check (`make fresh-check`): clone the committed HEAD into a temporary
-# folder and run there exactly the two set-up commands the README's Install gives,
+# folder and run there exactly the `make demo` and `make test` lines of the README's Install:
 # `make demo` and `make test`. Any error fails the check. Uncommitted work is not
 # part of the clone, on purpose: this is what a new user gets.
 set -euo pipefail

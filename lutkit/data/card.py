@@ -141,7 +141,7 @@ Paired distorted/clean photos made by lutkit {doc["lutkit"]} (`lutkit dataset bu
 
 | column | type | meaning |
 |---|---|---|
-| id | string | `<source sha256[:16]>-<variant, 3 digits>` |
+| id | string | `<source sha256[:16]>-<variant, zero-padded to 3 digits>` |
 | source, source_sha256 | string | the clean photo and the sha256 of its file |
 | split | string | train / val / test |
 | variant, seed | int | the variant number and the seed its ops were drawn with |

@@ -47,13 +47,18 @@ CORPUS_SPLITS = (0.78, 0.11, 0.11)
 CORPUS_MAX_SIDE = 1024  # crops cover 64..256 px of it: still objects, not only texture
 
 
-def eval_photo_hashes() -> set[str]:
-    """The sha256 of the curated photographs the default model is evaluated on (its
-    dataset's val and test photos, by the manifest and CORPUS_SPLITS)."""
+def eval_photos():
+    """The manifest rows of the curated photographs the default model is evaluated on
+    (its dataset's val and test photos, by each photo's sha256 and CORPUS_SPLITS)."""
     from lutkit.data.sources import assign_split
     from lutkit.photos.manifest import load_manifest
 
-    return {p.sha256 for p in load_manifest() if assign_split(p.sha256, CORPUS_SPLITS) != "train"}
+    return [p for p in load_manifest() if assign_split(p.sha256, CORPUS_SPLITS) != "train"]
+
+
+def eval_photo_hashes() -> set[str]:
+    """The sha256 of :func:`eval_photos`."""
+    return {p.sha256 for p in eval_photos()}
 
 
 def bundled_training_photos(holdout: tuple[str, ...], eval_photos_out: bool) -> list[Photo]:
@@ -69,10 +74,16 @@ def bundled_training_photos(holdout: tuple[str, ...], eval_photos_out: bool) -> 
     unknown = sorted(set(holdout) - {p.name for p in bundled})
     if unknown:
         raise ConfigError(f"no bundled photo named {unknown[0]!r}")
-    leave_out = eval_photo_hashes()
-    keep = [
-        p.name for p in bundled if p.name not in holdout and file_sha256(p.path) not in leave_out
-    ]
+    evaluated = eval_photos()
+    hashes = {p.sha256 for p in evaluated}
+    # by the bytes, and by the file inside its package too (another scikit-image version
+    # may ship other bytes of the same picture)
+    paths = {p.path for p in evaluated if p.is_pip}
+
+    def evaluated_on(path: Path) -> bool:
+        return file_sha256(path) in hashes or any(path.as_posix().endswith(q) for q in paths)
+
+    keep = [p.name for p in bundled if p.name not in holdout and not evaluated_on(p.path)]
     if not keep:
         raise ConfigError("every bundled photo is held out or evaluated on: none to train on")
     return load_photos(only=tuple(keep))
@@ -309,7 +320,15 @@ def _load_resume(folder: Path, cfg: VAETrainConfig):
     # A key added since the checkpoint was written takes what the older code did: its
     # default (``corpus``: False), or _BEFORE's value where the default changed.
     saved = VAETrainConfig().to_dict() | _BEFORE | dict(info.get("config") or {})
-    if saved != cfg.to_dict():
+    wanted = cfg.to_dict()
+    older = [k for k in _BEFORE if k not in (info.get("config") or {}) and saved[k] != wanted[k]]
+    if older:
+        raise ConfigError(
+            f"a resume checkpoint from before {older[0]} is in the way: it trained on other photos",
+            path=folder,
+            hint="delete it to start this run afresh",
+        )
+    if saved != wanted:
         raise ConfigError(
             "a resume checkpoint from a different configuration is in the way",
             path=folder,
