@@ -24,7 +24,7 @@ help:
 	@echo "make eval    the shipped default model against the baselines on those sets -> reports/default/index.html, results.md"
 	@echo "make eval-demo  the same for the small demo run (runs/demo) on the demo dataset -> reports/demo"
 	@echo "make vae-eval  the default VAE's held-out PSNR and delta E 2000 at 224"
-	@echo "make vae     retrain lutkit's default VAE on the photos -> lutkit/resources/vae (about 45 min on 2 CPU cores)"
+	@echo "make vae     retrain lutkit's default VAE on the photos -> lutkit/resources/vae (about 16 min on 2 CPU cores)"
 	@echo "make bench   benchmarks (LUT apply vs Pillow, OCIO, colour, torch; distortions) -> reports/bench.md"
 	@echo "make luts    re-author the GIMP-made LUTs in luts/ from luts/gimp/*.scm (needs GIMP 2.10)"
 	@echo "make lint    ruff check + format check"
@@ -74,11 +74,10 @@ demo: $(STAMP)
 	$(LUTKIT) train --config pipelines/train/demo.toml
 	$(LUTKIT) demo --out $(DEMO) --model default
 
-# The command that produced the shipped weights at commit fca0292 (see
-# lutkit/resources/vae/TRAINING.md); it now leaves out the default model's evaluation
-# photos and the curated grace-hopper (eval_photos_out), so it trains other weights. It
-# trains on the bundled photos and the curated photographs of the default model's train
-# split (--corpus), so it fetches those first.
+# The exact command that produced the shipped weights (see lutkit/resources/vae/TRAINING.md).
+# It trains on the bundled photos and the curated photographs of the default model's train
+# split (--corpus), so it fetches those first; every photo the default model or the VAE is
+# evaluated on is left out.
 vae: $(STAMP)
 	$(LUTKIT) photos fetch
 	$(LUTKIT) vae train --out lutkit/resources/vae --corpus --steps 6000 --batch-size 8 --size 64 --lr 0.0001 --warmup 100 --kl-weight 0.0001 --colour-weight 1 --seed 0 --threads 2
