@@ -1,7 +1,8 @@
 """Measure a VAE on photos it was not trained on: PSNR and delta E 2000.
 
 The held-out photos (``HOLDOUT``) are bundled photos that ``lutkit vae train`` leaves
-out (grace_hopper, a curated train photo too, is left out of ``--corpus`` as well); ``heldout_crops`` cuts seeded evaluation crops from them (clean, and
+out (grace_hopper, a curated train photo too, is left out of ``--corpus`` as well);
+``heldout_crops`` cuts seeded evaluation crops from them (clean, and
 recoloured by a distortion recipe), ``evaluate_vae`` reconstructs them through the
 posterior mean and a seeded posterior sample. What ``lutkit vae eval`` prints.
 """

@@ -56,11 +56,6 @@ def eval_photos():
     return [p for p in load_manifest() if assign_split(p.sha256, CORPUS_SPLITS) != "train"]
 
 
-def eval_photo_hashes() -> set[str]:
-    """The sha256 of :func:`eval_photos`."""
-    return {p.sha256 for p in eval_photos()}
-
-
 def bundled_training_photos(holdout: tuple[str, ...], eval_photos_out: bool) -> list[Photo]:
     """The bundled photos a VAE trains on: all but ``holdout`` and, with
     ``eval_photos_out``, all but the default model's val and test photos (a bundled
@@ -70,10 +65,6 @@ def bundled_training_photos(holdout: tuple[str, ...], eval_photos_out: bool) -> 
 
     if not eval_photos_out:
         return load_photos(exclude=holdout)
-    bundled = sample_photos()
-    unknown = sorted(set(holdout) - {p.name for p in bundled})
-    if unknown:
-        raise ConfigError(f"no bundled photo named {unknown[0]!r}")
     evaluated = eval_photos()
     hashes = {p.sha256 for p in evaluated}
     # by the bytes, and by the file inside its package too (another scikit-image version
@@ -83,10 +74,8 @@ def bundled_training_photos(holdout: tuple[str, ...], eval_photos_out: bool) -> 
     def evaluated_on(path: Path) -> bool:
         return file_sha256(path) in hashes or any(path.as_posix().endswith(q) for q in paths)
 
-    keep = [p.name for p in bundled if p.name not in holdout and not evaluated_on(p.path)]
-    if not keep:
-        raise ConfigError("every bundled photo is held out or evaluated on: none to train on")
-    return load_photos(only=tuple(keep))
+    leave_out = tuple(p.name for p in sample_photos() if evaluated_on(p.path))
+    return load_photos(exclude=tuple(holdout) + leave_out)
 
 
 def corpus_photos(

@@ -198,7 +198,7 @@ def test_a_checkpoint_from_before_eval_photos_out_is_refused(tmp_path, monkeypat
         tv.train_vae(tmp_path / "old", tiny_config(), **QUICK)
 
 
-def test_the_vae_never_trains_on_the_default_models_evaluation_photos():
+def test_the_vae_never_trains_on_the_default_models_evaluation_photos(monkeypatch):
     """The bundled photos a VAE trains on leave out its held-out photos and every photo
     the default model is evaluated on (its val and test photos, the same files as
     bundled motorcycle and immunohistochemistry); without eval_photos_out, the older set."""
@@ -206,7 +206,7 @@ def test_the_vae_never_trains_on_the_default_models_evaluation_photos():
     from lutkit.samples import sample_photo, sample_photos
 
     names = {p.name for p in tv.bundled_training_photos(tv.HOLDOUT, True)}
-    evaluated = tv.eval_photo_hashes()
+    evaluated = {p.sha256 for p in tv.eval_photos()}
     bundled = {p.name for p in sample_photos()}
     assert not names & set(tv.HOLDOUT)
     assert all(file_sha256(sample_photo(n).path) not in evaluated for n in names)
@@ -216,12 +216,9 @@ def test_the_vae_never_trains_on_the_default_models_evaluation_photos():
     # another scikit-image version's bytes: matched by the file inside the package too
     import lutkit.fsutil
 
-    real_sha = lutkit.fsutil.file_sha256
-    lutkit.fsutil.file_sha256 = lambda path: "other bytes"
-    try:
-        assert {p.name for p in tv.bundled_training_photos(tv.HOLDOUT, True)} == names
-    finally:
-        lutkit.fsutil.file_sha256 = real_sha
+    monkeypatch.setattr(lutkit.fsutil, "file_sha256", lambda path: "other bytes")
+    assert {p.name for p in tv.bundled_training_photos(tv.HOLDOUT, True)} == names
+    monkeypatch.undo()
     older = {p.name for p in tv.bundled_training_photos(tv.HOLDOUT, False)}
     assert older == bundled - set(tv.HOLDOUT)
     with pytest.raises(ConfigError, match="no bundled photo named 'nope'"):
