@@ -114,10 +114,11 @@ eval-sets: photos-data
 
 # The shipped default model against the baselines on those sets -> reports/default
 # (its tables are copied into the README and TRAINING.md by scripts/readme_tables.py;
-# its images/gallery.jpg becomes the README's picture). The learned
-# baselines are the FFCC-style estimator alone (with the gray-pixel histogram), with one
-# light and with a light per tonal band (cached in reports/default/baselines); the pixel FCN and IA-3DLUT train slowly on
-# these 6656 pairs on a CPU: add them with --baselines fcn,ia3dlut,ffcc,ffcc-tonal.
+# its images/gallery.jpg becomes the README's picture). The learned baselines are the
+# FFCC-style estimator alone (with the histograms of the grayest and brightest pixels),
+# with one light and with a light per tonal band (cached in reports/default/baselines);
+# the pixel FCN and IA-3DLUT train slowly on these 6656 pairs on a CPU: add them with
+# --baselines fcn,ia3dlut,ffcc,ffcc-tonal.
 eval: eval-sets
 	$(LUTKIT) eval --model default --sets datasets/photos-eval -o reports/default --baselines ffcc,ffcc-tonal
 	cp reports/default/images/gallery.jpg docs/default-model-gallery.jpg

@@ -52,7 +52,10 @@ def info(path: str | None) -> None:
     click.echo(f"VAE: {run.config.vae} (fingerprint {run.fingerprint})")
     click.echo(f"recolor net: width {run.config.width}, {run.config.res_blocks} blocks")
     blend = getattr(run.lutnet, "config", {})
-    reads = "; its FFCC-style candidates read the gray pixels too" if blend.get("gray") else ""
+    planes = [p for p, key in (("gray", "gray"), ("brightest", "bright")) if blend.get(key)]
+    reads = (
+        f"; its FFCC-style candidates read the {' and '.join(planes)} pixels too" if planes else ""
+    )
     if blend.get("exposure"):
         reads += "; then one exposure gain"
     click.echo(f"LUT net: {lut}" + (f" over {cands}" if cands else "") + reads)

@@ -78,7 +78,8 @@ def _lut_method(model: Any) -> Method:
 
 
 def _ffcc_method(model: Any) -> Method:
-    plus = " + gray pixels" if model.gray else ""
+    cues = " and ".join(c for c, on in (("gray", model.gray), ("bright", model.bright)) if on)
+    plus = f" + {cues} pixels" if cues else ""
     if model.bands > 1:
         label = f"FFCC-style{plus}, a light per tonal band ({model.bands}; learned)"
         return Method("ffcc-tonal", label, "learned", model.correct)
@@ -106,7 +107,7 @@ def _data_key(dataset: str | os.PathLike[str]) -> str:
 
 # Settings added to a baseline's config after models were cached: at the value every
 # earlier model had, a setting stays out of the key, so those models are still reused.
-_LATER_SETTINGS = {"bands": 1, "gray": False, "colour_loss": "de76"}
+_LATER_SETTINGS = {"bands": 1, "gray": False, "bright": False, "colour_loss": "de76"}
 
 
 def _cache_key(data_key: str, name: str, config: Any) -> str:

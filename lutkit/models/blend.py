@@ -9,7 +9,8 @@ Candidates (each a pointwise colour map, so the blend bakes into one LUT3D):
   lights (von Kries gains in linear light, as in :mod:`lutkit.models.baselines`);
 - ``illuminant``: the light of the learned, translation-equivariant FFCC-style
   :class:`~lutkit.models.illuminant.IlluminantNet` (with ``gray``, both FFCC-style
-  candidates also read a histogram of the view's grayest pixels);
+  candidates also read a histogram of the view's grayest pixels; with ``bright``, of
+  its brightest);
 - ``illuminant-tonal``: the same kind of estimator with a light per tonal band
   (shadows, midtones, highlights; ``IlluminantNet(bands=3)``), applied as gains that
   follow each pixel's luma: a per-channel curve, for split-toned and cross-processed
@@ -155,6 +156,7 @@ class BlendNet(PretrainedMixin, nn.Module):
         latent_net: dict | None = None,
         gray: bool = False,
         exposure: bool = False,
+        bright: bool = False,
     ):
         super().__init__()
         unknown = [c for c in candidates if c not in CANDIDATES]
@@ -175,10 +177,13 @@ class BlendNet(PretrainedMixin, nn.Module):
             self.config["gray"] = True
         if exposure:  # likewise
             self.config["exposure"] = True
+        if bright:  # likewise
+            self.config["bright"] = True
         self.exposure = ExposureStage() if exposure else None
-        self.illuminant = IlluminantNet(gray=gray) if "illuminant" in candidates else None
+        planes = {"gray": gray, "bright": bright}
+        self.illuminant = IlluminantNet(**planes) if "illuminant" in candidates else None
         tonal = "illuminant-tonal" in candidates
-        self.tonal = IlluminantNet(bands=TONAL_BANDS, gray=gray) if tonal else None
+        self.tonal = IlluminantNet(bands=TONAL_BANDS, **planes) if tonal else None
         self.latent = None
         if latent_net is not None:
             from lutkit.models.colormap import LUTNet

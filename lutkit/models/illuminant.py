@@ -10,14 +10,17 @@ channel, applied by FFT so it is a linear, not a wrapping, convolution), plus a 
 bias map over the plane (the prior of where lights are), a softmax over the plane, and
 its mean: the light's (u, v). The softmax's spread is the estimator's own uncertainty.
 With the default 48 x 48 plane that is 2 x 96^2 + 48^2 + 1 = 20 737 parameters (a
-third 96^2 filter with ``gray``).
+third 96^2 filter with ``gray``, another with ``bright``).
 
 The histogram channels are the pixels and a local-contrast image (|x - blur(x)|, FFCC's
 "edge" channel), each normalised to sum to 1; near-black and clipped pixels are left
 out. With ``gray=True`` a third channel holds the view's grayest pixels
 (:func:`gray_plane`: those whose local contrast is the same in every channel, which a
 change of light leaves gray, after Qian et al. 2019's grayness index), so the filters
-can learn how much to trust them. Tensors are (B, 3, H, W) sRGB-encoded in [0, 1].
+can learn how much to trust them. With ``bright=True`` another holds the view's brightest
+pixels (:func:`bright_plane`: white patch's cue, that the brightest surfaces are near
+white, as a histogram the filters can weigh). Tensors are (B, 3, H, W) sRGB-encoded in
+[0, 1].
 
 With ``bands`` > 1 the net also estimates a light per tonal band (``bands`` hat-shaped
 bands over sRGB luma, shadows to highlights), with the same filters and a bias map per
@@ -121,11 +124,38 @@ def gray_plane(rgb: torch.Tensor, share: float = GRAY_SHARE):
     return logs[:, 1] - logs[:, 0], logs[:, 1] - logs[:, 2], chosen
 
 
+BRIGHT_SHARE = 0.05  # the bright plane: this share of a view's pixels, the brightest
+
+
+def bright_plane(rgb: torch.Tensor, share: float = BRIGHT_SHARE):
+    """(u, v, chosen) of the ``share`` brightest pixels of each (B, 3, H, W) sRGB view.
+
+    Brightness is the sum of the linear channels of the view blurred as in
+    :func:`gray_plane`; near-black and clipped pixels are never chosen, nor any pixel
+    whose blur reaches one (a clipped highlight's chroma is the clip's, not the
+    light's, and the rim of a clipped sky would otherwise outrank a white wall). A
+    change of light scales the channels, so the brightest pixels stay mostly the same
+    (a strong tint reorders the margin a little) and their (u, v) move by the light's,
+    as every plane's do."""
+    lin = srgb_to_linear_torch(rgb)
+    usable = ((lin > 0.004) & (lin < 0.98)).all(dim=1, keepdim=True).to(lin.dtype)
+    reach = 2 * int(3 * _GRAY_SIGMA) + 1  # the blur's support (:func:`_gaussian`)
+    usable = (-F.max_pool2d(-usable, reach, stride=1, padding=reach // 2))[:, 0] > 0.5
+    blurred = _gaussian(lin) + 1e-4
+    level = torch.where(usable, blurred.sum(dim=1), torch.full_like(lin[:, 0], -1.0)).flatten(1)
+    n = max(int(share * level.shape[1]), 1)
+    cut = level.sort(dim=1, descending=True).values[:, n - 1]
+    chosen = ((level >= cut[:, None]) & (level > 0)).view(rgb.shape[0], *rgb.shape[2:])
+    logs = torch.log(blurred)
+    return logs[:, 1] - logs[:, 0], logs[:, 1] - logs[:, 2], chosen
+
+
 def _chroma_planes(
-    rgb: torch.Tensor, gray: bool = False
+    rgb: torch.Tensor, gray: bool = False, bright: bool = False
 ) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """(u, v, usable) of the pixels and of their local contrast, in linear light (and
-    with ``gray``, of the grayest pixels: :func:`gray_plane`)."""
+    """(u, v, usable) of the pixels and of their local contrast, in linear light (with
+    ``gray``, of the grayest pixels: :func:`gray_plane`; with ``bright``, then of the
+    brightest: :func:`bright_plane`)."""
     lin = srgb_to_linear_torch(rgb)
     blur = F.avg_pool2d(F.pad(lin, (2, 2, 2, 2), mode="replicate"), 5, stride=1)
     edge = (lin - blur).abs()
@@ -137,16 +167,24 @@ def _chroma_planes(
         planes.append((logs[:, 1] - logs[:, 0], logs[:, 1] - logs[:, 2], ok))
     if gray:
         planes.append(gray_plane(rgb))
+    if bright:
+        planes.append(bright_plane(rgb))
     return planes
 
 
 def log_chroma_histogram(
-    rgb: torch.Tensor, bins: int, lo: float, step: float, gray: bool = False
+    rgb: torch.Tensor,
+    bins: int,
+    lo: float,
+    step: float,
+    gray: bool = False,
+    bright: bool = False,
 ) -> torch.Tensor:
     """(B, 3, H, W) sRGB -> (B, 2, bins, bins) histograms of (u, v) in linear light, of the
     pixels and of their local contrast (with ``gray``, (B, 3, ...): and of the grayest
-    pixels), each summing to 1 (bilinear binning)."""
-    planes = _chroma_planes(rgb, gray)
+    pixels; with ``bright`` one plane more: the brightest), each summing to 1 (bilinear
+    binning)."""
+    planes = _chroma_planes(rgb, gray, bright)
     return torch.stack([_splat(u, v, ok, bins, lo, step) for u, v, ok in planes], 1)
 
 
@@ -169,12 +207,19 @@ def apply_band_gains(rgb: torch.Tensor, gains: torch.Tensor) -> torch.Tensor:
 
 
 def log_chroma_band_histograms(
-    rgb: torch.Tensor, bins: int, lo: float, step: float, bands: int, gray: bool = False
+    rgb: torch.Tensor,
+    bins: int,
+    lo: float,
+    step: float,
+    bands: int,
+    gray: bool = False,
+    bright: bool = False,
 ) -> torch.Tensor:
-    """(B, 3, H, W) sRGB -> (B, 1 + bands, 2, bins, bins) (3 planes with ``gray``): the
-    whole image's histograms (as :func:`log_chroma_histogram`), then each tonal band's
-    (pixels weighted by :func:`band_weights`)."""
-    planes = _chroma_planes(rgb, gray)  # computed once, splatted with each band's weights
+    """(B, 3, H, W) sRGB -> (B, 1 + bands, P, bins, bins) (P planes: 2, plus one with
+    ``gray``, plus one with ``bright``): the whole image's histograms (as
+    :func:`log_chroma_histogram`), then each tonal band's (pixels weighted by
+    :func:`band_weights`)."""
+    planes = _chroma_planes(rgb, gray, bright)  # computed once, splatted with each band's weights
     weights = [None, *band_weights(rgb, bands).unbind(1)]
     return torch.stack(
         [
@@ -212,7 +257,8 @@ class IlluminantNet(PretrainedMixin, nn.Module):
     uniform posterior whose mean is (almost) gray, so it starts as "do nothing".
     ``bands`` > 1 adds the per-band lights (:meth:`band_gains`; see the module doc);
     ``forward``, :meth:`gains` and :meth:`light` stay the whole image's. ``gray`` adds
-    the gray-pixel histogram (:func:`gray_plane`) and its filter.
+    the gray-pixel histogram (:func:`gray_plane`) and its filter, ``bright`` the
+    brightest pixels' (:func:`bright_plane`) and its filter.
     """
 
     def __init__(
@@ -222,6 +268,7 @@ class IlluminantNet(PretrainedMixin, nn.Module):
         lo: float | None = None,
         bands: int = 1,
         gray: bool = False,
+        bright: bool = False,
     ):
         super().__init__()
         good_bands = isinstance(bands, int) and not isinstance(bands, bool) and 1 <= bands <= 8
@@ -233,7 +280,10 @@ class IlluminantNet(PretrainedMixin, nn.Module):
             self.config["bands"] = bands
         if gray:  # (likewise)
             self.config["gray"] = True
-        self.filters = nn.Parameter(torch.zeros(3 if gray else 2, 2 * bins, 2 * bins))
+        if bright:  # (likewise)
+            self.config["bright"] = True
+        planes = 2 + int(bool(gray)) + int(bool(bright))
+        self.filters = nn.Parameter(torch.zeros(planes, 2 * bins, 2 * bins))
         self.bias = nn.Parameter(torch.zeros(bins, bins))
         self.log_temp = nn.Parameter(torch.tensor(0.0))
         if bands > 1:
@@ -251,17 +301,21 @@ class IlluminantNet(PretrainedMixin, nn.Module):
     def gray(self) -> bool:
         return bool(self.config.get("gray", False))
 
+    @property
+    def bright(self) -> bool:
+        return bool(self.config.get("bright", False))
+
     def histogram(self, rgb: torch.Tensor) -> torch.Tensor:
         """The (B, 2, bins, bins) input histograms, or with bands (B, 1 + bands, 2, bins,
-        bins): the whole image's, then each band's (no gradient: they are data); 3
-        planes instead of 2 with ``gray``."""
-        c, gray = self.config, self.gray
+        bins): the whole image's, then each band's (no gradient: they are data); one
+        plane more with ``gray`` and one with ``bright``."""
+        c, gray, bright = self.config, self.gray, self.bright
         with torch.no_grad():
             if self.bands > 1:
                 return log_chroma_band_histograms(
-                    rgb, c["bins"], c["lo"], c["step"], self.bands, gray
+                    rgb, c["bins"], c["lo"], c["step"], self.bands, gray, bright
                 )
-            return log_chroma_histogram(rgb, c["bins"], c["lo"], c["step"], gray)
+            return log_chroma_histogram(rgb, c["bins"], c["lo"], c["step"], gray, bright)
 
     def _posteriors(self, hist: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         """(..., 2, bins, bins) histograms -> (..., bins * bins) probabilities."""

@@ -259,6 +259,7 @@ class IlluminantTrainConfig:
     seed: int = 0
     bands: int = 1  # > 1: a light per tonal band, applied by luma (IlluminantNet(bands=))
     gray: bool = True  # a third histogram plane: the grayest pixels (IlluminantNet(gray=))
+    bright: bool = True  # another: the brightest pixels (IlluminantNet(bright=))
     colour_loss: str = "de76"  # de76 | de2000 (as TrainConfig.colour_loss)
 
     def check(self) -> IlluminantTrainConfig:
@@ -285,7 +286,7 @@ def train_illuminant(
     delta_e = COLOUR_LOSSES[cfg.colour_loss]
 
     def make(steps_per_epoch: int):
-        net = IlluminantNet(cfg.bins, bands=cfg.bands, gray=cfg.gray)
+        net = IlluminantNet(cfg.bins, bands=cfg.bands, gray=cfg.gray, bright=cfg.bright)
         return _adam_cosine(net, cfg, steps_per_epoch)
 
     def batch_loss(model, d, c):

@@ -80,6 +80,7 @@ class TrainConfig:
     blend_hidden: int = 32  # the shared scorer's hidden units
     blend_pixels: int = 32  # side of the view the estimates are made on
     blend_gray: bool = False  # the FFCC-style candidates also read the grayest pixels
+    blend_bright: bool = False  # ... and the brightest pixels
     # An exposure stage after the blend (lutkit.models.exposure): a ridge regression from
     # the blended view's highlights to one gain, fitted in closed form on the train split
     # when the last epoch ends.

@@ -138,8 +138,9 @@ def build_blend(cfg: TrainConfig, channels: int, train: Split, recolor):
         cfg.blend_hidden,
         cfg.blend_pixels,
         latent,
-        cfg.blend_gray,
-        cfg.blend_exposure,
+        gray=cfg.blend_gray,
+        exposure=cfg.blend_exposure,
+        bright=cfg.blend_bright,
     )
     if net.latent is not None:
         both = torch.cat([train.distorted, train.clean], dim=1)

@@ -263,7 +263,7 @@ def test_grain_channels_are_partly_correlated():
         p = type(params)(params.amount, params.size, corr, params.seed)
         n = op.apply(_flat(0.5), p) - 0.5
         c = np.corrcoef(n[..., 0].ravel(), n[..., 1].ravel())[0, 1]
-        assert lo < c < hi
+        assert lo < c <= hi  # corr 1.0 can round to exactly 1.0
 
 
 @pytest.mark.parametrize("name", ["film.dust", "film.scratches"])

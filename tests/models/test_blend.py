@@ -14,6 +14,7 @@ from lutkit.models.illuminant import (
     IlluminantNet,
     apply_band_gains,
     apply_gains,
+    bright_plane,
     gains_from_light,
     gray_plane,
     light_from_uv,
@@ -141,7 +142,7 @@ def test_an_untrained_illuminant_net_changes_almost_nothing(photo):
 def test_the_ffcc_baseline_learns_a_cast_and_untrained_it_does_not(gray):
     """train_illuminant on gray-world scenes under random lights: trained, the estimate
     removes most of the cast; the untrained net (negative control) does not. With the
-    gray-pixel plane too."""
+    gray-pixel and brightest-pixel planes too (the baselines' default)."""
     from lutkit.color import image_delta_e
     from lutkit.train.baselines import IlluminantTrainConfig, train_illuminant
 
@@ -154,10 +155,13 @@ def test_the_ffcc_baseline_learns_a_cast_and_untrained_it_does_not(gray):
         lin = baselines.srgb_to_linear(scene) * gains
         cast.append(baselines.linear_to_srgb(np.clip(lin, 0, 1)).astype(np.float32))
         clean.append(scene)
-    cfg = IlluminantTrainConfig(epochs=30, batch_size=8, lr=1e-2, size=64, view=32, gray=gray)
+    cfg = IlluminantTrainConfig(
+        epochs=30, batch_size=8, lr=1e-2, size=64, view=32, gray=gray, bright=gray
+    )
     model, record = train_illuminant(cast, clean, cfg)
-    assert model.gray is gray and model.filters.shape[0] == (3 if gray else 2)
-    untrained = IlluminantNet(gray=gray)
+    assert model.gray is gray and model.bright is gray
+    assert model.filters.shape[0] == (4 if gray else 2)
+    untrained = IlluminantNet(gray=gray, bright=gray)
 
     def score(net):
         return np.mean(
@@ -258,6 +262,72 @@ def test_the_gray_plane_finds_the_gray_surface_and_round_trips(tmp_path):
     assert torch.equal(again(x), before)
     assert "gray" not in BlendNet(["identity", "illuminant"]).config
     assert "gray" not in IlluminantNet().config
+
+
+def test_the_bright_plane_picks_the_same_pixels_under_a_light(photo):
+    """A gain in linear light scales each channel: the brightest 5 % stay nearly the
+    same pixels (a tint reorders only the margin), and their (u, v) move by the gain's
+    log ratios, up to the 1e-4 the logs add."""
+    x = _t(photo * 0.5 + 0.25)  # no pixel crosses the near-black or clipped limits
+    lit = apply_gains(x, torch.tensor([[0.8, 1.0, 1.2]]))
+    (u1, v1, c1), (u2, v2, c2) = bright_plane(x), bright_plane(lit)
+    assert int(c1.sum()) == int(0.05 * 64 * 64)
+    assert float((c1 & c2).sum()) > 0.8 * float(c1.sum())
+    both = c1 & c2
+    assert (u2 - u1)[both].tolist() == pytest.approx([np.log(1 / 0.8)] * int(both.sum()), abs=5e-3)
+    assert (v2 - v1)[both].tolist() == pytest.approx([np.log(1 / 1.2)] * int(both.sum()), abs=5e-3)
+
+
+def test_the_bright_plane_finds_the_white_surface_not_the_clipped_one(tmp_path):
+    """A dim coloured scene with a white card and a clipped highlight, under a warm
+    light: the chosen pixels are the card's (the clipped ones never), and their chroma
+    is the light's. A bright IlluminantNet has one histogram plane more, each summing
+    to 1, and a bright BlendNet keeps its config through save and load (one without
+    stays as older files hold it)."""
+    rng = np.random.default_rng(3)
+    scene = rng.uniform(0.02, 0.3, (64, 64, 1)) * np.array([0.9, 0.5, 0.3])
+    scene[8:24, 8:24] = 0.8  # the white card: 256 pixels, more than 5 % of 4096
+    light = np.array([1.0, 0.8, 0.5])
+    lit = baselines.linear_to_srgb(np.clip(scene * light, 0, 1))
+    lit[40:48, 40:48] = 1.0  # a clipped highlight, brighter than the card
+    x = _t(lit.astype(np.float32))
+    u, v, chosen = bright_plane(x)
+    rows, cols = torch.nonzero(chosen[0]).unbind(1)
+    assert int(chosen.sum()) == int(0.05 * 64 * 64)
+    assert int(rows.min()) >= 5 and int(rows.max()) <= 26 and int(cols.max()) <= 26
+    inner = torch.zeros_like(chosen)
+    inner[0, 11:21, 11:21] = True  # away from the card's edge, which the blur softens
+    assert float(u[chosen & inner].mean()) == pytest.approx(np.log(0.8 / 1.0), abs=0.02)
+    assert float(v[chosen & inner].mean()) == pytest.approx(np.log(0.8 / 0.5), abs=0.02)
+    # a dimmer card under a clipped sky along the bottom: the sky's rim, blurred with
+    # it, is brighter than the card, and is still never chosen (nor anything the blur
+    # carries the clip to), so the chroma is still the light's
+    dim = scene.copy()
+    dim[8:24, 8:24] = 0.35
+    sky = baselines.linear_to_srgb(np.clip(dim * light, 0, 1))
+    sky[52:] = 1.0
+    u_s, v_s, chosen_s = bright_plane(_t(sky.astype(np.float32)))
+    rows_s, cols_s = torch.nonzero(chosen_s[0]).unbind(1)
+    assert int(chosen_s.sum()) == int(0.05 * 64 * 64)
+    assert int(rows_s.max()) <= 26 and int(cols_s.max()) <= 26
+    assert float(u_s[chosen_s & inner].mean()) == pytest.approx(np.log(0.8 / 1.0), abs=0.02)
+    assert float(v_s[chosen_s & inner].mean()) == pytest.approx(np.log(0.8 / 0.5), abs=0.02)
+    hist = IlluminantNet(gray=True, bright=True).histogram(x)
+    assert hist.shape == (1, 4, 48, 48)
+    assert torch.allclose(hist.sum(dim=(-1, -2)), torch.ones(1, 4), atol=1e-5)
+    assert IlluminantNet(bins=32, bright=True).histogram(x).shape == (1, 3, 32, 32)
+    assert IlluminantNet(bands=3, gray=True, bright=True).histogram(x).shape == (1, 4, 4, 48, 48)
+    blend = BlendNet(["identity", "illuminant", "illuminant-tonal"], gray=True, bright=True)
+    with torch.no_grad():
+        blend.illuminant.filters.normal_(std=0.5)
+        blend.tonal.filters.normal_(std=0.5)
+        before = blend(x)
+    blend.save_pretrained(tmp_path / "bright")
+    again = BlendNet.from_pretrained(tmp_path / "bright")
+    assert again.config["bright"] is True and again.tonal.bright and again.illuminant.gray
+    assert torch.equal(again(x), before)
+    assert "bright" not in BlendNet(["identity", "illuminant"]).config
+    assert "bright" not in IlluminantNet().config
 
 
 def test_band_histograms_start_with_the_whole_images():

@@ -106,3 +106,36 @@ def test_export_refuses_an_unfinished_run(tiny_dataset, tmp_path):
     with pytest.raises(Exception, match="has not finished training"):
         export_model(tmp_path / "runs" / "half", tmp_path / "m", colormap="fit")
     assert not (tmp_path / "m").exists()
+
+
+def test_the_blend_settings_reach_the_net_by_name(tiny_dataset, tmp_path, monkeypatch):
+    """`blend_gray`, `blend_exposure` and `blend_bright` from the config reach BlendNet
+    as the keywords of the same names (a swapped pair would train another model)."""
+    import lutkit.models.blend as blend_module
+    from lutkit.train.stages import build_blend
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def capture(*args, **kwargs):
+        seen.update(kwargs)
+        raise Stop
+
+    monkeypatch.setattr(blend_module, "BlendNet", capture)
+    ds, vae = tiny_dataset
+    for gray, exposure, bright in ((True, False, True), (False, True, False)):
+        items = tiny_settings(
+            ds,
+            vae,
+            tmp_path,
+            lutnet_kind="blend",
+            blend_candidates="identity,illuminant,illuminant-tonal",
+            blend_gray=gray,
+            blend_exposure=exposure,
+            blend_bright=bright,
+        )
+        with pytest.raises(Stop):
+            build_blend(load_config(None, items), 8, None, None)
+        assert seen == {"gray": gray, "exposure": exposure, "bright": bright}

@@ -179,6 +179,11 @@ def test_model_info_describes_the_shipped_model():
     ("settings", "says"),
     [
         ({"gray": True}, "; its FFCC-style candidates read the gray pixels too"),
+        ({"bright": True}, "; its FFCC-style candidates read the brightest pixels too"),
+        (
+            {"gray": True, "bright": True},
+            "; its FFCC-style candidates read the gray and brightest pixels too",
+        ),
         ({"exposure": True}, "; then one exposure gain"),
         ({}, ""),
     ],
