@@ -96,7 +96,14 @@ def _gaussian(x: torch.Tensor, sigma: float = _GRAY_SIGMA) -> torch.Tensor:
     return _depthwise(_depthwise(x, g[None]), g[:, None])
 
 
-def gray_plane(rgb: torch.Tensor, share: float = GRAY_SHARE):
+def _blurred_view(lin: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(usable, blurred) of (B, 3, H, W) linear views: the pixels neither near-black nor
+    clipped, and the view blurred by :func:`_gaussian` plus 1e-4 (for the logs); what
+    :func:`gray_plane` and :func:`bright_plane` both start from."""
+    return ((lin > 0.004) & (lin < 0.98)).all(dim=1), _gaussian(lin) + 1e-4
+
+
+def gray_plane(rgb: torch.Tensor, share: float = GRAY_SHARE, view: tuple | None = None):
     """(u, v, chosen) of the ``share`` grayest pixels of each (B, 3, H, W) sRGB view.
 
     Grayness in the manner of :func:`lutkit.models.baselines.grayness`, at the view's
@@ -106,10 +113,9 @@ def gray_plane(rgb: torch.Tensor, share: float = GRAY_SHARE):
     which the zero-sum filter removes: a gray pixel stays gray under any light (the
     others change only through the luminance, which mixes the channels), so nearly the
     same pixels are chosen, and their (u, v) (of the blurred view) move by the light's.
-    Flat, near-black and clipped pixels are never chosen."""
-    lin = srgb_to_linear_torch(rgb)
-    usable = ((lin > 0.004) & (lin < 0.98)).all(dim=1)
-    blurred = _gaussian(lin) + 1e-4
+    Flat, near-black and clipped pixels are never chosen. ``view``: the view's
+    :func:`_blurred_view`, when the caller has it already."""
+    usable, blurred = view if view is not None else _blurred_view(srgb_to_linear_torch(rgb))
     logs = torch.log(torch.cat([blurred, blurred.sum(dim=1, keepdim=True)], dim=1))
     contrast = _depthwise(_gaussian(logs), _LAPLACIAN)
     spread = ((contrast[:, :3] - contrast[:, 3:]) ** 2).sum(dim=1).sqrt()
@@ -127,7 +133,7 @@ def gray_plane(rgb: torch.Tensor, share: float = GRAY_SHARE):
 BRIGHT_SHARE = 0.05  # the bright plane: this share of a view's pixels, the brightest
 
 
-def bright_plane(rgb: torch.Tensor, share: float = BRIGHT_SHARE):
+def bright_plane(rgb: torch.Tensor, share: float = BRIGHT_SHARE, view: tuple | None = None):
     """(u, v, chosen) of the ``share`` brightest pixels of each (B, 3, H, W) sRGB view.
 
     Brightness is the sum of the linear channels of the view blurred as in
@@ -136,13 +142,13 @@ def bright_plane(rgb: torch.Tensor, share: float = BRIGHT_SHARE):
     light's, and the rim of a clipped sky would otherwise outrank a white wall). A
     change of light scales the channels, so the brightest pixels stay mostly the same
     (a strong tint reorders the margin a little) and their (u, v) move by the light's,
-    as every plane's do."""
-    lin = srgb_to_linear_torch(rgb)
-    usable = ((lin > 0.004) & (lin < 0.98)).all(dim=1, keepdim=True).to(lin.dtype)
+    as every plane's do. ``view``: as for :func:`gray_plane`."""
+    usable, blurred = view if view is not None else _blurred_view(srgb_to_linear_torch(rgb))
     reach = 2 * int(3 * _GRAY_SIGMA) + 1  # the blur's support (:func:`_gaussian`)
-    usable = (-F.max_pool2d(-usable, reach, stride=1, padding=reach // 2))[:, 0] > 0.5
-    blurred = _gaussian(lin) + 1e-4
-    level = torch.where(usable, blurred.sum(dim=1), torch.full_like(lin[:, 0], -1.0)).flatten(1)
+    clear = -F.max_pool2d(-usable[:, None].to(blurred.dtype), reach, stride=1, padding=reach // 2)
+    usable = clear[:, 0] > 0.5
+    level = torch.where(usable, blurred.sum(dim=1), torch.full_like(blurred[:, 0], -1.0))
+    level = level.flatten(1)
     n = max(int(share * level.shape[1]), 1)
     cut = level.sort(dim=1, descending=True).values[:, n - 1]
     chosen = ((level >= cut[:, None]) & (level > 0)).view(rgb.shape[0], *rgb.shape[2:])
@@ -165,10 +171,11 @@ def _chroma_planes(
         ok = usable & (img > 1e-5).all(dim=1)
         logs = torch.log(img.clamp_min(1e-5))
         planes.append((logs[:, 1] - logs[:, 0], logs[:, 1] - logs[:, 2], ok))
+    view = _blurred_view(lin) if gray or bright else None  # shared by both planes
     if gray:
-        planes.append(gray_plane(rgb))
+        planes.append(gray_plane(rgb, view=view))
     if bright:
-        planes.append(bright_plane(rgb))
+        planes.append(bright_plane(rgb, view=view))
     return planes
 
 
