@@ -103,7 +103,11 @@ def _blurred_view(lin: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return ((lin > 0.004) & (lin < 0.98)).all(dim=1), _gaussian(lin) + 1e-4
 
 
-def gray_plane(rgb: torch.Tensor, share: float = GRAY_SHARE, view: tuple | None = None):
+def gray_plane(
+    rgb: torch.Tensor,
+    share: float = GRAY_SHARE,
+    view: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(u, v, chosen) of the ``share`` grayest pixels of each (B, 3, H, W) sRGB view.
 
     Grayness in the manner of :func:`lutkit.models.baselines.grayness`, at the view's
@@ -133,7 +137,11 @@ def gray_plane(rgb: torch.Tensor, share: float = GRAY_SHARE, view: tuple | None 
 BRIGHT_SHARE = 0.05  # the bright plane: this share of a view's pixels, the brightest
 
 
-def bright_plane(rgb: torch.Tensor, share: float = BRIGHT_SHARE, view: tuple | None = None):
+def bright_plane(
+    rgb: torch.Tensor,
+    share: float = BRIGHT_SHARE,
+    view: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(u, v, chosen) of the ``share`` brightest pixels of each (B, 3, H, W) sRGB view.
 
     Brightness is the sum of the linear channels of the view blurred as in
