@@ -7,8 +7,12 @@ stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
+import signal
 import sys
+from collections.abc import Iterator
 
 import click
 
@@ -73,7 +77,8 @@ class LutkitGroup(click.Group):
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
-            return super().invoke(ctx)
+            with _terminate_as_exception():
+                return super().invoke(ctx)
         except LutkitError as exc:
             raise click.ClickException(str(exc)) from None
         except click.BadParameter as exc:
@@ -85,6 +90,9 @@ class LutkitGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(130)
+        except Terminated:
+            click.echo("Terminated.", err=True)
+            sys.exit(128 + signal.SIGTERM)
         except ModuleNotFoundError as exc:
             raise _missing_extra(exc) from None
         except MemoryError:
@@ -94,6 +102,35 @@ class LutkitGroup(click.Group):
         except OSError as exc:
             where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
             raise click.ClickException(f"{where}{exc.strerror or exc}") from None
+
+
+class Terminated(BaseException):
+    """SIGTERM (a job scheduler, ``timeout``, ``kill``) while a command runs: raised like
+    Ctrl-C's KeyboardInterrupt, so every output being written is removed (its temporary
+    file, the side files of an output group) before the exit with status 143."""
+
+
+@contextlib.contextmanager
+def _terminate_as_exception() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` in this process while the block runs.
+    A forked worker that inherits the handler exits at once, as SIGTERM's default
+    would make it; outside the main thread (no signals there) nothing changes."""
+    pid = os.getpid()
+
+    def handler(signum: int, frame: object) -> None:
+        if os.getpid() != pid:
+            os._exit(128 + signum)
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # Optional dependencies -> the extra that installs them (pyproject.toml).

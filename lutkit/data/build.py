@@ -582,23 +582,35 @@ def _run_local(maker, todo, out, workers, tick) -> dict[str, ShardDone]:
             done[plan.name] = _build_one(maker, plan, out)
             tick(done[plan.name].rows)
         return done
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
         futures = {pool.submit(_build_one, maker, p, out): p for p in todo}
         pending = set(futures)
-        while pending:
-            # each shard counts as it lands (FIRST_EXCEPTION would wait for them all)
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for f in finished:
-                exc = f.exception()
-                if exc is not None:
-                    for other in pending:
-                        other.cancel()
-                    raise exc
-                done[futures[f].name] = f.result()
-                tick(done[futures[f].name].rows)
+        try:
+            _collect(futures, pending, done, tick)
+        except BaseException:
+            # Ctrl-C, SIGTERM, a failed shard: the shards not started are dropped (a
+            # rerun builds them), the ones being written finish or are cleaned up.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
     return done
+
+
+def _collect(futures, pending, done, tick) -> None:
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    while pending:
+        # each shard counts as it lands (FIRST_EXCEPTION would wait for them all)
+        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for f in finished:
+            exc = f.exception()
+            if exc is not None:
+                for other in pending:
+                    other.cancel()
+                raise exc
+            done[futures[f].name] = f.result()
+            tick(done[futures[f].name].rows)
 
 
 def mark_card_rows(plans: list[ShardPlan], cfg: BuildConfig) -> None:

@@ -11,6 +11,9 @@ itself with a real SIGKILL (no cleanup, no finally blocks, no atexit):
 * ``before:N`` - the temporary file is complete, the rename has not happened;
 * ``after:N``  - just after the rename.
 
+``term:N`` sends the process a SIGTERM (a scheduler's or ``timeout``'s stop) half-way
+through the N-th write instead, and lets it run on: what lutkit does with it is its own.
+
 ``count:PATH`` kills nothing and writes the number of renames to PATH at exit, so a
 test can spread its kill points over a whole run.
 """
@@ -61,6 +64,8 @@ def _install(spec: str) -> None:
             size = os.fstat(fd).st_size
             os.ftruncate(fd, size // 2)  # a writer killed half-way
             die()
+        if phase == "term" and seen["fsync"] == target:
+            os.kill(os.getpid(), signal.SIGTERM)
         return real_fsync(fd)
 
     os.replace = replace

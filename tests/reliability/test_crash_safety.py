@@ -170,3 +170,42 @@ def test_train_survives_kill_9(tmp_path, tiny_data, tiny_vae_dir):
         assert json.loads((b / "state.json").read_text())["complete"] is True
 
     _crash_and_resume("train", tmp_path, setup, args, compare, seed=3)
+
+
+@pytest.mark.parametrize(
+    ("command", "point"),
+    [
+        ("lut-apply", "term:1"),  # SIGTERM half-way through the only write
+        ("fix", "term:1"),  # ... through the exported LUT, written first
+        ("fix", "term:2"),  # ... through the image, the LUT already renamed into place
+    ],
+)
+def test_sigterm_mid_write_leaves_no_output_and_exits_143(tmp_path, photo, command, point):
+    from lutkit.images import save_image
+
+    save_image(tmp_path / "p.png", photo)
+    if command == "lut-apply":
+        args = ["lut", "apply", "sodium-orange", "p.png", "-o", "out.png"]
+    else:
+        args = ["fix", "p.png", "-o", "out.png", "--export-lut", "fix.cube"]
+    env = dict(os.environ, LUTKIT_TEST_KILL=point, PYTHONPATH=str(ROOT))
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.reliability.killer", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S * 3,
+    )
+    assert done.returncode == 143, done.stderr
+    assert done.stderr == "Terminated.\n"
+    assert not leftovers(tmp_path)
+    if command == "fix":  # written in this thread: taken back, with the LUT
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["p.png"]
+    else:  # written in a worker thread, which finishes the file: whole, or not there
+        ref = tmp_path / "ref"
+        ref.mkdir()
+        save_image(ref / "p.png", photo)
+        assert run_fresh(args, cwd=ref).returncode == 0
+        if (tmp_path / "out.png").exists():
+            assert (tmp_path / "out.png").read_bytes() == (ref / "out.png").read_bytes()
