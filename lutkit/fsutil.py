@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -15,10 +16,20 @@ def atomic_output(path: str | PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
 
     Readers never see a half-written file; on error the temporary file is removed.
+    When the temporary file cannot be made (no such folder, no permission), the
+    ``OSError`` names ``path`` (or its missing folder), never the temporary name.
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        # Name the output the user asked for, not the temporary name beside it.
+        if not folder.is_dir():
+            raise FileNotFoundError(
+                errno.ENOENT, "output folder does not exist", str(folder)
+            ) from None
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:

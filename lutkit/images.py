@@ -24,6 +24,7 @@ import os
 import struct
 import warnings
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -176,6 +177,16 @@ def _open(path: Path):
                 "not an image lutkit can read", path=path, hint="use PNG, JPEG, TIFF or WebP"
             ) from None
         raise ImageError(f"cannot open image: {exc}", path=path) from None
+
+
+def check_images(paths: Iterable[str | os.PathLike[str]]) -> None:
+    """The one-line error :func:`load_image` would give for the first of ``paths`` that
+    is not an image at all (missing, empty, another kind of file, a header that does not
+    decode), from the headers only: a batch command refuses before it writes anything,
+    rather than stopping part-way. Damage further into a file shows when it is read."""
+    for path in paths:
+        with _open(Path(path)):
+            pass
 
 
 def _decode_16bit_cv2(path: Path) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -140,6 +141,12 @@ def build(
         ground_truth=not no_ground_truth,
         allow_outside=allow_outside,
     )
+    if source in ("sample", "photos") and Path(source).is_dir():
+        click.echo(
+            f"warning: --source {source} means lutkit's {_NAMED[source]}, not the folder "
+            f"./{source} beside you: for that folder, pass --source ./{source}",
+            err=True,
+        )
     with progress_bars(unit="pair") as bars:
         result = build_dataset(
             cfg,
@@ -236,3 +243,10 @@ def export(folder: str, fmt: str, output: str) -> None:
 
     n = export_folders(folder, output, progress=progress_bars(unit="shard"))
     click.echo(f"wrote {n} pairs to {output}")
+
+
+# --source names that are not paths -> what they mean (for the warning above)
+_NAMED = {
+    "sample": "bundled sample photos",
+    "photos": "curated training photographs (`lutkit photos fetch`)",
+}

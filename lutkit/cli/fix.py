@@ -41,7 +41,12 @@ from lutkit.cli.options import progress_bars, strength_option, to_srgb_option
     type=click.Path(dir_okay=False),
     help="Write the correction (iterations composed) as a .cube.",
 )
-@click.option("--compare", is_flag=True, help="Also write OUTPUT-compare.jpg (before/after).")
+@click.option(
+    "--compare",
+    is_flag=True,
+    help="Also write NAME-compare.jpg (before/after) beside each output "
+    "(NAME-EXT-compare.jpg where two outputs share a name).",
+)
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True)
 @to_srgb_option
 def fix(
@@ -70,16 +75,18 @@ def fix(
       lutkit fix photo.jpg -o fixed.jpg --export-lut fix.cube
       lutkit fix scans/ -o fixed/ --iterations 3 --compare
     """
-    from lutkit.correct.fix import check_outputs, fix_files
+    from lutkit.correct.fix import check_outputs, compare_paths, fix_files
     from lutkit.correct.model import load_run, preferred_colormap, resolve_model
     from lutkit.errors import ConfigError
+    from lutkit.images import check_images
     from lutkit.luts.files import expand_images, plan_outputs
 
-    inputs = expand_images(images)
+    inputs = expand_images(images, output)
     if not inputs:
         raise ConfigError("no images found", path=", ".join(images))
     pairs = plan_outputs(inputs, output, roots=[Path(p) for p in images])
-    check_outputs(pairs, export_lut)  # before the model loads
+    check_outputs(pairs, export_lut, compare=compare)  # before the model loads
+    check_images(inputs)  # a file that is no image stops the batch before it starts
     path, how = resolve_model(model)
     run = load_run(path)
     colormap = colormap or preferred_colormap(run)
@@ -100,5 +107,13 @@ def fix(
     click.echo(
         f"wrote {len(written)} image(s) to {output}"
         + (f" and {export_lut}" if export_lut else "")
+        + (_sheets(compare_paths(pairs)) if compare else "")
         + f" with model {path} ({how}; colour map {colormap})"
     )
+
+
+def _sheets(sheets: list[Path]) -> str:
+    """The ``--compare`` sheets, for the closing line: the one, or how many."""
+    if len(sheets) == 1:
+        return f", before/after {sheets[0]}"
+    return f", {len(sheets)} before/after sheets (*-compare.jpg)"

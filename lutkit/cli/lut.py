@@ -10,6 +10,13 @@ import click
 from lutkit.cli.options import interp_option, progress_bars, strength_option, to_srgb_option
 from lutkit.errors import ConfigError
 
+# Where LUT names (not paths) are looked up, for the commands that read a LUT.
+library_option = click.option(
+    "--library",
+    type=click.Path(file_okay=False),
+    help="Look LUT names up in this library folder (default: $LUTKIT_LIBRARY, else lutkit's own).",
+)
+
 
 @click.group()
 def lut() -> None:
@@ -124,6 +131,7 @@ def import_(
 
     if output is None and library is None:
         raise click.UsageError("give -o OUTPUT, --library DIR, or both")
+    lib = Library(library) if library is not None else None
     lut_obj = read_lut_or_name(source)
     if size is not None:
         if isinstance(lut_obj, LUT1D):
@@ -131,14 +139,16 @@ def import_(
         elif lut_obj.size != size:
             lut_obj = lut_obj.resample(size)
     name = name or Path(source).stem.lower().replace(" ", "-")
+    if lib is not None:  # refuse a bad or taken name before -o writes anything
+        lib.check_name(name, replace=replace)
     if not lut_obj.title:
         lut_obj.title = name
     if output is not None:
         write_lut(lut_obj, output)
         click.echo(f"wrote {output}")
-    if library is not None:
+    if lib is not None:
         tag_list = [t.strip() for t in tags.split(",") if t.strip()]
-        written = Library(library).add(
+        written = lib.add(
             name,
             lut_obj,
             tags=tag_list,
@@ -167,6 +177,7 @@ def import_(
     show_default=True,
     help=".3dl flavour: Autodesk Lustre (3DMESH header) or Discreet/Flame.",
 )
+@library_option
 def convert(
     source: str,
     destination: str,
@@ -174,6 +185,7 @@ def convert(
     level: int | None,
     bit_depth: str | None,
     flavour: str,
+    library: str | None,
 ) -> None:
     """Convert between LUT formats (.cube, .3dl, .spi3d, Hald .png/.tif, GIMP curves
     -> any but GIMP curves).
@@ -188,7 +200,7 @@ def convert(
     from lutkit.luts.library import read_lut_or_name
     from lutkit.luts.model import LUT1D
 
-    lut_obj = read_lut_or_name(source)
+    lut_obj = read_lut_or_name(source, library)
     if size is not None:
         lut_obj = lut_obj.to_3d(size) if isinstance(lut_obj, LUT1D) else lut_obj.resample(size)
     kw: dict = {}
@@ -229,6 +241,7 @@ def convert(
     help="TIFF outputs: keep the input TIFF's compression (deflate for other inputs), "
     "or choose one.",
 )
+@library_option
 def apply(
     lut_path: str,
     images: tuple[str, ...],
@@ -238,6 +251,7 @@ def apply(
     quality: int,
     to_srgb: bool,
     compression: str,
+    library: str | None,
 ) -> None:
     """Apply a LUT to images or folders; 8/16-bit depth, EXIF, ICC and alpha are kept.
 
@@ -251,15 +265,18 @@ def apply(
       lutkit lut apply look.cube photos/ -o graded/ --strength 0.7
       lutkit lut apply sodium-orange photo.jpg -o sodium.jpg    # a library LUT
       lutkit lut apply look.cube scans/*.tif -o graded/ --compression lzw
+      lutkit lut apply my-look photo.jpg -o mine.jpg --library mylib/   # your library
     """
+    from lutkit.images import check_images
     from lutkit.luts.files import apply_to_files, expand_images, plan_outputs
     from lutkit.luts.library import read_lut_or_name
 
-    lut_obj = read_lut_or_name(lut_path)
-    inputs = expand_images(images)
+    lut_obj = read_lut_or_name(lut_path, library)
+    inputs = expand_images(images, output)
     if not inputs:
         raise ConfigError("no images found", path=", ".join(images))
     pairs = plan_outputs(inputs, output, roots=[Path(p) for p in images])
+    check_images(inputs)  # a file that is no image stops the batch before it starts
     written = apply_to_files(
         lut_obj,
         pairs,
@@ -276,7 +293,8 @@ def apply(
 @lut.command()
 @click.argument("lut_path", metavar="LUT")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def info(lut_path: str, as_json: bool) -> None:
+@library_option
+def info(lut_path: str, as_json: bool, library: str | None) -> None:
     """Print a LUT's kind, size, domain, output range and how far it is from identity:
     the change over its lattice in 8-bit levels, and CIEDE2000 on the 24 patches of a
     ColorChecker (sRGB).
@@ -288,14 +306,18 @@ def info(lut_path: str, as_json: bool) -> None:
     from lutkit.luts.info import describe, format_info
     from lutkit.luts.library import read_lut_or_name, resolve_lut
 
-    facts = {"file": str(resolve_lut(lut_path)), **describe(read_lut_or_name(lut_path))}
+    facts = {
+        "file": str(resolve_lut(lut_path, library)),
+        **describe(read_lut_or_name(lut_path, library)),
+    }
     click.echo(json.dumps(facts, indent=2) if as_json else format_info(facts))
 
 
 @lut.command()
 @click.argument("lut_path", metavar="LUT")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
-def plot(lut_path: str, output: str) -> None:
+@library_option
+def plot(lut_path: str, output: str, library: str | None) -> None:
     """Plot a LUT: curves for 1D; neutral axis, primary ramps and a hue chart for 3D;
     for both, the 24 ColorChecker patches before and after. The title is the LUT's name.
 
@@ -306,7 +328,7 @@ def plot(lut_path: str, output: str) -> None:
     from lutkit.luts.info import plot_lut
     from lutkit.luts.library import read_lut_or_name, resolve_lut
 
-    plot_lut(read_lut_or_name(lut_path), output, title=resolve_lut(lut_path).stem)
+    plot_lut(read_lut_or_name(lut_path, library), output, title=resolve_lut(lut_path, library).stem)
     click.echo(f"wrote {output}")
 
 

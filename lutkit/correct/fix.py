@@ -117,12 +117,33 @@ def fix_pixels(
     return FixResult(apply_lut(total, pixels), total)
 
 
+def compare_paths(pairs: list[tuple[Path, Path]]) -> list[Path]:
+    """Where ``--compare`` writes each output's before/after: ``NAME-compare.jpg`` beside
+    it, or ``NAME-EXT-compare.jpg`` where two outputs in one folder share a name but
+    not an extension (``a.jpg`` and ``a.png``), so that neither sheet overwrites the
+    other."""
+    plain = [dst.with_name(f"{dst.stem}-compare.jpg") for _, dst in pairs]
+    counts: dict[Path, int] = {}
+    for p in plain:
+        counts[p] = counts.get(p, 0) + 1
+    return [
+        p
+        if counts[p] == 1
+        else dst.with_name(f"{dst.stem}-{dst.suffix.lstrip('.').lower()}-compare.jpg")
+        for p, (_, dst) in zip(plain, pairs, strict=True)
+    ]
+
+
 def check_outputs(
-    pairs: list[tuple[Path, Path]], export_lut: str | os.PathLike[str] | None = None
+    pairs: list[tuple[Path, Path]],
+    export_lut: str | os.PathLike[str] | None = None,
+    *,
+    compare: bool = False,
 ) -> None:
     """The one-line errors :func:`fix_files` would raise for its output names, before any
     work: an image or LUT extension lutkit cannot write, ``export_lut`` with more than one
-    image, or the LUT and the image being the same file."""
+    image, or two outputs (the images, the LUT, the ``compare`` sheets) being the same
+    file."""
     from lutkit.luts.formats import check_lut_path
 
     if export_lut is not None and len(pairs) != 1:
@@ -132,6 +153,8 @@ def check_outputs(
     if export_lut is not None:
         check_lut_path(export_lut)
         check_distinct_outputs(pairs[0][1], export_lut)
+    if compare:
+        check_distinct_outputs(*(dst for _, dst in pairs), *compare_paths(pairs), export_lut)
 
 
 def fix_files(
@@ -157,10 +180,11 @@ def fix_files(
     from lutkit.luts.files import tiff_compression, write_image_data
     from lutkit.luts.formats import write_lut
 
-    check_outputs(pairs, export_lut)
+    check_outputs(pairs, export_lut, compare=compare)
+    sheets = compare_paths(pairs)
     written = []
-    steps = each(pairs, progress, "fixing")
-    for src, dst in steps:
+    steps = each(list(zip(pairs, sheets, strict=True)), progress, "fixing")
+    for (src, dst), sheet in steps:
         data = load_image(src, keep_alpha=True, convert_icc=to_srgb)
         result = fix_pixels(
             run, data.pixels, colormap=colormap, iterations=iterations, strength=strength, seed=seed
@@ -172,7 +196,7 @@ def fix_files(
                 write_lut(result.lut, export_lut)
             written.append(write_image_data(dst, fixed, quality, tiff_compression(src, "keep")))
         if compare:
-            save_compare(data, result.pixels, dst.with_name(f"{dst.stem}-compare.jpg"))
+            save_compare(data, result.pixels, sheet)
     return written
 
 

@@ -95,6 +95,13 @@ def load_run(path: str | os.PathLike[str], *, device: str = "cpu", vae: str | No
         raise LutkitError(f"unreadable run config: {exc}", path=config_path) from None
     if not isinstance(doc, dict):
         raise LutkitError("the run config is not a JSON object", path=config_path)
+    if "_class_name" in doc:  # a diffusers folder: a VAE (or one of a run's nets)
+        raise LutkitError(
+            f"this is a diffusers {doc['_class_name']} folder, not a lutkit model or run",
+            path=folder,
+            hint="give the folder `lutkit train` or `lutkit model export` wrote; "
+            "for a VAE, see `lutkit vae info`",
+        )
     config = config_from_dict(doc, where=config_path, recorded=True)
     record = {k: v for k, v in doc.items() if k not in config.to_dict()}
     dev = pick_device(device)

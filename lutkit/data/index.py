@@ -35,6 +35,10 @@ DATASET_JSON = "dataset.json"
 def load_dataset_json(folder: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and check a dataset's dataset.json."""
     path = Path(folder) / DATASET_JSON
+    if not Path(folder).is_dir():
+        raise ConfigError(
+            "no such dataset folder", path=folder, hint="build one with `lutkit dataset build`"
+        )
     if not path.is_file():
         raise ConfigError(
             "not a lutkit dataset (no dataset.json)",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -118,15 +119,47 @@ class Params:
             raise ConfigError(f"{where}: unknown parameter(s) {sorted(unknown)}")
         if missing:
             raise ConfigError(f"{where}: missing parameter(s) {sorted(missing)}")
+        hints = typing.get_type_hints(cls)
         values = {}
         for f in dataclasses.fields(cls):
             v = data[f.name]
+            _check_value(v, hints[f.name], f"{where}.{f.name}")
             values[f.name] = tuple(_tuple(x) for x in v) if isinstance(v, list) else v
         return cls(**values)
 
 
 def _tuple(v: Any) -> Any:
     return tuple(_tuple(x) for x in v) if isinstance(v, list) else v
+
+
+def _check_value(value: Any, hint: Any, where: str) -> None:
+    """A one-line :class:`ConfigError` when a parameter read from JSON (a replayed
+    ops file, a dataset row) is not of its field's type: a finite number for ``float``,
+    a whole number for ``int``, text for ``str``, a list of the right length and items
+    for ``tuple[...]``."""
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        args = typing.get_args(hint)
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            items = [args[0]] * len(value)
+        else:
+            items = list(args)
+            if len(value) != len(items):
+                raise ConfigError(f"{where}: expected a list of {len(items)}, got {value!r}")
+        for i, (v, h) in enumerate(zip(value, items, strict=True)):
+            _check_value(v, h, f"{where}[{i}]")
+        return
+    if hint is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok or not math.isfinite(value):
+            raise ConfigError(f"{where}: expected a finite number, got {value!r}")
+    elif hint is int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+    elif hint is str and not isinstance(value, str):
+        raise ConfigError(f"{where}: expected text, got {value!r}")
 
 
 class Op:

@@ -22,8 +22,15 @@ from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D
 from lutkit.progress import Progress, each
 
 
-def expand_images(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Files as given, and the images inside given folders (recursively, sorted)."""
+def expand_images(
+    inputs: Iterable[str | os.PathLike[str]], output: str | os.PathLike[str] | None = None
+) -> list[Path]:
+    """Files as given, and the images inside given folders (recursively, sorted).
+
+    ``output``: where the command writes. Inside a given folder, that file or folder is
+    skipped, so ``-o photos/graded/`` on ``photos/`` does not take a rerun's own outputs
+    as inputs."""
+    skip = Path(output).resolve() if output is not None else None
     out: list[Path] = []
     for item in inputs:
         p = Path(item)
@@ -35,6 +42,7 @@ def expand_images(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
                     if f.is_file()
                     and f.suffix.lower() in IMAGE_EXTENSIONS
                     and not f.name.startswith(".")
+                    and (skip is None or not f.resolve().is_relative_to(skip))
                 )
             )
         elif p.exists():

@@ -185,10 +185,20 @@ def plot_lut(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.backend_bases import FigureCanvasBase
 
+    from lutkit.errors import LutkitError
     from lutkit.fsutil import atomic_output
 
     path = Path(path)
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    supported = sorted(FigureCanvasBase.get_supported_filetypes())
+    if fmt not in supported:
+        raise LutkitError(
+            f"cannot plot to a .{fmt} file",
+            path=path,
+            hint=f"name the output .png, .pdf, .svg or another of: {', '.join(supported)}",
+        )
     colours = ("#d62728", "#2ca02c", "#1f77b4")
     names = ("red", "green", "blue")
     label = short_title(title or lut.title or path.stem)
@@ -250,7 +260,7 @@ def plot_lut(
         fig.suptitle(f"{label} ({kind}, {lut.size}^3)")
     fig.tight_layout()
     with atomic_output(path) as tmp:
-        fig.savefig(tmp, dpi=110, format=path.suffix.lstrip(".") or "png")
+        fig.savefig(tmp, dpi=110, format=fmt)
     plt.close(fig)
     return path
 

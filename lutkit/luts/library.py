@@ -56,7 +56,7 @@ def resolve_lut(
     raise ConfigError(
         "no such LUT file, and no LUT of that name in the library",
         path=path,
-        hint="see `lutkit lut list` for the library's names",
+        hint="see `lutkit lut list` for the library's names; --library DIR for your own",
     )
 
 
@@ -142,6 +142,22 @@ class Library:
 
         return read_lut(self.path_of(name))
 
+    def check_name(self, name: str, *, replace: bool = False) -> None:
+        """Raise the error :meth:`add` would raise for ``name``: not a valid LUT name,
+        or already in the library without ``replace``. Lets a caller refuse before it
+        writes anything else."""
+        if not _NAME.match(name):
+            raise ConfigError(
+                f"invalid LUT name {name!r}",
+                hint="use lower-case letters, digits, '.', '_' and '-'",
+            )
+        if name in self.entries and not replace:
+            raise ConfigError(
+                f"the library already has a LUT named {name!r}",
+                path=self.index_path,
+                hint="choose another --name or pass --replace",
+            )
+
     def add(
         self,
         name: str,
@@ -160,17 +176,7 @@ class Library:
         """
         from lutkit.luts.cube import write_cube
 
-        if not _NAME.match(name):
-            raise ConfigError(
-                f"invalid LUT name {name!r}",
-                hint="use lower-case letters, digits, '.', '_' and '-'",
-            )
-        if name in self.entries and not replace:
-            raise ConfigError(
-                f"the library already has a LUT named {name!r}",
-                path=self.index_path,
-                hint="choose another --name or pass --replace",
-            )
+        self.check_name(name, replace=replace)
         self.root.mkdir(parents=True, exist_ok=True)
         target = self.root / f"{name}.cube"
         write_cube(lut, target, title=lut.title or name, precision=precision)

@@ -197,8 +197,7 @@ def test_export_folders(dataset, tmp_path):
         ),
         (
             ["export", "{tmp}/nothing", "-o", "{tmp}/png"],
-            "{tmp}/nothing: not a lutkit dataset (no dataset.json) (build one with "
-            "`lutkit dataset build`)",
+            "{tmp}/nothing: no such dataset folder (build one with `lutkit dataset build`)",
         ),
     ],
 )
@@ -217,3 +216,18 @@ def test_export_onto_a_file_is_refused(dataset, tmp_path):
     assert result.output == (
         f"Error: {tmp_path / 'taken'}: the export target exists and is not a folder\n"
     )
+
+
+def test_a_folder_named_like_a_source_name_gets_a_warning(tmp_path, monkeypatch):
+    """`--source sample` is the bundled photos even beside a folder ./sample: said on
+    stderr, with the spelling that picks the folder."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sample").mkdir()
+    args = ["dataset", "build", "--source", "sample", "--variants", "1", "--size", "32"]
+    result = CliRunner().invoke(main, [*args, "--out", "ds"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        "warning: --source sample means lutkit's bundled sample photos, not the folder "
+        "./sample beside you: for that folder, pass --source ./sample\n"
+    )
+    assert "train 7, val 1, test 1 rows" in result.stdout

@@ -67,6 +67,26 @@ def test_replay_of_other_schema_refused(run, tmp_path):
     assert not (tmp_path / "x.png").exists()
 
 
+@pytest.mark.parametrize(
+    ("op", "message"),
+    [
+        ({"op": "curves.gamma", "params": {"gamma": "abc"}}, "gamma: expected a list, got 'abc'"),
+        ({"op": "curves.gamma", "params": {"gamma": [1, 2]}}, "expected a list of 3, got [1, 2]"),
+        ({"op": "curves.gamma", "params": {"gamma": [1, None, 1]}}, "gamma[1]: expected a finite"),
+        ({"op": "curves.gamma", "params": {"gamma": [1, float("nan"), 1]}}, "got nan"),
+        ({"op": "lut3d.library", "params": {"lut": 3, "strength": 1}}, "lut: expected text"),
+        ({"op": "lut3d.library", "params": {"lut": "x", "strength": True}}, "got True"),
+    ],
+)
+def test_replay_with_mistyped_params_is_one_line_error(run, tmp_path, op, message):
+    (tmp_path / "p.json").write_text(json.dumps({"schema": 1, "ops": [op]}))
+    result = run("distort", "photo.png", "-o", "x.png", "--replay", "p.json")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: p.json[0].{op['op']}.")
+    assert message in result.output and result.output.count("\n") == 1
+    assert not (tmp_path / "x.png").exists()
+
+
 def test_bad_recipe_is_one_line_error(run, tmp_path):
     (tmp_path / "r.toml").write_text('[[stage]]\nop = "curves.gamma"\ngamma = [3, 1]\n')
     result = run("distort", "photo.png", "-o", "x.png", "--recipe", "r.toml")

@@ -85,6 +85,30 @@ def test_apply_folder_keeps_depth_and_names(run, tmp_path, photo, photo16, grade
     assert (tmp_path / "out" / "a.png").is_file() and (tmp_path / "out" / "c.jpg").is_file()
 
 
+def test_a_batch_with_a_file_that_is_no_image_stops_before_writing(run, tmp_path, photo):
+    (tmp_path / "in").mkdir()
+    save_image(tmp_path / "in" / "a.png", photo[:32, :32])
+    (tmp_path / "in" / "b.jpg").write_text("not a photo")
+    save_image(tmp_path / "in" / "c.png", photo[:32, :32])
+    result = run("lut", "apply", "sodium-orange", "in", "-o", "out")
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: in/b.jpg: not an image lutkit can read (use PNG, JPEG, TIFF or WebP)\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_apply_into_a_folder_inside_the_input_leaves_its_outputs_alone(run, tmp_path, photo):
+    (tmp_path / "in").mkdir()
+    save_image(tmp_path / "in" / "a.png", photo[:32, :32])
+    for _ in range(2):  # the rerun does not grade the first run's output again
+        result = run("lut", "apply", "sodium-orange", "in", "-o", "in/graded")
+        assert result.exit_code == 0, result.output
+        assert result.output.startswith("wrote 1 image(s)")
+    files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.png"))
+    assert files == ["in/a.png", "in/graded/a.png"]
+
+
 def test_apply_keeps_each_tiffs_compression_unless_told(run, tmp_path, photo, photo16, graded_lut):
     from PIL import Image
 
@@ -130,6 +154,22 @@ def test_plot_writes_png(run, tmp_path, graded_lut):
     assert load_image(tmp_path / "g.png").pixels.shape[2] == 3
 
 
+def test_plot_refuses_a_format_matplotlib_cannot_write(run, tmp_path, graded_lut):
+    write_cube(graded_lut, tmp_path / "g.cube")
+    result = run("lut", "plot", "g.cube", "-o", "g.txt")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: g.txt: cannot plot to a .txt file (name the output")
+    assert len(result.output.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.cube"]
+
+
+def test_plot_into_a_missing_folder_names_that_folder(run, tmp_path, graded_lut):
+    write_cube(graded_lut, tmp_path / "g.cube")
+    result = run("lut", "plot", "g.cube", "-o", "nope/g.png")
+    assert result.exit_code == 1
+    assert result.output == "Error: nope: output folder does not exist\n"
+
+
 def test_library_import_and_list(run, tmp_path, graded_lut):
     write_cube(graded_lut, tmp_path / "g.cube")
     result = run(
@@ -150,6 +190,16 @@ def test_library_import_and_list(run, tmp_path, graded_lut):
     again = run("lut", "import", "g.cube", "--library", "lib", "--name", "warm-grade")
     assert again.exit_code == 1
     assert "the library already has a LUT named 'warm-grade'" in again.output
+    # With -o as well, the name is refused before the -o file is written.
+    both = run(
+        "lut", "import", "g.cube", "--library", "lib", "--name", "warm-grade", "-o", "x.cube"
+    )
+    assert both.exit_code == 1
+    assert "the library already has a LUT named 'warm-grade'" in both.output
+    assert not (tmp_path / "x.cube").exists()
+    bad = run("lut", "import", "g.cube", "--library", "lib", "--name", "Bad Name", "-o", "x.cube")
+    assert bad.exit_code == 1 and "invalid LUT name 'Bad Name'" in bad.output
+    assert not (tmp_path / "x.cube").exists()
 
 
 @pytest.mark.parametrize(
@@ -291,8 +341,22 @@ def test_library_names_work_wherever_a_lut_path_does(run, tmp_path, photo):
     result = run("lut", "apply", "no-such-look", "p.png", "-o", "x.png")
     assert result.exit_code == 1 and result.output == (
         "Error: no-such-look: no such LUT file, and no LUT of that name in the library "
-        "(see `lutkit lut list` for the library's names)\n"
+        "(see `lutkit lut list` for the library's names; --library DIR for your own)\n"
     )
+    # A LUT imported into a library of one's own is found by name with --library.
+    source = str(library.path_of("sodium-orange"))
+    result = run("lut", "import", source, "--library", "mine", "--name", "my-look")
+    assert result.exit_code == 0, result.output
+    for args in (
+        ["apply", "my-look", "p.png", "-o", "m.png"],
+        ["info", "my-look"],
+        ["plot", "my-look", "-o", "m-plot.png"],
+        ["convert", "my-look", "m.3dl"],
+    ):
+        assert run("lut", *args).exit_code == 1  # not in lutkit's own library
+        result = run("lut", *args, "--library", "mine")
+        assert result.exit_code == 0, (args, result.output)
+    assert np.array_equal(load_image(tmp_path / "m.png").pixels, graded)
     # A name with an extension or a folder is meant as a file: said as such.
     result = run("lut", "import", "identity-edited.png", "-o", "x.cube")
     assert result.exit_code == 1 and result.output == (

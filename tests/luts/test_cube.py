@@ -267,7 +267,7 @@ def test_writing_into_a_missing_folder(tmp_path: Path) -> None:
     path = tmp_path / "nope" / "x.cube"
     with pytest.raises(LutkitError) as info:
         write_cube(LUT3D.identity(2), path)
-    assert str(info.value) == f"{path}: cannot write the file: No such file or directory"
+    assert str(info.value) == f"{path}: cannot write the file: output folder does not exist"
 
 
 def test_written_file_has_normal_permissions(tmp_path: Path) -> None:

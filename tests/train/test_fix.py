@@ -348,6 +348,47 @@ def test_fix_image_that_cannot_be_written_takes_the_exported_lut_with_it(run, tm
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "p.png"]
 
 
+def test_fix_compare_sheets_of_two_outputs_that_share_a_name_do_not_overwrite(run, tmp_path, photo):
+    src = tmp_path / "in"
+    src.mkdir()
+    save_image(src / "a.jpg", photo)
+    save_image(src / "a.png", photo[::-1])
+    save_image(src / "b.png", photo[:, ::-1])
+    args = ["fix", str(src), "-o", str(tmp_path / "out"), "--model", str(run.path), "--compare"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "3 before/after sheets" in result.output
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == [
+        "a-jpg-compare.jpg",
+        "a-png-compare.jpg",
+        "a.jpg",
+        "a.png",
+        "b-compare.jpg",
+        "b.png",
+    ]
+    # Each sheet shows its own photo: the two "a" sheets differ.
+    one = load_image(tmp_path / "out" / "a-jpg-compare.jpg").pixels
+    two = load_image(tmp_path / "out" / "a-png-compare.jpg").pixels
+    assert not np.array_equal(one, two)
+    # A sheet that would land on an output image is refused before any work.
+    save_image(src / "b-compare.jpg", photo)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and "two outputs are the same file" in result.output
+
+
+def test_fix_batch_with_a_file_that_is_no_image_stops_before_any_work(run, tmp_path, photo):
+    src = tmp_path / "in"
+    src.mkdir()
+    save_image(src / "a.png", photo)
+    (src / "b.jpg").write_bytes(b"")
+    args = ["fix", str(src), "-o", str(tmp_path / "out"), "--model", str(run.path)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert result.output == f"Error: {src / 'b.jpg'}: empty file (0 bytes)\n"
+    assert not (tmp_path / "out").exists()
+
+
 def test_fix_export_lut_into_a_new_folder_and_alpha_and_tiff_compression_kept(run, tmp_path, photo):
     """As `lut apply`: the alpha plane and a TIFF's compression survive, and the LUT's
     folder is made as the image's is."""

@@ -250,6 +250,10 @@ def test_load_run_latest_run_and_the_vae_check(tiny_dataset, tmp_path, photo):
         _ = wrong.vae
     with pytest.raises(LutkitError, match="not a training run"):
         load_run(tmp_path)
+    # A VAE folder (diffusers config.json) is named for what it is.
+    vae_dir = tiny_vae(tmp_path / "a-vae", seed=4)
+    with pytest.raises(LutkitError, match="this is a diffusers AutoencoderKL folder, not a lutkit"):
+        load_run(vae_dir)
 
 
 def test_a_run_named_after_another_models_folder_is_refused(tiny_dataset, tmp_path):
