@@ -25,6 +25,8 @@ def atomic_output(path: str | PathLike[str]) -> Iterator[Path]:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         # Name the output the user asked for, not the temporary name beside it.
+        if folder.exists() and not folder.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder)) from None
         if not folder.is_dir():
             raise FileNotFoundError(
                 errno.ENOENT, "output folder does not exist", str(folder)

@@ -120,17 +120,22 @@ def _terminate_as_exception() -> Iterator[None]:
     def handler(signum: int, frame: object) -> None:
         if os.getpid() != pid:
             os._exit(128 + signum)
+        # A second SIGTERM (while the cleanup runs, or stuck in C code) kills at once.
+        signal.signal(signum, signal.SIG_DFL)
         raise Terminated
 
     try:
         previous = signal.signal(signal.SIGTERM, handler)
     except ValueError:  # not the main thread
+        previous = False
+    if previous is False:
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if previous is not None:  # None: a handler Python did not install
+            signal.signal(signal.SIGTERM, previous)
 
 
 # Optional dependencies -> the extra that installs them (pyproject.toml).

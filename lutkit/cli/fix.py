@@ -44,8 +44,8 @@ from lutkit.cli.options import progress_bars, strength_option, to_srgb_option
 @click.option(
     "--compare",
     is_flag=True,
-    help="Also write NAME-compare.jpg (before/after) beside each output "
-    "(NAME-EXT-compare.jpg where two outputs share a name).",
+    help="Also write STEM-compare.jpg (before/after) beside each output "
+    "(NAME-compare.jpg, e.g. a.jpg-compare.jpg, where two outputs share a stem).",
 )
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True)
 @to_srgb_option

@@ -13,7 +13,7 @@ from lutkit.errors import ConfigError
 # Where LUT names (not paths) are looked up, for the commands that read a LUT.
 library_option = click.option(
     "--library",
-    type=click.Path(file_okay=False),
+    type=click.Path(exists=True, file_okay=False),
     help="Look LUT names up in this library folder (default: $LUTKIT_LIBRARY, else lutkit's own).",
 )
 

@@ -118,18 +118,16 @@ def fix_pixels(
 
 
 def compare_paths(pairs: list[tuple[Path, Path]]) -> list[Path]:
-    """Where ``--compare`` writes each output's before/after: ``NAME-compare.jpg`` beside
-    it, or ``NAME-EXT-compare.jpg`` where two outputs in one folder share a name but
-    not an extension (``a.jpg`` and ``a.png``), so that neither sheet overwrites the
-    other."""
+    """Where ``--compare`` writes each output's before/after: ``STEM-compare.jpg`` beside
+    it, or ``NAME-compare.jpg`` (the whole file name, ``a.jpg-compare.jpg``) where two
+    outputs in one folder share a stem (``a.jpg`` and ``a.png``), so that neither sheet
+    overwrites the other (output names are distinct, so these are too)."""
     plain = [dst.with_name(f"{dst.stem}-compare.jpg") for _, dst in pairs]
     counts: dict[Path, int] = {}
     for p in plain:
         counts[p] = counts.get(p, 0) + 1
     return [
-        p
-        if counts[p] == 1
-        else dst.with_name(f"{dst.stem}-{dst.suffix.lstrip('.').lower()}-compare.jpg")
+        p if counts[p] == 1 else dst.with_name(f"{dst.name}-compare.jpg")
         for p, (_, dst) in zip(plain, pairs, strict=True)
     ]
 

@@ -97,7 +97,7 @@ def load_run(path: str | os.PathLike[str], *, device: str = "cpu", vae: str | No
         raise LutkitError("the run config is not a JSON object", path=config_path)
     if "_class_name" in doc:  # a diffusers folder: a VAE (or one of a run's nets)
         raise LutkitError(
-            f"this is a diffusers {doc['_class_name']} folder, not a lutkit model or run",
+            f"this folder holds {doc['_class_name']} weights alone, not a lutkit model or run",
             path=folder,
             hint="give the folder `lutkit train` or `lutkit model export` wrote; "
             "for a VAE, see `lutkit vae info`",

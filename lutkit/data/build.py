@@ -589,15 +589,27 @@ def _run_local(maker, todo, out, workers, tick) -> dict[str, ShardDone]:
         pending = set(futures)
         try:
             _collect(futures, pending, done, tick)
+        except Exception:
+            # A failed shard: the shards not started are dropped, the ones being
+            # written finish (a rerun builds the rest).
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
         except BaseException:
-            # Ctrl-C, SIGTERM, a failed shard: the shards not started are dropped (a
-            # rerun builds them), the ones being written finish or are cleaned up.
+            # Ctrl-C, SIGTERM: stop now. The workers are stopped mid-shard; what they
+            # were writing is a hidden temporary file that the rerun removes.
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                proc.terminate()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
     return done
 
 
-def _collect(futures, pending, done, tick) -> None:
+def _collect(
+    futures: dict[Any, ShardPlan],
+    pending: set[Any],
+    done: dict[str, ShardDone],
+    tick: Callable[[int], None],
+) -> None:
     from concurrent.futures import FIRST_COMPLETED, wait
 
     while pending:

@@ -124,6 +124,8 @@ class Params:
         for f in dataclasses.fields(cls):
             v = data[f.name]
             _check_value(v, hints[f.name], f"{where}.{f.name}")
+            if hints[f.name] is int:
+                v = int(v)  # 3.0 is 3, as a recipe's whole-number range takes it
             values[f.name] = tuple(_tuple(x) for x in v) if isinstance(v, list) else v
         return cls(**values)
 
@@ -151,12 +153,16 @@ def _check_value(value: Any, hint: Any, where: str) -> None:
         for i, (v, h) in enumerate(zip(value, items, strict=True)):
             _check_value(v, h, f"{where}[{i}]")
         return
+    number = isinstance(value, int | float) and not isinstance(value, bool)
     if hint is float:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if not ok or not math.isfinite(value):
+        try:
+            ok = number and math.isfinite(value)
+        except OverflowError:  # an int too large for a float
+            ok = False
+        if not ok:
             raise ConfigError(f"{where}: expected a finite number, got {value!r}")
     elif hint is int:
-        if not isinstance(value, int) or isinstance(value, bool):
+        if not number or (isinstance(value, float) and not value.is_integer()):
             raise ConfigError(f"{where}: expected a whole number, got {value!r}")
     elif hint is str and not isinstance(value, str):
         raise ConfigError(f"{where}: expected text, got {value!r}")

@@ -35,6 +35,9 @@ def expand_images(
     for item in inputs:
         p = Path(item)
         if p.is_dir():
+            root = p.resolve()
+            # only an output strictly inside the folder (not the folder, not above it)
+            inside = skip is not None and skip != root and skip.is_relative_to(root)
             out.extend(
                 sorted(
                     f
@@ -42,7 +45,7 @@ def expand_images(
                     if f.is_file()
                     and f.suffix.lower() in IMAGE_EXTENSIONS
                     and not f.name.startswith(".")
-                    and (skip is None or not f.resolve().is_relative_to(skip))
+                    and not (inside and f.resolve().is_relative_to(skip))
                 )
             )
         elif p.exists():

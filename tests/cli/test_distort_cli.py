@@ -76,6 +76,11 @@ def test_replay_of_other_schema_refused(run, tmp_path):
         ({"op": "curves.gamma", "params": {"gamma": [1, float("nan"), 1]}}, "got nan"),
         ({"op": "lut3d.library", "params": {"lut": 3, "strength": 1}}, "lut: expected text"),
         ({"op": "lut3d.library", "params": {"lut": "x", "strength": True}}, "got True"),
+        ({"op": "curves.gamma", "params": {"gamma": [1, 10**400, 1]}}, "expected a finite"),
+        (
+            {"op": "film.jpeg", "params": {"quality": 50.5, "subsampling": "4:2:0"}},
+            "a whole number",
+        ),
     ],
 )
 def test_replay_with_mistyped_params_is_one_line_error(run, tmp_path, op, message):
@@ -219,3 +224,11 @@ def test_a_side_file_named_as_the_image_is_refused(run, tmp_path):
         "(give each output its own name)\n"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.png"]
+
+
+def test_replayed_whole_numbers_may_be_written_as_floats():
+    """3.0 is 3 for a whole-number parameter, as a recipe's range takes it."""
+    from lutkit.distort.base import get_op
+
+    params = get_op("film.jpeg").params_type.from_dict({"quality": 50.0, "subsampling": "4:2:0"})
+    assert params.quality == 50 and isinstance(params.quality, int)

@@ -107,6 +107,15 @@ def test_apply_into_a_folder_inside_the_input_leaves_its_outputs_alone(run, tmp_
         assert result.output.startswith("wrote 1 image(s)")
     files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.png"))
     assert files == ["in/a.png", "in/graded/a.png"]
+    # An output that is the input folder itself, or a folder above it, skips nothing:
+    # into the same folder is refused as before, into the folder above writes in/a.png.
+    result = run("lut", "apply", "sodium-orange", "in", "-o", "in")
+    assert result.exit_code == 1 and "output would overwrite an input" in result.output
+    (tmp_path / "up").mkdir()
+    save_image(tmp_path / "up" / "b.png", photo[:32, :32])
+    result = run("lut", "apply", "sodium-orange", "up", "-o", ".")
+    assert result.exit_code == 0 and result.output.startswith("wrote 1 image(s)"), result.output
+    assert (tmp_path / "b.png").is_file()
 
 
 def test_apply_keeps_each_tiffs_compression_unless_told(run, tmp_path, photo, photo16, graded_lut):
@@ -168,6 +177,13 @@ def test_plot_into_a_missing_folder_names_that_folder(run, tmp_path, graded_lut)
     result = run("lut", "plot", "g.cube", "-o", "nope/g.png")
     assert result.exit_code == 1
     assert result.output == "Error: nope: output folder does not exist\n"
+    (tmp_path / "afile").write_text("")
+    result = run("lut", "plot", "g.cube", "-o", "afile/g.png")
+    assert result.exit_code == 1
+    assert result.output == "Error: afile: not a folder\n"
+    result = run("lut", "plot", "g.cube", "-o", "g.png", "--library", "nolib")
+    assert result.exit_code == 2 and "nolib" in result.output and "does not exist" in result.output
+    assert len(result.output.strip().splitlines()) == 1
 
 
 def test_library_import_and_list(run, tmp_path, graded_lut):

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.reliability.harness import TIMEOUT_S, _wait, leftovers, run_fresh
+from tests.reliability.harness import TIMEOUT_S, _wait, leftovers, lutkit_exe, run_fresh
 
 ROOT = Path(__file__).resolve().parents[2]
 PHASES = ("fsync", "before", "after")
@@ -209,3 +209,37 @@ def test_sigterm_mid_write_leaves_no_output_and_exits_143(tmp_path, photo, comma
         assert run_fresh(args, cwd=ref).returncode == 0
         if (tmp_path / "out.png").exists():
             assert (tmp_path / "out.png").read_bytes() == (ref / "out.png").read_bytes()
+
+
+def test_sigterm_to_a_dataset_build_with_workers_stops_it_and_the_rerun_finishes(tmp_path):
+    """What `timeout` or a scheduler does: SIGTERM to the whole process group (the
+    forked workers too) while shards are being written. The build stops at once with
+    143; the temporary shard files it leaves are removed by the rerun, which builds the
+    same dataset as an uninterrupted run."""
+    import signal
+    import time
+
+    args = ["dataset", "build", "--source", "sample", "--variants", "48", "--size", "224"]
+    args += ["--workers", "2", "--rows-per-shard", "64"]
+    proc = subprocess.Popen(
+        [lutkit_exe(), *args, "--out", "ds"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + TIMEOUT_S
+    while not leftovers(tmp_path) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the build ended before a shard was being written"
+    os.killpg(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=TIMEOUT_S)
+    assert proc.returncode == 143 and err.endswith("Terminated.\n"), err
+    resumed = run_fresh([*args, "--out", "ds"], cwd=tmp_path, timeout=TIMEOUT_S * 3)
+    assert resumed.returncode == 0, resumed.stderr
+    assert not leftovers(tmp_path)
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    assert run_fresh([*args, "--out", "ds"], cwd=ref, timeout=TIMEOUT_S * 3).returncode == 0
+    assert _hashes(tmp_path / "ds", "pairs/*.parquet") == _hashes(ref / "ds", "pairs/*.parquet")

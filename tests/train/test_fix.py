@@ -360,16 +360,16 @@ def test_fix_compare_sheets_of_two_outputs_that_share_a_name_do_not_overwrite(ru
     assert "3 before/after sheets" in result.output
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert names == [
-        "a-jpg-compare.jpg",
-        "a-png-compare.jpg",
         "a.jpg",
+        "a.jpg-compare.jpg",
         "a.png",
+        "a.png-compare.jpg",
         "b-compare.jpg",
         "b.png",
     ]
     # Each sheet shows its own photo: the two "a" sheets differ.
-    one = load_image(tmp_path / "out" / "a-jpg-compare.jpg").pixels
-    two = load_image(tmp_path / "out" / "a-png-compare.jpg").pixels
+    one = load_image(tmp_path / "out" / "a.jpg-compare.jpg").pixels
+    two = load_image(tmp_path / "out" / "a.png-compare.jpg").pixels
     assert not np.array_equal(one, two)
     # A sheet that would land on an output image is refused before any work.
     save_image(src / "b-compare.jpg", photo)

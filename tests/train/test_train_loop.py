@@ -252,7 +252,9 @@ def test_load_run_latest_run_and_the_vae_check(tiny_dataset, tmp_path, photo):
         load_run(tmp_path)
     # A VAE folder (diffusers config.json) is named for what it is.
     vae_dir = tiny_vae(tmp_path / "a-vae", seed=4)
-    with pytest.raises(LutkitError, match="this is a diffusers AutoencoderKL folder, not a lutkit"):
+    with pytest.raises(
+        LutkitError, match="this folder holds AutoencoderKL weights alone, not a lutkit"
+    ):
         load_run(vae_dir)
 
 
