@@ -199,6 +199,12 @@ def demo(out: str, photo: str, model: str | None, recipe: str) -> None:
     """
     from lutkit.demo import run_fix_demo, run_lut_demo
 
+    if model:  # the fix demo needs torch: say so before the walk-through is written
+        import torch  # noqa: F401
+
+        from lutkit.correct.model import resolve_model
+
+        model_path = resolve_model(model)[0]
     result = run_lut_demo(out, photo=photo)
     for role, path in result.files.items():
         click.echo(f"{role:>9}  {path}")
@@ -207,9 +213,7 @@ def demo(out: str, photo: str, model: str | None, recipe: str) -> None:
         f"level(s), mean {result.mean_diff:.3f}"
     )
     if model:
-        from lutkit.correct.model import resolve_model
-
-        fixed = run_fix_demo(out, resolve_model(model)[0], recipe=recipe)
+        fixed = run_fix_demo(out, model_path, recipe=recipe)
         for role, path in fixed.files.items():
             click.echo(f"{role:>9}  {path}")
         scores = ", ".join(f"{k} {v:.2f}" for k, v in fixed.scores.items())

@@ -33,6 +33,7 @@ def _hide(tmp_path: Path, *names: str) -> str:
         (["fix", "photo.png", "-o", "out.png"], "ml", "torch"),
         (["model", "info", "default"], "ml", "torch"),
         (["latents", "datasets/none"], "ml", "torch"),
+        (["demo", "--out", "d", "--model", "default"], "ml", "torch"),
     ],
 )
 def test_a_missing_extra_is_one_line(tmp_path, args, extra, name):
@@ -52,4 +53,4 @@ def test_a_missing_extra_is_one_line(tmp_path, args, extra, name):
     assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr, out.stderr
     assert out.stderr.startswith(f"Error: this command needs {name}, which is not installed")
     assert f"pip install 'lutkit[{extra}]'" in out.stderr
-    assert not (tmp_path / "out.png").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.png", "shim"]  # nothing written
