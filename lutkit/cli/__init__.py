@@ -12,6 +12,7 @@ import importlib
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 
 import click
@@ -124,13 +125,10 @@ def _terminate_as_exception() -> Iterator[None]:
         signal.signal(signum, signal.SIG_DFL)
         raise Terminated
 
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        previous = False
-    if previous is False:
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
+    previous = signal.signal(signal.SIGTERM, handler)
     try:
         yield
     finally:

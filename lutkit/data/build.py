@@ -589,17 +589,14 @@ def _run_local(maker, todo, out, workers, tick) -> dict[str, ShardDone]:
         pending = set(futures)
         try:
             _collect(futures, pending, done, tick)
-        except Exception:
-            # A failed shard: the shards not started are dropped, the ones being
-            # written finish (a rerun builds the rest).
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        except BaseException:
-            # Ctrl-C, SIGTERM: stop now. The workers are stopped mid-shard; what they
-            # were writing is a hidden temporary file that the rerun removes.
-            for proc in list((getattr(pool, "_processes", None) or {}).values()):
-                proc.terminate()
-            pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException as exc:
+            if not isinstance(exc, Exception):
+                # Ctrl-C, SIGTERM: stop now (a failed shard lets the running ones
+                # finish). The workers stop mid-shard; what they were writing is a
+                # hidden temporary file that the rerun removes.
+                for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                    proc.terminate()
+                pool.shutdown(wait=True, cancel_futures=True)
             raise
     return done
 
