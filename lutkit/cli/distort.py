@@ -98,19 +98,17 @@ def list_() -> None:
 
 @recipe.command()
 def ops() -> None:
-    """List every distortion op: family, whether it is a colour map, its ranges.
+    """List every distortion op: whether it is a colour map, what it does, and each
+    range a recipe may set, with its default and its valid values.
 
     \b
     Example:
       lutkit recipe ops
     """
-    from lutkit.distort.base import all_ops
+    from lutkit.distort.recipe import describe_ops
 
-    for name, op in all_ops().items():
-        kind = "colour map" if op.colormap else "spatial"
-        keys = ", ".join(op.ranges)
-        click.echo(f"{name:<22} {kind:<10} {op.description}")
-        click.echo(f"{'':<22} {'':<10} ranges: {keys}")
+    for line in describe_ops():
+        click.echo(line)
 
 
 @recipe.command()

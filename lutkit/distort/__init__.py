@@ -3,7 +3,7 @@
 Which module owns which contract:
 
 - ``base``: the op protocol (``apply(image, params)``, ``sample(rng)``), parameter
-  ranges, the op registry and op records (``apply_chain``, ``ops_to_json``).
+  ranges and domains, the op registry and op records (``apply_chain``, ``ops_to_json``).
 - ``recipe``: distortion recipes (named stages, read from TOML).
 - The ops, one family per module: ``lighting`` (illuminants, real sources, mixed
   light, exposure), ``curves`` (tone and channel curves), ``lut3d`` (library LUTs),

@@ -1,4 +1,4 @@
-"""The distortion op protocol, parameter ranges and the op registry.
+"""The distortion op protocol, parameter ranges and domains, and the op registry.
 
 An op is a pure pair: ``sample(rng, ranges) -> params`` draws parameters (a frozen
 dataclass that serialises to JSON) from ranges a recipe may narrow, and
@@ -12,6 +12,13 @@ reproduces its output exactly at any size.
 colour (curves, LUTs, illuminant changes, fading): a chain of them can be baked into
 a LUT3D and inverted to give the ground-truth correction. Grain, dust, scratches,
 vignetting, halation, light leaks, mixed lighting and JPEG are not colour maps.
+
+A parameter's *domain* is every value ``apply`` computes sensibly (a gamma > 0, a
+colour temperature the CCT code supports, a fraction in [0, 1]); a range's *domain*
+is every value a recipe may give it (each op's ``range_domains``), chosen so that
+whatever is sampled from it lies in the parameters' domains. Both are checked where
+values come from outside: parameters read back from JSON (:meth:`Params.from_dict`:
+a replayed ops file, a dataset row) and recipes (:func:`parse_range`).
 """
 
 from __future__ import annotations
@@ -66,10 +73,113 @@ class Choice:
 Range = Uniform | IntRange | Choice
 
 
-def parse_range(default: Range, value: Any, where: str) -> Range:
+def _is_number(value: Any) -> bool:
+    """An int or a float (a bool is neither here)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_finite_number(value: Any) -> bool:
+    """A number (:func:`_is_number`) that is finite as a float; an int too large for a
+    float is not."""
+    if not _is_number(value):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def format_number(value: float) -> str:
+    """A bound or a parameter value as a person writes it in a message: 2 (not 2.0),
+    0.5, 1e-06."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """The numbers a parameter may take: ``lo <= x <= hi``, ``<`` at an open end, no
+    bound at a ``None`` end. Each item of a tuple parameter lies in it."""
+
+    lo: float | None = None
+    hi: float | None = None
+    open_lo: bool = False
+    open_hi: bool = False
+
+    def contains(self, value: float) -> bool:
+        if self.lo is not None and (value <= self.lo if self.open_lo else value < self.lo):
+            return False
+        return self.hi is None or (value < self.hi if self.open_hi else value <= self.hi)
+
+    def describe(self) -> str:
+        """``in [0, 1]``, ``in (0, 10]``, ``> 0``, ``>= 0``, or ``finite``."""
+        if self.lo is not None and self.hi is not None:
+            left, right = "(" if self.open_lo else "[", ")" if self.open_hi else "]"
+            return f"in {left}{format_number(self.lo)}, {format_number(self.hi)}{right}"
+        if self.lo is not None:
+            return f"{'>' if self.open_lo else '>='} {format_number(self.lo)}"
+        if self.hi is not None:
+            return f"{'<' if self.open_hi else '<='} {format_number(self.hi)}"
+        return "finite"
+
+    def check(self, value: Any, where: str) -> None:
+        if not self.contains(value):
+            raise ConfigError(f"{where}: must be {self.describe()}, got {format_number(value)}")
+
+
+UNIT = Interval(0.0, 1.0)  # a fraction, a strength, a probability
+SEED = Interval(0)  # what numpy.random.default_rng takes
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """Text that is one of ``options``."""
+
+    options: tuple[str, ...]
+
+    def describe(self) -> str:
+        return f"one of {', '.join(self.options)}"
+
+    def check(self, value: Any, where: str) -> None:
+        if value not in self.options:
+            raise ConfigError(f"{where}: must be {self.describe()}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Name:
+    """Non-empty text naming something that is looked up when the op is applied (a
+    library LUT): ``what`` says what, for messages."""
+
+    what: str
+
+    def describe(self) -> str:
+        return self.what
+
+    def check(self, value: Any, where: str) -> None:
+        if not value:
+            raise ConfigError(f"{where}: must be {self.what}, got {value!r}")
+
+
+Domain = Interval | OneOf | Name
+
+
+def check_domain(domain: Domain, value: Any, where: str) -> None:
+    """A one-line :class:`ConfigError` when ``value`` (or an item of it, for a tuple,
+    named ``where[i]``) lies outside ``domain``."""
+    if isinstance(value, tuple | list):
+        for i, v in enumerate(value):
+            check_domain(domain, v, f"{where}[{i}]")
+    else:
+        domain.check(value, where)
+
+
+def parse_range(default: Range, value: Any, where: str, domain: Interval | None = None) -> Range:
     """A recipe's value for a range key: [lo, hi], a list of choices, or a fixed value.
 
-    ``where`` names the file and key for errors.
+    ``where`` names the file and key for errors; both ends of a numeric range must lie
+    in ``domain`` (a choice must be one of the default's options, unless those are
+    ``("*",)``: anything).
     """
     if isinstance(default, Choice):
         options = tuple(value) if isinstance(value, list) else (value,)
@@ -82,20 +192,20 @@ def parse_range(default: Range, value: Any, where: str) -> Range:
                 f"{where}: {bad[0]!r} is not one of {', '.join(map(str, default.options))}"
             )
         return Choice(options)
-    if isinstance(value, bool) or not isinstance(value, int | float | list):
-        raise ConfigError(f"{where}: expected a number or [min, max], got {value!r}")
     if isinstance(value, list):
-        if len(value) != 2 or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in value
-        ):
+        if len(value) != 2 or not all(_is_number(v) for v in value):
             raise ConfigError(f"{where}: expected [min, max], got {value!r}")
         lo, hi = value
-    else:
+    elif _is_number(value):
         lo = hi = value
-    if not (math.isfinite(lo) and math.isfinite(hi)):
+    else:
+        raise ConfigError(f"{where}: expected a number or [min, max], got {value!r}")
+    if not (_is_finite_number(lo) and _is_finite_number(hi)):
         raise ConfigError(f"{where}: expected finite numbers, got {value!r}")
     if lo > hi:
         raise ConfigError(f"{where}: min {lo} is greater than max {hi}")
+    if domain is not None and not (domain.contains(lo) and domain.contains(hi)):
+        raise ConfigError(f"{where}: must be {domain.describe()}, got {value!r}")
     if isinstance(default, IntRange):
         if int(lo) != lo or int(hi) != hi:
             raise ConfigError(f"{where}: expected whole numbers, got {value!r}")
@@ -105,13 +215,32 @@ def parse_range(default: Range, value: Any, where: str) -> Range:
 
 @dataclass(frozen=True)
 class Params:
-    """Base class of every op's parameters: a frozen dataclass of JSON values."""
+    """Base class of every op's parameters: a frozen dataclass of JSON values.
+
+    ``domains`` gives each field's domain (a tuple field's items each lie in it);
+    :meth:`check` tests them, and a subclass extends it for constraints between
+    fields.
+    """
+
+    domains: ClassVar[dict[str, Domain]] = {}
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def check(self, where: str = "params") -> None:
+        """A one-line :class:`ConfigError` when a field lies outside its domain."""
+        for f in dataclasses.fields(self):
+            check_domain(self.domains[f.name], getattr(self, f.name), f"{where}.{f.name}")
+
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "params") -> Params:
+    def from_dict(
+        cls, data: dict[str, Any], where: str = "params", *, check_domains: bool = True
+    ) -> Params:
+        """Parameters read back from JSON, their types and (unless ``check_domains`` is
+        false) domains checked (one-line :class:`ConfigError` naming ``where`` and the
+        field)."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"{where}: expected an object of parameters, got {data!r}")
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - names
         missing = names - set(data)
@@ -127,7 +256,10 @@ class Params:
             if hints[f.name] is int:
                 v = int(v)  # 3.0 is 3, as a recipe's whole-number range takes it
             values[f.name] = tuple(_tuple(x) for x in v) if isinstance(v, list) else v
-        return cls(**values)
+        params = cls(**values)
+        if check_domains:
+            params.check(where)
+        return params
 
 
 def _tuple(v: Any) -> Any:
@@ -153,16 +285,11 @@ def _check_value(value: Any, hint: Any, where: str) -> None:
         for i, (v, h) in enumerate(zip(value, items, strict=True)):
             _check_value(v, h, f"{where}[{i}]")
         return
-    number = isinstance(value, int | float) and not isinstance(value, bool)
     if hint is float:
-        try:
-            ok = number and math.isfinite(value)
-        except OverflowError:  # an int too large for a float
-            ok = False
-        if not ok:
+        if not _is_finite_number(value):
             raise ConfigError(f"{where}: expected a finite number, got {value!r}")
     elif hint is int:
-        if not number or (isinstance(value, float) and not value.is_integer()):
+        if not _is_number(value) or (isinstance(value, float) and not value.is_integer()):
             raise ConfigError(f"{where}: expected a whole number, got {value!r}")
     elif hint is str and not isinstance(value, str):
         raise ConfigError(f"{where}: expected text, got {value!r}")
@@ -176,6 +303,9 @@ class Op:
     colormap: ClassVar[bool] = True
     params_type: ClassVar[type[Params]]
     ranges: ClassVar[dict[str, Range]] = {}  # what a recipe may set, with defaults
+    # The domain of each numeric range key (a choice key's domain is its default's
+    # options): every value sampled from it must lie in ``params_type.domains``.
+    range_domains: ClassVar[dict[str, Interval]] = {}
     description: ClassVar[str] = ""
 
     def sample(self, rng: np.random.Generator, ranges: dict[str, Range]) -> Params:
@@ -237,11 +367,16 @@ class OpRecord:
         return {"op": self.op, "params": self.params.to_dict()}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "ops") -> OpRecord:
+    def from_dict(
+        cls, data: dict[str, Any], where: str = "ops", *, check_domains: bool = True
+    ) -> OpRecord:
         if not isinstance(data, dict) or "op" not in data or "params" not in data:
             raise ConfigError(f"{where}: each op needs 'op' and 'params'")
         op = get_op(data["op"], where)
-        return cls(op.name, op.params_type.from_dict(data["params"], f"{where}.{op.name}"))
+        params = op.params_type.from_dict(
+            data["params"], f"{where}.{op.name}", check_domains=check_domains
+        )
+        return cls(op.name, params)
 
 
 def apply_chain(image: np.ndarray, records: Sequence[OpRecord]) -> np.ndarray:
@@ -261,14 +396,20 @@ def ops_to_json(records: Sequence[OpRecord]) -> str:
     return json.dumps([r.to_dict() for r in records], sort_keys=True, separators=(",", ":"))
 
 
-def ops_from_json(text: str, where: str = "ops") -> list[OpRecord]:
+def ops_from_json(text: str, where: str = "ops", *, check_domains: bool = True) -> list[OpRecord]:
+    """The chain of :func:`ops_to_json`'s text, checked as :meth:`Params.from_dict` does.
+    ``check_domains=False`` for rows lutkit wrote itself (a dataset's ``ops``): a dataset
+    built with a recipe from before the domains were declared still reads."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{where}: invalid JSON ({exc})") from None
     if not isinstance(data, list):
         raise ConfigError(f"{where}: expected a list of ops")
-    return [OpRecord.from_dict(d, f"{where}[{i}]") for i, d in enumerate(data)]
+    return [
+        OpRecord.from_dict(d, f"{where}[{i}]", check_domains=check_domains)
+        for i, d in enumerate(data)
+    ]
 
 
 def clip01(image: np.ndarray) -> np.ndarray:

@@ -9,7 +9,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lutkit.distort.base import IntRange, Op, Params, Uniform, clip01, register
+from lutkit.distort.base import (
+    UNIT,
+    Interval,
+    IntRange,
+    Op,
+    Params,
+    Uniform,
+    clip01,
+    register,
+)
+from lutkit.errors import ConfigError
 
 
 def monotone_curve(x: np.ndarray, ys: tuple[float, ...]) -> np.ndarray:
@@ -69,6 +79,16 @@ class ChannelCurvesParams(Params):
     blue: tuple[float, ...]
     master: tuple[float, ...]
 
+    # Knots are output levels at evenly spaced inputs; a curve needs two of them.
+    domains = {"red": UNIT, "green": UNIT, "blue": UNIT, "master": UNIT}
+
+    def check(self, where: str = "params") -> None:
+        super().check(where)
+        for name in ("red", "green", "blue", "master"):
+            n = len(getattr(self, name))
+            if n < 2:
+                raise ConfigError(f"{where}.{name}: a curve needs at least 2 knots, got {n}")
+
 
 @register
 class ChannelCurves(Op):
@@ -81,6 +101,8 @@ class ChannelCurves(Op):
         "strength": Uniform(0.03, 0.15),
         "master_strength": Uniform(0.0, 0.08),
     }
+    # Knots are clipped to [0, 1] after the push: a push beyond 1 adds nothing.
+    range_domains = {"knots": Interval(2, 256), "strength": UNIT, "master_strength": UNIT}
 
     def sample(self, rng, ranges):
         n = ranges["knots"].draw(rng)
@@ -94,9 +116,9 @@ class ChannelCurves(Op):
         )
 
     def label(self, params):
-        lin = np.linspace(0, 1, len(params.red))
         dev = max(
-            np.abs(np.asarray(ys) - lin).max() for ys in (params.red, params.green, params.blue)
+            np.abs(np.asarray(ys) - np.linspace(0, 1, len(ys))).max()
+            for ys in (params.red, params.green, params.blue)
         )
         return f"channel curves ±{dev:.2f}"
 
@@ -111,6 +133,11 @@ class ChannelCurves(Op):
 class GammaParams(Params):
     gamma: tuple[float, float, float]
 
+    # A gamma <= 0 sends black to white (0 ** 0) or to infinity, and one near 0 does the
+    # same in float32; the recipe ranges' widest (0.1..10, each channel within e**1 of
+    # it) stays inside 0.01..100.
+    domains = {"gamma": Interval(0.01, 100.0)}
+
 
 @register
 class Gamma(Op):
@@ -119,6 +146,9 @@ class Gamma(Op):
     params_type = GammaParams
     description = "a power curve, shared or per channel (wrong transfer function)"
     ranges = {"gamma": Uniform(0.6, 1.6), "per_channel": Uniform(0.0, 0.15)}
+    # Beyond 0.1..10 a power curve sends nearly every colour to black or white;
+    # per_channel is a log spread: each channel's gamma is within e**per_channel of it.
+    range_domains = {"gamma": Interval(0.1, 10.0), "per_channel": UNIT}
 
     def sample(self, rng, ranges):
         g = ranges["gamma"].draw(rng)
@@ -138,6 +168,10 @@ class ContrastParams(Params):
     amount: float  # > 0: S-curve (more contrast), < 0: flatter
     pivot: float
 
+    # |amount| > 1 overshoots the curve; the pivot is a level (far outside [0, 1] the
+    # S's normalisation is 0 / 0).
+    domains = {"amount": Interval(-1.0, 1.0), "pivot": UNIT}
+
 
 @register
 class Contrast(Op):
@@ -146,6 +180,7 @@ class Contrast(Op):
     params_type = ContrastParams
     description = "an S-curve (or its flattening) around a pivot"
     ranges = {"amount": Uniform(-0.5, 0.6), "pivot": Uniform(0.4, 0.6)}
+    range_domains = ContrastParams.domains
 
     def sample(self, rng, ranges):
         return ContrastParams(
@@ -182,6 +217,15 @@ class LevelsParams(Params):
     in_black: float  # input black point (crushed shadows > 0)
     in_white: float  # input white point (clipped highlights < 1)
 
+    domains = {"black": UNIT, "white": UNIT, "in_black": UNIT, "in_white": UNIT}
+
+    def check(self, where: str = "params") -> None:
+        super().check(where)
+        if self.in_black >= self.in_white:  # no input range left: a threshold, not levels
+            raise ConfigError(
+                f"{where}: in_black must be below in_white, got {self.in_black} and {self.in_white}"
+            )
+
 
 @register
 class Levels(Op):
@@ -194,6 +238,13 @@ class Levels(Op):
         "white": Uniform(0.85, 1.0),
         "in_black": Uniform(0.0, 0.06),
         "in_white": Uniform(0.92, 1.0),
+    }
+    # the input points kept apart, so that every draw leaves an input range
+    range_domains = {
+        "black": UNIT,
+        "white": UNIT,
+        "in_black": Interval(0.0, 0.45),
+        "in_white": Interval(0.55, 1.0),
     }
 
     def sample(self, rng, ranges):
@@ -209,7 +260,12 @@ class Levels(Op):
 
 @dataclass(frozen=True)
 class CrosstalkParams(Params):
-    matrix: tuple[tuple[float, float, float], ...]  # rows: output R, G, B
+    # Rows: output R, G, B.
+    matrix: tuple[
+        tuple[float, float, float], tuple[float, float, float], tuple[float, float, float]
+    ]
+
+    domains = {"matrix": Interval(-1.0, 2.0)}
 
 
 @register
@@ -219,6 +275,9 @@ class Crosstalk(Op):
     params_type = CrosstalkParams
     description = "channel crosstalk: each output channel leaks from the others"
     ranges = {"amount": Uniform(0.02, 0.15)}
+    # Rows are normalised to sum 1: an amount of 0.5 could make a row sum 0. Up to 0.25
+    # a row sums to at least 0.5, so the matrix stays within [-0.5, 2].
+    range_domains = {"amount": Interval(0.0, 0.25)}
 
     def sample(self, rng, ranges):
         a = ranges["amount"].draw(rng)

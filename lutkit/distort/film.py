@@ -18,12 +18,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from lutkit.color import linear_to_srgb, srgb_to_linear
-from lutkit.distort.base import Choice, Op, Params, Uniform, clip01, register
+from lutkit.distort.base import (
+    UNIT,
+    Choice,
+    Interval,
+    OneOf,
+    Op,
+    Params,
+    Uniform,
+    clip01,
+    register,
+)
 
 # A print's density range: sRGB black is taken as the print's maximum density, so
 # linear light L maps to transmittance T = T_MIN + (1 - T_MIN) L (and back exactly).
 PRINT_DMAX = 2.4
 T_MIN = 10.0**-PRINT_DMAX
+DENSITY = Interval(0.0, PRINT_DMAX)  # a density added to a print: more is black anyway
 
 # Channel density (rows R, G, B) from unit amounts of each dye (columns cyan, magenta,
 # yellow): each dye absorbs mostly its complementary band and a little of the others
@@ -102,6 +113,10 @@ class FadeParams(Params):
     retention: tuple[float, float, float]  # cyan, magenta, yellow dye left at age 1
     fog: tuple[float, float, float]  # base + fog density gained by R, G, B at age 1
 
+    # Age 1 is fully aged (more would extrapolate the decay); a retention is the
+    # fraction of a dye left (a negative one has no real power).
+    domains = {"age": UNIT, "retention": UNIT, "fog": DENSITY}
+
 
 @register
 class Fade(Op):
@@ -129,6 +144,7 @@ class Fade(Op):
         "fog": Uniform(0.0, 0.1),
         "fog_tint": Choice(("yellow", "pink", "neutral")),
     }
+    range_domains = {"age": UNIT, "cyan": UNIT, "magenta": UNIT, "yellow": UNIT, "fog": DENSITY}
 
     _FOG_TINTS = {"yellow": (0.25, 0.45, 1.0), "pink": (0.2, 1.0, 0.5), "neutral": (1, 1, 1)}
 
@@ -160,6 +176,16 @@ class CrossProcessParams(Params):
     white: tuple[float, float, float]  # output white per channel
     strength: float  # blend with the original (0: none, 1: full)
 
+    # A slope near 0 makes the normalised curve 0 / 0; a centre more than 4 stops off
+    # mid grey leaves the curve flat over the whole image.
+    domains = {
+        "slope": Interval(0.05, 10.0),
+        "shift": Interval(-4.0, 4.0),
+        "black": UNIT,
+        "white": UNIT,
+        "strength": UNIT,
+    }
+
 
 _EPS = 1.0 / 256.0  # flare: the log exposure of black is finite
 
@@ -190,6 +216,8 @@ class CrossProcess(Op):
     params_type = CrossProcessParams
     description = "E-6 in C-41: contrasty per-channel curves, cyan shadows, yellow highlights"
     ranges = {"strength": Uniform(0.5, 1.0), "jitter": Uniform(0.0, 0.3)}
+    # Jitter 1: slopes within e ** 0.5 of the reference, shifts within a stop.
+    range_domains = {"strength": UNIT, "jitter": UNIT}
 
     # The reference look (R, G, B); sampling jitters around it.
     SLOPE = (1.45, 1.3, 0.8)
@@ -226,6 +254,8 @@ class StainParams(Params):
     transmittance: tuple[float, float, float]  # of the stain layer, per channel
     lift: float  # veil: fraction of white light added before the stain filters it
 
+    domains = {"transmittance": UNIT, "lift": UNIT}  # a filter only takes light away
+
 
 @register
 class Stain(Op):
@@ -245,6 +275,7 @@ class Stain(Op):
         "tint": Choice(("yellow", "brown", "magenta", "cyan")),
         "lift": Uniform(0.0, 0.03),
     }
+    range_domains = {"density": DENSITY, "lift": UNIT}
 
     # Relative density of the stain in R, G, B.
     _TINTS = {
@@ -280,6 +311,13 @@ class HalationParams(Params):
     strength: float  # gain of the glow
     tint: tuple[float, float, float]  # colour of the glow (red-orange)
 
+    domains = {
+        "threshold": UNIT,
+        "radius": UNIT,
+        "strength": Interval(0.0, 5.0),  # 5: highlights blown out far around
+        "tint": UNIT,
+    }
+
 
 @register
 class Halation(Op):
@@ -299,6 +337,12 @@ class Halation(Op):
         "radius": Uniform(0.004, 0.02),
         "strength": Uniform(0.3, 1.5),
         "green": Uniform(0.1, 0.4),
+    }
+    range_domains = {
+        "threshold": UNIT,
+        "radius": UNIT,
+        "strength": HalationParams.domains["strength"],
+        "green": UNIT,  # the tint is (1, green, green / 5)
     }
 
     def sample(self, rng, ranges):
@@ -324,6 +368,14 @@ class VignetteParams(Params):
     softness: float  # width of the fall-off, fraction of the half diagonal
     center: tuple[float, float]  # centre offset, fractions of width and height
 
+    # A strength above 1 would make negative light; the centre stays in the frame.
+    domains = {
+        "strength": UNIT,
+        "radius": Interval(0.0, 2.0),
+        "softness": Interval(0.0, 2.0),
+        "center": Interval(-0.5, 0.5),
+    }
+
 
 @register
 class Vignette(Op):
@@ -341,6 +393,10 @@ class Vignette(Op):
         "radius": Uniform(0.3, 0.8),
         "softness": Uniform(0.3, 0.9),
         "offset": Uniform(0.0, 0.08),
+    }
+    range_domains = {
+        **{k: VignetteParams.domains[k] for k in ("strength", "radius", "softness")},
+        "offset": Interval(0.0, 0.5),
     }
 
     def sample(self, rng, ranges):
@@ -370,6 +426,15 @@ class LightLeakParams(Params):
     intensity: float  # peak added linear light
     color: tuple[float, float, float]  # warm: red-orange to yellow
 
+    domains = {
+        "edge": OneOf(("left", "right", "top", "bottom")),
+        "position": UNIT,
+        "size": UNIT,
+        "elongation": Interval(0.1, 10.0),
+        "intensity": Interval(0.0, 5.0),
+        "color": UNIT,
+    }
+
 
 @register
 class LightLeak(Op):
@@ -390,6 +455,10 @@ class LightLeak(Op):
         "elongation": Uniform(1.0, 4.0),
         "intensity": Uniform(0.3, 1.5),
         "warmth": Uniform(0.0, 1.0),  # 0: red-orange, 1: yellow
+    }
+    range_domains = {
+        **{k: LightLeakParams.domains[k] for k in ("position", "size", "elongation", "intensity")},
+        "warmth": UNIT,
     }
 
     _RED, _YELLOW = np.array([1.0, 0.3, 0.05]), np.array([1.0, 0.8, 0.25])

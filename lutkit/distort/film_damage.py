@@ -14,7 +14,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lutkit.distort.base import Choice, IntRange, Op, Params, Uniform, clip01, register
+from lutkit.distort.base import (
+    SEED,
+    UNIT,
+    Choice,
+    Interval,
+    IntRange,
+    OneOf,
+    Op,
+    Params,
+    Uniform,
+    clip01,
+    register,
+)
 from lutkit.distort.film import blur, density_to_srgb, from_linear, print_density, round6, to_linear
 
 _SEED = IntRange(0, 2**31 - 1)
@@ -43,6 +55,14 @@ class GrainParams(Params):
     correlation: float  # 0: independent per layer, 1: the same in R, G and B
     seed: int
 
+    # Clumps wider than a tenth of the diagonal are no longer grain.
+    domains = {
+        "amount": UNIT,
+        "size": Interval(0.0, 0.1),
+        "correlation": UNIT,  # the weights are its square root and that of 1 - it
+        "seed": SEED,
+    }
+
 
 @register
 class Grain(Op):
@@ -62,6 +82,7 @@ class Grain(Op):
         "size": Uniform(0.0008, 0.003),
         "correlation": Uniform(0.4, 0.9),
     }
+    range_domains = {k: GrainParams.domains[k] for k in ("amount", "size", "correlation")}
 
     def sample(self, rng, ranges):
         a, s, c = (ranges[k].draw(rng) for k in ("amount", "size", "correlation"))
@@ -107,6 +128,15 @@ class DustParams(Params):
     polarity: str  # dark (on a slide or scan), bright (on a print), mixed
     seed: int
 
+    domains = {
+        "count": Interval(0, 1000),
+        "hairs": Interval(0, 100),
+        "size": Interval(0.0, 0.05),
+        "opacity": UNIT,
+        "polarity": OneOf(("dark", "bright", "mixed")),
+        "seed": SEED,
+    }
+
 
 @register
 class Dust(Op):
@@ -127,6 +157,7 @@ class Dust(Op):
         "opacity": Uniform(0.5, 1.0),
         "polarity": Choice(("dark", "bright", "mixed")),
     }
+    range_domains = {k: DustParams.domains[k] for k in ("count", "hairs", "size", "opacity")}
 
     def sample(self, rng, ranges):
         count, hairs = ranges["count"].draw(rng), ranges["hairs"].draw(rng)
@@ -183,6 +214,14 @@ class ScratchesParams(Params):
     polarity: str  # bright (emulsion scratched off a print or slide), dark (a negative)
     seed: int
 
+    domains = {
+        "count": Interval(0, 100),
+        "width": Interval(0.0, 0.01),
+        "intensity": UNIT,
+        "polarity": OneOf(("bright", "dark")),
+        "seed": SEED,
+    }
+
 
 @register
 class Scratches(Op):
@@ -202,6 +241,7 @@ class Scratches(Op):
         "intensity": Uniform(0.3, 0.9),
         "polarity": Choice(("bright", "dark")),
     }
+    range_domains = {k: ScratchesParams.domains[k] for k in ("count", "width", "intensity")}
 
     def sample(self, rng, ranges):
         count, width = ranges["count"].draw(rng), ranges["width"].draw(rng)
@@ -241,8 +281,10 @@ class Scratches(Op):
 
 @dataclass(frozen=True)
 class JpegParams(Params):
-    quality: int  # 1..95
-    subsampling: str  # chroma subsampling: 4:2:0 or 4:4:4
+    quality: int  # 1..100 (Pillow's scale; above 95 files grow for little gain)
+    subsampling: str  # chroma subsampling: 4:2:0, 4:2:2 or 4:4:4
+
+    domains = {"quality": Interval(1, 100), "subsampling": OneOf(("4:2:0", "4:2:2", "4:4:4"))}
 
 
 @register
@@ -257,6 +299,7 @@ class Jpeg(Op):
     params_type = JpegParams
     description = "JPEG re-compression at a quality"
     ranges = {"quality": IntRange(15, 70), "subsampling": Choice(("4:2:0", "4:4:4"))}
+    range_domains = {"quality": JpegParams.domains["quality"]}
 
     def sample(self, rng, ranges):
         return JpegParams(ranges["quality"].draw(rng), ranges["subsampling"].draw(rng))

@@ -17,13 +17,27 @@ from dataclasses import dataclass
 import numpy as np
 
 from lutkit.color import linear_to_srgb, srgb_to_linear
-from lutkit.distort.base import Choice, Op, Params, Uniform, clip01, register
+from lutkit.distort.base import (
+    UNIT,
+    Choice,
+    Interval,
+    OneOf,
+    Op,
+    Params,
+    Uniform,
+    clip01,
+    format_number,
+    register,
+)
 from lutkit.errors import ConfigError
 
 CATS = ("Von Kries", "Bradford", "CAT02")
 LOCI = ("auto", "planckian", "daylight")
 DAYLIGHT_MIN_CCT = 4000.0  # below this the CIE daylight locus is undefined
 CCT_LIMITS = (1000.0, 25000.0)
+CCT = Interval(*CCT_LIMITS)  # K: what illuminant_xy computes
+# CIE 1960 uv distance from the Planckian locus: beyond 0.05 a light has no CCT (CIE 015).
+DUV = Interval(-0.05, 0.05)
 
 # Real sources from colour-science's CIE illuminant tables, with what they are.
 NAMED_SOURCES: dict[str, str] = {
@@ -192,6 +206,16 @@ class CCTParams(Params):
     cat: str  # Von Kries | Bradford | CAT02
     strength: float  # 0: no change, 1: full adaptation to the light's white
 
+    # A strength above 1 would adapt past the light's white (towards no real light).
+    domains = {"cct": CCT, "duv": DUV, "locus": OneOf(LOCI), "cat": OneOf(CATS), "strength": UNIT}
+
+    def check(self, where: str = "params") -> None:
+        super().check(where)
+        if self.locus == "daylight" and self.cct < DAYLIGHT_MIN_CCT:
+            raise ConfigError(
+                f"{where}.cct: the daylight locus starts at 4000 K, got {format_number(self.cct)}"
+            )
+
 
 @register
 class IlluminantCCT(Op):
@@ -206,6 +230,7 @@ class IlluminantCCT(Op):
         "cat": Choice(CATS),
         "strength": Uniform(0.3, 1.0),
     }
+    range_domains = {"cct": CCT, "duv": DUV, "strength": UNIT}
 
     def sample(self, rng, ranges):
         cct = _draw_cct(rng, ranges["cct"])
@@ -233,6 +258,8 @@ class NamedParams(Params):
     cat: str
     strength: float
 
+    domains = {"source": OneOf(tuple(NAMED_SOURCES)), "cat": OneOf(CATS), "strength": UNIT}
+
 
 @register
 class NamedLight(Op):
@@ -245,6 +272,7 @@ class NamedLight(Op):
         "cat": Choice(CATS),
         "strength": Uniform(0.5, 1.0),
     }
+    range_domains = {"strength": UNIT}
 
     def sample(self, rng, ranges):
         return NamedParams(
@@ -277,6 +305,34 @@ class MixedParams(Params):
     angle: float  # degrees, image axes (x right, y down); linear only
     radius: float  # fraction of the longer side; radial only
     softness: float  # transition width, fraction of the longer side
+
+    # A named light's cct and duv are unused (0): its CCT is checked only for "cct".
+    domains = {
+        "source_a": OneOf(("cct", *NAMED_SOURCES)),
+        "cct_a": Interval(0.0, CCT_LIMITS[1]),
+        "duv_a": DUV,
+        "source_b": OneOf(("cct", *NAMED_SOURCES)),
+        "cct_b": Interval(0.0, CCT_LIMITS[1]),
+        "duv_b": DUV,
+        "cat": OneOf(CATS),
+        "strength": UNIT,
+        "mask": OneOf(("linear", "radial")),
+        "center": UNIT,  # the boundary (or the blob) crosses the frame
+        "angle": Interval(-360.0, 360.0),
+        "radius": Interval(0.0, 1.5),  # 1.5: past the farthest corner from any centre
+        "softness": Interval(0.0, 2.0),
+    }
+
+    def check(self, where: str = "params") -> None:
+        super().check(where)
+        for light in ("a", "b"):
+            if getattr(self, f"source_{light}") == "cct":
+                cct = getattr(self, f"cct_{light}")
+                if not CCT.contains(cct):
+                    raise ConfigError(
+                        f"{where}.cct_{light}: must be {CCT.describe()} when source_{light} "
+                        f"is 'cct', got {format_number(cct)}"
+                    )
 
 
 def mixing_mask(shape: tuple[int, int], params: MixedParams) -> np.ndarray:
@@ -316,6 +372,14 @@ class MixedLight(Op):
         "angle": Uniform(0.0, 360.0),
         "radius": Uniform(0.15, 0.5),
         "softness": Uniform(0.2, 0.8),
+    }
+    range_domains = {
+        "named_share": UNIT,
+        "cct": CCT,
+        "duv": DUV,
+        **{
+            k: MixedParams.domains[k] for k in ("strength", "center", "angle", "radius", "softness")
+        },
     }
 
     def sample(self, rng, ranges):
@@ -360,6 +424,9 @@ class MixedLight(Op):
 class ExposureParams(Params):
     stops: float  # exposure error in stops (EV): +1 doubles the light
 
+    # 10 stops turn any 8-bit photo black or white (and 2 ** 1100 overflows).
+    domains = {"stops": Interval(-10.0, 10.0)}
+
 
 @register
 class Exposure(Op):
@@ -368,6 +435,7 @@ class Exposure(Op):
     params_type = ExposureParams
     description = "under- or over-exposure in linear light, highlights clip per channel"
     ranges = {"stops": Uniform(-2.0, 1.5)}
+    range_domains = ExposureParams.domains
 
     def sample(self, rng, ranges):
         return ExposureParams(round(ranges["stops"].draw(rng), 6))

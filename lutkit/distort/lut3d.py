@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lutkit.distort.base import Choice, Op, Params, Uniform, clip01, register
+from lutkit.distort.base import UNIT, Choice, Name, Op, Params, Uniform, clip01, register
 from lutkit.errors import ConfigError
 
 
@@ -50,6 +50,10 @@ class LibraryLutParams(Params):
     lut: str  # name in the library
     strength: float
 
+    # The name is looked up when the op is applied; a strength above 1 would
+    # extrapolate the look (LUT.blend refuses it).
+    domains = {"lut": Name("a LUT name in the library"), "strength": UNIT}
+
 
 @register
 class LibraryLut(Op):
@@ -63,6 +67,7 @@ class LibraryLut(Op):
         "exclude_tags": Choice(("*",)),  # LUTs with any of these tags are never drawn
         "strength": Uniform(0.5, 1.0),
     }
+    range_domains = {"strength": UNIT}
 
     def candidates(self, ranges) -> list[str]:
         lib = _library(library_root())

@@ -154,6 +154,25 @@ def describe_recipe(recipe: Recipe) -> list[str]:
     return lines
 
 
+def describe_ops() -> list[str]:
+    """The lines of ``lutkit recipe ops``: every op, whether it is a colour map, what
+    it does, and each range key with its default and the values a recipe may give it."""
+    from lutkit.distort.base import Choice, all_ops
+
+    lines = []
+    for name, op in all_ops().items():
+        kind = "colour map" if op.colormap else "spatial"
+        lines.append(f"{name:<22} {kind:<10} {op.description}")
+        for key, r in op.ranges.items():
+            if isinstance(r, Choice) and r.options == ("*",):  # any value: a filter
+                lines.append(f"    {key} = *  (no filter; a recipe may give a list)")
+                continue
+            domain = op.range_domains.get(key)
+            valid = f"  (must be {domain.describe()})" if domain is not None else ""
+            lines.append(f"    {key} = {format_range(r)}{valid}")
+    return lines
+
+
 def list_recipes(folder: str | os.PathLike[str] | None = None) -> list[Path]:
     folder = Path(folder) if folder is not None else recipes_dir()
     return sorted(folder.glob("*.toml")) if folder.is_dir() else []
@@ -268,16 +287,18 @@ def _step(sd: Any, path: Path, where: str, seen: tuple[Path, ...], texts: list[s
                 path=path,
                 hint=f"it takes {', '.join(sorted(op.ranges)) or 'none'}",
             )
-        ranges[key] = parse_range(op.ranges[key], value, f"{path}: {where}.{key}")
+        domain = op.range_domains.get(key)
+        ranges[key] = parse_range(op.ranges[key], value, f"{path}: {where}.{key}", domain)
     _check_corners(op, ranges, path, where)
     return Step(op=op, ranges=ranges, weight=float(weight))
 
 
 def _check_corners(op: Op, ranges: dict[str, Range], path: Path, where: str) -> None:
-    """Refuse values the op cannot use (a colour temperature of 10^300 K, an unknown
-    LUT name) now, with the file and key, rather than when a sample happens to hit
-    them: the op is sampled at both ends of every narrowed range, and with every
-    listed choice, and applied to a 2x2 grey image."""
+    """Refuse values the op cannot use (an unknown LUT name, a mix of values the
+    domains allow one by one) now, with the file and key, rather than when a sample
+    happens to hit them: the op is sampled at both ends of every narrowed range, and
+    with every listed choice, its parameters checked against their domains (so that
+    every row replays) and applied to a 2x2 grey image."""
     from lutkit.distort.base import Choice, IntRange, Uniform
 
     numeric = {k: r for k, r in ranges.items() if isinstance(r, Uniform | IntRange)}
@@ -294,6 +315,7 @@ def _check_corners(op: Op, ranges: dict[str, Range], path: Path, where: str) -> 
         try:
             with np.errstate(all="ignore"):
                 params = op.sample(np.random.default_rng(0), merged(op, {**ranges, **fixed}))
+                params.check(op.name)
                 out = op.apply(grey, params)
             if not np.all(np.isfinite(out)):
                 raise ValueError("the result is not finite")

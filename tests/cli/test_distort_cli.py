@@ -92,6 +92,90 @@ def test_replay_with_mistyped_params_is_one_line_error(run, tmp_path, op, messag
     assert not (tmp_path / "x.png").exists()
 
 
+@pytest.mark.parametrize(
+    ("op", "says"),
+    [
+        (
+            {"op": "curves.gamma", "params": {"gamma": [-5, 1, 1]}},
+            "p.json[0].curves.gamma.gamma[0]: must be in [0.01, 100], got -5",
+        ),
+        (
+            {"op": "film.jpeg", "params": {"quality": 0, "subsampling": "4:2:0"}},
+            "p.json[0].film.jpeg.quality: must be in [1, 100], got 0",
+        ),
+        (
+            {"op": "lighting.exposure", "params": {"stops": 2000}},
+            "p.json[0].lighting.exposure.stops: must be in [-10, 10], got 2000",
+        ),
+        (
+            {
+                "op": "film.grain",
+                "params": {"amount": 0.1, "size": 0.001, "correlation": 2, "seed": 3},
+            },
+            "p.json[0].film.grain.correlation: must be in [0, 1], got 2",
+        ),
+        (
+            {
+                "op": "lighting.cct",
+                "params": {
+                    "cct": 3000,
+                    "duv": 0,
+                    "locus": "daylight",
+                    "cat": "Bradford",
+                    "strength": 1,
+                },
+            },
+            "p.json[0].lighting.cct.cct: the daylight locus starts at 4000 K, got 3000",
+        ),
+        (
+            {
+                "op": "film.scratches",
+                "params": {
+                    "count": 2,
+                    "width": 0.001,
+                    "intensity": 0.5,
+                    "polarity": "sideways",
+                    "seed": 1,
+                },
+            },
+            "p.json[0].film.scratches.polarity: must be one of bright, dark, got 'sideways'",
+        ),
+    ],
+)
+def test_replay_of_params_outside_their_domain_is_one_line_error(run, tmp_path, op, says):
+    (tmp_path / "p.json").write_text(json.dumps({"schema": 1, "ops": [op]}))
+    result = run("distort", "photo.png", "-o", "x.png", "--replay", "p.json")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {says}\n" and result.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.json", "photo.png"]
+
+
+@pytest.mark.parametrize(
+    ("stage", "says"),
+    [
+        (
+            'op = "curves.gamma"\ngamma = [-5, 1]',
+            "stage 1.gamma: must be in [0.1, 10], got [-5, 1]",
+        ),
+        ('op = "film.jpeg"\nquality = 101', "stage 1.quality: must be in [1, 100], got 101"),
+        (
+            'op = "lighting.mixed"\nnamed_share = 1.5',
+            "stage 1.named_share: must be in [0, 1], got 1.5",
+        ),
+        (
+            '[[stage.choose]]\nop = "lighting.cct"\ncct = [500, 3000]',
+            "stage 1.choose[1].cct: must be in [1000, 25000], got [500, 3000]",
+        ),
+    ],
+)
+def test_recipe_range_outside_its_domain_is_one_line_error(run, tmp_path, stage, says):
+    (tmp_path / "r.toml").write_text(f"[[stage]]\n{stage}\n")
+    result = run("distort", "photo.png", "-o", "x.png", "--recipe", "r.toml")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {tmp_path.resolve() / 'r.toml'}: {says}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.png", "r.toml"]
+
+
 def test_bad_recipe_is_one_line_error(run, tmp_path):
     (tmp_path / "r.toml").write_text('[[stage]]\nop = "curves.gamma"\ngamma = [3, 1]\n')
     result = run("distort", "photo.png", "-o", "x.png", "--recipe", "r.toml")
@@ -104,7 +188,13 @@ def test_recipe_list_ops_show_preview(run, tmp_path):
     listed = run("recipe", "list").output
     for name in ("default", "lighting", "curves", "film", "lut-library", "heldout"):
         assert name in listed
-    assert "film.grain" in run("recipe", "ops").output
+    ops = run("recipe", "ops").output.splitlines()
+    assert any(line.startswith("film.grain ") for line in ops)
+    # Each range key with its default and the values a recipe may give it.
+    assert "    gamma = 0.6..1.6  (must be in [0.1, 10])" in ops
+    assert "    quality = 15..70  (must be in [1, 100])" in ops
+    assert "    cat = one of [Von Kries, Bradford, CAT02]" in ops
+    assert "    exclude_tags = *  (no filter; a recipe may give a list)" in ops
     assert "sha256" in run("recipe", "show", "film").output
     result = run("recipe", "preview", "default", "--image", "photo.png", "-o", "s.png", "--n", "5")
     assert result.exit_code == 0, result.output

@@ -74,6 +74,18 @@ def test_probability_zero_never_draws(tmp_path):
         ('colour = 1\n[[stage]]\nop = "curves.gamma"\n', "unknown key 'colour'"),
         ('name = "x"\n', "a recipe needs at least one [[stage]]"),
         ('[[stage]]\nop = "curves.gamma"\ngamma = "high"\n', "expected a number or [min, max]"),
+        (
+            '[[stage]]\nop = "curves.gamma"\ngamma = -5\n',
+            "stage 1.gamma: must be in [0.1, 10], got -5",
+        ),
+        (
+            '[[stage]]\nop = "film.dust"\ncount = [0, 5000]\n',
+            "stage 1.count: must be in [0, 1000], got [0, 5000]",
+        ),
+        (
+            '[[stage]]\nop = "film.vignette"\nstrength = 1.2\n',
+            "stage 1.strength: must be in [0, 1], got 1.2",
+        ),
         ("[[stage]\n", "invalid TOML"),
     ],
 )
