@@ -3,7 +3,8 @@
 Inside lutkit an image is a numpy array of shape (H, W, 3), sRGB encoded. ``load_image``
 returns the pixels at their native depth (uint8 or uint16; float32 for floating-point
 TIFFs) together with the metadata a photographer expects to survive an edit (EXIF,
-ICC profile, alpha); ``read_image`` is the common shortcut to float32 in [0, 1].
+ICC profile, alpha, resolution, a JPEG's comment); ``read_image`` is the common shortcut
+to float32 in [0, 1].
 
 On load: EXIF orientation is applied (and reset to 1 in the kept EXIF), an embedded ICC
 profile is converted to sRGB with littleCMS (unless ``convert_icc=False``: then the
@@ -13,8 +14,8 @@ converted), grayscale / palette / CMYK are converted to RGB, alpha is dropped or
 request, and images over a pixel-count limit are refused before they are decoded. A
 profile that littleCMS cannot read, or that is not an RGB profile, is never written
 back; converting through one is an error (:class:`ImageError`).
-``save_image`` writes 8- or 16-bit PNG/TIFF and 8-bit JPEG, with EXIF and ICC, to a
-temporary name that is renamed when complete.
+``save_image`` writes 8- or 16-bit PNG/TIFF and 8-bit JPEG, with EXIF and ICC (and a
+JPEG's comment), to a temporary name that is renamed when complete.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import struct
 import warnings
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +60,9 @@ class ImageData:
     ``icc_converted``: the profile no longer describes ``pixels`` (they were converted
     to sRGB, or the profile is unreadable or not an RGB profile); ``output_icc`` is the
     profile to write with the pixels. ``dpi``: the file's resolution (x, y) in dots per
-    inch, or None; written back where the output format carries one.
+    inch, or None; written back where the output format carries one. ``comment``: a
+    JPEG's comment (its COM segment; of several, the last, as Pillow reads them), or
+    None; other formats have none here, and only a JPEG output gets it back.
     """
 
     pixels: np.ndarray
@@ -71,11 +74,18 @@ class ImageData:
     format: str = ""
     info: dict = field(default_factory=dict)
     dpi: tuple[float, float] | None = None
+    comment: bytes | None = None
 
     @property
     def output_icc(self) -> bytes | None:
         """The profile that describes ``pixels`` (None: untagged, i.e. sRGB)."""
         return None if self.icc_converted else self.icc
+
+    def with_pixels(self, pixels: np.ndarray) -> ImageData:
+        """The same image's metadata (alpha, EXIF, dpi, comment) with new ``pixels``,
+        tagged with the profile that describes them (:attr:`output_icc`): what a
+        colour map of ``pixels`` writes."""
+        return replace(self, pixels=pixels, icc=self.output_icc, icc_converted=False)
 
     @property
     def bit_depth(self) -> int:
@@ -241,6 +251,8 @@ def load_image(
         fmt = im.format or ""
         icc = im.info.get("icc_profile") or None
         dpi = _dpi(im.info.get("dpi"))
+        # MPO: how Pillow opens a camera's JPEG that has an MPF segment
+        comment = (im.info.get("comment") or None) if fmt in ("JPEG", "MPO") else None
         src_mode = im.mode
         # CMYK cannot stay in its own encoding (lutkit's pixels are RGB): through its
         # profile to sRGB whatever ``convert_icc`` says.
@@ -291,6 +303,7 @@ def load_image(
         path=path,
         format=fmt,
         dpi=dpi,
+        comment=comment,
     )
 
 
@@ -434,6 +447,7 @@ def save_image(
     quality: int = 95,
     compression: str | None = None,
     dpi: tuple[float, float] | None = None,
+    comment: bytes | None = None,
 ) -> Path:
     """Write (H, W, 3) pixels to ``path`` atomically; the format follows the extension.
 
@@ -443,7 +457,8 @@ def save_image(
     Pillow's name (one of ``TIFF_COMPRESSIONS``; default deflate); other formats
     ignore it. ``dpi`` (x, y) is written into JPEG, PNG, TIFF and BMP files (not into
     16-bit LZW or PackBits TIFFs without a profile: the codec wins there); WebP files get
-    none.
+    none. ``comment`` is written into JPEG files only (a COM segment); other formats
+    ignore it.
     """
     path = Path(path)
     ext = check_save_path(path)
@@ -476,7 +491,7 @@ def save_image(
             if dtype == np.uint16:
                 _save_16bit(tmp, ext, data, a, exif, icc, compression, dpi)
             else:
-                _save_8bit(tmp, ext, data, a, exif, icc, quality, compression, dpi)
+                _save_8bit(tmp, ext, data, a, exif, icc, quality, compression, dpi, comment)
     except OSError as exc:
         raise ImageError(f"cannot write image: {exc}", path=path) from None
     return path
@@ -508,6 +523,7 @@ def _save_8bit(
     quality: int,
     compression: str | None,
     dpi: tuple[float, float] | None = None,
+    comment: bytes | None = None,
 ) -> None:
     from PIL import Image
 
@@ -533,6 +549,8 @@ def _save_8bit(
             kw["exif"] = exif
     if fmt == "JPEG":
         kw.update(quality=quality, subsampling=0)  # 4:4:4: colour work wants full chroma
+        if comment:
+            kw["comment"] = comment
     elif fmt == "WEBP":
         kw.update(quality=quality)
     elif fmt == "TIFF":

@@ -249,3 +249,24 @@ def test_dpi_is_read_and_written_back(tmp_path, photo, photo16, ext, depth, comp
 
 def test_no_dpi_when_the_file_has_none(tmp_path, photo):
     assert load_image(save_image(tmp_path / "p.png", photo)).dpi is None
+
+
+def test_a_jpegs_comment_is_read_and_written_back_into_jpegs_only(tmp_path, photo):
+    comment = b"Scanned from a 1987 print \xa9 the family"
+    save_image(tmp_path / "c.jpg", photo, comment=comment)
+    with Image.open(tmp_path / "c.jpg") as im:  # a real COM segment, as Pillow reads it
+        assert im.info["comment"] == comment
+    back = load_image(tmp_path / "c.jpg")
+    assert back.comment == comment
+    save_image(tmp_path / "c.png", back.pixels, comment=back.comment)  # ignored, no error
+    assert load_image(tmp_path / "c.png").comment is None
+    save_image(tmp_path / "none.jpg", photo)
+    assert load_image(tmp_path / "none.jpg").comment is None
+    # a camera's JPEG with an MPF segment (Pillow calls it MPO) has its comment read too
+    mpo = Image.fromarray(photo)
+    mpo.save(
+        tmp_path / "cam.jpg", format="MPO", save_all=True, append_images=[mpo], comment=comment
+    )
+    with Image.open(tmp_path / "cam.jpg") as im:
+        assert im.format == "MPO"
+    assert load_image(tmp_path / "cam.jpg").comment == comment

@@ -122,7 +122,7 @@ def build(
       lutkit dataset build --source photos --crops 8 --variants 6 --size 224 --out datasets/photos
     """
     from lutkit.data.build import BuildConfig, build_dataset
-    from lutkit.data.sources import parse_fractions
+    from lutkit.data.sources import NAMED_PHOTO_SOURCES, parse_fractions
 
     cfg = BuildConfig(
         source=source,
@@ -141,9 +141,10 @@ def build(
         ground_truth=not no_ground_truth,
         allow_outside=allow_outside,
     )
-    if source in ("sample", "photos") and Path(source).is_dir():
+    named = NAMED_PHOTO_SOURCES.get(source)
+    if named is not None and Path(source).is_dir():
         click.echo(
-            f"warning: --source {source} means lutkit's {_NAMED[source]}, not the folder "
+            f"warning: --source {source} means lutkit's {named}, not the folder "
             f"./{source} beside you: for that folder, pass --source ./{source}",
             err=True,
         )
@@ -243,10 +244,3 @@ def export(folder: str, fmt: str, output: str) -> None:
 
     n = export_folders(folder, output, progress=progress_bars(unit="shard"))
     click.echo(f"wrote {n} pairs to {output}")
-
-
-# --source names that are not paths -> what they mean (for the warning above)
-_NAMED = {
-    "sample": "bundled sample photos",
-    "photos": "curated training photographs (`lutkit photos fetch`)",
-}

@@ -303,13 +303,12 @@ def info(lut_path: str, as_json: bool, library: str | None) -> None:
     Example:
       lutkit lut info look.cube
     """
+    from lutkit.luts.formats import read_lut
     from lutkit.luts.info import describe, format_info
-    from lutkit.luts.library import read_lut_or_name, resolve_lut
+    from lutkit.luts.library import resolve_lut
 
-    facts = {
-        "file": str(resolve_lut(lut_path, library)),
-        **describe(read_lut_or_name(lut_path, library)),
-    }
+    path = resolve_lut(lut_path, library)  # the library is read once, here
+    facts = {"file": str(path), **describe(read_lut(path))}
     click.echo(json.dumps(facts, indent=2) if as_json else format_info(facts))
 
 
@@ -325,18 +324,26 @@ def plot(lut_path: str, output: str, library: str | None) -> None:
     Example:
       lutkit lut plot look.cube -o look.png
     """
+    from lutkit.luts.formats import read_lut
     from lutkit.luts.info import plot_lut
-    from lutkit.luts.library import read_lut_or_name, resolve_lut
+    from lutkit.luts.library import resolve_lut
 
-    plot_lut(read_lut_or_name(lut_path, library), output, title=resolve_lut(lut_path, library).stem)
+    path = resolve_lut(lut_path, library)  # the library is read once, here
+    plot_lut(read_lut(path), output, title=path.stem)
     click.echo(f"wrote {output}")
 
 
 @lut.command(name="list")
-@click.option("--tag", help="Only LUTs with this tag.")
-@click.option("--library", type=click.Path(file_okay=False), help="Library folder.")
+@click.option(
+    "--tag",
+    help="Only LUTs with this tag. A tag no LUT has is an error that names the tags there are.",
+)
+@click.option("--library", type=click.Path(exists=True, file_okay=False), help="Library folder.")
 def list_(tag: str | None, library: str | None) -> None:
     """List the LUTs in the library, with their tags.
+
+    A --tag that no LUT has is an error (exit 1) naming the library's tags, since it is
+    almost always a typo; an empty library lists nothing and exits 0.
 
     \b
     Example:
@@ -345,9 +352,11 @@ def list_(tag: str | None, library: str | None) -> None:
     from lutkit.luts.library import Library, default_library
 
     lib = Library(library or default_library())
+    if tag is not None:
+        lib.check_tag(tag)
     names = lib.names(tag)
     if not names:
-        click.echo(f"no LUTs{f' tagged {tag!r}' if tag else ''} in {lib.root}")
+        click.echo(f"no LUTs in {lib.root}")  # a --tag that matches none raised above
         return
     width = max(len(n) for n in names)
     for n in names:

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from lutkit.errors import ConfigError
-from lutkit.fsutil import check_distinct_outputs, output_group
+from lutkit.fsutil import check_distinct_outputs, check_writable_outputs, output_group
 from lutkit.images import ImageData, check_save_path, load_image
 from lutkit.luts.apply import apply_lut
 from lutkit.luts.model import LUT3D, compose
@@ -140,8 +140,8 @@ def check_outputs(
 ) -> None:
     """The one-line errors :func:`fix_files` would raise for its output names, before any
     work: an image or LUT extension lutkit cannot write, ``export_lut`` with more than one
-    image, or two outputs (the images, the LUT, the ``compare`` sheets) being the same
-    file."""
+    image, two outputs (the images, the LUT, the ``compare`` sheets) being the same
+    file, or an output folder that cannot be written."""
     from lutkit.luts.formats import check_lut_path
 
     if export_lut is not None and len(pairs) != 1:
@@ -153,6 +153,7 @@ def check_outputs(
         check_distinct_outputs(pairs[0][1], export_lut)
     if compare:
         check_distinct_outputs(*(dst for _, dst in pairs), *compare_paths(pairs), export_lut)
+    check_writable_outputs(*(dst for _, dst in pairs), export_lut)
 
 
 def fix_files(
@@ -187,8 +188,7 @@ def fix_files(
         result = fix_pixels(
             run, data.pixels, colormap=colormap, iterations=iterations, strength=strength, seed=seed
         )
-        # As `lut apply` writes: the profile that describes the corrected pixels.
-        fixed = replace(data, pixels=result.pixels, icc=data.output_icc, icc_converted=False)
+        fixed = data.with_pixels(result.pixels)  # as `lut apply` writes it
         with output_group(dst, [export_lut]):
             if export_lut is not None:
                 write_lut(result.lut, export_lut)

@@ -18,6 +18,12 @@ from lutkit.images import IMAGE_EXTENSIONS
 
 SPLITS = ("train", "val", "test")
 
+# --source values that name lutkit's own photos rather than a path -> what they mean
+NAMED_PHOTO_SOURCES = {
+    "sample": "bundled sample photos",
+    "photos": "curated training photographs (`lutkit photos fetch`)",
+}
+
 
 @dataclass(frozen=True)
 class SourceImage:
@@ -94,7 +100,7 @@ def discover(
     from PIL import Image, UnidentifiedImageError
 
     entries: list[tuple[Path, str, str | None]]
-    if spec == "sample":
+    if spec == "sample":  # sample and photos: the names of NAMED_PHOTO_SOURCES
         from lutkit.samples import sample_photos
 
         entries = [(p.path, f"sample:{p.name}", None) for p in sample_photos()]

@@ -23,8 +23,13 @@ from lutkit.distort.base import (
 from lutkit.distort.recipe import Recipe, load_recipe
 from lutkit.distort.truth import InverseReport, ground_truth
 from lutkit.errors import ConfigError, LutkitError
-from lutkit.fsutil import atomic_write_text, check_distinct_outputs, output_group
-from lutkit.images import check_save_path, from_float, load_image, save_image, to_float
+from lutkit.fsutil import (
+    atomic_write_text,
+    check_distinct_outputs,
+    check_writable_outputs,
+    output_group,
+)
+from lutkit.images import check_save_path, from_float, load_image, to_float
 from lutkit.seeds import rng
 
 
@@ -96,6 +101,7 @@ def distort_file(
 
         check_lut_path(truth_lut)
     check_distinct_outputs(output, truth_lut, params_out)
+    check_writable_outputs(output, truth_lut, params_out)
     data = load_image(image, convert_icc=to_srgb)
     pixels = to_float(data.pixels)
     if replay is not None:
@@ -128,13 +134,10 @@ def distort_file(
         if params_out is not None:
             doc = params_document(records, name, seed_used)
             atomic_write_text(params_out, json.dumps(doc, indent=2) + "\n")
-        save_image(
-            output,
-            from_float(out, data.pixels.dtype),
-            exif=data.exif,
-            icc=data.output_icc,
-            dpi=data.dpi,
-        )
+        from lutkit.luts.files import write_image_data
+
+        # as `lut apply` and `fix` write: EXIF, the profile, dpi and the comment kept
+        write_image_data(Path(output), data.with_pixels(from_float(out, data.pixels.dtype)), 95)
     return records, (truth[1] if truth is not None else None)
 
 

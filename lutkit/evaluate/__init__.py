@@ -68,12 +68,14 @@ def evaluate_model(
     from lutkit.evaluate.report import write_report
     from lutkit.evaluate.runner import evaluate, summarise
     from lutkit.evaluate.sets import dataset_set, load_eval_sets
+    from lutkit.fsutil import check_writable_folder
 
     say = log or (lambda _m: None)
     if sets is None and dataset is None:
         raise ConfigError("nothing to evaluate on", hint="pass --sets DIR and/or --dataset DIR")
     if set_names and sets is None:
         raise ConfigError("--set needs --sets DIR (an evaluation-sets folder)")
+    check_writable_folder(out)  # before the evaluation, not after it
     run = load_run(model, device=device)
     chosen = []
     if dataset is not None:

@@ -57,6 +57,7 @@ from lutkit.evaluate.sets import (
     step_reach,
     training_reach,
 )
+from lutkit.fsutil import check_writable_outputs
 
 
 def held_out_photos(
@@ -194,6 +195,7 @@ def build_eval_sets(
     leaked = [p[0] for p in photos if p[1] in reach.photos]
     if leaked:
         raise LutkitError(f"photo {leaked[0]} is in the train split too", path=dataset)
+    check_writable_outputs(out)  # made beside it, then renamed: before the work
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:

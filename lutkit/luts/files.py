@@ -1,10 +1,10 @@
 """Apply a LUT to image files: one file, several, or whole folders.
 
-Bit depth, EXIF and alpha survive. A LUT acts on the file's own encoding and the ICC
-profile is written back unchanged (as ffmpeg, GIMP and Resolve do); with
-``to_srgb=True`` the pixels are first converted to sRGB through the profile
-(littleCMS) and written untagged. A TIFF written from a TIFF keeps its compression
-unless told otherwise. Decoding and encoding of the
+Bit depth, EXIF, the resolution, alpha and (JPEG to JPEG) the comment survive. A LUT
+acts on the file's own encoding and the ICC profile is written back unchanged (as
+ffmpeg, GIMP and Resolve do); with ``to_srgb=True`` the pixels are first converted to
+sRGB through the profile (littleCMS) and written untagged. A TIFF written from a TIFF
+keeps its compression unless told otherwise. Decoding and encoding of the
 next/previous image overlap with the compiled LUT kernel (which releases the GIL).
 """
 
@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from lutkit.errors import ImageError
+from lutkit.fsutil import check_writable_outputs
 from lutkit.images import IMAGE_EXTENSIONS, ImageData, load_image, save_image
 from lutkit.luts.apply import apply_lut, dense_table
 from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D
@@ -99,13 +100,10 @@ def apply_to_image_data(
     interp: str = "tetrahedral",
     strength: float = 1.0,
 ) -> ImageData:
-    """Apply ``lut`` to loaded image data; alpha, EXIF and the ICC profile that
-    describes the pixels (:attr:`ImageData.output_icc`) survive."""
+    """Apply ``lut`` to loaded image data; alpha, EXIF, dpi, the comment and the ICC
+    profile that describes the pixels (:attr:`ImageData.output_icc`) survive."""
     pixels = apply_lut(lut, data.pixels, interp=interp, strength=strength)
-    icc = data.output_icc
-    return ImageData(
-        pixels, data.alpha, data.exif, icc, False, data.path, data.format, dpi=data.dpi
-    )
+    return data.with_pixels(pixels)
 
 
 def apply_to_files(
@@ -132,6 +130,7 @@ def apply_to_files(
             f"unknown TIFF compression {compression!r}",
             hint=f"use keep, {', '.join(COMPRESSIONS)}",
         )
+    check_writable_outputs(*(dst for _, dst in pairs))  # before any work
     if strength != 1.0 and not isinstance(lut, ShaperLUT3D):
         # Blended once here; a shaper LUT blends pixel by pixel (exactly) instead.
         lut, strength = lut.blend(strength), 1.0
@@ -183,8 +182,9 @@ def tiff_compression(src: Path, choice: str) -> str | None:
 
 
 def write_image_data(dst: Path, data: ImageData, quality: int, tiff: str | None = None) -> Path:
-    """Write ``data`` (pixels, alpha, EXIF, ICC, dpi) to ``dst``; ``tiff`` is a TIFF
-    output's compression (:func:`tiff_compression`), ignored for other formats."""
+    """Write ``data`` (pixels, alpha, EXIF, ICC, dpi, and into a JPEG its comment) to
+    ``dst``; ``tiff`` is a TIFF output's compression (:func:`tiff_compression`), ignored
+    for other formats. ``lut apply`` and ``fix`` both write through here."""
     is_tiff = dst.suffix.lower() in (".tif", ".tiff")
     return save_image(
         dst,
@@ -195,4 +195,5 @@ def write_image_data(dst: Path, data: ImageData, quality: int, tiff: str | None 
         quality=quality,
         compression=tiff if is_tiff else None,
         dpi=data.dpi,
+        comment=data.comment,
     )

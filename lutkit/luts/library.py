@@ -125,7 +125,27 @@ class Library:
         return sorted(n for n, e in self.entries.items() if tag is None or tag in e.tags)
 
     def tags(self) -> list[str]:
+        """Every tag some LUT has, sorted."""
         return sorted({t for e in self.entries.values() for t in e.tags})
+
+    def check_tag(self, tag: str) -> None:
+        """Raise a one-line error naming the tags there are when no LUT has ``tag``
+        (almost always a typo, which an empty list would hide)."""
+        tags = self.tags()
+        if tag in tags:
+            return
+        from difflib import get_close_matches
+
+        close = get_close_matches(tag, tags, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        if not self.entries:
+            raise ConfigError(
+                f"no LUT is tagged {tag!r}: the library has no LUTs",
+                path=self.root,
+                hint="add some with `lutkit lut import`",
+            )
+        hint += f"the tags are: {', '.join(tags)}" if tags else "the library has no tags"
+        raise ConfigError(f"no LUT is tagged {tag!r}", path=self.index_path, hint=hint)
 
     def path_of(self, name: str) -> Path:
         if name not in self.entries:

@@ -222,6 +222,14 @@ def test_distort_keeps_the_profile_and_works_on_the_files_encoding(run, tmp_path
     assert load_image(tmp_path / "srgb.png", convert_icc=False).icc is None
 
 
+def test_distort_keeps_a_jpegs_comment(run, tmp_path, photo):
+    save_image(tmp_path / "c.jpg", photo[::4, ::4], comment=b"roll 12, frame 4")
+    assert (
+        run("distort", "c.jpg", "-o", "d.jpg", "--recipe", "curves", "--seed", "1").exit_code == 0
+    )
+    assert load_image(tmp_path / "d.jpg").comment == b"roll 12, frame 4"
+
+
 def test_recipe_show_prints_stages_and_ranges(run):
     result = run("recipe", "show", "lighting")
     assert result.exit_code == 0

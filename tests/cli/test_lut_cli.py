@@ -403,3 +403,98 @@ def test_the_written_files_keep_the_inputs_dpi(run, tmp_path, photo, name):
     for out in (f"out-{name}", f"d-{name}"):
         with Image.open(tmp_path / out) as im:
             assert np.allclose(im.info.get("dpi", (0, 0)), (300, 300), atol=0.05), out
+
+
+def test_list_with_a_tag_no_lut_has_is_a_one_line_error(run, tmp_path):
+    assert run("lut", "identity", "--size", "3", "-o", "g.cube").exit_code == 0
+    for name, tags in (("warm-grade", "colourist,warm"), ("sodium", "lighting,night")):
+        result = run("lut", "import", "g.cube", "--library", "lib", "--name", name, "--tags", tags)
+        assert result.exit_code == 0, result.output
+    result = run("lut", "list", "--library", "lib", "--tag", "nosuch")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == (
+        f"Error: {Path('lib') / 'index.toml'}: no LUT is tagged 'nosuch' "
+        "(the tags are: colourist, lighting, night, warm)\n"
+    )
+    result = run("lut", "list", "--library", "lib", "--tag", "nigth")
+    assert result.exit_code == 1 and result.stderr == (
+        f"Error: {Path('lib') / 'index.toml'}: no LUT is tagged 'nigth' "
+        "(did you mean 'night'? the tags are: colourist, lighting, night, warm)\n"
+    )
+    result = run("lut", "list", "--library", "lib", "--tag", "night")
+    assert result.exit_code == 0 and result.stdout == "sodium  lighting, night\n"
+    # An empty library lists nothing, and says so, with exit 0.
+    (tmp_path / "empty").mkdir()
+    result = run("lut", "list", "--library", "empty")
+    assert result.exit_code == 0 and result.stdout == "no LUTs in empty\n"
+    # A library folder that does not exist is a typo too.
+    result = run("lut", "list", "--library", "nolib")
+    assert result.exit_code == 2 and "'nolib' does not exist" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_info_and_plot_read_the_library_once(run, monkeypatch):
+    from lutkit.luts.library import Library
+
+    loads: list[Path] = []
+    load = Library._load
+
+    def counted(self: Library) -> None:
+        loads.append(self.index_path)
+        load(self)
+
+    monkeypatch.setattr(Library, "_load", counted)
+    for args in (
+        ["info", "sodium-orange"],
+        ["info", "sodium-orange", "--json"],
+        ["plot", "sodium-orange", "-o", "plot.png"],
+    ):
+        loads.clear()
+        result = run("lut", *args)
+        assert result.exit_code == 0, result.output
+        assert len(loads) == 1, (args, loads)
+    # A file given by path needs no library at all.
+    assert run("lut", "identity", "--size", "5", "-o", "id.cube").exit_code == 0
+    loads.clear()
+    assert run("lut", "info", "id.cube").exit_code == 0 and loads == []
+
+
+def _jpeg_with_metadata(path: Path, pixels: np.ndarray, comment: bytes) -> None:
+    """A camera-like JPEG: a COM comment and EXIF with orientation 6 (rotated), the
+    camera make, a date in the Exif sub-IFD and a GPS sub-IFD, written by Pillow."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x010F] = "lutkit camera"
+    exif.get_ifd(0x8769)[0x9003] = "2021:06:05 04:03:02"  # DateTimeOriginal
+    exif.get_ifd(0x8825)[0x0002] = (51.0, 30.0, 0.0)  # GPSLatitude
+    Image.fromarray(pixels).save(path, quality=95, exif=exif.tobytes(), comment=comment)
+
+
+def _assert_metadata_kept(path: Path, comment: bytes | None, upright: tuple[int, int]) -> None:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        assert im.info.get("comment") == comment, path
+        exif = im.getexif()
+        assert exif.get(0x0112) == 1 and exif.get(0x010F) == "lutkit camera", path
+        assert exif.get_ifd(0x8769).get(0x9003) == "2021:06:05 04:03:02", path
+        assert exif.get_ifd(0x8825).get(0x0002) == (51.0, 30.0, 0.0), path
+        assert im.size == upright, path  # the pixels were turned, orientation reset to 1
+
+
+def test_apply_keeps_a_jpegs_comment_and_exif(run, tmp_path, photo):
+    pixels = photo[:48, :64]  # 64 wide, 48 high; orientation 6 shows it 48 wide
+    _jpeg_with_metadata(tmp_path / "a.jpg", pixels, b"roll 12, frame 3 \xa9 me")
+    _jpeg_with_metadata(tmp_path / "b.jpg", pixels[::-1], b"another comment")
+    assert run("lut", "identity", "--size", "17", "-o", "id.cube").exit_code == 0
+    assert run("lut", "apply", "id.cube", "a.jpg", "-o", "out.jpg").exit_code == 0
+    _assert_metadata_kept(tmp_path / "out.jpg", b"roll 12, frame 3 \xa9 me", (48, 64))
+    # A batch: each output keeps its own input's comment.
+    assert run("lut", "apply", "id.cube", "a.jpg", "b.jpg", "-o", "batch").exit_code == 0
+    _assert_metadata_kept(tmp_path / "batch" / "a.jpg", b"roll 12, frame 3 \xa9 me", (48, 64))
+    _assert_metadata_kept(tmp_path / "batch" / "b.jpg", b"another comment", (48, 64))
+    # A PNG has no COM segment: EXIF is kept, the comment is not carried over.
+    assert run("lut", "apply", "id.cube", "a.jpg", "-o", "out.png").exit_code == 0
+    _assert_metadata_kept(tmp_path / "out.png", None, (48, 64))

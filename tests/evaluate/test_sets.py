@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -126,3 +127,16 @@ def test_a_missing_tool_skips_its_set(tiny_dataset, tmp_path, monkeypatch):
     result = build_eval_sets(ds, tmp_path / "none", variants=1, tools=("ffmpeg",), log=said.append)
     assert "ffmpeg" not in result.sets
     assert said == ["ffmpeg: not installed, set skipped"]
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_an_output_folder_that_takes_no_file_is_refused_before_the_sets_are_made(tiny_dataset):
+    from lutkit.errors import LutkitError
+
+    ds, _ = tiny_dataset
+    with pytest.raises(LutkitError) as err:
+        build_eval_sets(ds, Path("/proc/x/eval"), variants=1, tools=())
+    assert str(err.value) == (
+        "/proc/x/eval: cannot create files in folder /proc "
+        "(choose an output folder you can write to)"
+    )

@@ -250,3 +250,28 @@ def test_library_refuses_a_file_outside_its_folder(tmp_path):
     assert str(err.value) == (
         f"{tmp_path / 'index.toml'}: entry 'evil': file '../evil.cube' must stay inside the library"
     )
+
+
+def test_a_tag_no_lut_has_is_an_error_naming_the_tags(tmp_path):
+    lib = Library(tmp_path)
+    lib.add("warm", LUT3D.identity(3), tags=["warm", "colourist"])
+    lib.add("cool", LUT3D.identity(3), tags=["cool"])
+    lib.check_tag("colourist")  # a tag some LUT has: no error
+    with pytest.raises(ConfigError) as err:
+        lib.check_tag("colorist")
+    assert str(err.value) == (
+        f"{tmp_path / 'index.toml'}: no LUT is tagged 'colorist' "
+        "(did you mean 'colourist'? the tags are: colourist, cool, warm)"
+    )
+    with pytest.raises(ConfigError) as err:
+        Library(tmp_path / "empty").check_tag("warm")
+    assert str(err.value) == (
+        f"{tmp_path / 'empty'}: no LUT is tagged 'warm': the library has no LUTs "
+        "(add some with `lutkit lut import`)"
+    )
+    Library(tmp_path / "untagged").add("plain", LUT3D.identity(3))
+    with pytest.raises(ConfigError) as err:
+        Library(tmp_path / "untagged").check_tag("warm")
+    assert str(err.value) == (
+        f"{tmp_path / 'untagged' / 'index.toml'}: no LUT is tagged 'warm' (the library has no tags)"
+    )

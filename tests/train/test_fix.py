@@ -430,3 +430,15 @@ def test_model_export_from_another_folder(run, tmp_path, monkeypatch):
     out = json.loads((dst / "config.json").read_text())
     assert "dataset_path" not in out and out["dataset"] == doc["dataset"]
     assert out["heldout_photos"]  # read from the dataset's val and test shards
+
+
+def test_fix_cli_keeps_a_jpegs_comment_and_exif(tmp_path, monkeypatch, photo):
+    # fix writes through lut apply's writer: the same metadata survives (the shipped
+    # model, so no training run is needed).
+    from tests.cli.test_lut_cli import _assert_metadata_kept, _jpeg_with_metadata
+
+    monkeypatch.chdir(tmp_path)
+    _jpeg_with_metadata(tmp_path / "p.jpg", photo[:48, :64], b"roll 12, frame 3 \xa9 me")
+    result = CliRunner().invoke(main, ["fix", "p.jpg", "-o", "f.jpg", "--model", "default"])
+    assert result.exit_code == 0, result.output
+    _assert_metadata_kept(tmp_path / "f.jpg", b"roll 12, frame 3 \xa9 me", (48, 64))
