@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -22,11 +23,16 @@ def atomic_output(path: str | PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
 
     Readers never see a half-written file; on error the temporary file is removed.
+    Write into the temporary in place (do not rename another file onto it).
+
     The temporary (``.NAME.XXXXXXXX.tmp``) is locked (``flock``) by its writer until the
-    rename, so a later write of ``path`` can tell the temporaries a killed process left
-    (unlocked: the kernel drops a dead process's locks) from a live writer's, and removes
-    them. When the temporary file cannot be made (no such folder, no permission), the
-    ``OSError`` names ``path`` (or its missing folder), never the temporary name.
+    rename, so a later write of ``path`` tells the temporaries a killed process left
+    (unlocked: the kernel drops a dead process's locks) from a live writer's, and
+    removes them. Locks are seen only by processes on the same machine (the same
+    kernel): on a network file system whose locks are not shared between machines, two
+    machines must not write the same output at once (they would race anyway). When the
+    temporary file cannot be made (no such folder, no permission), the ``OSError``
+    names ``path`` (or its missing folder), never the temporary name.
     """
     path = Path(path)
     fd, tmp = _locked_temporary(path)
@@ -35,23 +41,45 @@ def atomic_output(path: str | PathLike[str]) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
-        # mkstemp makes 0600 files; give the result the usual permissions.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+            # mkstemp makes 0600 files; give the result the usual permissions.
+            os.fchmod(handle.fileno(), 0o666 & ~current_umask())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
     finally:
-        os.close(fd)  # releases the lock
+        if fd is not None:
+            os.close(fd)  # releases the lock
 
 
-def _locked_temporary(path: Path) -> tuple[int, Path]:
-    """A new temporary file beside ``path`` and its descriptor, which holds the lock."""
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system allows (Linux:
+    ``/proc/self/status``), since ``os.umask(0)`` and back would, for a moment, make
+    another thread's new files world-writable."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+_UMASK_LOCK = threading.Lock()
+
+# The temporary's name: "." NAME "." 8 random characters ".tmp" (tempfile.mkstemp's).
+_TEMPORARY_EXTRA = len("..XXXXXXXX.tmp")
+_RANDOM_CHARACTERS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def _locked_temporary(path: Path) -> tuple[int | None, Path]:
+    """A new temporary file beside ``path``, and the descriptor that holds its lock
+    (None where there are no locks: Windows, where an open file cannot be renamed)."""
     folder = path.parent
-    while True:
+    for _ in range(100):
         try:
             fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
         except OSError as exc:
@@ -64,28 +92,38 @@ def _locked_temporary(path: Path) -> tuple[int, Path]:
                 ) from None
             raise OSError(exc.errno, exc.strerror, str(path)) from None
         if fcntl is None:
-            return fd, Path(tmp_name)
+            os.close(fd)
+            return None, Path(tmp_name)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            if os.fstat(fd).st_nlink > 0:
-                return fd, Path(tmp_name)
-        except OSError:  # a file system without locks: no cleanup, as before
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            # Another process's cleanup has it open (locked) this instant: it will
+            # remove it; make another.
+            os.close(fd)
+            continue
+        except OSError:  # a file system without locks: no cleanup there
             return fd, Path(tmp_name)
+        with contextlib.suppress(OSError):
+            if os.path.samestat(os.fstat(fd), os.lstat(tmp_name)):
+                return fd, Path(tmp_name)
         # Removed by another writer's cleanup between mkstemp and flock: make another.
         os.close(fd)
+    raise OSError(errno.EAGAIN, "could not make a temporary file to write", str(path))
 
 
 # Per process: each output folder's temporary files when this process first wrote
-# there, so that a batch of N outputs reads the folder once, not N times.
-_TEMPORARIES_SEEN: dict[Path, list[str]] = {}
+# there, by the output they belong to, so that a batch of N outputs reads the folder
+# once, not N times.
+_TEMPORARIES_SEEN: dict[Path, dict[str, list[str]]] = {}
 _TEMPORARIES_LOCK = threading.Lock()
 
 
 def _after_fork_in_child() -> None:
-    # A forked worker starts with a free lock (its parent's holder thread did not come
+    # A forked worker starts with free locks (its parent's holder thread did not come
     # along) and lists each folder itself.
-    global _TEMPORARIES_LOCK
+    global _TEMPORARIES_LOCK, _UMASK_LOCK
     _TEMPORARIES_LOCK = threading.Lock()
+    _UMASK_LOCK = threading.Lock()
     _TEMPORARIES_SEEN.clear()
 
 
@@ -96,45 +134,52 @@ if hasattr(os, "register_at_fork"):
 def _remove_left_temporaries(path: Path) -> None:
     """Remove the temporaries of ``path`` (``.NAME.XXXXXXXX.tmp``, as
     :func:`atomic_output` names them) that no writer holds locked: a killed process
-    (``kill -9``, a power cut) left them. A live writer's (another process writing the
-    same name, in this container or another) is locked and stays. Best effort: a file
-    that cannot be opened or locked is left alone."""
+    (``kill -9``, a power cut) left them. A live writer's (another process of this
+    machine writing the same name) is locked and stays. Best effort: anything that is
+    not a regular file, or cannot be opened or locked, is left alone."""
     if fcntl is None:
         return
     with _TEMPORARIES_LOCK:
-        _remove_left_temporaries_locked(path)
-
-
-def _remove_left_temporaries_locked(path: Path) -> None:
-    folder = path.parent.absolute()
-    names = _TEMPORARIES_SEEN.get(folder)
-    if names is None:
-        try:
-            names = [
-                e.name
-                for e in os.scandir(folder)
-                if e.name.startswith(".") and e.name.endswith(".tmp")
-            ]
-        except OSError:
-            names = []
-        _TEMPORARIES_SEEN[folder] = names
-    prefix = f".{path.name}."
+        folder = path.parent.absolute()
+        by_output = _TEMPORARIES_SEEN.get(folder)
+        if by_output is None:
+            by_output = _TEMPORARIES_SEEN[folder] = _list_temporaries(folder)
+        names = by_output.pop(path.name, [])
     for name in names:
-        if not (name.startswith(prefix) and len(name) == len(prefix) + 12):
-            continue  # another output's, or not a name atomic_output makes
-        try:
-            # (non-blocking: a FIFO of that name must not hang the write)
-            fd = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        except OSError:
-            continue  # gone already, or not ours to open
-        try:
+        _remove_if_unlocked(folder / name)
+
+
+def _list_temporaries(folder: Path) -> dict[str, list[str]]:
+    """``folder``'s temporaries as :func:`atomic_output` names them, by output name."""
+    found: dict[str, list[str]] = {}
+    with contextlib.suppress(OSError):
+        for e in os.scandir(folder):
+            n = e.name
+            if (
+                n.startswith(".")
+                and n.endswith(".tmp")
+                and len(n) > _TEMPORARY_EXTRA
+                and n[-13] == "."
+                and set(n[-12:-4]) <= _RANDOM_CHARACTERS
+            ):
+                found.setdefault(n[1:-13], []).append(n)
+    return found
+
+
+def _remove_if_unlocked(tmp: Path) -> None:
+    try:
+        # (non-blocking: a FIFO of that name must not hang the write)
+        fd = os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return  # gone already, or not ours to open
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            os.unlink(folder / name)  # unlocked: its writer is gone
-        except OSError:
-            pass  # locked: a live writer's
-        finally:
-            os.close(fd)
-    names[:] = [n for n in names if not n.startswith(prefix)]
+            os.unlink(tmp)  # unlocked: its writer is gone
+    except OSError:
+        pass  # locked: a live writer's (or no locks on this file system)
+    finally:
+        os.close(fd)
 
 
 def atomic_write_text(path: str | PathLike[str], text: str) -> Path:
@@ -209,12 +254,25 @@ def check_writable_outputs(*paths: str | PathLike[str] | None) -> None:
     or no file can be created there (permissions, a read-only or virtual file system).
     Probed by creating and removing a temporary file, which is what the write will do.
     """
+    from lutkit.errors import LutkitError
+
     folders: dict[Path, Path] = {}
     for p in paths:
-        if p is not None:
-            folders.setdefault(Path(p).parent.resolve(), Path(p))
+        if p is None:
+            continue
+        folders.setdefault(Path(p).parent.resolve(), Path(p))
+        # the temporary beside it is 14 bytes longer (atomic_output)
+        if len(os.fsencode(Path(p).name)) + _TEMPORARY_EXTRA > _NAME_MAX:
+            raise LutkitError(
+                f"file name too long to write ({len(os.fsencode(Path(p).name))} bytes)",
+                path=p,
+                hint=f"keep output names under {_NAME_MAX - _TEMPORARY_EXTRA + 1} bytes",
+            )
     for folder, out in folders.items():
         _probe(folder, out)
+
+
+_NAME_MAX = 255  # bytes in a file name: ext4, XFS, Btrfs, APFS, NTFS (in UTF-16 units)
 
 
 def check_writable_folder(folder: str | PathLike[str]) -> None:
@@ -227,8 +285,15 @@ def _probe(folder: Path, named: Path) -> None:
     from lutkit.errors import LutkitError
 
     existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
+    try:
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+    except OSError as exc:  # a folder on the way that cannot be searched
+        raise LutkitError(
+            f"cannot create files in folder {existing}: {(exc.strerror or '').lower()}",
+            path=named,
+            hint="choose an output folder you can write to",
+        ) from None
     if not existing.is_dir():
         raise LutkitError(
             f"cannot write here: {existing} is not a folder",

@@ -57,6 +57,27 @@ def test_a_write_removes_the_temporaries_a_killed_writer_left_for_that_output(tm
     assert kept == sorted(p.name for p in (live, other, not_ours, tmp_path / "out.png"))
 
 
+@pytest.mark.skipif(fsutil.fcntl is None, reason="needs flock")
+def test_each_output_cleans_its_own_leftovers_even_when_one_name_starts_another(tmp_path):
+    for name in (".a.qwertyui.tmp", ".a.jpg.asdfghjk.tmp"):
+        (tmp_path / name).write_bytes(b"partial")
+    for out in ("a", "a.jpg"):  # "a"'s cleanup must not forget a.jpg's leftovers
+        with fsutil.atomic_output(tmp_path / out) as tmp:
+            tmp.write_bytes(b"whole")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "a.jpg"]
+
+
+def test_a_name_too_long_for_its_temporary_is_refused_before_any_work(tmp_path):
+    name = "x" * 238 + ".png"  # 242 bytes: the temporary beside it would be 256
+    with pytest.raises(LutkitError) as err:
+        fsutil.check_writable_outputs(tmp_path / name)
+    assert str(err.value) == (
+        f"{tmp_path / name}: file name too long to write (242 bytes) "
+        "(keep output names under 242 bytes)"
+    )
+    fsutil.check_writable_outputs(tmp_path / name[1:])
+
+
 def test_the_longest_name_a_file_system_takes_still_writes(tmp_path):
     name = "x" * 237 + ".png"  # 241 bytes: with ".", ".XXXXXXXX.tmp" the temporary is 255
     with fsutil.atomic_output(tmp_path / name) as tmp:

@@ -17,6 +17,7 @@ from lutkit.distort.base import (
     Params,
     Uniform,
     clip01,
+    format_number,
     register,
 )
 from lutkit.errors import ConfigError
@@ -223,7 +224,8 @@ class LevelsParams(Params):
         super().check(where)
         if self.in_black >= self.in_white:  # no input range left: a threshold, not levels
             raise ConfigError(
-                f"{where}: in_black must be below in_white, got {self.in_black} and {self.in_white}"
+                f"{where}: in_black must be below in_white, got "
+                f"{format_number(self.in_black)} and {format_number(self.in_white)}"
             )
 
 

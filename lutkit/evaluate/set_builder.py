@@ -188,6 +188,7 @@ def build_eval_sets(
             path=out,
             hint="choose another -o",
         )
+    check_writable_outputs(out)  # made beside it, then renamed: before any work
     reach = training_reach(dataset)
     photos = held_out_photos(dataset, photo_splits)
     if not photos:
@@ -195,7 +196,6 @@ def build_eval_sets(
     leaked = [p[0] for p in photos if p[1] in reach.photos]
     if leaked:
         raise LutkitError(f"photo {leaked[0]} is in the train split too", path=dataset)
-    check_writable_outputs(out)  # made beside it, then renamed: before the work
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from lutkit.errors import ConfigError
-from lutkit.fsutil import atomic_write_text
+from lutkit.fsutil import atomic_write_text, current_umask
 from lutkit.latents.vae_eval import HOLDOUT, Photo, evaluate_vae, heldout_crops, load_photos
 from lutkit.latents.vae_init import colour_loss, init_block_codec, init_posterior
 from lutkit.progress import Counter, Progress
@@ -336,9 +336,7 @@ def _load_resume(folder: Path, cfg: VAETrainConfig):
 
 def _readable(path: Path) -> None:
     """safetensors writes 0600 files; shipped weights must be readable like the rest."""
-    umask = os.umask(0)
-    os.umask(umask)
-    path.chmod(0o666 & ~umask)
+    path.chmod(0o666 & ~current_umask())
 
 
 @dataclass

@@ -188,7 +188,10 @@ def test_sigterm_mid_write_leaves_no_output_and_exits_143(tmp_path, photo, comma
         args = ["lut", "apply", "sodium-orange", "p.png", "-o", "out.png"]
     else:
         args = ["fix", "p.png", "-o", "out.png", "--export-lut", "fix.cube"]
-    env = dict(os.environ, LUTKIT_TEST_KILL=point, PYTHONPATH=str(ROOT))
+    # (no heartbeat progress line on a slow machine: stderr is the one line below)
+    env = dict(
+        os.environ, LUTKIT_TEST_KILL=point, PYTHONPATH=str(ROOT), LUTKIT_PROGRESS_SECONDS="3600"
+    )
     done = subprocess.run(
         [sys.executable, "-m", "tests.reliability.killer", *args],
         cwd=tmp_path,
