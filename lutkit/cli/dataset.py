@@ -66,7 +66,18 @@ def dataset() -> None:
     "val and test stay single photos).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--rows-per-shard", type=click.IntRange(1), default=256, show_default=True)
+@click.option(
+    "--rows-per-shard",
+    type=click.IntRange(1),
+    default=256,
+    show_default=True,
+    metavar="N",
+    help="About N rows per Parquet shard. Shards hold whole photos: max(1, N // a "
+    "photo's rows) photos each, a photo's rows being --variants x views (--crops, plus "
+    "--mosaic for train photos). So N is rounded down to whole photos, or up to one "
+    "photo's rows when it is smaller (20 with --variants 6 --crops 10: 60-row shards); "
+    "the last shard of a split holds the rest.",
+)
 @click.option(
     "--splits",
     default="0.8,0.1,0.1",

@@ -76,7 +76,11 @@ def eval_sets(dataset, out, variants, seed, photo_splits, tools, force) -> None:
 )
 @click.option("--set", "set_names", multiple=True, help="Only these sets (repeatable).")
 @click.option(
-    "--dataset", type=click.Path(file_okay=False), help="Also evaluate this dataset's test split."
+    "--dataset",
+    type=click.Path(file_okay=False),
+    help="Also evaluate this dataset's test split; left out (with a message) when a set of "
+    "--sets holds the same pairs, as the 'test' set that `lutkit eval-sets` made from this "
+    "dataset does, so that no pair counts twice.",
 )
 @click.option(
     "-o", "--out", type=click.Path(file_okay=False), required=True, help="The report folder."

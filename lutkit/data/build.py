@@ -38,7 +38,13 @@ from lutkit.data.shards import (
     shard_plan_hash,
     write_shard,
 )
-from lutkit.data.sources import Rejected, SourceImage, assign_split, discover
+from lutkit.data.sources import (
+    Rejected,
+    SourceImage,
+    assign_split,
+    check_output_apart,
+    discover,
+)
 from lutkit.data.views import plan_crops, plan_mosaics, prepare_views
 from lutkit.errors import ConfigError, ImageError
 from lutkit.progress import Counter, Progress
@@ -479,6 +485,7 @@ def build_dataset(
     out = Path(cfg.out)
     if out.exists() and not out.is_dir():
         raise ConfigError("the output exists and is not a folder", path=out)
+    check_output_apart(cfg.source, cfg.out)  # before the lock makes the folder
     recipe = load_recipe(cfg.recipe)
     recipe_sha = recipe.sha256
     with build_lock(out):

@@ -159,6 +159,25 @@ def discover(
     return sorted(images.values(), key=lambda s: s.sha256), rejected
 
 
+def check_output_apart(spec: str, out: str | os.PathLike[str]) -> None:
+    """Refuse an output folder that is a source folder or holds one: the build skips
+    the files under its output, so it would find no photo. An output folder inside
+    the source folder is fine (skipped)."""
+    if spec in NAMED_PHOTO_SOURCES or not Path(spec).is_dir():
+        return
+    source, target = Path(spec).resolve(), Path(out).resolve()
+    if source == target:
+        raise ConfigError(
+            "the output folder is the source folder", path=out, hint="give --out another folder"
+        )
+    if source.is_relative_to(target):
+        raise ConfigError(
+            f"the output folder holds the source folder {spec}",
+            path=out,
+            hint="give --out another folder",
+        )
+
+
 def assign_split(sha256: str, fractions: tuple[float, float, float]) -> str:
     """train / val / test from the source's hash: all variants of a photo share it."""
     u = int(sha256[:12], 16) / float(16**12)

@@ -58,7 +58,9 @@ def evaluate_model(
     """Evaluate a trained run against the baselines and write a report into ``out``.
 
     The pairs: the sets of the evaluation-sets folder ``sets`` (all, or
-    ``set_names``), and/or the test split of ``dataset``. Learned baselines are
+    ``set_names``), and/or the test split of ``dataset`` (left out, with a ``log``
+    line, when a chosen set holds the same pairs: the ``test`` set that
+    ``lutkit eval-sets`` made from that dataset). Learned baselines are
     trained on the train split of the run's dataset (or reused from
     ``out/baselines``).
     """
@@ -67,7 +69,7 @@ def evaluate_model(
     from lutkit.evaluate.methods import classic_methods, learned_baselines, lutkit_methods
     from lutkit.evaluate.report import write_report
     from lutkit.evaluate.runner import evaluate, summarise
-    from lutkit.evaluate.sets import dataset_set, load_eval_sets
+    from lutkit.evaluate.sets import dataset_set, load_eval_sets, same_pairs
     from lutkit.fsutil import check_writable_folder
 
     say = log or (lambda _m: None)
@@ -77,12 +79,20 @@ def evaluate_model(
         raise ConfigError("--set needs --sets DIR (an evaluation-sets folder)")
     check_writable_folder(out)  # before the evaluation, not after it
     run = load_run(model, device=device)
-    chosen = []
+    chosen = load_eval_sets(sets, set_names or None) if sets is not None else []
     if dataset is not None:
-        chosen.append(dataset_set(dataset, "test"))
-        chosen[-1].name = f"{Path(dataset).resolve().name}-test"
-    if sets is not None:
-        chosen += load_eval_sets(sets, set_names or None)
+        split = dataset_set(dataset, "test")
+        split.name = f"{Path(dataset).resolve().name}-test"
+        # `lutkit eval-sets --dataset D` copies D's test split into its `test` set:
+        # evaluated twice, those pairs would count twice in "all" and in the counts.
+        twin = next((s for s in chosen if same_pairs(s, split)), None)
+        if twin is None:
+            chosen.insert(0, split)
+        else:
+            say(
+                f"{dataset}: its test split is set {twin.name!r} of {sets} (the same "
+                f"pairs): evaluated once, as {twin.name!r}"
+            )
     train_data = run.record.get("dataset_path") or run.config.dataset
     methods = classic_methods() + lutkit_methods(run, seed=seed)
     records: dict[str, dict] = {}

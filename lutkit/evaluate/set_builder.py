@@ -21,7 +21,8 @@ The folder::
     SET/ID-distorted.png, SET/ID-clean.png
 
 It is written beside the destination and renamed into place when complete; a rerun
-with the same inputs and settings finds it up to date and does nothing. The sets are
+with the same inputs and settings finds it up to date and does nothing; one with
+other settings or inputs rebuilds it, and its ``log`` says what changed. The sets are
 read back with :func:`lutkit.evaluate.sets.load_eval_sets`.
 """
 
@@ -114,19 +115,61 @@ def _plan_recipe_sets(reach: Reach) -> tuple[list[tuple[str, str, Any]], list[st
     return plans, skipped
 
 
-def _settings_key(dataset: Path, settings: dict[str, Any], tools: dict[str, str | None]) -> str:
+def _inputs(dataset: Path, tools: dict[str, str | None]) -> dict[str, Any]:
+    """What the sets are made from besides the settings: the dataset's shards, the
+    installed tools and the recipes (recorded, so that a rebuild can say why)."""
     from lutkit.data.index import load_dataset_json
-
-    doc = load_dataset_json(dataset)
-    h = hashlib.sha256()
-    h.update(json.dumps([s["sha256"] for s in doc["shards"]]).encode())
-    h.update(json.dumps(settings, sort_keys=True).encode())
-    h.update(json.dumps(sorted(k for k, v in tools.items() if v)).encode())
     from lutkit.distort.recipe import load_recipe
 
-    for name in (HELDOUT_RECIPE, *FAMILY_RECIPES):
-        h.update(load_recipe(name).sha256.encode())
+    shards = json.dumps([s["sha256"] for s in load_dataset_json(dataset)["shards"]])
+    return {
+        "shards": shards,
+        "dataset": hashlib.sha256(shards.encode()).hexdigest(),
+        "installed": sorted(k for k, v in tools.items() if v),
+        "recipes": {n: load_recipe(n).sha256 for n in (HELDOUT_RECIPE, *FAMILY_RECIPES)},
+    }
+
+
+def _settings_key(settings: dict[str, Any], inputs: dict[str, Any]) -> str:
+    h = hashlib.sha256()
+    h.update(inputs["shards"].encode())
+    h.update(json.dumps(settings, sort_keys=True).encode())
+    h.update(json.dumps(inputs["installed"]).encode())
+    for sha in inputs["recipes"].values():
+        h.update(sha.encode())
     return h.hexdigest()
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value) or "none"
+    return "none" if value is None else str(value)
+
+
+def _why_rebuilt(old: Any, dataset: Path, settings: dict[str, Any], inputs: dict[str, Any]) -> str:
+    """What differs from the sets a folder holds: ``variants 2 -> 3``, the dataset..."""
+    if not isinstance(old, dict) or not isinstance(old.get("settings"), dict):
+        return "its eval-sets.json is unreadable"
+    was = old["settings"]
+    why = [
+        f"{k.replace('_', '-')} {_text(was.get(k))} -> {_text(v)}"
+        for k, v in settings.items()
+        if was.get(k) != v
+    ]
+    before = old.get("inputs")
+    if not isinstance(before, dict):  # written before the inputs were recorded
+        return ", ".join(why) or "the dataset, the recipes or the installed tools changed"
+    if before.get("dataset") != inputs["dataset"]:
+        path = (old.get("dataset") or {}).get("path")
+        moved = path is not None and path != str(dataset)
+        why.append(f"dataset {path} -> {dataset}" if moved else "the dataset changed")
+    if before.get("installed") != inputs["installed"]:
+        why.append(
+            f"installed tools {_text(before.get('installed'))} -> {_text(inputs['installed'])}"
+        )
+    recipes = before.get("recipes") or {}
+    why += [f"recipe {n} changed" for n, sha in inputs["recipes"].items() if recipes.get(n) != sha]
+    return ", ".join(why) or "the inputs changed"
 
 
 @dataclass
@@ -174,7 +217,8 @@ def build_eval_sets(
         "photo_splits": list(photo_splits),
         "tools": wanted,
     }
-    key = _settings_key(dataset, settings, found)
+    inputs = _inputs(dataset, found)
+    key = _settings_key(settings, inputs)
     if not force and (out / SETS_JSON).is_file():
         try:
             old = json.loads((out / SETS_JSON).read_text(encoding="utf-8"))
@@ -182,6 +226,10 @@ def build_eval_sets(
             old = {}
         if isinstance(old, dict) and old.get("key") == key:
             return SetsResult(out, dict(old.get("counts", {})), list(old.get("skipped", [])), True)
+        # Not refused (`make eval-sets` rebuilds when the dataset changes), but said:
+        # reports made on the old sets no longer match them.
+        why = _why_rebuilt(old, dataset, settings, inputs)
+        say(f"{out}: rebuilding the sets ({why}); reports made on the old sets are stale")
     if out.exists() and not (out / SETS_JSON).is_file() and any(out.iterdir()):
         raise ConfigError(
             "the output folder exists and is not an evaluation-sets folder",
@@ -225,6 +273,7 @@ def build_eval_sets(
             "key": key,
             "dataset": {"path": str(dataset), "name": dataset.resolve().name},
             "settings": settings,
+            "inputs": {k: v for k, v in inputs.items() if k != "shards"},
             "training": reach.to_json(),
             "held_out_photos": [
                 {"name": n, "sha256": s, "split": sp, "width": px.shape[1], "height": px.shape[0]}

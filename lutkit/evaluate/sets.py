@@ -132,6 +132,20 @@ def dataset_set(dataset: str | os.PathLike[str], split: str = "test") -> EvalSet
     )
 
 
+def same_pairs(a: EvalSet, b: EvalSet) -> bool:
+    """Whether two sets hold exactly the same pairs: the same pair ids, each with the
+    same distorted and clean pixels (names and descriptions aside)."""
+    if sorted(p.id for p in a.pairs) != sorted(p.id for p in b.pairs):
+        return False
+    # Ids alone are not enough: a dataset rebuilt with another recipe or seed keeps them.
+    theirs = {p.id: p for p in b.pairs}
+    return all(
+        np.array_equal(p.distorted, theirs[p.id].distorted)
+        and np.array_equal(p.clean, theirs[p.id].clean)
+        for p in a.pairs
+    )
+
+
 def _row_luts(ops: list[dict[str, Any]]) -> set[str]:
     return {str(o["params"]["lut"]) for o in ops if o.get("op") == LIBRARY_OP}
 

@@ -231,3 +231,41 @@ def test_a_folder_named_like_a_source_name_gets_a_warning(tmp_path, monkeypatch)
         "./sample beside you: for that folder, pass --source ./sample\n"
     )
     assert "train 7, val 1, test 1 rows" in result.stdout
+
+
+def test_an_output_folder_that_is_or_holds_the_source_folder_is_refused(tmp_path, monkeypatch):
+    # The build skips the files under its output folder: a source folder there would
+    # give "no readable images". An output folder inside the source folder is fine.
+    monkeypatch.chdir(tmp_path)
+    make_sources(tmp_path / "scratch" / "p3", bad=False)
+    before = sorted(tmp_path.rglob("*"))
+    args = ["dataset", "build", "--source", "scratch/p3", "--variants", "1", "--size", "32"]
+    for out, message in [
+        ("scratch/p3", "scratch/p3: the output folder is the source folder"),
+        ("scratch/./p3/", "scratch/./p3/: the output folder is the source folder"),
+        ("scratch", "scratch: the output folder holds the source folder scratch/p3"),
+        (".", ".: the output folder holds the source folder scratch/p3"),
+    ]:
+        result = CliRunner().invoke(main, [*args, "--out", out])
+        assert result.exit_code == 1
+        assert result.output == f"Error: {message} (give --out another folder)\n"
+    assert sorted(tmp_path.rglob("*")) == before  # no lock file, no pairs/
+    for _ in range(2):  # the second finds the first's files (its contact sheet) skipped
+        result = CliRunner().invoke(main, [*args, "--out", "scratch/p3/ds"])
+        assert result.exit_code == 0, result.output
+    assert result.stdout.endswith("; 0 shard(s) written, 2 already complete; 0 rejected\n")
+    assert (
+        json.loads((tmp_path / "scratch/p3/ds/dataset.json").read_text())["sources"]["count"] == 5
+    )
+
+
+def test_rows_per_shard_help_says_how_it_is_rounded():
+    result = invoke("dataset", "build", "--help")
+    text = " ".join(result.output.split())
+    assert (
+        "--rows-per-shard N About N rows per Parquet shard. Shards hold whole photos: "
+        "max(1, N // a photo's rows) photos each, a photo's rows being --variants x views "
+        "(--crops, plus --mosaic for train photos). So N is rounded down to whole photos, "
+        "or up to one photo's rows when it is smaller (20 with --variants 6 --crops 10: "
+        "60-row shards); the last shard of a split holds the rest."
+    ) in text

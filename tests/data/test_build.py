@@ -196,6 +196,29 @@ def test_split_fractions_are_honoured():
         assert all(assign_split(s.sha256, cfg.splits) == p.split for s in p.sources)
 
 
+@pytest.mark.parametrize(
+    ("settings", "photos"),
+    [
+        ({"variants": 2}, {"train": 2, "val": 2, "test": 2}),  # 5 rows: down to 4
+        ({"variants": 6, "crops": 10}, {"train": 1, "val": 1, "test": 1}),  # up to 60 rows
+        ({"variants": 2, "mosaic": 1}, {"train": 1, "val": 2, "test": 2}),  # train: 4 a photo
+    ],
+)
+def test_rows_per_shard_is_rounded_to_whole_photos(settings, photos):
+    # What `dataset build --help` says of --rows-per-shard N, here with N = 5 (and 20).
+    n = 20 if settings.get("crops") else 5
+    sources = [
+        SourceImage(Path(f"{i}.png"), f"{i}.png", f"{i:064x}", split)
+        for k, split in enumerate(("train", "val", "test"))
+        for i in range(k * 5, k * 5 + 5)
+    ]
+    cfg = BuildConfig(source="x", recipe="default", out="y", rows_per_shard=n, **settings)
+    for split, per_shard in photos.items():
+        sizes = [len(p.sources) for p in plan_shards(sources, cfg, "recipe") if p.split == split]
+        full, rest = divmod(5, per_shard)
+        assert sizes == [per_shard] * full + ([rest] if rest else []), split
+
+
 def test_every_row_replays_from_its_ops(built):
     _, out, _ = built
     for row in _rows(out):

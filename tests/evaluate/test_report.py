@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from PIL import Image
@@ -273,3 +274,26 @@ def test_cli_errors_are_one_line(tmp_path, run_dir):
         main, ["eval", "--model", str(run_dir), "--sets", str(tmp_path), "-o", str(tmp_path / "r")]
     )
     assert res.exit_code != 0 and "no eval-sets.json" in res.output
+
+
+def test_the_dataset_test_split_already_in_the_sets_is_evaluated_once(
+    report, run_dir, tiny_dataset, tmp_path
+):
+    # `eval-sets --dataset D` holds D's test split as its `test` set; `--dataset D` asks
+    # for the same pairs again: they must count once in "all" and in the pair counts.
+    ds, _ = tiny_dataset
+    _, root = report
+    out = tmp_path / "r"
+    args = ["eval", "--model", run_dir, "--sets", root / "sets", "--set", "test"]
+    args += ["--dataset", ds, "-o", out, "--baselines", "", "--curve-images", "0"]
+    res = CliRunner().invoke(main, [str(a) for a in [*args, "--gallery", "0"]])
+    assert res.exit_code == 0, res.output
+    assert res.stderr == (
+        f"{ds}: its test split is set 'test' of {root / 'sets'} (the same pairs): "
+        "evaluated once, as 'test'\n"
+    )
+    with open(out / "results.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["method"] == "identity"]
+    pairs = len(pd.read_parquet(ds / "pairs", columns=["split"]).query("split == 'test'"))
+    assert {r["set"] for r in rows} == {"test", "all"}
+    assert all(int(r["images"]) == pairs for r in rows)

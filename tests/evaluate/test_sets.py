@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -11,10 +12,14 @@ from lutkit.evaluate.set_builder import _plan_recipe_sets, build_eval_sets
 from lutkit.evaluate.sets import (
     MANIFEST,
     SETS_JSON,
+    EvalSet,
+    Pair,
     Reach,
     check_held_out,
+    dataset_set,
     load_eval_sets,
     read_manifest,
+    same_pairs,
 )
 from tests.external import imagemagick, require_tool
 
@@ -140,3 +145,75 @@ def test_an_output_folder_that_takes_no_file_is_refused_before_the_sets_are_made
         "/proc/x/eval: cannot create files in folder /proc "
         "(choose an output folder you can write to)"
     )
+
+
+def test_the_test_set_holds_the_same_pairs_as_the_dataset_test_split(tiny_dataset, sets_dir):
+    ds, _ = tiny_dataset
+    (test,) = load_eval_sets(sets_dir, ["test"])
+    split = dataset_set(ds, "test")
+    assert same_pairs(test, split) and same_pairs(split, test)
+    assert not any(same_pairs(s, split) for s in load_eval_sets(sets_dir) if s.name != "test")
+
+
+def test_same_pairs_needs_the_same_ids_and_pixels():
+    rng = np.random.default_rng(0)
+    a, b, c = (rng.integers(0, 256, (4, 4, 3), dtype=np.uint8) for _ in range(3))
+    one = EvalSet("one", "test split", "", [Pair("p1", a, b), Pair("p2", b, c)])
+    reordered = EvalSet("two", "external tool", "x", [Pair("p2", b.copy(), c), Pair("p1", a, b)])
+    assert same_pairs(one, reordered)
+    # a dataset rebuilt with another recipe keeps its ids, not its distorted pixels
+    redone = EvalSet("one", "test split", "", [Pair("p1", c, b), Pair("p2", b, c)])
+    assert not same_pairs(one, redone)
+    assert not same_pairs(one, EvalSet("one", "test split", "", [Pair("p1", a, b)]))
+    assert not same_pairs(one, EvalSet("one", "", "", [Pair("p1", a, b), Pair("p3", b, c)]))
+
+
+def _eval_sets(ds, out, variants):
+    from click.testing import CliRunner
+
+    from lutkit.cli import main
+
+    args = ["eval-sets", "--dataset", ds, "-o", out, "--variants", variants, "--tools", ""]
+    res = CliRunner().invoke(main, [str(a) for a in args])
+    assert res.exit_code == 0, res.output
+    return [line for line in res.stderr.splitlines() if "rebuilding" in line]
+
+
+def test_a_rebuild_with_other_settings_or_inputs_says_why(tiny_dataset, tmp_path):
+    # Not refused (`make eval-sets` rebuilds after the dataset changes), but not silent.
+    ds, _ = tiny_dataset
+    out = tmp_path / "eval"
+    tail = "; reports made on the old sets are stale"
+    assert _eval_sets(ds, out, 1) == []
+    assert _eval_sets(ds, out, 1) == []  # up to date
+    assert _eval_sets(ds, out, 2) == [f"{out}: rebuilding the sets (variants 1 -> 2){tail}"]
+    doc = json.loads((out / SETS_JSON).read_text())
+    heldout = [n for n in doc["counts"] if n.startswith("heldout-")]
+    assert heldout and all(doc["counts"][n] == 2 * len(doc["held_out_photos"]) for n in heldout)
+
+    def edit(change):
+        doc = json.loads((out / SETS_JSON).read_text())
+        change(doc)
+        (out / SETS_JSON).write_text(json.dumps(doc))
+
+    edit(lambda doc: doc.update(key="other", inputs={**doc["inputs"], "dataset": "other"}))
+    assert _eval_sets(ds, out, 2) == [f"{out}: rebuilding the sets (the dataset changed){tail}"]
+    edit(lambda doc: doc["dataset"].update(path="datasets/old"))
+    edit(lambda doc: doc.update(key="other", inputs={**doc["inputs"], "dataset": "other"}))
+    assert _eval_sets(ds, out, 2) == [
+        f"{out}: rebuilding the sets (dataset datasets/old -> {ds}){tail}"
+    ]
+    edit(lambda doc: doc.update(key="other", inputs={**doc["inputs"], "installed": ["gimp"]}))
+    assert _eval_sets(ds, out, 2) == [
+        f"{out}: rebuilding the sets (installed tools gimp -> none){tail}"
+    ]
+    # a folder written before the inputs were recorded
+    edit(lambda doc: (doc.update(key="other"), doc.pop("inputs")))
+    assert _eval_sets(ds, out, 2) == [
+        f"{out}: rebuilding the sets (the dataset, the recipes or the installed tools "
+        f"changed){tail}"
+    ]
+    (out / SETS_JSON).write_text("{")
+    assert _eval_sets(ds, out, 2) == [
+        f"{out}: rebuilding the sets (its eval-sets.json is unreadable){tail}"
+    ]
