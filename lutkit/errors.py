@@ -67,3 +67,8 @@ class VAEError(LutkitError):
 
 class ToolError(LutkitError):
     """An external tool (GIMP, ffmpeg, ImageMagick) failed on a file."""
+
+
+class LutkitWarning(UserWarning):
+    """Something the user should know that does not stop the work (an unfinished run
+    used as a model); the CLI prints it as one ``warning: ...`` line on stderr."""

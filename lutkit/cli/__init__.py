@@ -13,12 +13,13 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Iterator
 
 import click
 
 from lutkit import __version__
-from lutkit.errors import LutkitError
+from lutkit.errors import LutkitError, LutkitWarning
 
 # name -> (module, attribute, short help)
 _COMMANDS = {
@@ -78,7 +79,7 @@ class LutkitGroup(click.Group):
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
-            with _terminate_as_exception():
+            with _terminate_as_exception(), _warnings_as_lines():
                 return super().invoke(ctx)
         except LutkitError as exc:
             raise click.ClickException(str(exc)) from None
@@ -109,6 +110,25 @@ class Terminated(BaseException):
     """SIGTERM (a job scheduler, ``timeout``, ``kill``) while a command runs: raised like
     Ctrl-C's KeyboardInterrupt, so every output being written is removed (its temporary
     file, the side files of an output group) before the exit with status 143."""
+
+
+@contextlib.contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """Print each :class:`LutkitWarning` the block raises as one ``warning: ...`` line on
+    stderr (every time, not once per place); other warnings are shown as Python shows
+    them."""
+    show = warnings.showwarning
+
+    def one_line(message, category, filename, lineno, file=None, line=None) -> None:
+        if issubclass(category, LutkitWarning):
+            click.echo(f"warning: {message}", err=True)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", LutkitWarning)
+        warnings.showwarning = one_line
+        yield
 
 
 @contextlib.contextmanager

@@ -23,6 +23,9 @@ def export(run: str, out: str, colormap: str) -> None:
     """Copy a finished run's nets and config (no resume state, no absolute paths) into
     a model folder that `lutkit fix --model` loads.
 
+    OUT is a new folder, an empty one, or an earlier export (replaced whole, its
+    TRAINING.md kept); any other folder, and the run itself, is refused untouched.
+
     \b
     Example:
       lutkit model export runs/mine -o my-model --colormap net
@@ -41,10 +44,11 @@ def info(path: str | None) -> None:
     Examples:
       lutkit model info              # what `lutkit fix` uses without --model
       lutkit model info default      # the model shipped with lutkit
+      lutkit model info runs/mine    # a run, or a model folder
     """
-    from lutkit.correct.model import load_run, preferred_colormap, resolve_model
+    from lutkit.correct.model import colormap_choice, load_run, resolve_model
 
-    folder, how = resolve_model(path)
+    folder, how = resolve_model(path, given="the path given")
     run = load_run(folder)
     lut = type(run.lutnet).__name__ if run.lutnet is not None else "none"
     cands = ", ".join(run.lutnet.candidates) if hasattr(run.lutnet, "candidates") else ""
@@ -59,4 +63,5 @@ def info(path: str | None) -> None:
     if blend.get("exposure"):
         reads += "; then one exposure gain"
     click.echo(f"LUT net: {lut}" + (f" over {cands}" if cands else "") + reads)
-    click.echo(f"colour map used by default: {preferred_colormap(run)}")
+    choice, why = colormap_choice(run)
+    click.echo(f"colour map used by default: {choice} ({why})")

@@ -8,12 +8,14 @@ the most recently finished run (what ``lutkit fix`` uses without ``--model``).
 from __future__ import annotations
 
 import json
+import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lutkit.errors import ConfigError, LutkitError
+from lutkit.errors import ConfigError, LutkitError, LutkitWarning
 from lutkit.train.checkpoint import CONFIG_JSON, STATE_JSON
 from lutkit.train.config import TrainConfig, config_from_dict
 
@@ -137,12 +139,21 @@ def model_label(path: str | os.PathLike[str]) -> str:
         return str(path)
 
 
-def resolve_model(spec: str | os.PathLike[str] | None, root: str | os.PathLike[str] = "runs"):
+def resolve_model(
+    spec: str | os.PathLike[str] | None,
+    root: str | os.PathLike[str] = "runs",
+    *,
+    given: str = "--model",
+):
     """Which model ``lutkit fix`` uses: ``spec`` if given ("default": the shipped one),
     else the run under ``root`` that finished last, else the shipped default model.
-    Returns (path, how it was chosen)."""
+    Returns (path, how it was chosen); ``given`` names where ``spec`` came from (the
+    option, or a command's argument). A run that has not finished training is used,
+    with a :class:`LutkitWarning` that says how far it got."""
     if spec is not None and str(spec) != "default":
-        return Path(spec), "--model"
+        folder = Path(spec)
+        _warn_if_unfinished(folder)
+        return folder, given
     if spec is None:
         found = latest_run(root)
         if found is not None:
@@ -157,6 +168,21 @@ def resolve_model(spec: str | os.PathLike[str] | None, root: str | os.PathLike[s
     return folder, "the default model shipped with lutkit"
 
 
+def _warn_if_unfinished(folder: Path) -> None:
+    """Warn when ``folder`` is a run whose state.json says its training is unfinished (a
+    folder without one, e.g. not a run at all, is left to :func:`load_run`)."""
+    state = run_state(folder)
+    if not state or state.get("complete"):
+        return
+    epoch, epochs = state.get("epoch"), state.get("epochs")
+    done = (
+        f"stopped after epoch {epoch} of {epochs}"
+        if isinstance(epoch, int) and isinstance(epochs, int)
+        else "has not finished training"
+    )
+    warnings.warn(f"{folder} {done} (rerun lutkit train to finish it)", LutkitWarning, stacklevel=3)
+
+
 MODEL_FILES = (
     "recolor/config.json",
     "recolor/model.safetensors",
@@ -165,6 +191,12 @@ MODEL_FILES = (
     "metrics.csv",
     "test.json",
 )
+# What an export's folder may hold, and so what a folder must hold no more than to be
+# taken for an earlier export, which a new export replaces (TRAINING.md, written by
+# hand, is carried over); anything else in it belongs to someone else.
+EXPORT_NETS = ("recolor", "lutnet")
+EXPORT_NET_FILES = ("config.json", "model.safetensors")
+EXPORT_FILES = (CONFIG_JSON, STATE_JSON, "metrics.csv", "test.json", "TRAINING.md")
 
 
 def export_model(
@@ -173,16 +205,25 @@ def export_model(
     """Copy a finished run's model into ``out`` (e.g. lutkit/resources/models/default):
     its config (recording ``colormap`` as the one to use, and no absolute paths), the
     two nets (config.json + safetensors), metrics.csv and test.json. Written beside
-    ``out`` and renamed into place, so ``out`` is never half-written."""
+    ``out`` and renamed into place, so ``out`` is never half-written.
+
+    ``out`` may be new, an empty folder, or an earlier export (replaced whole); any
+    other folder, and one that is, holds or lies inside the run, is refused before
+    anything is written. Returns ``out`` (its full path where it is given as ``.``)."""
     import shutil
     import tempfile
 
     src, dst = Path(run_dir), Path(out)
+    target = dst.resolve()  # `-o .` has no name to write beside
+    if dst.name in ("", ".", ".."):
+        dst = target
+    _check_apart(src, dst, target)
     run = load_run(src)  # a clear error for anything that is not a usable run
     if not run_state(src).get("complete"):
         raise LutkitError("the run has not finished training", path=src, hint="resume it first")
     if colormap not in ("fit", "net") or (colormap == "net" and run.lutnet is None):
         raise ConfigError(f"colormap must be fit or net (a run with a LUT net), not {colormap!r}")
+    _check_replaceable(dst, target)
     doc = json.loads((src / CONFIG_JSON).read_text(encoding="utf-8"))
     # The dataset the run was trained on: its recorded absolute path (as `lutkit eval`
     # reads it), else its name, from here.
@@ -194,8 +235,8 @@ def export_model(
         doc["vae_path"] = None  # only a VAE inside the project is kept by path
     doc["colormap"] = colormap
     doc["heldout_photos"] = _heldout_photos(dataset)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; a model folder is read by everyone
     try:
         (tmp / CONFIG_JSON).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
@@ -204,24 +245,115 @@ def export_model(
                 (tmp / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src / name, tmp / name)
         for extra in ("TRAINING.md",):  # kept from an earlier export: written by hand
-            if (dst / extra).is_file():
-                shutil.copyfile(dst / extra, tmp / extra)
+            if (target / extra).is_file():
+                shutil.copyfile(target / extra, tmp / extra)
         (tmp / STATE_JSON).write_text(
             json.dumps({"complete": True, "epoch": run_state(src).get("epoch")}) + "\n",
             encoding="utf-8",
         )
-        if dst.exists():
-            old = dst.with_name(f".{dst.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            dst.rename(old)
-            tmp.rename(dst)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(dst)
+        _move_into_place(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return dst
+
+
+def _check_apart(src: Path, dst: Path, target: Path) -> None:
+    """Refuse a model folder that is the run, lies inside it or holds it: replacing it
+    would delete the run's resume state (a later `lutkit train` would start afresh)."""
+    run = src.resolve()
+    hint = "give a folder outside the run, e.g. -o models/NAME"
+    if target == run:
+        raise LutkitError(
+            "the model folder is the run itself; nothing was changed", path=dst, hint=hint
+        )
+    if target.is_relative_to(run):
+        raise LutkitError(
+            f"the model folder is inside the run {src}; nothing was changed", path=dst, hint=hint
+        )
+    if run.is_relative_to(target):
+        raise LutkitError(
+            f"the model folder holds the run {src}; nothing was changed", path=dst, hint=hint
+        )
+
+
+def _check_replaceable(dst: Path, target: Path) -> None:
+    """Refuse an existing ``target`` that is not an empty folder or an earlier export."""
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise LutkitError(
+            "exists and is not a folder; nothing was changed",
+            path=dst,
+            hint="give a new or empty folder for the model",
+        )
+    why = _not_an_export(target)
+    if why:
+        raise LutkitError(
+            f"the folder is not empty and is no earlier model export ({why}); nothing was changed",
+            path=dst,
+            hint="give a new or empty folder: export replaces only a folder it wrote before",
+        )
+
+
+def _not_an_export(folder: Path) -> str | None:
+    """Why ``folder`` is not an earlier export (one thing it holds that no export
+    writes, or a config.json that is not an exported model's), or None where it is one
+    (or is empty)."""
+    entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    if not entries:
+        return None
+    for entry in entries:
+        if entry.name in EXPORT_NETS and entry.is_dir(follow_symlinks=False):
+            for inner in sorted(os.scandir(entry.path), key=lambda e: e.name):
+                if inner.name not in EXPORT_NET_FILES or not inner.is_file(follow_symlinks=False):
+                    return f"it holds {entry.name}/{inner.name}"
+        elif entry.name not in EXPORT_FILES or not entry.is_file(follow_symlinks=False):
+            return f"it holds {entry.name}"
+    try:
+        doc = json.loads((folder / CONFIG_JSON).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        doc = None
+    # An export records the colour map to use and the held-out photos: a run does not.
+    if not isinstance(doc, dict) or not {"colormap", "heldout_photos"} <= doc.keys():
+        return f"its {CONFIG_JSON} is not an exported model's"
+    if not (folder / "recolor" / CONFIG_JSON).is_file():
+        return "it has no recolor net"
+    return None
+
+
+def _move_into_place(tmp: Path, target: Path) -> None:
+    """Put the finished export ``tmp`` at ``target``: renamed there when ``target`` is
+    new; into it when it is an empty folder (so that it stays the same folder, e.g. the
+    working folder of `-o .`), config.json last so that no half model loads; and when it
+    is an earlier export, swapped for it by two renames and the old one removed."""
+    import shutil
+
+    if not target.exists():
+        tmp.rename(target)
+    elif not any(target.iterdir()):
+        moved: list[Path] = []
+        try:
+            for entry in sorted(tmp.iterdir(), key=lambda p: p.name == CONFIG_JSON):
+                entry.rename(target / entry.name)
+                moved.append(target / entry.name)
+        except BaseException:
+            for path in moved:  # back to empty, as it was
+                if path.is_dir():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+            raise
+        tmp.rmdir()
+    else:
+        old = tmp.with_name(f"{tmp.name}.old")  # tmp's name is new: so is this one
+        target.rename(old)
+        try:
+            tmp.rename(target)
+        except BaseException:
+            old.rename(target)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _heldout_photos(dataset: str) -> list[str]:
@@ -237,12 +369,32 @@ def _heldout_photos(dataset: str) -> list[str]:
 
 
 def preferred_colormap(run: Run) -> str:
-    """The colour map a run is best used with: recorded as ``colormap`` in its
-    config.json (the shipped model records what its evaluation showed), else fit."""
+    """The colour map a run is best used with (:func:`colormap_choice`)."""
+    return colormap_choice(run)[0]
+
+
+def colormap_choice(run: Run) -> tuple[str, str]:
+    """The colour map ``fix`` uses without ``--colormap``, and why: the one recorded as
+    ``colormap`` in the model's config.json (``model export --colormap``: the shipped
+    model records what its evaluation showed); for a run, the one with the lower mean
+    ΔE2000 on its test split (``test.json``, written when training completes: the
+    photos it never trained on); else fit."""
     choice = run.record.get("colormap")
-    if choice == "net" and run.lutnet is not None:
-        return "net"
-    return "fit"
+    if choice in ("fit", "net"):
+        if choice == "net" and run.lutnet is None:
+            return "fit", "it has no LUT net"
+        return choice, "recorded when it was exported"
+    if run.lutnet is None:
+        return "fit", "it has no LUT net"
+    try:
+        doc = json.loads((run.path / "test.json").read_text(encoding="utf-8"))
+        fit, net = float(doc["de"]["fit"]), float(doc["de"]["net"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "fit", "no test-split scores (test.json) to choose by"
+    if not (math.isfinite(fit) and math.isfinite(net)):
+        return "fit", "no test-split scores (test.json) to choose by"
+    scores = f"mean ΔE2000 on its test split: net {net:.2f}, fit {fit:.2f}"
+    return ("net" if net < fit else "fit"), scores
 
 
 def run_state(path: str | os.PathLike[str]) -> dict[str, Any]:

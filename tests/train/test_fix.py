@@ -172,7 +172,7 @@ def test_model_info_describes_the_shipped_model():
         "illuminant, levels, illuminant-tonal, latent; its FFCC-style candidates read the "
         "gray pixels too; then one exposure gain"
     )
-    assert lines[4] == "colour map used by default: net"
+    assert lines[4] == "colour map used by default: net (recorded when it was exported)"
 
 
 @pytest.mark.parametrize(
