@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 
@@ -32,7 +34,9 @@ def export(run: str, out: str, colormap: str) -> None:
     """
     from lutkit.correct.model import export_model
 
-    click.echo(f"wrote {export_model(run, out, colormap=colormap)}")
+    earlier = Path(out).is_dir() and any(Path(out).iterdir())  # checked by export_model
+    written = export_model(run, out, colormap=colormap)
+    click.echo(f"{'replaced the earlier export' if earlier else 'wrote'} {written}")
 
 
 @model.command(name="info")

@@ -176,7 +176,7 @@ def _warn_if_unfinished(folder: Path) -> None:
         return
     epoch, epochs = state.get("epoch"), state.get("epochs")
     done = (
-        f"stopped after epoch {epoch} of {epochs}"
+        f"has finished epoch {epoch} of {epochs} only"
         if isinstance(epoch, int) and isinstance(epochs, int)
         else "has not finished training"
     )
@@ -214,7 +214,10 @@ def export_model(
     import tempfile
 
     src, dst = Path(run_dir), Path(out)
-    target = dst.resolve()  # `-o .` has no name to write beside
+    try:
+        target = dst.resolve()  # `-o .` has no name to write beside
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise LutkitError(f"cannot use this path ({exc})", path=dst) from None
     if dst.name in ("", ".", ".."):
         dst = target
     _check_apart(src, dst, target)
@@ -251,7 +254,7 @@ def export_model(
             json.dumps({"complete": True, "epoch": run_state(src).get("epoch")}) + "\n",
             encoding="utf-8",
         )
-        _move_into_place(tmp, target)
+        _move_into_place(tmp, target, dst)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -278,7 +281,9 @@ def _check_apart(src: Path, dst: Path, target: Path) -> None:
 
 
 def _check_replaceable(dst: Path, target: Path) -> None:
-    """Refuse an existing ``target`` that is not an empty folder or an earlier export."""
+    """Refuse an existing ``target`` that is not an empty folder or an earlier export,
+    and an earlier export that holds the working folder (replacing it would leave the
+    shell in a deleted folder)."""
     if not target.exists():
         return
     if not target.is_dir():
@@ -293,6 +298,12 @@ def _check_replaceable(dst: Path, target: Path) -> None:
             f"the folder is not empty and is no earlier model export ({why}); nothing was changed",
             path=dst,
             hint="give a new or empty folder: export replaces only a folder it wrote before",
+        )
+    if Path.cwd().resolve().is_relative_to(target) and any(target.iterdir()):
+        raise LutkitError(
+            "the earlier export holds the working folder; nothing was changed",
+            path=dst,
+            hint=f"run it from outside, e.g. -o {target.name} from {target.parent}",
         )
 
 
@@ -310,6 +321,8 @@ def _not_an_export(folder: Path) -> str | None:
                     return f"it holds {entry.name}/{inner.name}"
         elif entry.name not in EXPORT_FILES or not entry.is_file(follow_symlinks=False):
             return f"it holds {entry.name}"
+    if not (folder / CONFIG_JSON).is_file():
+        return f"it has no {CONFIG_JSON}"
     try:
         doc = json.loads((folder / CONFIG_JSON).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
@@ -322,38 +335,57 @@ def _not_an_export(folder: Path) -> str | None:
     return None
 
 
-def _move_into_place(tmp: Path, target: Path) -> None:
-    """Put the finished export ``tmp`` at ``target``: renamed there when ``target`` is
-    new; into it when it is an empty folder (so that it stays the same folder, e.g. the
-    working folder of `-o .`), config.json last so that no half model loads; and when it
-    is an earlier export, swapped for it by two renames and the old one removed."""
+def _move_into_place(tmp: Path, target: Path, dst: Path) -> bool:
+    """Put the finished export ``tmp`` at ``target``; True when it replaced an earlier
+    export. Renamed there when ``target`` is new; into it when it is an empty folder (so
+    that it stays the same folder, e.g. the working folder of `-o .`), config.json last
+    so that no half model loads; and when it is an earlier export, swapped for it by two
+    renames, the old one checked again once it is aside (something may have been saved
+    into it since the first check) and removed only then. An interruption or a failure
+    at any point leaves ``target`` as it was or as the new export, never missing."""
     import shutil
 
     if not target.exists():
         tmp.rename(target)
-    elif not any(target.iterdir()):
+        return False
+    if not any(target.iterdir()):
         moved: list[Path] = []
         try:
             for entry in sorted(tmp.iterdir(), key=lambda p: p.name == CONFIG_JSON):
-                entry.rename(target / entry.name)
                 moved.append(target / entry.name)
+                entry.rename(target / entry.name)
         except BaseException:
             for path in moved:  # back to empty, as it was
                 if path.is_dir():
-                    shutil.rmtree(path)
+                    shutil.rmtree(path, ignore_errors=True)
                 else:
-                    path.unlink()
+                    path.unlink(missing_ok=True)
             raise
         tmp.rmdir()
-    else:
-        old = tmp.with_name(f"{tmp.name}.old")  # tmp's name is new: so is this one
+        return False
+    old = tmp.with_name(f"{tmp.name}.old")  # tmp's name is new: so is this one
+    try:
         target.rename(old)
-        try:
-            tmp.rename(target)
-        except BaseException:
+        why = _not_an_export(old)
+        if why:  # filled since the first check: the user's, put back untouched
             old.rename(target)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
+            raise LutkitError(
+                f"something was saved into the folder during the export ({why}); "
+                "nothing was changed",
+                path=dst,
+                hint="give a new or empty folder: export replaces only a folder it wrote before",
+            )
+        tmp.rename(target)
+    except BaseException:
+        # Look at the disk, not at how far the code got: the old folder goes back
+        # unless the new one already took its place.
+        if old.exists() and not target.exists():
+            old.rename(target)
+        raise
+    finally:
+        if old.exists() and target.exists() and not tmp.exists():
+            shutil.rmtree(old, ignore_errors=True)  # swapped: the old export goes
+    return True
 
 
 def _heldout_photos(dataset: str) -> list[str]:
@@ -386,13 +418,18 @@ def colormap_choice(run: Run) -> tuple[str, str]:
         return choice, "recorded when it was exported"
     if run.lutnet is None:
         return "fit", "it has no LUT net"
+    from lutkit.train.testsplit import TEST_JSON
+
+    test, state = run.path / TEST_JSON, run.path / STATE_JSON
     try:
-        doc = json.loads((run.path / "test.json").read_text(encoding="utf-8"))
+        if state.is_file() and test.stat().st_mtime_ns < state.stat().st_mtime_ns:
+            return "fit", f"its {TEST_JSON} predates its last checkpoint"
+        doc = json.loads(test.read_text(encoding="utf-8"))
         fit, net = float(doc["de"]["fit"]), float(doc["de"]["net"])
     except (OSError, ValueError, KeyError, TypeError):
-        return "fit", "no test-split scores (test.json) to choose by"
+        return "fit", f"no test-split scores of both maps ({TEST_JSON}) to choose by"
     if not (math.isfinite(fit) and math.isfinite(net)):
-        return "fit", "no test-split scores (test.json) to choose by"
+        return "fit", f"no test-split scores of both maps ({TEST_JSON}) to choose by"
     scores = f"mean ΔE2000 on its test split: net {net:.2f}, fit {fit:.2f}"
     return ("net" if net < fit else "fit"), scores
 

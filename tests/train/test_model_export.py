@@ -176,7 +176,7 @@ def test_reexport_replaces_an_earlier_export_and_keeps_its_training_notes(projec
     (project / "models" / ".default.old" / "mine.txt").write_text("not export's")
     result = export("runs/mine", "-o", "models/default")
     assert result.exit_code == 0, result.output
-    assert result.output == "wrote models/default\n"
+    assert result.output == "replaced the earlier export models/default\n"
     run = project / "runs" / "mine"
     assert (shipped / "recolor" / "model.safetensors").read_bytes() == (
         run / "recolor" / "model.safetensors"
@@ -193,12 +193,63 @@ def test_reexport_replaces_an_earlier_export_and_keeps_its_training_notes(projec
     assert export("runs/mine", "-o", "models/default").exit_code == 0  # and again
 
 
+def test_a_file_saved_into_an_earlier_export_during_the_export_is_kept(project, monkeypatch):
+    """The folder is checked again once it is set aside: a photo saved into it after the
+    first check puts it back, untouched, and the export is refused."""
+    assert export("runs/mine", "-o", "model").exit_code == 0
+    copy = shutil.copyfile
+
+    def copy_and_save_a_photo(src, dst, *args, **kwargs):
+        (project / "model" / "IMG_0001.jpg").write_bytes(b"a photo")
+        return copy(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "copyfile", copy_and_save_a_photo)  # imported in the call
+    before = files(project / "model")
+    result = export("runs/mine", "-o", "model")
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        "Error: model: something was saved into the folder during the export (it holds "
+        "IMG_0001.jpg); nothing was changed"
+    )
+    assert files(project / "model") == {**before, "IMG_0001.jpg": b"a photo"}
+    assert sorted(p.name for p in project.iterdir()) == ["model", "runs"]  # no leftovers
+
+
+@pytest.mark.parametrize("at", [1, 2])
+def test_an_interrupted_swap_leaves_the_old_or_the_new_export_never_none(project, monkeypatch, at):
+    """Ctrl-C right after the first rename (the old export set aside) or the second (the
+    new one in place): the folder is there, whole, and nothing is left beside it."""
+    from lutkit.correct.model import load_run
+
+    assert export("runs/mine", "-o", "model").exit_code == 0
+    before = files(project / "model")
+    real = Path.rename
+    count = {"n": 0}
+
+    def rename(self, target):
+        result = real(self, target)
+        if str(target).endswith(("model", ".old")):
+            count["n"] += 1
+            if count["n"] == at:
+                raise KeyboardInterrupt
+        return result
+
+    monkeypatch.setattr(Path, "rename", rename)
+    result = export("runs/mine", "-o", "model")
+    monkeypatch.setattr(Path, "rename", real)
+    assert result.exit_code == 130 and result.output.strip().endswith("Interrupted.")
+    assert sorted(p.name for p in project.iterdir()) == ["model", "runs"]
+    if at == 1:
+        assert files(project / "model") == before
+    load_run(project / "model")
+
+
 def unfinish(run: Path) -> None:
     state = {"epoch": 3, "epochs": 30, "step": 6, "complete": False, "stage": "both"}
     (run / "state.json").write_text(json.dumps(state))
 
 
-WARNING = "warning: runs/inc stopped after epoch 3 of 30 (rerun lutkit train to finish it)\n"
+WARNING = "warning: runs/inc has finished epoch 3 of 30 only (rerun lutkit train to finish it)\n"
 
 
 def test_fix_with_an_unfinished_run_warns_once_on_stderr(project):
@@ -241,7 +292,10 @@ def test_a_run_without_a_recorded_choice_uses_the_map_its_test_split_scores_bett
     from lutkit.correct.model import colormap_choice
 
     run = SimpleNamespace(path=tmp_path, record={}, lutnet=object())
-    assert colormap_choice(run) == ("fit", "no test-split scores (test.json) to choose by")
+    assert colormap_choice(run) == (
+        "fit",
+        "no test-split scores of both maps (test.json) to choose by",
+    )
     (tmp_path / "test.json").write_text(
         json.dumps({"de": {"input": 9.2, "fit": 10.69, "net": 7.86}})
     )
