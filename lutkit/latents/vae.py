@@ -241,10 +241,41 @@ def _from_hub(spec: str, torch_dtype) -> AutoencoderKL:
                 hint=f"run once online, or `huggingface-cli download {repo}`, "
                 "or pass a local folder",
             ) from None
+        if _unreachable(exc):
+            raise VAEError(
+                f"cannot reach the Hugging Face Hub to load VAE {spec!r} (no network?)",
+                hint="download it once where there is a network, or pass a local folder",
+            ) from None
         raise VAEError(
             f"cannot load VAE {spec!r} from the Hugging Face Hub: {_first_line(exc)}",
             hint="check the id, or pass a local folder",
         ) from None
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether loading failed because the Hub could not be reached: somewhere in the
+    chain of causes, a connection error or a timeout (requests', httpx's, the socket's)
+    or huggingface_hub's "not in the cache and no connection". diffusers may report
+    that as a missing config.json, which would send the user after a wrong id."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, ConnectionError | TimeoutError) or type(e).__name__ in _NETWORK_ERRORS:
+            return True
+        e = e.__cause__ or e.__context__
+    return "couldn't connect" in str(exc).lower()
+
+
+_NETWORK_ERRORS = {
+    "ConnectionError",  # requests
+    "ConnectTimeout",
+    "ReadTimeout",
+    "ConnectError",  # httpx
+    "TimeoutException",
+    "LocalEntryNotFoundError",  # huggingface_hub: not cached, and the Hub unreachable
+    "gaierror",  # socket: no name resolution
+}
 
 
 def _first_line(exc: BaseException) -> str:

@@ -182,6 +182,38 @@ def test_unknown_hub_id_offline(monkeypatch):
     )
 
 
+def test_an_unreachable_hub_is_named_as_such(monkeypatch):
+    """Online but with no network: the Hub's connection error, which diffusers reports
+    as a missing config.json, is a one-line "cannot reach" (no request is sent: the
+    loader is stubbed to fail as huggingface_hub does)."""
+    from diffusers import AutoencoderKL
+
+    import lutkit.latents.vae as vae_module
+
+    monkeypatch.setattr(vae_module, "_offline", lambda: False)
+
+    def no_network(*args, **kwargs):
+        try:
+            raise ConnectionError("Failed to resolve 'huggingface.co'")
+        except ConnectionError:
+            raise OSError("x/y does not appear to have a file named config.json.") from None
+
+    monkeypatch.setattr(AutoencoderKL, "load_config", no_network)
+    with pytest.raises(VAEError) as err:
+        load_vae("lutkit-tests/no-such-vae")
+    assert str(err.value) == (
+        "cannot reach the Hugging Face Hub to load VAE 'lutkit-tests/no-such-vae' (no "
+        "network?) (download it once where there is a network, or pass a local folder)"
+    )
+
+    def wrong_id(*args, **kwargs):
+        raise OSError("x/y is not a local folder and is not a valid model identifier")
+
+    monkeypatch.setattr(AutoencoderKL, "load_config", wrong_id)
+    with pytest.raises(VAEError, match="check the id, or pass a local folder"):
+        load_vae("lutkit-tests/no-such-vae")
+
+
 def test_decode_sample_is_seeded(tiny_folder):
     vae = load_vae(tiny_folder)
     mean, logvar = encode_posterior(vae, torch.rand(1, 3, 32, 32))
