@@ -130,7 +130,14 @@ def discover(
             )
     if exclude is not None:
         skip = exclude.resolve()
-        entries = [e for e in entries if not e[0].resolve().is_relative_to(skip)]
+        kept = [e for e in entries if not e[0].resolve().is_relative_to(skip)]
+        if entries and not kept:  # a glob or a manifest of the output folder's files
+            raise ConfigError(
+                "every source photo lies in the output folder",
+                path=exclude,
+                hint="give --out another folder",
+            )
+        entries = kept
     images: dict[str, SourceImage] = {}
     rejected: list[Rejected] = []
     for path, name, split in entries:

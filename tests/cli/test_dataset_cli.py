@@ -259,6 +259,19 @@ def test_an_output_folder_that_is_or_holds_the_source_folder_is_refused(tmp_path
     )
 
 
+def test_a_glob_of_the_output_folders_photos_is_refused(tmp_path, monkeypatch):
+    # As a source folder: the build skips files under its output, so a glob (or a
+    # manifest) of only those would give "no readable images in the source".
+    monkeypatch.chdir(tmp_path)
+    make_sources(tmp_path / "pics", bad=False)
+    args = ["dataset", "build", "--source", "pics/*.png", "--variants", "1", "--size", "32"]
+    result = CliRunner().invoke(main, [*args, "--out", "pics"])
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: pics: every source photo lies in the output folder (give --out another folder)\n"
+    )
+
+
 def test_rows_per_shard_help_says_how_it_is_rounded():
     result = invoke("dataset", "build", "--help")
     text = " ".join(result.output.split())
