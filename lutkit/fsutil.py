@@ -155,14 +155,15 @@ def _list_temporaries(folder: Path) -> dict[str, list[str]]:
     with contextlib.suppress(OSError):
         for e in os.scandir(folder):
             n = e.name
+            tail = len(".XXXXXXXX.tmp")
             if (
                 n.startswith(".")
                 and n.endswith(".tmp")
                 and len(n) > _TEMPORARY_EXTRA
-                and n[-13] == "."
-                and set(n[-12:-4]) <= _RANDOM_CHARACTERS
+                and n[-tail] == "."
+                and set(n[-tail + 1 : -len(".tmp")]) <= _RANDOM_CHARACTERS
             ):
-                found.setdefault(n[1:-13], []).append(n)
+                found.setdefault(n[1:-tail], []).append(n)
     return found
 
 

@@ -102,13 +102,12 @@ def distort_file(
         check_lut_path(truth_lut)
     check_distinct_outputs(output, truth_lut, params_out)
     # the recipe or the params file first: its errors say more than a folder's would
-    given = read_params(replay) if replay is not None else None
     rec = load_recipe(recipe) if replay is None else None
+    records = read_params(replay) if replay is not None else []
     check_writable_outputs(output, truth_lut, params_out)
     data = load_image(image, convert_icc=to_srgb)
     pixels = to_float(data.pixels)
-    if given is not None:
-        records = given
+    if rec is None:
         out = apply_chain(pixels, records)
         name, seed_used = "", None
     else:

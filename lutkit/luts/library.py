@@ -134,16 +134,16 @@ class Library:
         tags = self.tags()
         if tag in tags:
             return
-        from difflib import get_close_matches
-
-        close = get_close_matches(tag, tags, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
         if not self.entries:
             raise ConfigError(
                 f"no LUT is tagged {tag!r}: the library has no LUTs",
                 path=self.root,
                 hint="add some with `lutkit lut import`",
             )
+        from difflib import get_close_matches
+
+        close = get_close_matches(tag, tags, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
         hint += f"the tags are: {', '.join(tags)}" if tags else "the library has no tags"
         raise ConfigError(f"no LUT is tagged {tag!r}", path=self.index_path, hint=hint)
 
