@@ -70,5 +70,8 @@ class ToolError(LutkitError):
 
 
 class LutkitWarning(UserWarning):
-    """Something the user should know that does not stop the work (an unfinished run
-    used as a model); the CLI prints it as one ``warning: ...`` line on stderr."""
+    """Something the user should know that does not stop the work: an unfinished run used
+    as a model, a dataset split left empty, a LUT clipped to fit a Hald image, a source
+    name that shadows a folder. Every warning lutkit gives is one of these; the CLI
+    prints each as one ``warning: ...`` line on stderr, and a program can filter or
+    catch them with :mod:`warnings` like any other."""

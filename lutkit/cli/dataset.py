@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import click
 
 from lutkit.cli.options import engine_option, progress_bars, ray_address_option
+from lutkit.errors import LutkitWarning
 
 
 @click.group()
@@ -154,10 +156,11 @@ def build(
     )
     named = NAMED_PHOTO_SOURCES.get(source)
     if named is not None and Path(source).is_dir():
-        click.echo(
-            f"warning: --source {source} means lutkit's {named}, not the folder "
+        warnings.warn(
+            f"--source {source} means lutkit's {named}, not the folder "
             f"./{source} beside you: for that folder, pass --source ./{source}",
-            err=True,
+            LutkitWarning,
+            stacklevel=1,
         )
     with progress_bars(unit="pair") as bars:
         result = build_dataset(
@@ -167,8 +170,7 @@ def build(
             force=force,
             ray_address=ray_address,
             progress=bars,
-            # Warnings (an empty split) on stderr, the rest on stdout.
-            log=lambda line: click.echo(line, err=line.startswith("warning:")),
+            log=click.echo,
         )
     counts = ", ".join(f"{k} {v}" for k, v in result.rows.items())
     click.echo(

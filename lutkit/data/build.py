@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import shutil
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -46,7 +47,7 @@ from lutkit.data.sources import (
     discover,
 )
 from lutkit.data.views import plan_crops, plan_mosaics, prepare_views
-from lutkit.errors import ConfigError, ImageError
+from lutkit.errors import ConfigError, ImageError, LutkitWarning
 from lutkit.progress import Counter, Progress
 
 
@@ -524,45 +525,40 @@ def build_dataset(
         fsync_dir(pairs)
         result = _finish(out, cfg, recipe, plans, sources, rejected, done)
         result.shards_written, result.shards_skipped = len(todo), len(plans) - len(todo)
-        warn_empty_splits(plans, cfg, result.rows, log)
+        warn_empty_splits(plans, cfg, result.rows)
         return result
 
 
 _SPLITS = ("train", "val", "test")
 
 
-def warn_empty_splits(
-    plans: list[ShardPlan],
-    cfg: BuildConfig,
-    rows: dict[str, int],
-    log: Callable[[str], None] | None = None,
-) -> list[str]:
+def warn_empty_splits(plans: list[ShardPlan], cfg: BuildConfig, rows: dict[str, int]) -> list[str]:
     """Say at build time, not when training fails, which splits are empty: those that
     got no photo, with how many photos it takes for each to get one (splits are drawn
-    by photo, not by row), and those whose every photo was unreadable. Said once the
-    build is done, so that a failed build still ends in one line. Returns the lines."""
+    by photo, not by row), and those whose every photo was unreadable. Each is a
+    :class:`LutkitWarning`, said once the build is done, so that a failed build still
+    ends in one line. Returns the messages."""
     photos = dict.fromkeys(_SPLITS, 0)
     for p in plans:
         photos[p.split] += len(p.sources)
     total = sum(photos.values())
-    warnings = []
+    said = []
     for split, fraction in zip(_SPLITS, cfg.splits, strict=True):
         needed = "; `lutkit train` needs val pairs" if split == "val" else ""
         if not photos[split] and fraction > 0:
-            warnings.append(
-                f"warning: no photo in the {split} split ({total} photo(s), {fraction:g} of "
+            said.append(
+                f"no photo in the {split} split ({total} photo(s), {fraction:g} of "
                 f"them go to {split}): give at least {int(np.ceil(1 / fraction))} photos for "
                 f"one to land there on average, or a manifest with a 'split' column{needed}"
             )
         elif photos[split] and not rows.get(split):
-            warnings.append(
-                f"warning: no rows in the {split} split: its {photos[split]} photo(s) were "
+            said.append(
+                f"no rows in the {split} split: its {photos[split]} photo(s) were "
                 f"all unreadable (see rejected.csv){needed}"
             )
-    for w in warnings:
-        if log is not None:
-            log(w)
-    return warnings
+    for message in said:
+        warnings.warn(message, LutkitWarning, stacklevel=3)
+    return said
 
 
 def _cpus() -> int:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lutkit.errors import FormatError, ImageError, LUTError
+from lutkit.errors import FormatError, ImageError, LUTError, LutkitWarning
 from lutkit.images import from_float, load_image, save_image, to_float
 from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D
 
@@ -184,7 +184,9 @@ def write_hald(
             table = lut.apply(points, interp="tetrahedral")
     if table.min() < -1e-6 or table.max() > 1.0 + 1e-6:
         warnings.warn(
-            f"Hald output clipped to [0, 1] (LUT range {table.min():.4g}..{table.max():.4g})",
+            f"{path}: Hald output clipped to [0, 1] (LUT range "
+            f"{table.min():.4g}..{table.max():.4g}; a Hald image holds only that range)",
+            LutkitWarning,
             stacklevel=2,
         )
     quantised = from_float(table, np.uint8 if bit_depth == 8 else np.uint16)  # rounds, clips

@@ -233,6 +233,26 @@ def test_a_folder_named_like_a_source_name_gets_a_warning(tmp_path, monkeypatch)
     assert "train 7, val 1, test 1 rows" in result.stdout
 
 
+def test_an_empty_split_is_a_warning_line_on_stderr(tmp_path):
+    """The build's own warnings reach the user as the CLI prints every LutkitWarning:
+    one ``warning:`` line each on stderr, the summary alone on stdout."""
+    src = make_sources(tmp_path / "src", bad=False)
+    for extra in GOOD[1:]:
+        next(src.rglob(extra)).unlink()
+    out = tmp_path / "ds"
+    result = CliRunner().invoke(
+        main, ["dataset", "build", "--source", str(src), "--out", str(out), "--size", "32"]
+    )
+    assert result.exit_code == 0, result.output
+    tail = "give at least 10 photos for one to land there on average, or a manifest with a 'split' column"
+    assert result.stderr.splitlines() == [
+        f"warning: no photo in the val split (1 photo(s), 0.1 of them go to val): {tail}; "
+        "`lutkit train` needs val pairs",
+        f"warning: no photo in the test split (1 photo(s), 0.1 of them go to test): {tail}",
+    ]
+    assert result.stdout.startswith(f"{out}: train ")
+
+
 def test_an_output_folder_that_is_or_holds_the_source_folder_is_refused(tmp_path, monkeypatch):
     # The build skips the files under its output folder: a source folder there would
     # give "no readable images". An output folder inside the source folder is fine.

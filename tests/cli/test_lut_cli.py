@@ -157,6 +157,20 @@ def test_convert_cube_to_hald_and_back(run, tmp_path, graded_lut):
     assert np.abs(back.table - graded_lut.table).max() < 2e-3
 
 
+def test_convert_to_hald_says_in_one_line_that_it_clips(run, tmp_path):
+    # A Hald image holds [0, 1] only: the clip is a `warning:` line, not a Python warning.
+    from lutkit.luts.model import LUT3D
+
+    write_cube(LUT3D.from_function(lambda x: x * 1.5 - 0.25, 5), tmp_path / "wide.cube")
+    result = run("lut", "convert", "wide.cube", "wide.png", "--level", "4")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        "warning: wide.png: Hald output clipped to [0, 1] (LUT range -0.25..1.25; "
+        "a Hald image holds only that range)\n"
+    )
+    assert load_image(tmp_path / "wide.png").pixels.max() == 65535  # 16-bit by default
+
+
 def test_plot_writes_png(run, tmp_path, graded_lut):
     write_cube(graded_lut, tmp_path / "g.cube")
     assert run("lut", "plot", "g.cube", "-o", "g.png").exit_code == 0

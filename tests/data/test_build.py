@@ -20,7 +20,7 @@ from lutkit.data.png import decode_png
 from lutkit.data.sources import SourceImage, assign_split
 from lutkit.data.views import prepare
 from lutkit.distort.base import apply_chain, ops_from_json
-from lutkit.errors import ConfigError
+from lutkit.errors import ConfigError, LutkitWarning
 from lutkit.images import from_float, to_float
 from tests.data.helpers import (
     BAD,
@@ -609,7 +609,6 @@ def test_an_all_unreadable_split_writes_no_shard_and_loads_in_datasets(tmp_path,
         (src / f"cut{k}.jpg").write_bytes(whole[: len(whole) // (k + 2)])
         lines.append(f"cut{k}.jpg,val")
     (src / "photos.csv").write_text("\n".join(lines) + "\n")
-    said: list[str] = []
     from lutkit.data.build import build_dataset
 
     cfg = BuildConfig(
@@ -620,14 +619,21 @@ def test_an_all_unreadable_split_writes_no_shard_and_loads_in_datasets(tmp_path,
         size=32,
         rows_per_shard=3,
     )
-    result = build_dataset(cfg, workers=1, log=said.append)
+    with pytest.warns(LutkitWarning) as caught:
+        result = build_dataset(cfg, workers=1)
+    said = [str(w.message) for w in caught]
     assert result.rows == {"train": 3, "val": 0, "test": 0}
     assert len(result.rejected) == 3
     assert sorted(p.name for p in (tmp_path / "ds" / "pairs").iterdir()) == [
         "train-00000-of-00001.parquet"
     ]
-    assert any("no rows in the val split: its 3 photo(s) were all unreadable" in s for s in said)
-    assert any("no photo in the test split" in s and "give at least 10 photos" in s for s in said)
+    assert said[0] == (
+        "no rows in the val split: its 3 photo(s) were all unreadable (see rejected.csv); "
+        "`lutkit train` needs val pairs"
+    )
+    assert said[1].startswith("no photo in the test split (6 photo(s), 0.1 of them go to test)")
+    assert "give at least 10 photos" in said[1]
+    assert len(said) == 2
     assert verify_dataset(tmp_path / "ds").ok
     hf = load_dataset(
         "parquet",
@@ -637,6 +643,7 @@ def test_an_all_unreadable_split_writes_no_shard_and_loads_in_datasets(tmp_path,
     )
     assert hf.num_rows == 3
     # A rerun finds every shard complete, the empty one too.
-    again = build_dataset(cfg, workers=1)
+    with pytest.warns(LutkitWarning):
+        again = build_dataset(cfg, workers=1)
     assert (again.shards_written, again.shards_skipped) == (0, 2)
     assert len(again.rejected) == 3
