@@ -32,7 +32,7 @@ def export(run: str, out: str, colormap: str) -> None:
     Example:
       lutkit model export runs/mine -o my-model --colormap net
     """
-    from lutkit.correct.model import export_model
+    from lutkit.correct.export import export_model
 
     earlier = Path(out).is_dir() and any(Path(out).iterdir())  # checked by export_model
     written = export_model(run, out, colormap=colormap)

@@ -10,8 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from lutkit.cli import main
+from lutkit.correct.export import export_model
 from lutkit.correct.fix import fix_pixels
-from lutkit.correct.model import export_model, load_run, preferred_colormap
+from lutkit.correct.model import load_run, preferred_colormap
 from lutkit.errors import ConfigError
 from lutkit.models.blend import BlendNet
 from lutkit.train.config import load_config

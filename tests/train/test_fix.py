@@ -415,7 +415,7 @@ def test_model_export_from_another_folder(run, tmp_path, monkeypatch):
     import os
     import shutil
 
-    from lutkit.correct.model import export_model
+    from lutkit.correct.export import export_model
 
     copy = tmp_path / "runs" / "r"
     shutil.copytree(run.path, copy)

@@ -27,14 +27,14 @@ APART = "nothing was changed (give a folder outside the run, e.g. -o models/NAME
 @pytest.fixture
 def project(tmp_path, monkeypatch):
     """tmp_path as the working folder, with runs/mine: a finished run."""
-    from lutkit.correct import model
+    from lutkit.correct import export, model
 
     run = tmp_path / "runs" / "mine"
     shutil.copytree(model.default_model_dir(), run)
     (run / "TRAINING.md").unlink()
     (run / "state.safetensors").write_bytes(b"resume state")
     (run / "state.json").write_text(json.dumps({"epoch": 4, "epochs": 4, "complete": True}))
-    monkeypatch.setattr(model, "_heldout_photos", lambda dataset: ["photos:held-out"])
+    monkeypatch.setattr(export, "_heldout_photos", lambda dataset: ["photos:held-out"])
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
