@@ -174,23 +174,24 @@ def check_domain(domain: Domain, value: Any, where: str) -> None:
         domain.check(value, where)
 
 
-def parse_range(default: Range, value: Any, where: str, domain: Interval | None = None) -> Range:
+def parse_range(
+    default: Range, value: Any, where: str, domain: Interval | OneOf | None = None
+) -> Range:
     """A recipe's value for a range key: [lo, hi], a list of choices, or a fixed value.
 
     ``where`` names the file and key for errors; both ends of a numeric range must lie
-    in ``domain`` (a choice must be one of the default's options, unless those are
-    ``("*",)``: anything).
+    in ``domain``. A choice must be one of ``domain``'s options where it is a
+    :class:`OneOf` (which may hold more than the default draws from), else one of the
+    default's options, unless those are ``("*",)``: anything.
     """
     if isinstance(default, Choice):
         options = tuple(value) if isinstance(value, list) else (value,)
         if not options:
             raise ConfigError(f"{where}: needs at least one choice")
-        allowed = set(default.options)
-        bad = [o for o in options if o not in allowed]
-        if bad and allowed != {"*"}:
-            raise ConfigError(
-                f"{where}: {bad[0]!r} is not one of {', '.join(map(str, default.options))}"
-            )
+        valid = domain.options if isinstance(domain, OneOf) else default.options
+        bad = [o for o in options if o not in valid]
+        if bad and tuple(valid) != ("*",):
+            raise ConfigError(f"{where}: {bad[0]!r} is not one of {', '.join(map(str, valid))}")
         return Choice(options)
     if isinstance(value, list):
         if len(value) != 2 or not all(_is_number(v) for v in value):
@@ -303,9 +304,10 @@ class Op:
     colormap: ClassVar[bool] = True
     params_type: ClassVar[type[Params]]
     ranges: ClassVar[dict[str, Range]] = {}  # what a recipe may set, with defaults
-    # The domain of each numeric range key (a choice key's domain is its default's
-    # options): every value sampled from it must lie in ``params_type.domains``.
-    range_domains: ClassVar[dict[str, Interval]] = {}
+    # The domain of each numeric range key, and of a choice key whose valid values are
+    # more than its default draws from (a OneOf; otherwise a choice key's domain is its
+    # default's options): every value sampled from it must lie in ``params_type.domains``.
+    range_domains: ClassVar[dict[str, Interval | OneOf]] = {}
     description: ClassVar[str] = ""
 
     def sample(self, rng: np.random.Generator, ranges: dict[str, Range]) -> Params:

@@ -299,7 +299,7 @@ class Jpeg(Op):
     params_type = JpegParams
     description = "JPEG re-compression at a quality"
     ranges = {"quality": IntRange(15, 70), "subsampling": Choice(("4:2:0", "4:4:4"))}
-    range_domains = {"quality": JpegParams.domains["quality"]}
+    range_domains = JpegParams.domains  # 4:2:2 too, which the default never draws
 
     def sample(self, rng, ranges):
         return JpegParams(ranges["quality"].draw(rng), ranges["subsampling"].draw(rng))

@@ -100,8 +100,12 @@ class TrainConfig:
     # the start (the input statistics, the train loss, the steps of an epoch).
     clean_share: float = 0.0
     # validation
-    fit_method: str = "mlp"  # the fitted colour map of the val delta E: mlp | poly
-    fit_steps: int = 400  # Adam steps of each fitted MLP colour map
+    # The fitted colour map as val and test.json score it: mlp | poly, and the Adam steps
+    # of each MLP. `lutkit fix` always fits an MLP of 400 steps (MLP_STEPS), so a run's
+    # "fit" scores match fix's exactly only at mlp / 400 (the choice between fit and net
+    # that fix makes from test.json is approximate otherwise).
+    fit_method: str = "mlp"
+    fit_steps: int = 400
     val_images: int = 4  # val pairs in the delta E columns and the before/after sheet
     seed: int = 0
     out: str = "runs"

@@ -86,6 +86,14 @@ def test_probability_zero_never_draws(tmp_path):
             '[[stage]]\nop = "film.vignette"\nstrength = 1.2\n',
             "stage 1.strength: must be in [0, 1], got 1.2",
         ),
+        (
+            '[[stage]]\nop = "film.jpeg"\nsubsampling = ["4:2:0", "4:1:1"]\n',
+            "stage 1.subsampling: '4:1:1' is not one of 4:2:0, 4:2:2, 4:4:4",
+        ),
+        (
+            '[[stage]]\nop = "lighting.cct"\ncat = "Sharp"\n',
+            "stage 1.cat: 'Sharp' is not one of",
+        ),
         ("[[stage]\n", "invalid TOML"),
     ],
 )
@@ -95,6 +103,19 @@ def test_bad_recipes_name_file_and_key(tmp_path, text, message):
         load_recipe(path)
     assert message in str(err.value)
     assert "bad.toml" in str(err.value)
+
+
+def test_a_choice_may_name_a_value_its_default_never_draws(tmp_path, photo):
+    # film.jpeg draws 4:2:0 or 4:4:4 by default; a recipe may ask for 4:2:2 too, and
+    # what it draws replays from JSON with its domain check.
+    recipe = load_recipe(
+        write(tmp_path, "r", '[[stage]]\nop = "film.jpeg"\nsubsampling = "4:2:2"\n')
+    )
+    img = photo[::4, ::4].astype(np.float32) / 255
+    ops = recipe.sample(rng(0))
+    assert ops[0].params.subsampling == "4:2:2"
+    again = ops_from_json(ops_to_json(ops))
+    assert apply_chain(img, again).tobytes() == apply_chain(img, ops).tobytes()
 
 
 def test_include_cycle_refused(tmp_path):
