@@ -6,9 +6,13 @@ Both are integer tables. An optional first line of more than three integers is t
 of .cube). Lustre files add ``3DMESH`` / ``Mesh IN OUT`` (input and output bits) before
 and ``LUT8`` / ``gamma 1.0`` after the table; Discreet files carry no keywords.
 
-The bit depth of the table is not written anywhere reliable, so it is read the way
-OpenColorIO reads it (``GetLikelyLutBitDepth``): from the largest value, which is taken
-as 8-bit up to 511, 10-bit up to 2047, 12-bit up to 8191 and 16-bit above. A shaper
+A Lustre file's ``Mesh IN OUT`` line gives the table's bit depth (OUT), and lutkit
+reads it from there. A Discreet file does not write it anywhere, so it is read the way
+OpenColorIO reads every .3dl (``GetLikelyLutBitDepth``, the Mesh line ignored): from the
+largest value, which is taken as 8-bit up to 511, 10-bit up to 2047, 12-bit up to 8191
+and 16-bit above. A dark table (every output at most half, at 10 or 12 bits) is
+therefore read 4 times too bright by such readers; ``write_3dl`` warns when it writes
+one. A shaper
 that is not evenly spaced (by more than 2 codes, OpenColorIO's tolerance) would be a 1D
 LUT before the 3D table, which lutkit's LUT3D cannot hold: such a file is refused.
 """
@@ -17,11 +21,12 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from lutkit.errors import FormatError, LUTError
+from lutkit.errors import FormatError, LUTError, LutkitWarning
 from lutkit.fsutil import atomic_write_text
 from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D
 
@@ -48,6 +53,8 @@ def read_3dl(path: str | os.PathLike[str]) -> LUT3D:
         raise FormatError("not a text file", path=path) from None
     shaper: list[int] | None = None
     shaper_line = 0
+    mesh_bits: int | None = None  # a Lustre header's output bits
+    mesh_line = 0
     rows: list[list[int]] = []
     first_row = 0
     for lineno, raw in enumerate(text.splitlines(), start=1):
@@ -56,10 +63,13 @@ def read_3dl(path: str | os.PathLike[str]) -> LUT3D:
             continue
         if words[0].startswith("<"):
             raise FormatError("looks like XML, not a .3dl table", path=path, line=lineno)
+        if words[0].lower() == "mesh" and len(words) == 3 and words[2].isdigit():
+            mesh_bits, mesh_line = int(words[2]), lineno
+            continue
         try:
             values = [int(w) for w in words]
         except ValueError:
-            continue  # keywords: 3DMESH, Mesh, LUT8, gamma, ...
+            continue  # keywords: 3DMESH, LUT8, gamma, ...
         if len(values) > 3:
             if shaper is not None:
                 raise FormatError(
@@ -94,7 +104,18 @@ def read_3dl(path: str | os.PathLike[str]) -> LUT3D:
         )
     if shaper is not None:
         _check_shaper(shaper, path, shaper_line, size)
-    scale = 2 ** likely_bit_depth(largest) - 1
+    if mesh_bits is not None:
+        if mesh_bits not in (8, 10, 12, 14, 16) or largest > 2**mesh_bits - 1:
+            raise FormatError(
+                f"the Mesh line says {mesh_bits}-bit output, but the table holds values up "
+                f"to {largest}",
+                path=path,
+                line=mesh_line,
+            )
+        bits = mesh_bits
+    else:
+        bits = likely_bit_depth(largest)
+    scale = 2**bits - 1
     # blue fastest: the rows are [r][g][b] in C order, which is lutkit's [r, g, b]
     values = (table.astype(np.float64) / scale).reshape(size, size, size, 3)
     return LUT3D(values, None, path.stem)
@@ -154,6 +175,25 @@ def write_3dl(
         )
     top, in_top = 2**bit_depth - 1, 2**input_bits - 1
     codes = np.rint(np.clip(lut.table.astype(np.float64), 0.0, 1.0) * top).astype(np.int64)
+    guessed = likely_bit_depth(int(codes.max()))
+    if guessed != bit_depth:
+        if flavour == "discreet":
+            who, advice = (
+                "lutkit, OpenColorIO and any reader that guesses the depth",
+                (
+                    "write the lustre flavour (its Mesh line, which lutkit reads, says the "
+                    "depth) or a .cube"
+                ),
+            )
+        else:
+            who, advice = "OpenColorIO, which ignores the Mesh line,", "write a .cube"
+        warnings.warn(
+            f"{path}: every output is at most {codes.max() / top:.3g}, so {who} will take "
+            f"this {bit_depth}-bit table for {guessed}-bit and read it "
+            f"{2 ** (bit_depth - guessed):g} times too bright: {advice} for so dark a LUT",
+            LutkitWarning,
+            stacklevel=2,
+        )
     lines = [f"# {lut.title}"] if lut.title else []
     if flavour == "lustre":
         lines += ["3DMESH", f"Mesh {int(mesh_bits)} {bit_depth}"]

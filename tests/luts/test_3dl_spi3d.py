@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lutkit.errors import FormatError
+from lutkit.errors import FormatError, LutkitWarning
 from lutkit.luts.formats import read_lut, write_lut
 from lutkit.luts.lut3dl import likely_bit_depth
 from lutkit.luts.model import LUT3D
@@ -127,3 +127,48 @@ def test_3dl_errors_name_file_and_line(tmp_path):
     spi.write_text("SPILUT 1.0\n3 3\n2 2 2\n0 0 0 0 0 0\n")
     with pytest.raises(FormatError, match="7 of the 8 lattice points have no line"):
         read_lut(spi)
+
+
+def _dark() -> LUT3D:
+    return LUT3D(LUT3D.lattice_points(17) * 0.2, None, "dark")
+
+
+def test_a_dark_lustre_table_reads_back_by_its_mesh_line(tmp_path):
+    """Every output at most 0.2 of a 12-bit table lies under 2047, which the largest-value
+    rule takes for 10-bit: lutkit reads the Lustre Mesh line instead, and warns that
+    OpenColorIO (which ignores it) reads such a file 4 times too bright."""
+    path = tmp_path / "dark.3dl"
+    with pytest.warns(LutkitWarning) as said:
+        write_lut(_dark(), path, flavour="lustre", bit_depth=12)
+    assert str(said[0].message) == (
+        f"{path}: every output is at most 0.2, so OpenColorIO, which ignores the Mesh line, "
+        "will take this 12-bit table for 10-bit and read it 4 times too bright: write a "
+        ".cube for so dark a LUT"
+    )
+    assert np.abs(read_lut(path).table - _dark().table).max() < 0.5 / 4095
+    theirs = _ocio(path, np.array([[1.0, 1.0, 1.0]]), "trilinear")
+    np.testing.assert_allclose(theirs, [[0.2 * 4095 / 1023] * 3], rtol=1e-5)  # as it says
+
+
+def test_a_dark_discreet_table_is_read_as_every_reader_reads_it(tmp_path):
+    path = tmp_path / "dark.3dl"
+    with pytest.warns(LutkitWarning, match="so lutkit, OpenColorIO and any reader that guesses"):
+        write_lut(_dark(), path, flavour="discreet", bit_depth=12)
+    ours = read_lut(path).apply(np.array([[1.0, 1.0, 1.0]], np.float32))
+    np.testing.assert_allclose(ours, _ocio(path, np.array([[1.0, 1.0, 1.0]]), "trilinear"))
+
+
+def test_a_bright_enough_table_writes_without_a_warning(tmp_path, recwarn):
+    write_lut(LUT3D(LUT3D.lattice_points(17) * 0.6, None, "x"), tmp_path / "x.3dl")
+    assert not [w for w in recwarn if issubclass(w.category, LutkitWarning)]
+
+
+def test_a_mesh_line_that_contradicts_the_table_is_refused(tmp_path):
+    path = tmp_path / "m.3dl"
+    _write_3dl_by_hand(path, 17, 10, 16, True)
+    path.write_text(path.read_text().replace("Mesh 4 16", "Mesh 4 12"))
+    with pytest.raises(FormatError) as err:
+        read_lut(path)
+    assert str(err.value).startswith(
+        f"{path}:3: the Mesh line says 12-bit output, but the table holds values up to "
+    )
