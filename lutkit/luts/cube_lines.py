@@ -86,13 +86,25 @@ def file_lines(handle: BinaryIO, path: str) -> Iterator[tuple[int, str]]:
                     try:
                         text = sub.decode("utf-8")
                     except UnicodeDecodeError as exc:
-                        bad = exc.start if bad < 0 else min(bad, exc.start)
+                        if bad < 0 and _is_text_line(sub):
+                            # A title or comment saved as Windows-1252 ("Café"), as
+                            # OpenColorIO and ffmpeg accept: the table is ASCII anyway.
+                            text = sub.decode("cp1252", errors="replace")
+                        else:
+                            bad = exc.start if bad < 0 else min(bad, exc.start)
                     if bad >= 0:
                         raise binary_error(bad, start, sub, path, lineno)
                     yield lineno, text
                     start += len(sub) + 1
             if not chunk:
                 return
+
+
+def _is_text_line(raw: bytes) -> bool:
+    """A TITLE line or a comment: free text, where a byte that is not UTF-8 is taken
+    for Windows-1252 rather than refused."""
+    head = raw.lstrip(b" \t")
+    return head.startswith(b"#") or head[:6].upper() in (b"TITLE ", b"TITLE\t", b'TITLE"')
 
 
 def binary_error(index: int, start: int, raw: bytes, path: str, line: int) -> FormatError:

@@ -533,6 +533,19 @@ def test_utf8_bom_and_non_ascii_title(tmp_path: Path) -> None:
     assert read_cube(path).title == "Farbe — grün"
 
 
+def test_a_windows_1252_title_or_comment_is_read_as_such(tmp_path: Path) -> None:
+    # Saved by a Windows tool: the title is not UTF-8, the table is ASCII. OpenColorIO
+    # and ffmpeg read such files; a stray byte in the table is still refused.
+    path = tmp_path / "cafe.cube"
+    body = "\n".join(SIZE2 + ROWS2).encode()
+    path.write_bytes(b'TITLE "Caf\xe9 \x93look\x94"\n# by Ren\xe9\n' + body)
+    assert read_cube(path).title == "Café “look”"
+    table = tmp_path / "table.cube"
+    table.write_bytes(b'TITLE "x"\n' + body.replace(b"1 1 1", b"1 1 \xe9", 1))
+    with pytest.raises(FormatError, match="binary data"):
+        read_cube(table)
+
+
 def test_bad_row_found_in_a_large_file() -> None:
     size = 33
     rows = ["0.5 0.5 0.5"] * size**3
