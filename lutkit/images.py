@@ -20,18 +20,19 @@ JPEG's comment), to a temporary name that is renamed when complete.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import struct
 import warnings
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from lutkit.errors import ImageError
+from lutkit.errors import ImageError, LutkitWarning
 from lutkit.fsutil import atomic_output
 
 DEFAULT_MAX_PIXELS = 250_000_000
@@ -162,12 +163,18 @@ def _signature(path: Path) -> str | None:
     return next((kind for magic, kind in _SIGNATURES if head.startswith(magic)), None)
 
 
-def _open(path: Path):
+def _open(path: Path, *, quiet_exif: bool = True):
+    """``Image.open`` with lutkit's errors. Pillow's warning about damaged EXIF is
+    dropped (``quiet_exif``: a probe of the file) or left to the caller (the read that
+    keeps the EXIF says it once)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         Image.MAX_IMAGE_PIXELS = None  # lutkit enforces its own limit, with a clear error
-        return Image.open(path)
+        if not quiet_exif:
+            return Image.open(path)
+        with _exif_warnings(path, say=False):
+            return Image.open(path)
     except FileNotFoundError:
         raise ImageError("file not found", path=path) from None
     except IsADirectoryError:
@@ -240,7 +247,7 @@ def load_image(
     """
     path = Path(path)
     limit = max_pixels() if max_pixels_ is None else max_pixels_
-    with _open(path) as im:
+    with _exif_warnings(path), _open(path, quiet_exif=False) as im:
         w, h = im.size
         if w * h > limit:
             raise ImageError(
@@ -314,6 +321,30 @@ def _dpi(value: object) -> tuple[float, float] | None:
     except (TypeError, ValueError):
         return None
     return (x, y) if 0 < x < 1e6 and 0 < y < 1e6 else None
+
+
+@contextlib.contextmanager
+def _exif_warnings(path: Path, *, say: bool = True) -> Iterator[None]:
+    """Pillow's warning about damaged EXIF said as one :class:`LutkitWarning` that names
+    the file (outputs get only the tags Pillow could read); with ``say=False`` not at all (it
+    is said where the EXIF is read, not again where the file is opened)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    said = False
+    for w in caught:
+        if "exif" in str(w.message).lower():
+            if said or not say:
+                continue
+            what = " ".join(str(w.message).split()).rstrip(".")
+            warnings.warn(
+                f"{path}: damaged EXIF ({what}); outputs get only the tags that could be read",
+                LutkitWarning,
+                stacklevel=3,
+            )
+            said = True
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def _tiff_is_16bit(im) -> bool:

@@ -270,3 +270,26 @@ def test_a_jpegs_comment_is_read_and_written_back_into_jpegs_only(tmp_path, phot
     with Image.open(tmp_path / "cam.jpg") as im:
         assert im.format == "MPO"
     assert load_image(tmp_path / "cam.jpg").comment == comment
+
+
+def test_damaged_exif_is_one_warning_that_names_the_file(tmp_path):
+    """Pillow warns about damaged EXIF from its own source line, at open and again when
+    the tags are read: lutkit says it once, as a LutkitWarning with the file."""
+    from click.testing import CliRunner
+
+    from lutkit.cli import main
+    from lutkit.errors import LutkitWarning
+
+    bad = Path(__file__).parent / "resources" / "bad" / "images" / "exif-garbage.jpg"
+    with pytest.warns(LutkitWarning) as said:
+        image = load_image(bad)
+    assert [str(w.message) for w in said] == [
+        f"{bad}: damaged EXIF (Corrupt EXIF data. Expecting to read 2 bytes but only got 0); "
+        "outputs get only the tags that could be read"
+    ]
+    assert image.exif is None
+    result = CliRunner().invoke(
+        main, ["lut", "apply", "sodium-orange", str(bad), "-o", str(tmp_path / "o.jpg")]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"warning: {said[0].message}\n"
