@@ -23,6 +23,7 @@ import numpy as np
 
 from lutkit.errors import FormatError, ImageError, LUTError, LutkitWarning
 from lutkit.images import from_float, load_image, save_image, to_float
+from lutkit.luts.bake import bake_unit
 from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D
 
 __all__ = ["HALD_LEVELS", "hald_identity", "read_hald", "write_hald", "hald_level"]
@@ -155,8 +156,9 @@ def write_hald(
 
     ``level`` defaults to the smallest level whose lattice (level^2 per side) holds
     the LUT's (8 for a 1D LUT). The LUT is resampled (tetrahedral) onto the [0, 1]
-    lattice when its size or domain differ; outputs are clipped to [0, 1] (with a
-    warning), since an image stores nothing else, and rounded to the bit depth.
+    lattice when its size or domain differ (:func:`lutkit.luts.bake.bake_unit`, which
+    warns of what is lost); outputs are clipped to [0, 1] (with a warning), since an
+    image stores nothing else, and rounded to the bit depth.
     """
     path = Path(path)
     if path.suffix.lower() not in HALD_EXTENSIONS:
@@ -173,15 +175,8 @@ def write_hald(
             level = 8
     _check_level(level)
     n = level * level
-    unit = np.all(lut.domain[0] == 0.0) and np.all(lut.domain[1] == 1.0)
-    if isinstance(lut, LUT3D) and lut.size == n and unit:
-        table = lut.table
-    else:
-        points = LUT3D.lattice_points(n).astype(np.float32)
-        if isinstance(lut, LUT1D):
-            table = lut.apply(points)
-        else:  # a LUT3D, or a shaper LUT with both its stages
-            table = lut.apply(points, interp="tetrahedral")
+    levels = {lv * lv: f"--level {lv}" for lv in (4, 6, 8, 12)}
+    table = bake_unit(lut, path, n, choices=levels).table
     if table.min() < -1e-6 or table.max() > 1.0 + 1e-6:
         warnings.warn(
             f"{path}: Hald output clipped to [0, 1] (LUT range "

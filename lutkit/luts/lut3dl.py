@@ -28,6 +28,7 @@ import numpy as np
 
 from lutkit.errors import FormatError, LUTError, LutkitWarning
 from lutkit.fsutil import atomic_write_text
+from lutkit.luts.bake import DEFAULT_1D_BAKE, bake_unit
 from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D
 
 FLAVOURS = ("lustre", "discreet")
@@ -157,6 +158,8 @@ def write_3dl(
     must be 2^k + 1 per side: 17, 33, 65) or "discreet" (Flame: the shaper line and
     the table only). ``bit_depth``: the table's integers, 10, 12 or 16 bits.
     ``input_bits``: the shaper line's codes (10 or 12). Values are clipped to [0, 1].
+    A 1D LUT (onto 33^3), a shaper LUT and a domain other than [0, 1] are baked onto
+    [0, 1] (:func:`lutkit.luts.bake.bake_unit`, which warns of what is lost).
     """
     path = Path(path)
     if flavour not in FLAVOURS:
@@ -165,14 +168,14 @@ def write_3dl(
         raise LUTError(f"a .3dl table is 10, 12 or 16 bits, got {bit_depth}")
     if input_bits not in (10, 12):
         raise LUTError(f"the .3dl shaper is 10 or 12 bits, got {input_bits}")
-    lut = _unit_3d(lut, path)
-    n = lut.size
+    n = DEFAULT_1D_BAKE if isinstance(lut, LUT1D) else lut.size
     mesh_bits = math.log2(n - 1) if n > 1 else 0
     if flavour == "lustre" and mesh_bits != int(mesh_bits):
         raise LUTError(
             f"a Lustre .3dl lattice is 2^k + 1 per side (17, 33, 65), not {n}",
             hint="resample with --size 33, or write the discreet flavour",
         )
+    lut = bake_unit(lut, path, n)
     top, in_top = 2**bit_depth - 1, 2**input_bits - 1
     codes = np.rint(np.clip(lut.table.astype(np.float64), 0.0, 1.0) * top).astype(np.int64)
     guessed = likely_bit_depth(int(codes.max()))
@@ -203,18 +206,3 @@ def write_3dl(
         lines += ["", "LUT8", "gamma 1.0"]
     atomic_write_text(path, "\n".join(lines) + "\n")
     return path
-
-
-def _unit_3d(lut: LUT1D | LUT3D | ShaperLUT3D, path: Path) -> LUT3D:
-    """A LUT3D over [0, 1] (a LUT1D baked at 33^3, a shaper LUT baked on its 3D
-    table's lattice); another domain is refused."""
-    if isinstance(lut, LUT1D):
-        lut = lut.to_3d(33)
-    elif isinstance(lut, ShaperLUT3D):
-        lut = lut.to_3d()
-    if not (np.all(lut.domain[0] == 0.0) and np.all(lut.domain[1] == 1.0)):
-        raise LUTError(
-            f"{path.suffix} tables cover [0, 1]; this LUT's domain is {lut.domain.tolist()}",
-            hint="write a .cube, which keeps the domain",
-        )
-    return lut

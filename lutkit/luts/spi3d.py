@@ -20,7 +20,7 @@ import numpy as np
 
 from lutkit.errors import FormatError
 from lutkit.fsutil import atomic_write_text
-from lutkit.luts.lut3dl import _unit_3d
+from lutkit.luts.bake import bake_unit
 from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D
 
 
@@ -72,9 +72,11 @@ def read_spi3d(path: str | os.PathLike[str]) -> LUT3D:
 
 
 def write_spi3d(lut: LUT1D | LUT3D | ShaperLUT3D, path: str | os.PathLike[str]) -> Path:
-    """Write ``lut`` as .spi3d (atomically); floats at float32 round-trip precision."""
+    """Write ``lut`` as .spi3d (atomically); floats at float32 round-trip precision. A
+    1D LUT, a shaper LUT and a domain other than [0, 1] are baked onto [0, 1]
+    (:func:`lutkit.luts.bake.bake_unit`, which warns of what is lost)."""
     path = Path(path)
-    lut = _unit_3d(lut, path)
+    lut = bake_unit(lut, path)
     n = lut.size
     idx = np.stack(np.meshgrid(*[np.arange(n)] * 3, indexing="ij"), -1).reshape(-1, 3)
     values = lut.table.astype(np.float32).reshape(-1, 3)

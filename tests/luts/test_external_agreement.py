@@ -330,3 +330,20 @@ def test_ffmpeg_lut1d_agrees(tmp_path: Path, photos, domain) -> None:
     tool = run_ffmpeg(src, "lut1d=file=curve.cube:interp=linear", tmp_path)
     ours_float = apply_lut(lut, image.astype(np.float32) / 255.0)
     assert_8bit_agreement(compare_8bit(tool, ours_float, apply_lut(lut, image)))
+
+
+@pytest.mark.external
+def test_ffmpeg_reads_a_discreet_3dl_of_a_wide_domain_cube(tmp_path: Path, photos) -> None:
+    """ffmpeg's lut3d misreads a .cube whose DOMAIN_MIN is below 0 (docs/luts.md); the
+    way there that docs/luts.md gives, a Discreet 17^3 .3dl baked on [0, 1], is read
+    by it as lutkit applies that bake (ffmpeg reads no Lustre header, and only 17^3)."""
+    from lutkit.luts.formats import read_lut, write_lut
+
+    image, src = photos["coffee"]
+    lut = twist_lut(17, WIDE, clip=True)
+    with pytest.warns(UserWarning, match="baked on 0..1"):
+        write_lut(lut, tmp_path / "look.3dl", flavour="discreet", bit_depth=12)
+    baked = read_lut(tmp_path / "look.3dl")
+    tool = run_ffmpeg(src, "lut3d=file=look.3dl:interp=tetrahedral", tmp_path)
+    ours_float = apply_lut(baked, image.astype(np.float32) / 255.0)
+    assert_8bit_agreement(compare_8bit(tool, ours_float, apply_lut(baked, image)))
