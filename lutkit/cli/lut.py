@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import click
@@ -163,7 +164,12 @@ def import_(
 @lut.command()
 @click.argument("source")
 @click.argument("destination", type=click.Path(dir_okay=False))
-@click.option("--size", type=click.IntRange(2, 256), help="Resample a 3D LUT to this size.")
+@click.option(
+    "--size",
+    type=click.IntRange(2, 256),
+    help="Resample a 3D LUT to this size (a 1D LUT: bake it). For a Hald image, a level "
+    "squared (64 = --level 8).",
+)
 @click.option("--level", type=click.IntRange(2, 16), help="Hald level when writing a Hald.")
 @click.option(
     "--bit-depth",
@@ -173,9 +179,8 @@ def import_(
 @click.option(
     "--flavour",
     type=click.Choice(["lustre", "discreet"]),
-    default="lustre",
-    show_default=True,
-    help=".3dl flavour: Autodesk Lustre (3DMESH header) or Discreet/Flame.",
+    help=".3dl flavour: Autodesk Lustre (3DMESH header; the default) or Discreet/Flame "
+    "(what ffmpeg reads, at --size 17).",
 )
 @library_option
 def convert(
@@ -184,7 +189,7 @@ def convert(
     size: int | None,
     level: int | None,
     bit_depth: str | None,
-    flavour: str,
+    flavour: str | None,
     library: str | None,
 ) -> None:
     """Convert between LUT formats (.cube, .3dl, .spi3d, Hald .png/.tif, GIMP curves
@@ -200,19 +205,45 @@ def convert(
     from lutkit.luts.library import read_lut_or_name
     from lutkit.luts.model import LUT1D
 
+    ext = Path(destination).suffix.lower()
+    hald = ext in (".png", ".tif", ".tiff")
+    # Options the destination's format has no use for are refused, not ignored.
+    for given, option, where in (
+        (level, "--level", hald),
+        (flavour, "--flavour", ext == ".3dl"),
+        (bit_depth, "--bit-depth", hald or ext == ".3dl"),
+    ):
+        if given is not None and not where:
+            raise click.UsageError(
+                f"{option} does not apply to a {ext or 'file without extension'} "
+                f"({option} is for {'.3dl' if option == '--flavour' else 'Hald images'}"
+                f"{' and .3dl' if option == '--bit-depth' else ''})"
+            )
+    if hald and size is not None:
+        # A Hald image's lattice is its level squared: --size names a level or nothing.
+        named = math.isqrt(size) if math.isqrt(size) ** 2 == size else None
+        if named is None or not 2 <= named <= 16:
+            raise click.UsageError(
+                f"--size {size} is no Hald lattice (a level squared: 4, 9, 16, ..., 256); "
+                "give --level"
+            )
+        if level is not None and level != named:
+            raise click.UsageError(
+                f"--size {size} is Hald level {named}, not --level {level}: give one of them"
+            )
+        level, size = named, None
     lut_obj = read_lut_or_name(source, library)
     if size is not None:
         lut_obj = lut_obj.to_3d(size) if isinstance(lut_obj, LUT1D) else lut_obj.resample(size)
     kw: dict = {}
-    ext = Path(destination).suffix.lower()
-    if ext in (".png", ".tif", ".tiff"):
+    if hald:
         if bit_depth not in (None, "8", "16"):
             raise ConfigError(f"a Hald image is 8 or 16 bits, not {bit_depth}", path=destination)
         kw = {"level": level, "bit_depth": int(bit_depth or 16)}
     elif ext == ".3dl":
         if bit_depth == "8":
             raise ConfigError("a .3dl table is 10, 12 or 16 bits, not 8", path=destination)
-        kw = {"flavour": flavour, "bit_depth": int(bit_depth or 12)}
+        kw = {"flavour": flavour or "lustre", "bit_depth": int(bit_depth or 12)}
     write_lut(lut_obj, destination, **kw)
     click.echo(f"wrote {destination}")
 

@@ -171,6 +171,33 @@ def test_convert_to_hald_says_in_one_line_that_it_clips(run, tmp_path):
     assert load_image(tmp_path / "wide.png").pixels.max() == 65535  # 16-bit by default
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["c.cube", "--bit-depth", "8"], "--bit-depth does not apply to a .cube"),
+        (["c.spi3d", "--flavour", "discreet"], "--flavour does not apply to a .spi3d"),
+        (["c.cube", "--level", "4"], "--level does not apply to a .cube"),
+        (["c.png", "--size", "20"], "--size 20 is no Hald lattice (a level squared"),
+        (["c.png", "--size", "64", "--level", "4"], "--size 64 is Hald level 8, not --level 4"),
+    ],
+)
+def test_convert_refuses_options_the_format_has_no_use_for(
+    run, tmp_path, graded_lut, args, message
+):
+    write_cube(graded_lut, tmp_path / "g.cube")
+    result = run("lut", "convert", "g.cube", *args)
+    assert result.exit_code == 2 and f"Error: {message}" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.cube"]
+
+
+def test_convert_to_hald_takes_a_size_that_is_a_level(run, tmp_path, graded_lut):
+    write_cube(graded_lut, tmp_path / "g.cube")
+    assert run("lut", "convert", "g.cube", "by-size.png", "--size", "64").exit_code == 0
+    assert run("lut", "convert", "g.cube", "by-level.png", "--level", "8").exit_code == 0
+    by_size, by_level = (load_image(tmp_path / f"by-{k}.png").pixels for k in ("size", "level"))
+    assert by_size.shape == (512, 512, 3) and np.array_equal(by_size, by_level)
+
+
 def test_plot_writes_png(run, tmp_path, graded_lut):
     write_cube(graded_lut, tmp_path / "g.cube")
     assert run("lut", "plot", "g.cube", "-o", "g.png").exit_code == 0
