@@ -209,19 +209,28 @@ def output_group(
 
     Every folder is made first, ``main``'s first, and no two outputs may be the same
     file. Inside the block, write the side files, then ``main`` (atomically): when
-    anything fails before the block ends, the side files it created are removed, so a
-    failed command leaves no side file without its image.
+    anything fails before the block ends (an error, Ctrl-C), the side files it created
+    are removed and those it replaced are put back as they were (their bytes are held
+    in memory meanwhile: side files are small), so a failed command leaves no side file
+    that does not belong to the image beside it.
     """
     paths = check_distinct_outputs(main, *sides)
     for p in paths:
         p.parent.mkdir(parents=True, exist_ok=True)
     new = [p for p in paths[1:] if not p.exists()]
+    kept = {p: (p.read_bytes(), p.stat().st_mode) for p in paths[1:] if p.is_file()}
     try:
         yield
     except BaseException:
         for p in new:
             with contextlib.suppress(OSError):
                 p.unlink()
+        for p, (data, mode) in kept.items():
+            with contextlib.suppress(OSError):
+                if not p.is_file() or p.read_bytes() != data:
+                    with atomic_output(p) as tmp:
+                        tmp.write_bytes(data)
+                    os.chmod(p, stat.S_IMODE(mode))
         raise
 
 

@@ -62,6 +62,27 @@ def test_exported_cube_reproduces_the_output(run, tmp_path, photo):
     assert np.abs(again.astype(int) - fixed.astype(int)).max() <= 1  # .cube text rounding
 
 
+def test_an_interrupted_rerun_puts_the_earlier_cube_back(run, tmp_path, photo, monkeypatch):
+    """Ctrl-C after the .cube is written but before the image: the .cube that was there
+    (a previous run's, matching the image beside it) comes back, bytes and mode."""
+    import lutkit.luts.files as files
+
+    save_image(tmp_path / "p.png", photo)
+    earlier = tmp_path / "fix.cube"
+    earlier.write_text("# an earlier run's correction\n")
+    earlier.chmod(0o640)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(files, "write_image_data", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        fix_files(run, plan_outputs([tmp_path / "p.png"], tmp_path / "f.png"), export_lut=earlier)
+    assert earlier.read_text() == "# an earlier run's correction\n"
+    assert earlier.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fix.cube", "p.png"]
+
+
 @pytest.mark.external
 def test_exported_cube_in_ffmpeg_matches(run, tmp_path, photo):
     ffmpeg = require_tool("ffmpeg")
