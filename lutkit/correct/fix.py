@@ -20,7 +20,7 @@ import numpy as np
 
 from lutkit.errors import ConfigError
 from lutkit.fsutil import check_distinct_outputs, check_writable_outputs, output_group
-from lutkit.images import ImageData, check_save_path, load_image
+from lutkit.images import ImageData, check_save_path, load_image, to_float
 from lutkit.luts.apply import apply_lut
 from lutkit.luts.model import LUT3D, compose
 from lutkit.progress import Progress, each
@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from lutkit.correct.model import Run
 
 PREVIEW_SIDE = 448  # iterations predict from a copy this size (the model sees 224)
-# A further pass that moves no colour of the lattice by more than this (half an 8-bit
-# level) no longer changes the photo: iterating stops there.
+# A further pass that moves no colour of the photo (its preview) by more than this (half
+# an 8-bit level) no longer changes it: iterating stops there.
 CONVERGED = 0.5 / 255
 
 
@@ -66,8 +66,8 @@ def iterate_corrections(
     Iteration k predicts a LUT (noise seed ``seed + k``) from the result so far, on a
     :func:`preview` of ``pixels``, and composes it with the earlier ones; the k-th LUT
     yielded is the whole correction of ``k + 1`` iterations (strength 1). Once a pass
-    would move no colour by more than :data:`CONVERGED`, the photo no longer changes:
-    no more passes are made, and the correction so far is yielded for the rest.
+    moves no colour of the preview by more than :data:`CONVERGED`, the photo no longer
+    changes: no more passes are made, and the correction so far is yielded for the rest.
     """
     from lutkit.correct.predict import predict_correction
 
@@ -87,7 +87,10 @@ def iterate_corrections(
             lut_size=lut_size,
             size=getattr(run, "image_size", 224),
         )
-        converged = bool(np.abs(step.table - step.lattice()).max() <= CONVERGED)
+        # Judged on the photo's own colours: somewhere in the lattice a pass always
+        # moves a colour the photo does not have.
+        before = to_float(current)
+        converged = bool(np.abs(apply_lut(step, before) - before).max() <= CONVERGED)
         total = step if total is None else compose(total, step, size=lut_size)
         current = apply_lut(total, small)
         yield total

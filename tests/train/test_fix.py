@@ -257,6 +257,35 @@ def test_iterations_stop_once_the_photo_no_longer_changes(run, photo, monkeypatc
     assert np.abs(to_float(three.pixels) - to_float(photo)).max() <= 1 / 255
 
 
+def test_iterations_are_judged_on_the_photos_own_colours(run, monkeypatch):
+    """A pass that moves only colours the photo does not have (here: every colour but
+    mid grey, on a mid-grey photo) no longer changes the photo, so it ends the passes;
+    one that moves the photo's colours by a level does not."""
+    import lutkit.correct.predict as predict
+    from lutkit.luts.model import LUT3D
+
+    grey = np.full((64, 64, 3), 128, np.uint8)
+    calls = []
+
+    def elsewhere(*args, **kwargs):  # mid grey stays put, every other colour darkens
+        calls.append(kwargs.get("seed"))
+        return LUT3D.from_function(lambda x: 0.5 + (x - 0.5) * 0.7, 33)
+
+    monkeypatch.setattr(predict, "predict_correction", elsewhere)
+    fix_pixels(run, grey, colormap="net", iterations=4)
+    assert calls == [0]
+
+    calls.clear()
+
+    def one_level(*args, **kwargs):
+        calls.append(kwargs.get("seed"))
+        return LUT3D.from_function(lambda x: x + 1 / 255, 33)
+
+    monkeypatch.setattr(predict, "predict_correction", one_level)
+    fix_pixels(run, grey, colormap="net", iterations=4)
+    assert calls == [0, 1, 2, 3]
+
+
 def test_fix_demo_writes_the_sheet_and_cubes_that_reproduce_the_fix(run, tmp_path):
     from lutkit.demo import run_fix_demo
 
