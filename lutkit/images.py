@@ -284,6 +284,15 @@ def load_image(
             raise ImageError(
                 f"cannot decode image (truncated or corrupt?): {exc}", path=path
             ) from None
+        if fmt == "TIFF":
+            # A TIFF's first IFD is its EXIF to Pillow, layout included: those tags
+            # describe this file's pixels, not the photo, and would be wrong in another.
+            for tag in _TIFF_LAYOUT_TAGS:
+                exif_obj.pop(tag, None)
+            if str(exif_obj.get(0x010E, "")).startswith('{"shape":'):
+                del exif_obj[0x010E]  # tifffile's record of the array shape
+            if not (0x011A in im.tag_v2 and 0x011B in im.tag_v2):
+                dpi = None  # Pillow says (1, 1) when the file gives no resolution
         exif = None
         if exif_obj:
             exif_obj[0x0112] = 1
@@ -345,6 +354,16 @@ def _exif_warnings(path: Path, *, say: bool = True) -> Iterator[None]:
             said = True
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+# TIFF tags that lay out the file's own pixels (size, samples, compression, strips and
+# tiles, resolution, which is read as dpi, and the ICC profile, read as such): left out of
+# the EXIF that a TIFF's metadata becomes in other files.
+_TIFF_LAYOUT_TAGS = (
+    254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278, 279, 280, 281, 282, 283,
+    284, 296, 317, 320, 322, 323, 324, 325, 338, 339, 340, 341, 347, 529, 530, 531, 532,
+    34675, 37724,
+)  # fmt: skip
 
 
 def _tiff_is_16bit(im) -> bool:
@@ -604,8 +623,9 @@ def _save_16bit(
     # tifffile for a profile (always) or a resolution (where that keeps the codec: it
     # writes no LZW or PackBits without imagecodecs)
     keeps_codec = compression in (None, "raw", "tiff_deflate", "tiff_adobe_deflate")
-    if ext != ".png" and (icc or (dpi and keeps_codec)):
-        _save_16bit_tiff_with_tifffile(tmp, data, alpha, icc, compression, dpi)
+    text = _tiff_text_tags(exif) if ext != ".png" else []
+    if ext != ".png" and (icc or ((dpi or text) and keeps_codec)):
+        _save_16bit_tiff_with_tifffile(tmp, data, alpha, icc, compression, dpi, text)
         return
     bgr = data[:, :, ::-1]
     if alpha is not None:
@@ -629,11 +649,12 @@ def _save_16bit_tiff_with_tifffile(
     icc: bytes | None,
     compression: str | None,
     dpi: tuple[float, float] | None,
+    text: list[tuple[int, str]] | None = None,
 ) -> None:
-    """A 16-bit TIFF that carries its ICC profile or resolution (OpenCV writes
-    neither), written with tifffile. Without the optional imagecodecs package tifffile writes no LZW or
-    PackBits, so those (and the default) become Adobe deflate: lossless, and the
-    profile is kept, which matters more than the codec."""
+    """A 16-bit TIFF that carries its ICC profile, resolution or text tags (OpenCV
+    writes none of them), written with tifffile. Without the optional imagecodecs
+    package tifffile writes no LZW or PackBits, so those (and the default) become Adobe
+    deflate: lossless, and the profile is kept, which matters more than the codec."""
     import tifffile
 
     rgb = data if alpha is None else np.concatenate([data, alpha[:, :, None]], axis=2)
@@ -650,7 +671,33 @@ def _save_16bit_tiff_with_tifffile(
         resolution=dpi,
         resolutionunit="INCH" if dpi is not None else None,
         metadata=None,
+        software=False,
+        extratags=[(tag, "s", 0, value, True) for tag, value in text or []],
     )
+
+
+# The EXIF tags a 16-bit TIFF carries in its own first IFD: the photo's text (who, what,
+# when, which camera). Camera settings live in EXIF's sub-IFD, which it does not carry.
+_TIFF_TEXT_TAGS = (0x010E, 0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298)
+
+
+def _tiff_text_tags(exif: bytes | None) -> list[tuple[int, str]]:
+    """The text tags of ``exif``'s first IFD that a 16-bit TIFF can carry (ASCII)."""
+    if not exif:
+        return []
+    from PIL import Image
+
+    tags = Image.Exif()
+    try:
+        tags.load(exif)
+    except Exception:  # noqa: BLE001 - damaged EXIF: nothing to carry
+        return []
+    out = []
+    for tag in _TIFF_TEXT_TAGS:
+        value = tags.get(tag)
+        if isinstance(value, str) and value.isascii() and value.strip("\x00"):
+            out.append((tag, value.rstrip("\x00")))
+    return out
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:

@@ -293,3 +293,37 @@ def test_damaged_exif_is_one_warning_that_names_the_file(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert result.stderr == f"warning: {said[0].message}\n"
+
+
+def test_a_tiffs_exif_is_its_metadata_not_its_layout(tmp_path, photo):
+    """Pillow reads a TIFF's first IFD as its EXIF, strips and sample format included,
+    and says (1, 1) dpi when the file has no resolution: neither is the photo's."""
+    exif = Image.Exif()
+    exif[0x013B] = "A. Restorer"  # Artist
+    exif[0x8298] = "(c) the archive"  # Copyright
+    Image.fromarray(photo).save(tmp_path / "scan.tif", exif=exif.tobytes())
+    assert Image.open(tmp_path / "scan.tif").info.get("dpi") == (1, 1)
+    image = load_image(tmp_path / "scan.tif")
+    assert image.dpi is None
+    kept = Image.Exif()
+    kept.load(image.exif)
+    assert dict(kept) == {0x013B: "A. Restorer", 0x8298: "(c) the archive", 0x0112: 1}
+    save_image(tmp_path / "scan.jpg", image.pixels, exif=image.exif)
+    out = Image.open(tmp_path / "scan.jpg")
+    assert out.getexif().get(0x013B) == "A. Restorer" and 258 not in out.getexif()
+    Image.fromarray(photo).save(tmp_path / "dpi.tif", dpi=(300, 300))
+    assert load_image(tmp_path / "dpi.tif").dpi == (300.0, 300.0)
+
+
+def test_a_16bit_tiff_carries_the_exif_text_and_resolution(tmp_path, photo16):
+    exif = Image.Exif()
+    exif[0x013B] = "A. Restorer"
+    exif[0x010F] = "Nikon"
+    exif[0x9003] = "not carried"  # DateTimeOriginal: not one of the text tags it carries
+    save_image(tmp_path / "scan.tif", photo16, exif=exif.tobytes(), dpi=(300, 300))
+    back = load_image(tmp_path / "scan.tif")
+    assert back.bit_depth == 16 and back.dpi == (300.0, 300.0)
+    assert np.array_equal(back.pixels, photo16)
+    kept = Image.Exif()
+    kept.load(back.exif)
+    assert dict(kept) == {0x013B: "A. Restorer", 0x010F: "Nikon", 0x0112: 1}
