@@ -206,13 +206,31 @@ def check_images(paths: Iterable[str | os.PathLike[str]]) -> None:
             pass
 
 
+def stopped_batch(exc: ImageError, written: int, total: int) -> ImageError:
+    """``exc`` (an input that cannot be read) as a batch of ``total`` images reports it
+    once ``written`` were done: with how far it got, so that a user with a folder of
+    scans knows what is there. A single image's error is ``exc`` as it is."""
+    if total <= 1:
+        return exc
+    return ImageError(
+        f"{exc.message}; {written} of {total} images were written before it, none after",
+        path=exc.path,
+        line=exc.line,
+        hint=exc.hint or "move the file aside and rerun for the rest",
+    )
+
+
 def _decode_16bit_cv2(path: Path) -> np.ndarray:
     import cv2
 
     data = np.fromfile(path, dtype=np.uint8)
     arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if arr is None:
-        raise ImageError("cannot decode image (truncated or corrupt?)", path=path)
+        raise ImageError(
+            "cannot decode image (truncated or corrupt?)",
+            path=path,
+            hint="export it again from the original",
+        )
     if arr.ndim == 2:
         arr = arr[:, :, None]
     if arr.shape[2] >= 3:  # OpenCV gives BGR(A)
@@ -282,7 +300,9 @@ def load_image(
             raise
         except (OSError, SyntaxError, ValueError, struct.error, zlib.error) as exc:
             raise ImageError(
-                f"cannot decode image (truncated or corrupt?): {exc}", path=path
+                f"cannot decode image (truncated or corrupt?): {exc}",
+                path=path,
+                hint="export it again from the original",
             ) from None
         if fmt == "TIFF":
             # A TIFF's first IFD is its EXIF to Pillow, layout included: those tags

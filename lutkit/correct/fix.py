@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lutkit.errors import ConfigError
+from lutkit.errors import ConfigError, ImageError
 from lutkit.fsutil import check_distinct_outputs, check_writable_outputs, output_group
-from lutkit.images import ImageData, check_save_path, load_image, to_float
+from lutkit.images import ImageData, check_save_path, load_image, stopped_batch, to_float
 from lutkit.luts.apply import apply_lut
 from lutkit.luts.model import LUT3D, compose
 from lutkit.progress import Progress, each
@@ -187,7 +187,10 @@ def fix_files(
     written = []
     steps = each(list(zip(pairs, sheets, strict=True)), progress, "fixing")
     for (src, dst), sheet in steps:
-        data = load_image(src, keep_alpha=True, convert_icc=to_srgb)
+        try:
+            data = load_image(src, keep_alpha=True, convert_icc=to_srgb)
+        except ImageError as exc:
+            raise stopped_batch(exc, len(written), len(pairs)) from None
         result = fix_pixels(
             run, data.pixels, colormap=colormap, iterations=iterations, strength=strength, seed=seed
         )

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from lutkit.errors import ImageError
 from lutkit.fsutil import check_writable_outputs
-from lutkit.images import IMAGE_EXTENSIONS, ImageData, load_image, save_image
+from lutkit.images import IMAGE_EXTENSIONS, ImageData, load_image, save_image, stopped_batch
 from lutkit.luts.apply import apply_lut, dense_table
 from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D
 from lutkit.progress import Progress, each
@@ -148,7 +148,12 @@ def apply_to_files(
         pending_write = None
         for i in each(range(len(pairs)), progress, "applying"):
             src, dst = pairs[i]
-            data, tiff = pending_read.result()
+            try:
+                data, tiff = pending_read.result()
+            except ImageError as exc:
+                if pending_write is not None:
+                    written.append(pending_write.result())
+                raise stopped_batch(exc, len(written), len(pairs)) from None
             pending_read = pool.submit(read, pairs[i + 1][0]) if i + 1 < len(pairs) else None
             out = apply_to_image_data(lut, data, interp=interp, strength=strength)
             if pending_write is not None:

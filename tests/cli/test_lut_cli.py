@@ -198,6 +198,23 @@ def test_convert_to_hald_takes_a_size_that_is_a_level(run, tmp_path, graded_lut)
     assert by_size.shape == (512, 512, 3) and np.array_equal(by_size, by_level)
 
 
+def test_a_batch_stopped_by_damage_inside_a_file_says_how_far_it_got(run, tmp_path, photo):
+    # The header probe passes a file cut short after its header; its read stops the batch.
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    for name in ("1.png", "2.png", "3.png"):
+        save_image(folder / name, photo)
+    whole = (folder / "2.png").read_bytes()
+    (folder / "2.png").write_bytes(whole[: len(whole) // 2])
+    result = run("lut", "apply", "sodium-orange", "scans", "-o", "out")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: scans/2.png: cannot decode image")
+    assert result.output.endswith(
+        "; 1 of 3 images were written before it, none after (export it again from the original)\n"
+    )
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["1.png"]
+
+
 def test_plot_writes_png(run, tmp_path, graded_lut):
     write_cube(graded_lut, tmp_path / "g.cube")
     assert run("lut", "plot", "g.cube", "-o", "g.png").exit_code == 0

@@ -83,6 +83,21 @@ def test_an_interrupted_rerun_puts_the_earlier_cube_back(run, tmp_path, photo, m
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fix.cube", "p.png"]
 
 
+def test_a_batch_stopped_by_a_damaged_file_says_how_far_it_got(run, tmp_path, photo):
+    from lutkit.errors import ImageError
+
+    for name in ("a.png", "b.png"):
+        save_image(tmp_path / name, photo)
+    whole = (tmp_path / "b.png").read_bytes()
+    (tmp_path / "b.png").write_bytes(whole[: len(whole) // 2])
+    pairs = [(tmp_path / n, tmp_path / "out" / n) for n in ("a.png", "b.png")]
+    with pytest.raises(ImageError) as err:
+        fix_files(run, pairs)
+    assert str(err.value).startswith(f"{tmp_path / 'b.png'}: cannot decode image")
+    assert "; 1 of 2 images were written before it, none after (" in str(err.value)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png"]
+
+
 @pytest.mark.external
 def test_exported_cube_in_ffmpeg_matches(run, tmp_path, photo):
     ffmpeg = require_tool("ffmpeg")
