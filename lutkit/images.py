@@ -191,7 +191,7 @@ def _open(path: Path, *, quiet_exif: bool = True):
             ) from None
         if isinstance(exc, UnidentifiedImageError):
             raise ImageError(
-                "not an image lutkit can read", path=path, hint="use PNG, JPEG, TIFF or WebP"
+                "not an image lutkit can read", path=path, hint="use PNG, JPEG, TIFF, WebP or BMP"
             ) from None
         raise ImageError(f"cannot open image: {exc}", path=path) from None
 

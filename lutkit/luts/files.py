@@ -86,8 +86,16 @@ def plan_outputs(
                     break
             pairs.append((src, output / rel))
     targets = [t.resolve() for _, t in pairs]
-    if len(set(targets)) != len(targets):
-        raise ImageError("two inputs would write the same output file", path=output)
+    first: dict[Path, Path] = {}
+    for (src, dst), target in zip(pairs, targets, strict=True):
+        if target in first:
+            raise ImageError(
+                f"{first[target]} and {src} would both be written as {dst}",
+                path=output,
+                hint="give the folder that holds both, so that each keeps its path under -o, "
+                "or run each apart with its own -o",
+            )
+        first[target] = src
     if any(s.resolve() == t for (s, _), t in zip(pairs, targets, strict=True)):
         raise ImageError("output would overwrite an input", path=output, hint="choose another -o")
     return pairs

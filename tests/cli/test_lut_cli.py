@@ -93,7 +93,7 @@ def test_a_batch_with_a_file_that_is_no_image_stops_before_writing(run, tmp_path
     result = run("lut", "apply", "sodium-orange", "in", "-o", "out")
     assert result.exit_code == 1
     assert result.output == (
-        "Error: in/b.jpg: not an image lutkit can read (use PNG, JPEG, TIFF or WebP)\n"
+        "Error: in/b.jpg: not an image lutkit can read (use PNG, JPEG, TIFF, WebP or BMP)\n"
     )
     assert not (tmp_path / "out").exists()
 
@@ -213,6 +213,20 @@ def test_a_batch_stopped_by_damage_inside_a_file_says_how_far_it_got(run, tmp_pa
         "; 1 of 3 images were written before it, none after (export it again from the original)\n"
     )
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["1.png"]
+
+
+def test_two_inputs_for_one_output_name_both(run, tmp_path, photo):
+    for roll in ("rollA", "rollB"):
+        (tmp_path / roll).mkdir()
+        save_image(tmp_path / roll / "scan001.png", photo)
+    result = run("lut", "apply", "sodium-orange", "rollA", "rollB", "-o", "both")
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: both: rollA/scan001.png and rollB/scan001.png would both be written as "
+        "both/scan001.png (give the folder that holds both, so that each keeps its path "
+        "under -o, or run each apart with its own -o)\n"
+    )
+    assert not (tmp_path / "both").exists()
 
 
 def test_plot_writes_png(run, tmp_path, graded_lut):
