@@ -421,7 +421,7 @@ def _pil_to_array(im, icc: bytes | None, path: Path) -> np.ndarray:
     if icc is not None and not _icc_is_srgb(icc):
         alpha = im.getchannel("A") if im.mode == "RGBA" else None
         base = im.convert("RGB") if im.mode == "RGBA" else im
-        base = _icc_transform(base, icc, "L" if base.mode == "L" else "RGB", path)
+        base = _icc_transform(base, icc, "RGB", path)  # a GRAY profile too: grey to sRGB
         if alpha is not None:
             base = base.convert("RGB")
             base.putalpha(alpha)

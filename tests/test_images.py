@@ -327,3 +327,51 @@ def test_a_16bit_tiff_carries_the_exif_text_and_resolution(tmp_path, photo16):
     kept = Image.Exif()
     kept.load(back.exif)
     assert dict(kept) == {0x013B: "A. Restorer", 0x010F: "Nikon", 0x0112: 1}
+
+
+def _gray_profile(gamma: float = 2.2) -> bytes:
+    """A minimal ICC v2 monochrome display profile (a gamma curve, D50 white), built
+    here so that no third-party profile is vendored."""
+    import struct
+
+    def s15(v: float) -> bytes:
+        return struct.pack(">i", round(v * 65536))
+
+    ascii_ = b"lutkit test gray\x00"
+    desc = b"desc" + bytes(4) + struct.pack(">I", len(ascii_)) + ascii_ + bytes(8) + bytes(70)
+    tags = [
+        (b"desc", desc),
+        (b"wtpt", b"XYZ " + bytes(4) + s15(0.9642) + s15(1.0) + s15(0.8249)),
+        (b"kTRC", b"curv" + bytes(4) + struct.pack(">IH", 1, round(gamma * 256))),
+        (b"cprt", b"text" + bytes(4) + b"public domain\x00"),
+    ]
+    offset = 128 + 4 + 12 * len(tags)
+    table, body = struct.pack(">I", len(tags)), b""
+    for sig, data in tags:
+        table += sig + struct.pack(">II", offset + len(body), len(data))
+        body += data + bytes(-len(data) % 4)
+    size = offset + len(body)
+    header = (
+        struct.pack(">I", size) + bytes(4) + bytes([2, 0x10, 0, 0]) + b"mntrGRAYXYZ "
+        + bytes(12) + b"acsp" + bytes(24) + struct.pack(">I", 0)
+        + s15(0.9642) + s15(1.0) + s15(0.8249) + bytes(48)
+    )  # fmt: skip
+    assert len(header) == 128
+    return header + table + body
+
+
+def test_a_gray_profile_converts_to_srgb(tmp_path, photo):
+    """A greyscale scan tagged with a grey profile goes to sRGB through it (LittleCMS's
+    own gray -> sRGB transform), where it used to be an error."""
+    gray = np.asarray(Image.fromarray(photo).convert("L"))
+    icc = _gray_profile()
+    Image.fromarray(gray, "L").save(tmp_path / "g.png", icc_profile=icc)
+    got = load_image(tmp_path / "g.png").pixels
+    src = ImageCms.ImageCmsProfile(__import__("io").BytesIO(icc))
+    want = ImageCms.profileToProfile(
+        Image.fromarray(gray, "L"), src, ImageCms.createProfile("sRGB"), outputMode="RGB",
+        renderingIntent=ImageCms.Intent.PERCEPTUAL,
+    )  # fmt: skip
+    assert got.shape == (*gray.shape, 3)
+    assert np.array_equal(got, np.asarray(want))
+    assert np.abs(got[..., 0].astype(int) - got[..., 2]).max() <= 2  # still grey
