@@ -37,11 +37,19 @@ from lutkit.cli.options import progress_bars, strength_option, to_srgb_option
     "moves by half an 8-bit level).",
 )
 @strength_option
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed of the fitted colour map (--colormap fit: the latent sample and the fit); "
+    "the LUT net (net) draws nothing, so it changes nothing there.",
+)
 @click.option(
     "--export-lut",
     type=click.Path(dir_okay=False),
-    help="Write the correction (iterations composed) as a .cube.",
+    help="Also write the correction (iterations composed, strength applied) as a LUT: "
+    ".cube, or .3dl, .spi3d or a Hald .png/.tif (baked onto [0, 1]).",
 )
 @click.option(
     "--compare",

@@ -116,7 +116,8 @@ def fix_pixels(
     )
     if strength != 1.0:
         total = total.blend(strength)
-    total.title = f"lutkit fix ({colormap}, {iterations} iteration(s))"
+    strong = f", strength {strength:g}" if strength != 1.0 else ""
+    total.title = f"lutkit fix ({colormap}, {iterations} iteration(s){strong})"
     return FixResult(apply_lut(total, pixels), total)
 
 

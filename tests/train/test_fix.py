@@ -272,6 +272,12 @@ def test_iterations_stop_once_the_photo_no_longer_changes(run, photo, monkeypatc
     assert np.abs(to_float(three.pixels) - to_float(photo)).max() <= 1 / 255
 
 
+def test_the_correction_lut_says_what_made_it(run, photo):
+    assert fix_pixels(run, photo, colormap="net").lut.title == "lutkit fix (net, 1 iteration(s))"
+    half = fix_pixels(run, photo, colormap="net", iterations=2, strength=0.5)
+    assert half.lut.title == "lutkit fix (net, 2 iteration(s), strength 0.5)"
+
+
 def test_iterations_are_judged_on_the_photos_own_colours(run, monkeypatch):
     """A pass that moves only colours the photo does not have (here: every colour but
     mid grey, on a mid-grey photo) no longer changes the photo, so it ends the passes;
