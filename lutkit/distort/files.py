@@ -105,7 +105,7 @@ def distort_file(
     rec = load_recipe(recipe) if replay is None else None
     records = read_params(replay) if replay is not None else []
     check_writable_outputs(output, truth_lut, params_out)
-    data = load_image(image, convert_icc=to_srgb)
+    data = load_image(image, keep_alpha=True, convert_icc=to_srgb)  # alpha kept, as fix does
     pixels = to_float(data.pixels)
     if rec is None:
         out = apply_chain(pixels, records)
@@ -137,7 +137,7 @@ def distort_file(
             atomic_write_text(params_out, json.dumps(doc, indent=2) + "\n")
         from lutkit.luts.files import write_image_data
 
-        # as `lut apply` and `fix` write: EXIF, the profile, dpi and the comment kept
+        # as `lut apply` and `fix` write: alpha, EXIF, the profile, dpi and the comment kept
         write_image_data(Path(output), data.with_pixels(from_float(out, data.pixels.dtype)), 95)
     return records, (truth[1] if truth is not None else None)
 

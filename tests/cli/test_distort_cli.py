@@ -230,6 +230,15 @@ def test_distort_keeps_a_jpegs_comment(run, tmp_path, photo):
     assert load_image(tmp_path / "d.jpg").comment == b"roll 12, frame 4"
 
 
+def test_distort_keeps_alpha(run, tmp_path, photo):
+    small = photo[::4, ::4]
+    alpha = np.tile(np.linspace(0, 255, small.shape[1]).astype(np.uint8), (small.shape[0], 1))
+    save_image(tmp_path / "a.png", small, alpha=alpha)
+    assert run("distort", "a.png", "-o", "d.png", "--recipe", "film", "--seed", "2").exit_code == 0
+    out = load_image(tmp_path / "d.png", keep_alpha=True)
+    assert np.array_equal(out.alpha, alpha)
+
+
 def test_recipe_show_prints_stages_and_ranges(run):
     result = run("recipe", "show", "lighting")
     assert result.exit_code == 0
