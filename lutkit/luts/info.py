@@ -220,30 +220,41 @@ def plot_lut(
         grid = fig.add_gridspec(3, 2, height_ratios=[4, 3.2, 1.1])
         t = np.linspace(0.0, 1.0, 256, dtype=np.float32)
         lo, hi = lut.domain
+        # Over the LUT's domain, in its own values (a Resolve shaper file's -0.125..1.5
+        # say): the dotted line is the identity, y = x.
         grey = (lo + t[:, None] * (hi - lo)).astype(np.float32)
         out = lut.apply(grey)
+        x = grey.mean(axis=1)
         ax = fig.add_subplot(grid[0, 0])
         for c in range(3):
-            ax.plot(t, out[:, c], color=colours[c], label=names[c], lw=1.6)
-        ax.plot([0, 1], [grey[0].mean(), grey[-1].mean()], "k:", lw=0.8)
+            ax.plot(x, out[:, c], color=colours[c], label=names[c], lw=1.6)
+        ax.plot([x[0], x[-1]], [x[0], x[-1]], "k:", lw=0.8)
         ax.set(title="neutral axis (grey in -> RGB out)", xlabel="input grey", ylabel="output")
-        _tight(ax, t, np.concatenate([out.ravel(), grey.mean(axis=1)]))
+        _tight(ax, x, np.concatenate([out.ravel(), x]))
         ax.legend(loc="upper left")
         ax.grid(alpha=0.3)
         ax = fig.add_subplot(grid[0, 1])
         ramps_out = []
-        for c, hue in enumerate(((1, 0, 0), (0, 1, 0), (0, 0, 1))):
-            ramp = (t[:, None] * np.asarray(hue, np.float32)).astype(np.float32)
-            o = lut.apply(lo + ramp * (hi - lo))
+        ramp_x = []
+        for c in range(3):
+            # One channel from the bottom of its domain to the top, the others at 0 (or
+            # the nearest value the domain holds).
+            ramp = np.tile(np.clip(0.0, lo, hi), (len(t), 1)).astype(np.float32)
+            ramp[:, c] = lo[c] + t * (hi[c] - lo[c])
+            o = lut.apply(ramp)
             ramps_out.append(o)
+            ramp_x.append(ramp[:, c])
             for k in range(3):
-                ax.plot(t, o[:, k], color=colours[k], lw=1.2, ls=("-", "--", ":")[c], alpha=0.85)
+                ax.plot(
+                    ramp[:, c], o[:, k], color=colours[k], lw=1.2, ls=("-", "--", ":")[c],
+                    alpha=0.85,
+                )  # fmt: skip
         ax.set(
             title="primary ramps in: red (solid), green (dashed), blue (dotted)",
             xlabel="input level",
             ylabel="output per channel",
         )
-        _tight(ax, t, np.concatenate(ramps_out))
+        _tight(ax, np.concatenate(ramp_x), np.concatenate(ramps_out))
         ax.title.set_fontsize(10)
         ax.grid(alpha=0.3)
         chart = _hue_chart()

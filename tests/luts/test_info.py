@@ -137,3 +137,21 @@ def test_plot_title_is_short(tmp_path) -> None:
         ],
     )
     assert result.exit_code == 0, result.output
+
+
+def test_a_plot_over_a_wide_domain_draws_the_lut_in_its_own_values(tmp_path, monkeypatch):
+    """An identity over -0.5..2 is drawn as the identity: every neutral-axis curve on the
+    dotted y = x line, every ramp's own channel too, against the input values."""
+    import matplotlib.pyplot as plt
+
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    plot_lut(LUT3D.identity(9, (-0.5, 2.0)), tmp_path / "p.png")
+    neutral, ramps = figures[0].axes[:2]
+    for line in neutral.get_lines():
+        x, y = line.get_xdata(), line.get_ydata()
+        assert x[0] == -0.5 and x[-1] == 2.0
+        np.testing.assert_allclose(y, x, atol=1e-5)
+    for line in ramps.get_lines()[0::4]:  # each ramp's own channel
+        np.testing.assert_allclose(line.get_ydata(), line.get_xdata(), atol=1e-5)
+    assert neutral.get_xlim() == (-0.5, 2.0)
