@@ -47,6 +47,7 @@ def read_spi3d(path: str | os.PathLike[str]) -> LUT3D:
         )
     n = sizes[0]
     table = np.full((n, n, n, 3), np.nan)
+    seen = np.zeros((n, n, n), np.int64)  # the line that gave each lattice point
     for lineno, raw in enumerate(lines[3:], start=4):
         words = raw.split()
         if not words or words[0].startswith("#"):
@@ -64,10 +65,22 @@ def read_spi3d(path: str | os.PathLike[str]) -> LUT3D:
             raise FormatError(f"index out of 0..{n - 1}", path=path, line=lineno)
         if not np.all(np.isfinite(rgb)):
             raise FormatError("a value is not a finite number", path=path, line=lineno)
+        if seen[i, j, k]:
+            raise FormatError(
+                f"lattice point {i} {j} {k} again (first on line {seen[i, j, k]})",
+                path=path,
+                line=lineno,
+            )
+        seen[i, j, k] = lineno
         table[i, j, k] = rgb
     missing = int(np.isnan(table[..., 0]).sum())
     if missing:
-        raise FormatError(f"{missing} of the {n**3} lattice points have no line", path=path)
+        first = tuple(int(v) for v in np.argwhere(np.isnan(table[..., 0]))[0])
+        raise FormatError(
+            f"{missing} of the {n**3} lattice points have no line (the first: "
+            f"{first[0]} {first[1]} {first[2]})",
+            path=path,
+        )
     return LUT3D(table, None, path.stem)
 
 

@@ -125,8 +125,13 @@ def test_3dl_errors_name_file_and_line(tmp_path):
         read_lut(shaped)
     spi = tmp_path / "bad.spi3d"
     spi.write_text("SPILUT 1.0\n3 3\n2 2 2\n0 0 0 0 0 0\n")
-    with pytest.raises(FormatError, match="7 of the 8 lattice points have no line"):
+    with pytest.raises(FormatError) as err:
         read_lut(spi)
+    assert str(err.value) == f"{spi}: 7 of the 8 lattice points have no line (the first: 0 0 1)"
+    spi.write_text("SPILUT 1.0\n3 3\n2 2 2\n0 0 0 0 0 0\n0 1 0 0 1 0\n0 0 0 0 0 0\n")
+    with pytest.raises(FormatError) as err:
+        read_lut(spi)
+    assert str(err.value) == f"{spi}:6: lattice point 0 0 0 again (first on line 4)"
 
 
 def _dark() -> LUT3D:
