@@ -77,7 +77,8 @@ def fix(
     The correction acts on each file's own encoding: bit depth, EXIF, the ICC profile,
     alpha (where the output format has one) and a TIFF's compression are kept (an Adobe
     RGB photo stays Adobe RGB; which formats take which: docs/luts.md); --to-srgb
-    converts to sRGB first. Output names are checked before any work.
+    converts to sRGB first. A greyscale photo has no cast and is written unchanged.
+    Output names are checked before any work.
 
     \b
     Examples:

@@ -11,6 +11,7 @@ curve); the output is the composed LUT applied once to the original, so the expo
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lutkit.errors import ConfigError, ImageError
+from lutkit.errors import ConfigError, ImageError, LutkitWarning
 from lutkit.fsutil import check_distinct_outputs, check_writable_outputs, output_group
 from lutkit.images import ImageData, check_save_path, load_image, stopped_batch, to_float
 from lutkit.luts.apply import apply_lut
@@ -32,6 +33,18 @@ PREVIEW_SIDE = 448  # iterations predict from a copy this size (the model sees 2
 # A further pass that moves no colour of the photo (its preview) by more than this (half
 # an 8-bit level) no longer changes it: iterating stops there.
 CONVERGED = 0.5 / 255
+
+
+GREYSCALE_TITLE = "lutkit fix (a greyscale photo: no colour cast, left as it is)"
+
+
+def is_greyscale(pixels: np.ndarray) -> bool:
+    """Whether every pixel of (H, W, 3) ``pixels`` is grey (its three channels equal):
+    a black-and-white scan, as a greyscale file or as RGB."""
+    return bool(
+        np.array_equal(pixels[..., 0], pixels[..., 1])
+        and np.array_equal(pixels[..., 1], pixels[..., 2])
+    )
 
 
 @dataclass
@@ -111,6 +124,9 @@ def fix_pixels(
         raise ConfigError(f"--iterations must be at least 1, got {iterations}")
     if colormap not in ("fit", "net"):
         raise ConfigError(f"--colormap must be fit or net, got {colormap!r}")
+    if is_greyscale(pixels):
+        # No colour anywhere: no cast to remove, and any correction would only tint it.
+        return FixResult(pixels.copy(), LUT3D.identity(lut_size, title=GREYSCALE_TITLE))
     *_, total = iterate_corrections(  # the last one is the whole correction
         run, pixels, colormap=colormap, iterations=iterations, seed=seed, lut_size=lut_size
     )
@@ -195,6 +211,12 @@ def fix_files(
         result = fix_pixels(
             run, data.pixels, colormap=colormap, iterations=iterations, strength=strength, seed=seed
         )
+        if result.lut.title == GREYSCALE_TITLE:
+            warnings.warn(
+                f"{src}: greyscale (every pixel grey): no colour cast to remove, written unchanged",
+                LutkitWarning,
+                stacklevel=2,
+            )
         fixed = data.with_pixels(result.pixels)  # as `lut apply` writes it
         with output_group(dst, [export_lut]):
             if export_lut is not None:

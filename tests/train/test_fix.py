@@ -272,6 +272,31 @@ def test_iterations_stop_once_the_photo_no_longer_changes(run, photo, monkeypatc
     assert np.abs(to_float(three.pixels) - to_float(photo)).max() <= 1 / 255
 
 
+def test_a_greyscale_photo_is_left_as_it_is(run, tmp_path, photo):
+    """A black-and-white scan has no cast: the model would only tint it (the shipped
+    one moved such a scan by 2 levels between channels), so it is written unchanged."""
+    from lutkit.errors import LutkitWarning
+
+    grey = np.asarray(Image.fromarray(photo).convert("L"))
+    Image.fromarray(grey, "L").save(tmp_path / "bw.png")
+    with pytest.warns(LutkitWarning) as said:
+        fix_files(
+            run, plan_outputs([tmp_path / "bw.png"], tmp_path / "out.png"),
+            export_lut=tmp_path / "bw.cube",
+        )  # fmt: skip
+    assert [str(w.message) for w in said] == [
+        f"{tmp_path / 'bw.png'}: greyscale (every pixel grey): no colour cast to remove, "
+        "written unchanged"
+    ]
+    out = load_image(tmp_path / "out.png").pixels
+    assert np.array_equal(out, np.repeat(grey[..., None], 3, axis=2))
+    assert read_lut(tmp_path / "bw.cube").title.endswith("no colour cast, left as it is)")
+    # One coloured pixel is enough for the model to run.
+    colour = np.repeat(grey[..., None], 3, axis=2)
+    colour[0, 0] = (200, 10, 10)
+    assert not np.array_equal(fix_pixels(run, colour, colormap="net").pixels, colour)
+
+
 def test_the_correction_lut_says_what_made_it(run, photo):
     assert fix_pixels(run, photo, colormap="net").lut.title == "lutkit fix (net, 1 iteration(s))"
     half = fix_pixels(run, photo, colormap="net", iterations=2, strength=0.5)
