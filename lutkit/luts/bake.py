@@ -62,7 +62,7 @@ def bake_unit(
             (s for s in larger if bake_error(lut, _sample(lut, s)) <= BAKE_TOLERANCE_8BIT), None
         )
         if better is not None:
-            advice = f"{choices[better]} bakes it within 1"
+            advice = f"{choices[better]} bakes it within one level"
         elif larger:
             advice = f"the largest lattice ({choices[larger[-1]]}) comes closest"
         else:

@@ -60,7 +60,7 @@ def test_a_steep_curve_warns_with_the_lattice_that_holds_it(tmp_path):
     assert error > 1
     assert said == (
         f"{path}: a 1D LUT baked onto a 33^3 lattice is up to {error:.1f} 8-bit levels off "
-        "between its points; --size 65 bakes it within 1"
+        "between its points; --size 65 bakes it within one level"
     )
     assert bake_error(lut, lut.to_3d(65)) <= 1  # the advice holds
 
