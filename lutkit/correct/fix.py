@@ -51,6 +51,7 @@ def is_greyscale(pixels: np.ndarray) -> bool:
 class FixResult:
     pixels: np.ndarray
     lut: LUT3D  # the whole correction (iterations composed, strength applied)
+    greyscale: bool = False  # a photo with no colour, left as it is (the LUT: identity)
 
 
 def preview(pixels: np.ndarray) -> np.ndarray:
@@ -126,7 +127,8 @@ def fix_pixels(
         raise ConfigError(f"--colormap must be fit or net, got {colormap!r}")
     if is_greyscale(pixels):
         # No colour anywhere: no cast to remove, and any correction would only tint it.
-        return FixResult(pixels.copy(), LUT3D.identity(lut_size, title=GREYSCALE_TITLE))
+        lut = LUT3D.identity(lut_size, title=GREYSCALE_TITLE)
+        return FixResult(pixels.copy(), lut, greyscale=True)
     *_, total = iterate_corrections(  # the last one is the whole correction
         run, pixels, colormap=colormap, iterations=iterations, seed=seed, lut_size=lut_size
     )
@@ -211,7 +213,7 @@ def fix_files(
         result = fix_pixels(
             run, data.pixels, colormap=colormap, iterations=iterations, strength=strength, seed=seed
         )
-        if result.lut.title == GREYSCALE_TITLE:
+        if result.greyscale:
             warnings.warn(
                 f"{src}: greyscale (every pixel grey): no colour cast to remove, written unchanged",
                 LutkitWarning,
