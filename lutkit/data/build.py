@@ -506,6 +506,13 @@ def build_dataset(
             if stale.name not in expected:
                 stale.unlink()  # from an earlier plan (e.g. before photos were added)
         todo = [p for p in plans if shard_plan_hash(shard_file(out, p.name)) != p.plan_hash]
+        damaged = _damaged_shards(out, [p for p in plans if p not in todo])
+        for name in damaged:
+            if log is not None:
+                log(
+                    f"{name}: its bytes differ from those {DATASET_JSON} records: building it again"
+                )
+        todo += [p for p in plans if p.name in damaged]
         train = {s.sha256: s.path for p in plans if p.split == "train" for s in p.sources}
         maker = RowMaker(
             cfg, str(recipe.path), str(default_library().resolve()), train if cfg.mosaic else None
@@ -559,6 +566,27 @@ def warn_empty_splits(plans: list[ShardPlan], cfg: BuildConfig, rows: dict[str, 
     for message in said:
         warnings.warn(message, LutkitWarning, stacklevel=3)
     return said
+
+
+def _damaged_shards(out: Path, complete: list[ShardPlan]) -> set[str]:
+    """The shards among ``complete`` (whole files of the current plan) whose bytes are
+    not those the last finished build recorded in dataset.json: damaged since (a flipped
+    byte leaves the plan hash in the footer readable). A shard dataset.json does not
+    list (the build never finished) is taken as it is: it was renamed into place whole."""
+    try:
+        recorded = {
+            Path(e["file"]).name: e["sha256"]
+            for e in json.loads((out / DATASET_JSON).read_text(encoding="utf-8"))["shards"]
+        }
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+    damaged = set()
+    for p in complete:
+        sha = recorded.get(p.name)
+        path = shard_file(out, p.name)
+        if sha and path.parent.name == "pairs" and file_sha256(path) != sha:
+            damaged.add(p.name)
+    return damaged
 
 
 def _cpus() -> int:

@@ -77,7 +77,7 @@ def add_photo(folder: Path) -> Path:
 def build(source: Path, out: Path, **kwargs) -> object:
     """``build_dataset`` with test-sized defaults (64 px, 2 variants, small shards)."""
     opts = {"workers": kwargs.pop("workers", 1)}
-    for key in ("engine", "force", "ray_address"):
+    for key in ("engine", "force", "ray_address", "log"):
         if key in kwargs:
             opts[key] = kwargs.pop(key)
     cfg = BuildConfig(

@@ -124,6 +124,29 @@ def test_two_builds_are_byte_identical(built, tmp_path):
     assert len(shard_hashes(out)) >= 3
 
 
+def test_a_rerun_builds_a_damaged_shard_again(built, tmp_path):
+    """A byte flipped inside a shard leaves its footer (the plan hash) readable: the
+    rerun must not take it for complete, as dataset.json's sha256 shows it is not."""
+    import shutil
+
+    src, out, _ = built
+    copy = tmp_path / "ds"
+    shutil.copytree(out, copy)
+    victim = sorted((copy / "pairs").glob("*.parquet"))[0]
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    said: list[str] = []
+    result = build(src, copy, workers=1, log=said.append)
+    assert (
+        f"{victim.name}: its bytes differ from those dataset.json records: building it again"
+        in said
+    )
+    assert result.shards_written == 1
+    assert shard_hashes(copy) == shard_hashes(out)
+    assert verify_dataset(copy).ok
+
+
 def test_the_card_shows_what_a_preview_reads_back(built, tmp_path):
     """The card's contact sheet is drawn from tiles the workers made from the pixels in
     hand (a shard that lost a source is read back); ``dataset preview`` draws the same

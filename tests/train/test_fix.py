@@ -304,16 +304,18 @@ def test_the_correction_lut_says_what_made_it(run, photo):
 
 
 def test_iterations_are_judged_on_the_photos_own_colours(run, monkeypatch):
-    """A pass that moves only colours the photo does not have (here: every colour but
-    mid grey, on a mid-grey photo) no longer changes the photo, so it ends the passes;
-    one that moves the photo's colours by a level does not."""
+    """A pass that moves only colours the photo does not have (here: each colour by 30 %
+    of its distance from mid grey, on a photo that is mid grey and a hair bluer: under
+    half a level) no longer changes the photo, so it ends the passes; one that moves the
+    photo's colours by a level does not."""
     import lutkit.correct.predict as predict
     from lutkit.luts.model import LUT3D
 
     grey = np.full((64, 64, 3), 128, np.uint8)
+    grey[:, 32:, 2] = 129  # a greyscale photo would not be corrected at all
     calls = []
 
-    def elsewhere(*args, **kwargs):  # mid grey stays put, every other colour darkens
+    def elsewhere(*args, **kwargs):  # mid grey stays put, other colours move toward it
         calls.append(kwargs.get("seed"))
         return LUT3D.from_function(lambda x: 0.5 + (x - 0.5) * 0.7, 33)
 

@@ -257,7 +257,7 @@ def test_fix_with_an_unfinished_run_warns_once_on_stderr(project):
 
     shutil.copytree(project / "runs" / "mine", project / "runs" / "inc")
     unfinish(project / "runs" / "inc")
-    save_image(project / "p.png", np.full((32, 32, 3), 120, np.uint8))
+    save_image(project / "p.png", np.full((32, 32, 3), (130, 120, 100), np.uint8))  # not grey
     result = CliRunner().invoke(main, ["fix", "p.png", "-o", "f.png", "--model", "runs/inc"])
     assert result.exit_code == 0, result.output
     assert result.stderr == WARNING
