@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -596,10 +597,33 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int) -> None:
     # Each worker is one process on one core: no nested kernel threads. (Not OpenCV's:
     # cv2.setNumThreads in a forked worker deadlocks on the pool the parent started.)
     os.environ["LUTKIT_THREADS"] = "1"
+    _die_with_parent(parent)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this worker when the build process ``parent`` dies.
+
+    A worker forked from the build holds its folder's lock (``flock`` is shared across
+    fork): after ``kill -9`` of the build, orphaned workers would keep it, and every
+    rerun would be refused as "another build is running". Linux only (``prctl``);
+    elsewhere a killed build's workers end when their queue closes.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the build died before the prctl took hold
+        os._exit(1)
 
 
 def _build_one(maker: RowMaker, plan: ShardPlan, out: Path) -> ShardDone:
@@ -615,7 +639,9 @@ def _run_local(maker, todo, out, workers, tick) -> dict[str, ShardDone]:
         return done
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_worker_init, initargs=(os.getpid(),)
+    ) as pool:
         futures = {pool.submit(_build_one, maker, p, out): p for p in todo}
         pending = set(futures)
         try:

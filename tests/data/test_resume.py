@@ -3,6 +3,7 @@ settings, an output that is a file, a full disk."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -65,7 +66,11 @@ def _wait_until_unlocked(out, timeout: float = 30) -> None:
     raise AssertionError("the killed build's processes still hold the lock")
 
 
-def test_kill_and_resume_equals_an_uninterrupted_build(tmp_path):
+@pytest.mark.parametrize("group", [True, False], ids=["with-its-workers", "alone"])
+def test_kill_and_resume_equals_an_uninterrupted_build(tmp_path, group):
+    """``kill -9`` of the build's process group, or of the build alone: its orphaned
+    workers (which share the folder's lock) must die with it, or every rerun would be
+    refused as "another build is running"."""
     src = make_sources(tmp_path / "src")
     out = tmp_path / "ds"
     proc = subprocess.Popen(
@@ -82,9 +87,15 @@ def test_kill_and_resume_equals_an_uninterrupted_build(tmp_path):
                 seen = _all_readable(out / "pairs")
             time.sleep(0.005)
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
+        if group:
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         _wait_until_unlocked(out)
+        if not group:  # were the workers to outlive it: leave no orphans behind
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
     assert seen, proc.stderr.read().decode()
     assert not (out / "dataset.json").exists(), "the build finished before it was killed"
     done = _all_readable(out / "pairs")  # every shard present right after the kill opens
