@@ -41,6 +41,7 @@ from lutkit.data.shards import (
     write_shard,
 )
 from lutkit.data.sources import (
+    SPLITS,
     Rejected,
     SourceImage,
     assign_split,
@@ -537,21 +538,18 @@ def build_dataset(
         return result
 
 
-_SPLITS = ("train", "val", "test")
-
-
 def warn_empty_splits(plans: list[ShardPlan], cfg: BuildConfig, rows: dict[str, int]) -> list[str]:
     """Say at build time, not when training fails, which splits are empty: those that
     got no photo, with how many photos it takes for each to get one (splits are drawn
     by photo, not by row), and those whose every photo was unreadable. Each is a
     :class:`LutkitWarning`, said once the build is done, so that a failed build still
     ends in one line. Returns the messages."""
-    photos = dict.fromkeys(_SPLITS, 0)
+    photos = dict.fromkeys(SPLITS, 0)
     for p in plans:
         photos[p.split] += len(p.sources)
     total = sum(photos.values())
     said = []
-    for split, fraction in zip(_SPLITS, cfg.splits, strict=True):
+    for split, fraction in zip(SPLITS, cfg.splits, strict=True):
         needed = "; `lutkit train` needs val pairs" if split == "val" else ""
         if not photos[split] and fraction > 0:
             said.append(

@@ -18,6 +18,15 @@ from lutkit.images import IMAGE_EXTENSIONS
 
 SPLITS = ("train", "val", "test")
 
+
+def check_split(split: str) -> str:
+    """``split`` when it is one of :data:`SPLITS`; else a ConfigError naming them (a
+    reader asked for ``"validation"`` would otherwise find no rows and say nothing)."""
+    if split not in SPLITS:
+        raise ConfigError(f"unknown split {split!r}: a dataset's splits are train, val and test")
+    return split
+
+
 # --source values that name lutkit's own photos rather than a path -> what they mean
 NAMED_PHOTO_SOURCES = {
     "sample": "bundled sample photos",

@@ -90,10 +90,11 @@ def read_rows(
     """The rows of ``splits`` of a dataset (only ``columns``), in shard order."""
     from lutkit.data.index import load_dataset_json
     from lutkit.data.shards import read_shard_rows
+    from lutkit.data.sources import check_split
 
+    wanted = {check_split(s) for s in splits}
     folder = Path(dataset)
     doc = load_dataset_json(folder)
-    wanted = set(splits)
     rows: list[dict[str, Any]] = []
     for shard in doc["shards"]:
         if shard["split"] not in wanted:

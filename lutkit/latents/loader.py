@@ -92,7 +92,9 @@ def iter_batches(
     import torch
 
     from lutkit.data.shards import open_parquet
+    from lutkit.data.sources import check_split
 
+    check_split(split)
     folder, meta = resolve_latents(dataset, fingerprint)
     shape = tuple(meta["latent_shape"])
     shards = [s for s in meta["shards"] if s["split"] == split]

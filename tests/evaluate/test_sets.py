@@ -153,6 +153,8 @@ def test_the_test_set_holds_the_same_pairs_as_the_dataset_test_split(tiny_datase
     split = dataset_set(ds, "test")
     assert same_pairs(test, split) and same_pairs(split, test)
     assert not any(same_pairs(s, split) for s in load_eval_sets(sets_dir) if s.name != "test")
+    with pytest.raises(ConfigError, match="unknown split 'validation'"):
+        dataset_set(ds, "validation")
 
 
 def test_same_pairs_needs_the_same_ids_and_pixels():

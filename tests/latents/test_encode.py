@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("diffusers")
 
 from lutkit.data.png import decode_png  # noqa: E402
-from lutkit.errors import LutkitError  # noqa: E402
+from lutkit.errors import ConfigError, LutkitError  # noqa: E402
 from lutkit.latents.encode import encode_dataset  # noqa: E402
 from lutkit.latents.loader import iter_batches, resolve_latents  # noqa: E402
 from tests.models.helpers import tiny_vae  # noqa: E402
@@ -73,6 +73,10 @@ def test_loader_batches_and_pixels(dataset):
     batches = list(iter_batches(ds, split="train", batch_size=2, pixels=True, size=64))
     assert batches and batches[0]["clean"].shape[1:] == (8, 8, 8)
     assert batches[0]["distorted_rgb"].shape[1:] == (3, 64, 64)
+    # A misspelt split is an error, not an empty loop.
+    for wrong in ("validation", "Train"):
+        with pytest.raises(ConfigError, match=rf"unknown split '{wrong}': a dataset's splits"):
+            next(iter_batches(ds, split=wrong))
 
 
 def test_mixing_fingerprints_refused(dataset, tmp_path):
