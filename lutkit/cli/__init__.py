@@ -97,6 +97,15 @@ class LutkitGroup(click.Group):
             sys.exit(128 + signal.SIGTERM)
         except ModuleNotFoundError as exc:
             raise _missing_extra(exc) from None
+        except BrokenPipeError:
+            if not _stdout_gone():
+                raise click.ClickException(
+                    "broken pipe (a program lutkit wrote to ended)"
+                ) from None
+            # `lutkit ... | head`: the reader has what it wanted. Stop quietly, as a
+            # shell tool killed by SIGPIPE does (Python ignores that signal).
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(128 + signal.SIGPIPE)
         except MemoryError:
             raise click.ClickException(
                 "out of memory (try a smaller image, batch or LUT size)"
@@ -104,6 +113,18 @@ class LutkitGroup(click.Group):
         except OSError as exc:
             where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
             raise click.ClickException(f"{where}{exc.strerror or exc}") from None
+
+
+def _stdout_gone() -> bool:
+    """Whether stdout is a pipe whose reader has closed it (``| head``)."""
+    import select
+
+    try:
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poll.poll(0))
+    except (AttributeError, OSError, ValueError):  # no real stdout (a test runner)
+        return False
 
 
 class Terminated(BaseException):

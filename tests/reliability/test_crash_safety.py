@@ -245,3 +245,18 @@ def test_sigterm_to_a_dataset_build_with_workers_stops_it_and_the_rerun_finishes
     ref.mkdir()
     assert run_fresh([*args, "--out", "ds"], cwd=ref, timeout=TIMEOUT_S * 3).returncode == 0
     assert _hashes(tmp_path / "ds", "pairs/*.parquet") == _hashes(ref / "ds", "pairs/*.parquet")
+
+
+def test_a_reader_that_closes_the_pipe_ends_lutkit_quietly(tmp_path):
+    """`lutkit lut info X | head -1`: the reader leaves before lutkit writes. A shell
+    tool dies of SIGPIPE without a word (status 141); lutkit must not say "Error:
+    Broken pipe" and exit 1, nor print a traceback at exit."""
+    proc = subprocess.Popen(
+        [lutkit_exe(), "lut", "info", "sodium-orange"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # before lutkit has written a byte
+    err = proc.stderr.read().decode()
+    assert (proc.wait(TIMEOUT_S), err) == (141, "")
