@@ -522,7 +522,10 @@ def build_dataset(
         total = sum(len(p.sources) * cfg.views(p.split) for p in todo) * cfg.variants
         skipped = len(plans) - len(todo)
         if skipped and log is not None:
-            log(f"resuming: {skipped} shard(s) already complete")
+            if todo:
+                log(f"resuming: {skipped} shard(s) already complete")
+            else:  # a rerun of a finished build
+                log(f"all {skipped} shard(s) already complete: nothing to build")
         tick = Counter(progress, total, "pairs").add
         workers = workers or _cpus()
         if engine == "ray":

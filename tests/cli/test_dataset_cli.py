@@ -73,7 +73,7 @@ def test_build_and_resume(dataset):
     )
     assert again.exit_code == 0
     assert again.stdout.splitlines() == [
-        f"resuming: {n} shard(s) already complete",
+        f"all {n} shard(s) already complete: nothing to build",
         f"{out}: {counts} rows; 0 shard(s) written, {n} already complete; 3 rejected",
     ]
 

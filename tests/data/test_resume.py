@@ -101,8 +101,10 @@ def test_kill_and_resume_equals_an_uninterrupted_build(tmp_path, group):
     done = _all_readable(out / "pairs")  # every shard present right after the kill opens
     assert set(seen) <= set(done)
 
-    result = build(src, out, workers=2, **SETTINGS)
+    said: list[str] = []
+    result = build(src, out, workers=2, log=said.append, **SETTINGS)
     assert result.shards_skipped >= len(seen)
+    assert said == [f"resuming: {result.shards_skipped} shard(s) already complete"]
     # six shards: five photos and the truncated JPEG (rejected when decoded, in an
     # empty shard that records it, kept out of pairs/ where readers would choke on it)
     assert result.shards_written + result.shards_skipped == len(shard_hashes(out)) + 1 == 6
