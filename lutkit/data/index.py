@@ -39,6 +39,12 @@ def load_dataset_json(folder: str | os.PathLike[str]) -> dict[str, Any]:
         raise ConfigError(
             "no such dataset folder", path=folder, hint="build one with `lutkit dataset build`"
         )
+    if not path.is_file() and (Path(folder) / "pairs").is_dir():
+        raise ConfigError(
+            "an unfinished build (no dataset.json yet: it is written last)",
+            path=folder,
+            hint="rerun the `lutkit dataset build` that made it: it resumes where it stopped",
+        )
     if not path.is_file():
         raise ConfigError(
             "not a lutkit dataset (no dataset.json)",

@@ -98,6 +98,13 @@ def test_kill_and_resume_equals_an_uninterrupted_build(tmp_path, group):
                 os.killpg(proc.pid, signal.SIGKILL)
     assert seen, proc.stderr.read().decode()
     assert not (out / "dataset.json").exists(), "the build finished before it was killed"
+    for command in ("info", "verify"):  # a reader of the unfinished build is told what to do
+        told = CliRunner().invoke(main, ["dataset", command, str(out)])
+        assert (told.exit_code, told.output) == (
+            1,
+            f"Error: {out}: an unfinished build (no dataset.json yet: it is written last) "
+            "(rerun the `lutkit dataset build` that made it: it resumes where it stopped)\n",
+        )
     done = _all_readable(out / "pairs")  # every shard present right after the kill opens
     assert set(seen) <= set(done)
 
