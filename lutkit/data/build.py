@@ -551,14 +551,25 @@ def warn_empty_splits(plans: list[ShardPlan], cfg: BuildConfig, rows: dict[str, 
     for p in plans:
         photos[p.split] += len(p.sources)
     total = sum(photos.values())
+    listed = sum(1 for p in plans for s in p.sources if s.split)  # split from a manifest
     said = []
     for split, fraction in zip(SPLITS, cfg.splits, strict=True):
         needed = "; `lutkit train` needs val pairs" if split == "val" else ""
-        if not photos[split] and fraction > 0:
+        if not photos[split] and total and listed == total:
+            said.append(
+                f"no photo in the {split} split: the manifest's 'split' column puts none "
+                f"of the {total} photo(s) there{needed}"
+            )
+        elif not photos[split] and fraction > 0:
+            manifest = (
+                "a 'split' in the manifest for some of them"
+                if listed
+                else "a manifest with a 'split' column"
+            )
             said.append(
                 f"no photo in the {split} split ({total} photo(s), {fraction:g} of "
                 f"them go to {split}): give at least {int(np.ceil(1 / fraction))} photos for "
-                f"one to land there on average, or a manifest with a 'split' column{needed}"
+                f"one to land there on average, or {manifest}{needed}"
             )
         elif photos[split] and not rows.get(split):
             said.append(
@@ -722,7 +733,12 @@ def _finish(
         "name": out.resolve().name,
         "config": _config_json(cfg, recipe.sha256),
         "recipe": {"name": recipe.name, "sha256": recipe.sha256, "text": recipe.text},
-        "sources": {"spec": cfg.source, "count": len(sources), "rejected": len(all_rejected)},
+        "sources": {
+            "spec": cfg.source,
+            "count": len(sources),
+            "rejected": len(all_rejected),
+            "split_by_manifest": sum(1 for s in sources if s.split),
+        },
         "counts": counts,
         "target_lut_size": TARGET_LUT_SIZE,
         "shards": shards,

@@ -108,6 +108,19 @@ def _mosaic_note(cfg: dict[str, Any]) -> str:
     )
 
 
+def _splits_note(doc: dict[str, Any]) -> str:
+    by_hash = f"by source hash ({', '.join(f'{x:g}' for x in doc['config']['splits'])})"
+    listed = doc["sources"].get("split_by_manifest", 0)
+    if not listed:
+        return f"Splits {by_hash}"
+    if listed >= doc["sources"]["count"]:
+        return "Splits from the manifest's `split` column"
+    return (
+        f"Splits from the manifest's `split` column for {listed} of the "
+        f"{doc['sources']['count']} photos, the rest {by_hash}"
+    )
+
+
 def write_card(
     out: Path, doc: dict[str, Any], have: dict[tuple[str, int], dict[str, Any]] | None = None
 ) -> Path:
@@ -136,7 +149,7 @@ Paired distorted/clean photos made by lutkit {doc["lutkit"]} (`lutkit dataset bu
 - Sources: `{doc["sources"]["spec"]}`, {doc["sources"]["count"]} photos ({doc["sources"]["rejected"]} rejected, see `rejected.csv`)
 - Recipe: `{doc["recipe"]["name"]}` (sha256 `{doc["recipe"]["sha256"][:16]}...`, full text in `dataset.json`)
 - {cfg.get("crops", 1)} view(s) per photo (the centre square{", then random squares of at least " + format(cfg.get("min_crop", 0.35), "g") + " of the short side" if cfg.get("crops", 1) > 1 else ""}{_mosaic_note(cfg)}) x {cfg["variants"]} variants at {cfg["size"]}x{cfg["size"]}, seed {cfg["seed"]}
-- Splits by source hash ({", ".join(f"{x:g}" for x in cfg["splits"])}): all variants of a photo are in one split; a split without rows has no shard
+- {_splits_note(doc)}: all variants of a photo are in one split; a split without rows has no shard
 - Colour: sRGB; photos with an ICC profile were converted to sRGB through it (littleCMS), and the PNGs carry no profile
 - Target styling: {f"`{cfg['target_lut']}` at {cfg['target_strength']:g}" if cfg["target_lut"] else "none (the clean image is the original)"}
 

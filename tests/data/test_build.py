@@ -316,6 +316,11 @@ def test_manifest_with_splits_and_a_missing_file(tmp_path):
     assert set(by_source) == {"astronaut.jpg", "chelsea.png", "more/rocket16.png"}
     assert [(r.path, r.reason) for r in result.rejected] == [("missing.png", "file not found")]
     assert "missing.png,file not found" in (out / "rejected.csv").read_text()
+    # The card says where the splits came from: the rocket's empty cell is drawn by hash.
+    assert (
+        "- Splits from the manifest's `split` column for 2 of the 3 photos, the rest by "
+        "source hash (0.8, 0.1, 0.1): all variants"
+    ) in (out / "README.md").read_text()
 
 
 def test_manifest_outside_its_folder(tmp_path):
@@ -654,8 +659,12 @@ def test_an_all_unreadable_split_writes_no_shard_and_loads_in_datasets(tmp_path,
         "no rows in the val split: its 3 photo(s) were all unreadable (see rejected.csv); "
         "`lutkit train` needs val pairs"
     )
-    assert said[1].startswith("no photo in the test split (6 photo(s), 0.1 of them go to test)")
-    assert "give at least 10 photos" in said[1]
+    assert said[1] == (
+        "no photo in the test split: the manifest's 'split' column puts none of the "
+        "6 photo(s) there"
+    )
+    card = (tmp_path / "ds" / "README.md").read_text()
+    assert "- Splits from the manifest's `split` column: all variants" in card
     assert len(said) == 2
     assert verify_dataset(tmp_path / "ds").ok
     hf = load_dataset(
