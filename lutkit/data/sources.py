@@ -169,7 +169,14 @@ def discover(
             rejected.append(Rejected(name, f"cannot read: {exc.strerror or exc}"))
             continue
         if sha in images:
-            rejected.append(Rejected(name, f"duplicate of {images[sha].name}"))
+            first = images[sha]
+            why = "listed twice" if name == first.name else f"duplicate of {first.name}"
+            if split and first.split and split != first.split:  # two rows of a manifest
+                why += (
+                    f" (the manifest gives it split {first.split} there, {split} here: "
+                    f"{first.split} kept)"
+                )
+            rejected.append(Rejected(name, why))
             continue
         images[sha] = SourceImage(path, name, sha, split)
     return sorted(images.values(), key=lambda s: s.sha256), rejected

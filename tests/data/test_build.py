@@ -323,6 +323,31 @@ def test_manifest_with_splits_and_a_missing_file(tmp_path):
     ) in (out / "README.md").read_text()
 
 
+def test_manifest_rows_of_one_photo_in_two_splits(tmp_path):
+    """One file listed twice, or two copies of one photo, with different splits: the
+    first row is kept, and the rejected line says which split won."""
+    import shutil
+
+    src = make_sources(tmp_path / "src", bad=False)
+    shutil.copy(src / "chelsea.png", src / "copy.png")
+    (src / "list.csv").write_text(
+        "path,split\nchelsea.png,val\nchelsea.png,test\ncopy.png,train\nastronaut.jpg,\n"
+    )
+    result = build(src / "list.csv", tmp_path / "ds", variants=1, ground_truth=False)
+    assert {r["source"]: r["split"] for r in _rows(tmp_path / "ds")}["chelsea.png"] == "val"
+    assert [(r.path, r.reason) for r in result.rejected] == [
+        (
+            "chelsea.png",
+            "listed twice (the manifest gives it split val there, test here: val kept)",
+        ),
+        (
+            "copy.png",
+            "duplicate of chelsea.png (the manifest gives it split val there, train here: "
+            "val kept)",
+        ),
+    ]
+
+
 def test_manifest_outside_its_folder(tmp_path):
     src = make_sources(tmp_path / "src", bad=False)
     manifest = src / "more" / "list.csv"
