@@ -732,7 +732,12 @@ def _finish(
         "lutkit": __version__,
         "name": out.resolve().name,
         "config": _config_json(cfg, recipe.sha256),
-        "recipe": {"name": recipe.name, "sha256": recipe.sha256, "text": recipe.text},
+        "recipe": {
+            "name": recipe.name,
+            "sha256": recipe.sha256,  # of the text
+            "text": recipe.text,  # the recipe's file, then each include's, as hashed
+            "files": [{"file": name, "text": text} for name, text in recipe.files],
+        },
         "sources": {
             "spec": cfg.source,
             "count": len(sources),

@@ -92,6 +92,9 @@ class Recipe:
     path: Path | None = None
     text: str = ""  # this file's text followed by every included file's text
     tags: list[str] = field(default_factory=list)
+    # (file name, text) of this file and each file it includes, at any depth, once each:
+    # what it takes to write the recipe out again and load it (dataset.json keeps them)
+    files: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def sha256(self) -> str:
@@ -220,6 +223,7 @@ def _build(data: dict[str, Any], path: Path, text: str, seen: tuple[Path, ...]) 
     if not isinstance(stages_data, list) or not stages_data:
         raise ConfigError("a recipe needs at least one [[stage]]", path=path)
     texts = [text]
+    files = {(path.name, text): None}  # an ordered set
     stages = []
     for i, sd in enumerate(stages_data, start=1):
         where = f"stage {i}"
@@ -236,18 +240,31 @@ def _build(data: dict[str, Any], path: Path, text: str, seen: tuple[Path, ...]) 
         if not isinstance(raw, list) or not raw:
             raise ConfigError(f"{where}.choose: needs at least one option", path=path)
         steps = [
-            _step(s, path, f"{where}.choose[{k}]" if "choose" in sd else where, seen, texts)
+            _step(s, path, f"{where}.choose[{k}]" if "choose" in sd else where, seen, texts, files)
             for k, s in enumerate(raw, start=1)
         ]
         stages.append(Stage(float(p), steps))
     name = data.get("name", path.stem)
     tags = data.get("tags", [])
     return Recipe(
-        str(name), str(data.get("description", "")), stages, path, "\n".join(texts), list(tags)
+        str(name),
+        str(data.get("description", "")),
+        stages,
+        path,
+        "\n".join(texts),
+        list(tags),
+        list(files),
     )
 
 
-def _step(sd: Any, path: Path, where: str, seen: tuple[Path, ...], texts: list[str]) -> Step:
+def _step(
+    sd: Any,
+    path: Path,
+    where: str,
+    seen: tuple[Path, ...],
+    texts: list[str],
+    files: dict[tuple[str, str], None],
+) -> Step:
     if not isinstance(sd, dict):
         raise ConfigError(f"{where}: expected a table", path=path)
     weight = sd.get("weight", 1.0)
@@ -273,6 +290,7 @@ def _step(sd: Any, path: Path, where: str, seen: tuple[Path, ...], texts: list[s
             ) from None
         sub = load_recipe(target_path, seen)
         texts.append(sub.text)
+        files.update(dict.fromkeys(sub.files))
         return Step(include=sub, weight=float(weight))
     if "op" not in sd:
         raise ConfigError(f"{where}: needs 'op' or 'include'", path=path)

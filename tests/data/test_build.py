@@ -124,6 +124,21 @@ def test_two_builds_are_byte_identical(built, tmp_path):
     assert len(shard_hashes(out)) >= 3
 
 
+def test_dataset_json_keeps_the_recipe_files_to_load_again(built, tmp_path):
+    """The recipe and its includes, written out as dataset.json keeps them, load as
+    the same recipe (the same hash): a dataset says exactly how to make more of it."""
+    from lutkit.distort.recipe import load_recipe
+
+    _, out, _ = built
+    doc = json.loads((out / "dataset.json").read_text())["recipe"]
+    names = [f["file"] for f in doc["files"]]
+    assert names[0] == "default.toml" and len(names) == len(set(names)) > 1
+    for f in doc["files"]:
+        (tmp_path / f["file"]).write_text(f["text"], encoding="utf-8")
+    again = load_recipe(tmp_path / "default.toml")
+    assert (again.text, again.sha256) == (doc["text"], doc["sha256"])
+
+
 def test_a_rerun_builds_a_damaged_shard_again(built, tmp_path):
     """A byte flipped inside a shard leaves its footer (the plan hash) readable: the
     rerun must not take it for complete, as dataset.json's sha256 shows it is not."""
