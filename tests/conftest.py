@@ -56,7 +56,7 @@ def local_ray():
     from lutkit.data.ray_engine import require_ray, start_ray
 
     ray = require_ray()
-    started = start_ray(ray, None, 2, logs=True)
+    started = start_ray(ray, None, 2)
     yield ray
     if started:
         ray.shutdown()

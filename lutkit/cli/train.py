@@ -72,7 +72,7 @@ def train(
     if engine == "ray":
         from lutkit.train.ray_train import train_on_ray
 
-        result = train_on_ray(cfg, workers=workers, address=ray_address)
+        result = train_on_ray(cfg, workers=workers, address=ray_address, log=click.echo)
     else:
         with progress_bars() as bars:
             result = run_training(cfg, log=click.echo, progress=bars)

@@ -91,13 +91,14 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
-def start_ray(ray, address: str | None, workers: int, logs: bool = False) -> bool:
+def start_ray(ray, address: str | None, workers: int) -> bool:
     """Start a local Ray (``workers`` CPUs) or join ``address``; True if we started it.
-    ``logs``: the workers' output is printed by the driver."""
+    The workers' output is not forwarded to the driver: what a user should see comes
+    back as results (``lutkit train`` relays rank 0's lines itself)."""
     if ray.is_initialized():
         return False
     kwargs: dict[str, Any] = {
-        "log_to_driver": logs,
+        "log_to_driver": False,
         "logging_level": logging.WARNING,
         "runtime_env": {"env_vars": _worker_env()},
     }

@@ -15,14 +15,18 @@ at the same path (a shared file system).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import tempfile
+import threading
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lutkit.errors import ConfigError
+from lutkit.errors import ConfigError, LutkitWarning
 from lutkit.train.config import TrainConfig
 
 
@@ -96,14 +100,52 @@ def _worker(config: dict[str, Any]) -> None:
     else:
         torch.set_num_threads(max(1, int(config["threads"])))
     cfg.device = "cuda" if device.startswith("cuda") else "cpu"
-    say = (lambda line: print(line, flush=True)) if rank == 0 else None
-    train(
-        cfg,
-        log=say,
-        stop_after=config["stop_after"],
-        test_split=config["test_split"],
-        dist=DataParallel(rank, world, device),
-    )
+    lines = config["lines"]
+    say = lines.put if rank == 0 else None
+    with warnings.catch_warnings():
+        if rank == 0:  # a lutkit warning reaches the driver's stderr as a `warning:` line
+            warnings.simplefilter("always", LutkitWarning)
+            show = warnings.showwarning
+
+            def relay(message, category, *args, **kwargs) -> None:
+                if issubclass(category, LutkitWarning):
+                    lines.put((WARNING, str(message)))
+                else:
+                    show(message, category, *args, **kwargs)
+
+            warnings.showwarning = relay
+        train(
+            cfg,
+            log=say,
+            stop_after=config["stop_after"],
+            test_split=config["test_split"],
+            dist=DataParallel(rank, world, device),
+        )
+
+
+WARNING = "warning"  # a relayed line that is a warning: (WARNING, text)
+
+
+def _relay(lines, log: Callable[[str], None], stop: threading.Event) -> None:
+    """Print what rank 0 puts on ``lines`` (its progress lines and warnings) until
+    ``stop`` is set and the queue is empty. Ray's own forwarding of the workers' output
+    is off: it printed every line twice (stdout and stderr), with colour codes and a
+    prefix, among Ray's internal actors' messages."""
+    from queue import Empty
+
+    while True:
+        try:
+            item = lines.get(timeout=0.2)
+        except Empty:
+            if stop.is_set():
+                return
+            continue
+        except Exception:  # the queue's actor is gone (Ray shut down)
+            return
+        if isinstance(item, tuple) and item[:1] == (WARNING,):
+            warnings.warn(item[1], LutkitWarning, stacklevel=1)
+        else:
+            log(str(item))
 
 
 def train_on_ray(
@@ -114,11 +156,14 @@ def train_on_ray(
     use_gpu: bool | None = None,
     stop_after: int | None = None,
     test_split: bool = True,
+    log: Callable[[str], None] | None = None,
 ):
     """Train (or resume) ``cfg``'s run with ``workers`` data-parallel ranks on a local
     Ray (``workers`` CPUs) or the cluster at ``address``; ``use_gpu`` (default: when
     the cluster has GPUs and the config's device allows) gives each rank a GPU.
-    Returns the run's :class:`lutkit.train.loop.TrainResult`, read from the run folder.
+    ``log`` hears rank 0's progress lines (the local loop's); its warnings are warned
+    here. Returns the run's :class:`lutkit.train.loop.TrainResult`, read from the run
+    folder.
     """
     import shutil
     import time
@@ -142,16 +187,27 @@ def train_on_ray(
         check_fresh_folder(cfg.run_dir)  # here, before a cluster starts, not in every rank
     t0 = time.perf_counter()
     before = _position(cfg)
-    started = start_ray(ray, address, workers, logs=True)
+    started = start_ray(ray, address, workers)
     storage = Path(tempfile.mkdtemp(prefix="lutkit-ray-train-"))
+    relay: threading.Thread | None = None
+    stop = threading.Event()
+    interrupted = threading.Event()
+    sigint = signal.getsignal(signal.SIGINT)
     try:
+        from ray.util.queue import Queue
+
+        lines = Queue(actor_options={"num_cpus": 0})
+        relay = threading.Thread(
+            target=_relay, args=(lines, log or (lambda _line: None), stop), daemon=True
+        )
+        relay.start()
         gpus = int(ray.cluster_resources().get("GPU", 0))
         if use_gpu is None:
             use_gpu = bool(gpus) and cfg.device in ("auto", "cuda")
         if cfg.device == "cuda" and not gpus:
             raise ConfigError("device cuda: the Ray cluster has no GPU", hint="use device cpu")
         cpus = int(ray.cluster_resources().get("CPU", 1))
-        trainer = TorchTrainer(
+        trainer = _interruptible(TorchTrainer, ray, interrupted)(
             _worker,
             train_loop_config={
                 "cfg": cfg,
@@ -160,6 +216,7 @@ def train_on_ray(
                 "threads": 1 if address is None else max(1, cpus // workers),
                 "stop_after": stop_after,
                 "test_split": test_split,
+                "lines": lines,
             },
             torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
             scaling_config=ScalingConfig(
@@ -173,8 +230,18 @@ def train_on_ray(
         try:
             trainer.fit()
         except Exception as exc:  # a rank's lutkit error, a lost node...
+            if interrupted.is_set():
+                raise KeyboardInterrupt from None
             raise ray_failure(exc, "the Ray training") from None
+        finally:
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, sigint)  # Ray Train leaves its own handler
+        if interrupted.is_set():  # aborted: the run folder holds the last finished epoch
+            raise KeyboardInterrupt
     finally:
+        stop.set()
+        if relay is not None:
+            relay.join()  # every line rank 0 sent is printed before the summary
         shutil.rmtree(storage, ignore_errors=True)
         if started:
             ray.shutdown()
@@ -189,6 +256,28 @@ def train_on_ray(
         list(state.get("metrics", [])),
         time.perf_counter() - t0,
     )
+
+
+def _interruptible(base: type, ray: Any, interrupted: threading.Event) -> type:
+    """``base`` (Ray Train's TorchTrainer) with lutkit's Ctrl-C: the first aborts the
+    run as Ray Train does (its workers stop, the run folder keeps the last finished
+    epoch) and sets ``interrupted``, so that ``lutkit train`` ends with "Interrupted."
+    and status 130 like the local engine; a second stops waiting for the abort. Ray
+    Train's own handler exits 0 or 1 without a word, and stays installed after
+    ``fit``. Ray versions without this hook keep their own behaviour."""
+
+    class Trainer(base):  # type: ignore[misc, valid-type]
+        def _register_sigint_handler(self, controller: Any) -> None:
+            def on_sigint(signum: int, frame: object) -> None:
+                if interrupted.is_set():
+                    raise KeyboardInterrupt
+                interrupted.set()
+                with contextlib.suppress(Exception):  # the controller may be gone
+                    ray.get(controller.abort.remote())
+
+            signal.signal(signal.SIGINT, on_sigint)
+
+    return Trainer
 
 
 def _position(cfg: TrainConfig) -> int:

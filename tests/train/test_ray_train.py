@@ -52,8 +52,12 @@ def test_two_ray_ranks_match_one_process_and_resume(tiny_dataset, tmp_path, loca
     assert (first.epoch, first.complete, first.epochs_run) == (1, False, 1)
     state = json.loads((cfg.run_dir / "state.json").read_text())
     assert state["epoch"] == 1 and not state["complete"]
-    again = train_on_ray(cfg, workers=2, test_split=False)
+    said: list[str] = []
+    again = train_on_ray(cfg, workers=2, test_split=False, log=said.append)
     assert (again.epoch, again.complete, again.epochs_run) == (3, True, 2)
+    # rank 0's lines, each once, in order (Ray's own forwarding printed them twice)
+    assert said[0].startswith(f"{cfg.run_dir}: stage both,") and said[0].endswith("epochs 2..3")
+    assert [line.split()[:2] for line in said[1:]] == [["epoch", "2"], ["epoch", "3"]]
     assert [r["epoch"] for r in again.metrics] == ["1", "2", "3"]
     assert again.metrics[0] == first.metrics[0]  # the resumed run kept epoch 1's row
     for key in ("val_de_fit", "val_de_net"):
@@ -77,3 +81,35 @@ def test_a_run_named_after_a_vae_folder_is_refused_before_ray_starts(tmp_path):
     cfg = load_config(None, tiny_settings(tmp_path / "no-dataset", vae_dir, tmp_path / "runs"))
     with pytest.raises(ConfigError, match="a diffusers model's: training would overwrite it"):
         train_on_ray(cfg, workers=2)
+
+
+def test_ctrl_c_stops_a_ray_run_that_resumes(tiny_dataset, tmp_path):
+    """Ctrl-C during `lutkit train --engine ray`: "Interrupted." and status 130, as the
+    local engine (Ray Train's own handler exits 0 or 1 without a word); the run folder
+    holds the epochs finished, and the same command resumes from them."""
+    import signal
+    import subprocess
+    import sys
+
+    ds, vae = tiny_dataset
+    args = [sys.executable, "-c", "from lutkit.cli import main; main()", "train"]
+    for item in tiny_settings(ds, vae, tmp_path / "runs", epochs=1000):
+        args += ["--set", item]
+    args += ["--engine", "ray", "--workers", "2"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        for line in proc.stdout:  # the driver prints rank 0's lines as they come
+            lines.append(line)
+            if line.startswith("epoch 2 "):
+                proc.send_signal(signal.SIGINT)
+                break
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert err.splitlines()[-1] == "Interrupted."
+    state = json.loads((tmp_path / "runs" / "tiny" / "state.json").read_text())
+    assert 2 <= state["epoch"] < 1000 and not state["complete"]
+    cfg = load_config(None, tiny_settings(ds, vae, tmp_path / "runs", epochs=state["epoch"] + 1))
+    assert train(cfg, progress=False, test_split=False).epochs_run == 1  # resumed
