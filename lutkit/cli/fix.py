@@ -55,7 +55,8 @@ from lutkit.cli.options import progress_bars, strength_option, to_srgb_option
     "--compare",
     is_flag=True,
     help="Also write STEM-compare.jpg (before/after) beside each output "
-    "(NAME-compare.jpg, e.g. a.jpg-compare.jpg, where two outputs share a stem).",
+    "(NAME-compare.jpg, e.g. a.jpg-compare.jpg, where two outputs share a stem). "
+    "A folder of inputs skips such a sheet beside its photo.",
 )
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True)
 @to_srgb_option

@@ -23,6 +23,7 @@ from lutkit.errors import ConfigError, ImageError, LutkitWarning
 from lutkit.fsutil import check_distinct_outputs, check_writable_outputs, output_group
 from lutkit.images import ImageData, check_save_path, load_image, stopped_batch, to_float
 from lutkit.luts.apply import apply_lut
+from lutkit.luts.files import COMPARE_SUFFIX
 from lutkit.luts.model import LUT3D, compose
 from lutkit.progress import Progress, each
 
@@ -144,12 +145,12 @@ def compare_paths(pairs: list[tuple[Path, Path]]) -> list[Path]:
     it, or ``NAME-compare.jpg`` (the whole file name, ``a.jpg-compare.jpg``) where two
     outputs in one folder share a stem (``a.jpg`` and ``a.png``), so that neither sheet
     overwrites the other (output names are distinct, so these are too)."""
-    plain = [dst.with_name(f"{dst.stem}-compare.jpg") for _, dst in pairs]
+    plain = [dst.with_name(f"{dst.stem}{COMPARE_SUFFIX}") for _, dst in pairs]
     counts: dict[Path, int] = {}
     for p in plain:
         counts[p] = counts.get(p, 0) + 1
     return [
-        p if counts[p] == 1 else dst.with_name(f"{dst.name}-compare.jpg")
+        p if counts[p] == 1 else dst.with_name(f"{dst.name}{COMPARE_SUFFIX}")
         for p, (_, dst) in zip(plain, pairs, strict=True)
     ]
 

@@ -118,6 +118,23 @@ def test_apply_into_a_folder_inside_the_input_leaves_its_outputs_alone(run, tmp_
     assert (tmp_path / "b.png").is_file()
 
 
+def test_a_folder_of_inputs_skips_the_compare_sheets_beside_their_photos(tmp_path, photo):
+    """``fix --compare`` writes STEM-compare.jpg (or NAME-compare.jpg) beside each
+    output: a later run on that folder takes the photos, not the sheets. A file of that
+    name with no photo beside it is a photo like any other."""
+    from lutkit.luts.files import expand_images
+
+    names = ["a.png", "a-compare.jpg", "b.jpg", "b.jpg-compare.jpg", "c-compare.jpg"]
+    names += ["sub/a-compare.jpg"]
+    for name in names:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        save_image(tmp_path / name, photo[:8, :8])
+    found = [str(p.relative_to(tmp_path)) for p in expand_images([tmp_path])]
+    assert found == ["a.png", "b.jpg", "c-compare.jpg", "sub/a-compare.jpg"]
+    # Given by name, a file is taken as it is.
+    assert expand_images([tmp_path / "a-compare.jpg"]) == [tmp_path / "a-compare.jpg"]
+
+
 def test_apply_keeps_each_tiffs_compression_unless_told(run, tmp_path, photo, photo16, graded_lut):
     from PIL import Image
 

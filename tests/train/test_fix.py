@@ -469,9 +469,16 @@ def test_fix_compare_sheets_of_two_outputs_that_share_a_name_do_not_overwrite(ru
     one = load_image(tmp_path / "out" / "a.jpg-compare.jpg").pixels
     two = load_image(tmp_path / "out" / "a.png-compare.jpg").pixels
     assert not np.array_equal(one, two)
-    # A sheet that would land on an output image is refused before any work.
+    # Fixing the output folder again takes its photos, not their sheets.
+    again = ["fix", str(tmp_path / "out"), "-o", str(tmp_path / "again"), "--model", str(run.path)]
+    result = CliRunner().invoke(main, again)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "again").iterdir()) == ["a.jpg", "a.png", "b.png"]
+    # A sheet that would land on an output image (a photo named so, given by name: a
+    # folder would skip it as b.png's sheet) is refused before any work.
     save_image(src / "b-compare.jpg", photo)
-    result = CliRunner().invoke(main, args)
+    named = [str(src / "b.png"), str(src / "b-compare.jpg")]
+    result = CliRunner().invoke(main, ["fix", *named, *args[2:]])
     assert result.exit_code == 1 and "two outputs are the same file" in result.output
 
 
