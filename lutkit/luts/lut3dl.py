@@ -57,7 +57,7 @@ def read_3dl(path: str | os.PathLike[str]) -> LUT3D:
     mesh_bits: int | None = None  # a Lustre header's output bits
     mesh_line = 0
     rows: list[list[int]] = []
-    first_row = 0
+    first_row = last_row = 0
     for lineno, raw in enumerate(text.splitlines(), start=1):
         words = raw.split()
         if not words or words[0].startswith("#"):
@@ -80,7 +80,7 @@ def read_3dl(path: str | os.PathLike[str]) -> LUT3D:
                 )
             shaper, shaper_line = values, lineno
         elif len(values) == 3:
-            first_row = first_row or lineno
+            first_row, last_row = first_row or lineno, lineno
             rows.append(values)
         else:
             raise FormatError(
@@ -89,6 +89,15 @@ def read_3dl(path: str | os.PathLike[str]) -> LUT3D:
     if not rows:
         raise FormatError("no R G B table lines", path=path)
     size = round(len(rows) ** (1 / 3))
+    if (size**3 != len(rows) or size < 2) and shaper is not None and len(shaper) >= 2:
+        n = len(shaper)  # the lattice's side; a truncated file's line is its last
+        short = len(rows) < n**3
+        raise FormatError(
+            f"{len(rows)} table lines, where the shaper line (line {shaper_line}) gives a "
+            f"{n}^3 lattice of {n**3}" + (": the file is cut short" if short else ""),
+            path=path,
+            line=last_row,
+        )
     if size**3 != len(rows) or size < 2:
         raise FormatError(
             f"{len(rows)} table lines is not a cube (N^3) of lattice points",

@@ -123,6 +123,16 @@ def test_3dl_errors_name_file_and_line(tmp_path):
     shaped.write_text(text)
     with pytest.raises(FormatError, match=r"shaped\.3dl:2: the shaper line is not evenly spaced"):
         read_lut(shaped)
+    # A file cut short names its last line and what the shaper line promised.
+    _write_3dl_by_hand(shaped, 5, 10, 12, False)
+    lines = shaped.read_text().splitlines()
+    shaped.write_text("\n".join(lines[:-40]) + "\n")
+    with pytest.raises(FormatError) as err:
+        read_lut(shaped)
+    assert str(err.value) == (
+        f"{shaped}:{len(lines) - 40}: {125 - 40} table lines, where the shaper line (line 2) "
+        "gives a 5^3 lattice of 125: the file is cut short"
+    )
     spi = tmp_path / "bad.spi3d"
     spi.write_text("SPILUT 1.0\n3 3\n2 2 2\n0 0 0 0 0 0\n")
     with pytest.raises(FormatError) as err:
