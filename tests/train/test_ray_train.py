@@ -96,7 +96,15 @@ def test_ctrl_c_stops_a_ray_run_that_resumes(tiny_dataset, tmp_path):
     for item in tiny_settings(ds, vae, tmp_path / "runs", epochs=1000):
         args += ["--set", item]
     args += ["--engine", "ray", "--workers", "2"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # A job started in the background of a shell script ignores SIGINT, and a child
+        # inherits that: give it Ctrl-C's default, as a terminal's foreground job has.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         lines = []
         for line in proc.stdout:  # the driver prints rank 0's lines as they come
