@@ -38,6 +38,33 @@ from lutkit.fsutil import atomic_output
 DEFAULT_MAX_PIXELS = 250_000_000
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
 _SAVE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
+COMPARE_SUFFIX = "-compare.jpg"  # `fix --compare`'s before/after sheet beside its photo
+
+
+def images_in(folder: Path, exclude: Path | None = None) -> list[Path]:
+    """The image files inside ``folder`` (recursively, sorted), leaving out hidden files,
+    those inside ``exclude`` (a resolved path) and the before/after sheets ``fix
+    --compare`` wrote beside the photos they show (:func:`is_compare_sheet`)."""
+    found = [
+        f
+        for f in Path(folder).rglob("*")
+        if f.is_file()
+        and f.suffix.lower() in IMAGE_EXTENSIONS
+        and not f.name.startswith(".")
+        and not (exclude is not None and f.resolve().is_relative_to(exclude))
+    ]
+    beside = {(f.parent, f.name) for f in found} | {(f.parent, f.stem) for f in found}
+    return sorted(f for f in found if not is_compare_sheet(f, beside))
+
+
+def is_compare_sheet(path: Path, beside: set[tuple[Path, str]]) -> bool:
+    """Whether ``path`` is the before/after sheet of a photo beside it: ``STEM-compare.jpg``
+    beside an image ``STEM.*``, or ``NAME-compare.jpg`` beside ``NAME`` (the names
+    ``fix --compare`` writes). ``beside``: (folder, name) and (folder, stem) of the
+    images found."""
+    if not path.name.endswith(COMPARE_SUFFIX):
+        return False
+    return (path.parent, path.name[: -len(COMPARE_SUFFIX)]) in beside
 
 
 def max_pixels() -> int:

@@ -21,9 +21,15 @@ import numpy as np
 
 from lutkit.errors import ConfigError, ImageError, LutkitWarning
 from lutkit.fsutil import check_distinct_outputs, check_writable_outputs, output_group
-from lutkit.images import ImageData, check_save_path, load_image, stopped_batch, to_float
+from lutkit.images import (
+    COMPARE_SUFFIX,
+    ImageData,
+    check_save_path,
+    load_image,
+    stopped_batch,
+    to_float,
+)
 from lutkit.luts.apply import apply_lut
-from lutkit.luts.files import COMPARE_SUFFIX
 from lutkit.luts.model import LUT3D, compose
 from lutkit.progress import Progress, each
 

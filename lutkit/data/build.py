@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import sys
@@ -509,7 +510,7 @@ def build_dataset(
                 stale.unlink()  # from an earlier plan (e.g. before photos were added)
         todo = [p for p in plans if shard_plan_hash(shard_file(out, p.name)) != p.plan_hash]
         damaged = _damaged_shards(out, [p for p in plans if p not in todo])
-        for name in damaged:
+        for name in sorted(damaged):
             if log is not None:
                 log(
                     f"{name}: its bytes differ from those {DATASET_JSON} records: building it again"
@@ -583,22 +584,25 @@ def warn_empty_splits(plans: list[ShardPlan], cfg: BuildConfig, rows: dict[str, 
 
 def _damaged_shards(out: Path, complete: list[ShardPlan]) -> set[str]:
     """The shards among ``complete`` (whole files of the current plan) whose bytes are
-    not those the last finished build recorded in dataset.json: damaged since (a flipped
-    byte leaves the plan hash in the footer readable). A shard dataset.json does not
-    list (the build never finished) is taken as it is: it was renamed into place whole."""
+    not those the last finished build recorded in dataset.json for the same plan:
+    damaged since (a flipped byte leaves the plan hash in the footer readable). A shard
+    dataset.json does not list for this plan (the build that made it never finished, or
+    an older lutkit's dataset.json, which records no plan) is taken as it is: it was
+    renamed into place whole."""
     try:
         recorded = {
-            Path(e["file"]).name: e["sha256"]
+            Path(e["file"]).name: (e["sha256"], e.get("plan_hash"))
             for e in json.loads((out / DATASET_JSON).read_text(encoding="utf-8"))["shards"]
         }
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return set()
     damaged = set()
     for p in complete:
-        sha = recorded.get(p.name)
+        sha, plan = recorded.get(p.name, (None, None))
         path = shard_file(out, p.name)
-        if sha and path.parent.name == "pairs" and file_sha256(path) != sha:
-            damaged.add(p.name)
+        if sha and plan == p.plan_hash and path.parent.name == "pairs":
+            if file_sha256(path) != sha:
+                damaged.add(p.name)
     return damaged
 
 
@@ -651,8 +655,11 @@ def _run_local(maker, todo, out, workers, tick) -> dict[str, ShardDone]:
         return done
     from concurrent.futures import ProcessPoolExecutor
 
+    # fork, whatever the platform's default (Python 3.14's is forkserver): a worker is a
+    # child of the build, which _die_with_parent checks, and starts with its state.
+    fork = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
-        max_workers=workers, initializer=_worker_init, initargs=(os.getpid(),)
+        max_workers=workers, mp_context=fork, initializer=_worker_init, initargs=(os.getpid(),)
     ) as pool:
         futures = {pool.submit(_build_one, maker, p, out): p for p in todo}
         pending = set(futures)
@@ -724,6 +731,7 @@ def _finish(
                 "split": p.split,
                 "rows": report.rows,
                 "sha256": report.sha256,
+                "plan_hash": p.plan_hash,  # what it was built from (a rerun's check)
             }
         )
         have.update({(f"pairs/{p.name}", i): tile for i, tile in report.card.items()})

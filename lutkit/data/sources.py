@@ -14,7 +14,7 @@ from pathlib import Path
 
 from lutkit.errors import ConfigError, ImageError
 from lutkit.fsutil import file_sha256
-from lutkit.images import IMAGE_EXTENSIONS
+from lutkit.images import images_in
 
 SPLITS = ("train", "val", "test")
 
@@ -46,14 +46,6 @@ class SourceImage:
 class Rejected:
     path: str
     reason: str
-
-
-def _images_in(folder: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
-    )
 
 
 def _inside(path: Path, root: Path, where: str) -> Path:
@@ -120,7 +112,7 @@ def discover(
     else:
         p = Path(spec)
         if p.is_dir():
-            entries = [(f, str(f.relative_to(p)), None) for f in _images_in(p)]
+            entries = [(f, str(f.relative_to(p)), None) for f in images_in(p)]
         elif p.is_file() and p.suffix.lower() in (".csv", ".parquet"):
             entries = _read_manifest(p, allow_outside)
         elif any(ch in spec for ch in "*?["):

@@ -17,7 +17,14 @@ from pathlib import Path
 
 from lutkit.errors import ImageError
 from lutkit.fsutil import check_writable_outputs
-from lutkit.images import IMAGE_EXTENSIONS, ImageData, load_image, save_image, stopped_batch
+from lutkit.images import (
+    IMAGE_EXTENSIONS,
+    ImageData,
+    images_in,
+    load_image,
+    save_image,
+    stopped_batch,
+)
 from lutkit.luts.apply import apply_lut, dense_table
 from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D
 from lutkit.progress import Progress, each
@@ -31,7 +38,7 @@ def expand_images(
     ``output``: where the command writes. Inside a given folder, that file or folder is
     skipped, so ``-o photos/graded/`` on ``photos/`` does not take a rerun's own outputs
     as inputs; so are the before/after sheets ``fix --compare`` wrote beside the photos
-    they show (:func:`is_compare_sheet`)."""
+    they show (:func:`lutkit.images.is_compare_sheet`)."""
     skip = Path(output).resolve() if output is not None else None
     out: list[Path] = []
     for item in inputs:
@@ -40,34 +47,12 @@ def expand_images(
             root = p.resolve()
             # only an output strictly inside the folder (not the folder, not above it)
             inside = skip is not None and skip != root and skip.is_relative_to(root)
-            found = [
-                f
-                for f in p.rglob("*")
-                if f.is_file()
-                and f.suffix.lower() in IMAGE_EXTENSIONS
-                and not f.name.startswith(".")
-                and not (inside and f.resolve().is_relative_to(skip))
-            ]
-            shown = {(f.parent, f.name) for f in found} | {(f.parent, f.stem) for f in found}
-            out.extend(sorted(f for f in found if not is_compare_sheet(f, shown)))
+            out.extend(images_in(p, exclude=skip if inside else None))
         elif p.exists():
             out.append(p)
         else:
             raise ImageError("no such file or folder", path=p)
     return out
-
-
-COMPARE_SUFFIX = "-compare.jpg"
-
-
-def is_compare_sheet(path: Path, beside: set[tuple[Path, str]]) -> bool:
-    """Whether ``path`` is the before/after sheet of a photo beside it: ``STEM-compare.jpg``
-    beside an image ``STEM.*``, or ``NAME-compare.jpg`` beside ``NAME`` (the names
-    ``fix --compare`` writes). ``beside``: (folder, name) and (folder, stem) of the
-    images found."""
-    if not path.name.endswith(COMPARE_SUFFIX):
-        return False
-    return (path.parent, path.name[: -len(COMPARE_SUFFIX)]) in beside
 
 
 def plan_outputs(

@@ -101,7 +101,12 @@ def _worker(config: dict[str, Any]) -> None:
         torch.set_num_threads(max(1, int(config["threads"])))
     cfg.device = "cuda" if device.startswith("cuda") else "cpu"
     lines = config["lines"]
-    say = lines.put if rank == 0 else None
+
+    def put(item: Any) -> None:
+        with contextlib.suppress(Exception):  # a lost log line must not stop the training
+            lines.put(item)
+
+    say = put if rank == 0 else None
     with warnings.catch_warnings():
         if rank == 0:  # a lutkit warning reaches the driver's stderr as a `warning:` line
             warnings.simplefilter("always", LutkitWarning)
@@ -109,7 +114,7 @@ def _worker(config: dict[str, Any]) -> None:
 
             def relay(message, category, *args, **kwargs) -> None:
                 if issubclass(category, LutkitWarning):
-                    lines.put((WARNING, str(message)))
+                    put((WARNING, str(message)))
                 else:
                     show(message, category, *args, **kwargs)
 
@@ -142,10 +147,13 @@ def _relay(lines, log: Callable[[str], None], stop: threading.Event) -> None:
             continue
         except Exception:  # the queue's actor is gone (Ray shut down)
             return
-        if isinstance(item, tuple) and item[:1] == (WARNING,):
-            warnings.warn(item[1], LutkitWarning, stacklevel=1)
-        else:
-            log(str(item))
+        try:
+            if isinstance(item, tuple) and item[:1] == (WARNING,):
+                warnings.warn(item[1], LutkitWarning, stacklevel=1)
+            else:
+                log(str(item))
+        except OSError:  # stdout closed (`| head`): keep draining, print no more
+            log = _drop
 
 
 def train_on_ray(
@@ -219,7 +227,8 @@ def train_on_ray(
                 "lines": lines,
             },
             torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
-            scaling_config=ScalingConfig(
+            scaling_config=_scaling(
+                ScalingConfig,
                 num_workers=workers,
                 use_gpu=use_gpu,
                 resources_per_worker={"GPU": 1} if use_gpu else {"CPU": 1},
@@ -258,13 +267,32 @@ def train_on_ray(
     )
 
 
+def _scaling(scaling_config: type, **kwargs: Any) -> Any:
+    """A ScalingConfig whose coordinator takes no CPU: Ray Train v1 (older Rays, or
+    ``RAY_TRAIN_V2_ENABLED=0``) reserves one by default, which a local Ray of ``workers``
+    CPUs does not have, so the run would wait for it forever; v2's takes none and
+    refuses the key."""
+    try:
+        return scaling_config(**kwargs, trainer_resources={"CPU": 0})
+    except DeprecationWarning:  # v2
+        return scaling_config(**kwargs)
+
+
+def _drop(_line: str) -> None:
+    pass
+
+
 def _interruptible(base: type, ray: Any, interrupted: threading.Event) -> type:
     """``base`` (Ray Train's TorchTrainer) with lutkit's Ctrl-C: the first aborts the
     run as Ray Train does (its workers stop, the run folder keeps the last finished
     epoch) and sets ``interrupted``, so that ``lutkit train`` ends with "Interrupted."
     and status 130 like the local engine; a second stops waiting for the abort. Ray
     Train's own handler exits 0 or 1 without a word, and stays installed after
-    ``fit``. Ray versions without this hook keep their own behaviour."""
+    ``fit``. Ray Train v1 (older Ray, or ``RAY_TRAIN_V2_ENABLED=0``) has no such hook
+    and pickles the trainer's class, which this one's closure cannot be: it gets
+    ``base`` as it is, and keeps Ray's own Ctrl-C."""
+    if not hasattr(base, "_register_sigint_handler"):
+        return base
 
     class Trainer(base):  # type: ignore[misc, valid-type]
         def _register_sigint_handler(self, controller: Any) -> None:

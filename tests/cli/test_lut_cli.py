@@ -120,19 +120,25 @@ def test_apply_into_a_folder_inside_the_input_leaves_its_outputs_alone(run, tmp_
 
 def test_a_folder_of_inputs_skips_the_compare_sheets_beside_their_photos(tmp_path, photo):
     """``fix --compare`` writes STEM-compare.jpg (or NAME-compare.jpg) beside each
-    output: a later run on that folder takes the photos, not the sheets. A file of that
+    output: a later run on that folder (fix, lut apply, dataset build) takes the
+    photos, not the sheets. A file of that
     name with no photo beside it is a photo like any other."""
     from lutkit.luts.files import expand_images
 
     names = ["a.png", "a-compare.jpg", "b.jpg", "b.jpg-compare.jpg", "c-compare.jpg"]
     names += ["sub/a-compare.jpg"]
-    for name in names:
+    for k, name in enumerate(names):  # each its own pixels: no duplicates
         (tmp_path / name).parent.mkdir(exist_ok=True)
-        save_image(tmp_path / name, photo[:8, :8])
+        save_image(tmp_path / name, photo[k : k + 8, :8])
     found = [str(p.relative_to(tmp_path)) for p in expand_images([tmp_path])]
     assert found == ["a.png", "b.jpg", "c-compare.jpg", "sub/a-compare.jpg"]
     # Given by name, a file is taken as it is.
     assert expand_images([tmp_path / "a-compare.jpg"]) == [tmp_path / "a-compare.jpg"]
+    # A dataset's photos are found the same way: a sheet is no training photo.
+    from lutkit.data.sources import discover
+
+    photos, rejected = discover(str(tmp_path))
+    assert sorted(s.name for s in photos) == found and not rejected
 
 
 def test_apply_keeps_each_tiffs_compression_unless_told(run, tmp_path, photo, photo16, graded_lut):

@@ -162,6 +162,39 @@ def test_a_rerun_builds_a_damaged_shard_again(built, tmp_path):
     assert verify_dataset(copy).ok
 
 
+def test_shards_of_a_new_plan_are_not_taken_for_damaged_ones(built, tmp_path):
+    """A photo edited, the rerun killed after its new shards but before dataset.json:
+    the shards are whole, of the plan dataset.json does not record yet, so the next
+    rerun keeps them (comparing them with the old plan's sha256 would rebuild them)."""
+    import shutil
+
+    from lutkit.data.sources import assign_split
+    from lutkit.fsutil import file_sha256
+    from lutkit.images import load_image, save_image
+
+    src, out, _ = built
+    edited = tmp_path / "src"
+    shutil.copytree(src, edited)
+    chelsea = load_image(edited / "chelsea.png").pixels
+    split = assign_split(file_sha256(src / "chelsea.png"), (0.8, 0.1, 0.1))
+    for k in range(1, 50):  # new bytes in the same split: the same shard names
+        save_image(edited / "chelsea.png", chelsea[k:])
+        if assign_split(file_sha256(edited / "chelsea.png"), (0.8, 0.1, 0.1)) == split:
+            break
+    stale = tmp_path / "stale"
+    shutil.copytree(out, stale)  # the old build's dataset.json ...
+    fresh = tmp_path / "fresh"
+    build(edited, fresh, workers=1)
+    shutil.rmtree(stale / "pairs")
+    shutil.copytree(fresh / "pairs", stale / "pairs")  # ... with the new plan's shards
+    said: list[str] = []
+    result = build(edited, stale, workers=1, log=said.append)
+    assert not [line for line in said if "bytes differ" in line]
+    assert result.shards_written == 0
+    assert shard_hashes(stale) == shard_hashes(fresh)
+    assert set(shard_hashes(fresh)) == set(shard_hashes(out)) != shard_hashes(out)
+
+
 def test_the_card_shows_what_a_preview_reads_back(built, tmp_path):
     """The card's contact sheet is drawn from tiles the workers made from the pixels in
     hand (a shard that lost a source is read back); ``dataset preview`` draws the same
