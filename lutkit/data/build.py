@@ -744,7 +744,11 @@ def _finish(
             "name": recipe.name,
             "sha256": recipe.sha256,  # of the text
             "text": recipe.text,  # the recipe's file, then each include's, as hashed
-            "files": [{"file": name, "text": text} for name, text in recipe.files],
+            **(
+                {"files": [{"file": name, "text": text} for name, text in recipe.files]}
+                if recipe.files is not None
+                else {}  # no layout of files reproduces it (see Recipe.files)
+            ),
         },
         "sources": {
             "spec": cfg.source,

@@ -108,6 +108,12 @@ def _mosaic_note(cfg: dict[str, Any]) -> str:
     )
 
 
+def _recipe_files_note(doc: dict[str, Any]) -> str:
+    if "files" in doc["recipe"]:
+        return "its files in `dataset.json`'s `recipe.files`: written out, they load as the same recipe"
+    return "full text in `dataset.json`"
+
+
 def _splits_note(doc: dict[str, Any]) -> str:
     by_hash = f"by source hash ({', '.join(f'{x:g}' for x in doc['config']['splits'])})"
     listed = doc["sources"].get("split_by_manifest", 0)
@@ -147,7 +153,7 @@ Paired distorted/clean photos made by lutkit {doc["lutkit"]} (`lutkit dataset bu
 | **all** | **{total}** |
 
 - Sources: `{doc["sources"]["spec"]}`, {doc["sources"]["count"]} photos ({doc["sources"]["rejected"]} rejected, see `rejected.csv`)
-- Recipe: `{doc["recipe"]["name"]}` (sha256 `{doc["recipe"]["sha256"][:16]}...`, its files in `dataset.json`'s `recipe.files`: written out, they load as the same recipe)
+- Recipe: `{doc["recipe"]["name"]}` (sha256 `{doc["recipe"]["sha256"][:16]}...`, {_recipe_files_note(doc)})
 - {cfg.get("crops", 1)} view(s) per photo (the centre square{", then random squares of at least " + format(cfg.get("min_crop", 0.35), "g") + " of the short side" if cfg.get("crops", 1) > 1 else ""}{_mosaic_note(cfg)}) x {cfg["variants"]} variants at {cfg["size"]}x{cfg["size"]}, seed {cfg["seed"]}
 - {_splits_note(doc)}: all variants of a photo are in one split; a split without rows has no shard
 - Colour: sRGB; photos with an ICC profile were converted to sRGB through it (littleCMS), and the PNGs carry no profile

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,9 +93,12 @@ class Recipe:
     path: Path | None = None
     text: str = ""  # this file's text followed by every included file's text
     tags: list[str] = field(default_factory=list)
-    # (file name, text) of this file and each file it includes, at any depth, once each:
-    # what it takes to write the recipe out again and load it (dataset.json keeps them)
-    files: list[tuple[str, str]] = field(default_factory=list)
+    # (path, text) of this file and each file it includes, at any depth, once each, the
+    # paths relative to this file's folder as the includes name them: written out so,
+    # they load as this recipe (the same text and hash; dataset.json keeps them). None
+    # where no such layout exists: an include by an absolute path or one outside the
+    # folder, or two different files at one path.
+    files: list[tuple[str, str]] | None = field(default_factory=list)
 
     @property
     def sha256(self) -> str:
@@ -223,7 +227,7 @@ def _build(data: dict[str, Any], path: Path, text: str, seen: tuple[Path, ...]) 
     if not isinstance(stages_data, list) or not stages_data:
         raise ConfigError("a recipe needs at least one [[stage]]", path=path)
     texts = [text]
-    files = {(path.name, text): None}  # an ordered set
+    files = _Layout(path.name, text)
     stages = []
     for i, sd in enumerate(stages_data, start=1):
         where = f"stage {i}"
@@ -253,8 +257,37 @@ def _build(data: dict[str, Any], path: Path, text: str, seen: tuple[Path, ...]) 
         path,
         "\n".join(texts),
         list(tags),
-        list(files),
+        files.items(),
     )
+
+
+class _Layout:
+    """The files of a recipe and its includes by path from its folder (see
+    :attr:`Recipe.files`)."""
+
+    def __init__(self, name: str, text: str) -> None:
+        self.files: dict[str, str] | None = {name: text}
+
+    def add(self, rel: str | None, sub: Recipe) -> None:
+        """Add the included recipe ``sub``, named ``rel`` from this folder (None: a path
+        no layout can hold), with the files it includes, from its own folder."""
+        if self.files is None:
+            return
+        if rel is None or sub.files is None:
+            self.files = None
+            return
+        base = posixpath.dirname(rel)
+        for k, (name, text) in enumerate(sub.files):
+            where = posixpath.normpath(rel if k == 0 else posixpath.join(base, name))
+            if where == ".." or where.startswith("../") or posixpath.isabs(where):
+                self.files = None  # outside the folder
+                return
+            if self.files.setdefault(where, text) != text:
+                self.files = None  # two different files at one path
+                return
+
+    def items(self) -> list[tuple[str, str]] | None:
+        return None if self.files is None else list(self.files.items())
 
 
 def _step(
@@ -263,7 +296,7 @@ def _step(
     where: str,
     seen: tuple[Path, ...],
     texts: list[str],
-    files: dict[tuple[str, str], None],
+    files: _Layout,
 ) -> Step:
     if not isinstance(sd, dict):
         raise ConfigError(f"{where}: expected a table", path=path)
@@ -290,7 +323,11 @@ def _step(
             ) from None
         sub = load_recipe(target_path, seen)
         texts.append(sub.text)
-        files.update(dict.fromkeys(sub.files))
+        if target.endswith(".toml"):  # a path from this file's folder
+            rel = None if Path(target).is_absolute() else Path(target).as_posix()
+        else:  # a name: a sibling file, else the library's (written out: a sibling)
+            rel = f"{target}.toml" if len(Path(target).parts) == 1 else None
+        files.add(rel, sub)
         return Step(include=sub, weight=float(weight))
     if "op" not in sd:
         raise ConfigError(f"{where}: needs 'op' or 'include'", path=path)

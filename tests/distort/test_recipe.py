@@ -59,6 +59,43 @@ def test_include_and_choose(tmp_path):
     assert "curves.gamma" in recipe.text  # the hash covers included files
 
 
+def _write_out(recipe, folder: Path) -> Path:
+    for name, text in recipe.files:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    return folder / recipe.files[0][0]
+
+
+def test_a_recipes_files_written_out_load_as_the_same_recipe(tmp_path):
+    """Recipe.files lays out the recipe and its includes, at any depth, by the paths the
+    includes name (a sub-folder's include is from that folder; a library name becomes
+    a sibling file): loaded from there, the recipe has the same text and hash."""
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    gamma = '[[stage]]\nop = "curves.gamma"\ngamma = [0.9, 0.9]\nper_channel = 0\n'
+    write(src / "sub", "inner", gamma)
+    write(src / "sub", "mid", '[[stage]]\ninclude = "inner"\n[[stage]]\ninclude = "lighting"\n')
+    top = write(src, "top", '[[stage]]\ninclude = "sub/mid.toml"\n[[stage]]\ninclude = "curves"\n')
+    recipe = load_recipe(top)
+    assert [name for name, _ in recipe.files] == [
+        "top.toml",
+        "sub/mid.toml",
+        "sub/inner.toml",
+        "sub/lighting.toml",  # from the library, as a sibling of the file including it
+        "curves.toml",
+    ]
+    again = load_recipe(_write_out(recipe, tmp_path / "out"))
+    assert (again.text, again.sha256) == (recipe.text, recipe.sha256)
+    # Two different files at one path (a sibling film.toml, and the library's default
+    # including the library's film.toml): no layout holds both.
+    write(src, "film", gamma)
+    clash = write(src, "clash", '[[stage]]\ninclude = "film"\n[[stage]]\ninclude = "default"\n')
+    assert load_recipe(clash).files is None
+    # An include by an absolute path has no place in a layout either.
+    far = write(src, "far", f'[[stage]]\ninclude = "{src / "sub" / "inner.toml"}"\n')
+    assert load_recipe(far).files is None
+
+
 def test_probability_zero_never_draws(tmp_path):
     r = load_recipe(write(tmp_path, "r", '[[stage]]\nop = "curves.gamma"\np = 0.0\n'))
     assert all(r.sample(rng(s)) == [] for s in range(20))
