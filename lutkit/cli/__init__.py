@@ -116,13 +116,14 @@ class LutkitGroup(click.Group):
 
 
 def _stdout_gone() -> bool:
-    """Whether stdout is a pipe whose reader has closed it (``| head``)."""
+    """Whether stdout is a pipe or socket whose reader has closed it (``| head``)."""
     import select
 
     try:
         poll = select.poll()
         poll.register(sys.stdout.fileno(), select.POLLOUT)
-        return any(events & select.POLLERR for _, events in poll.poll(0))
+        # a pipe's reader gone: POLLERR; a socket's: POLLHUP
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poll.poll(0))
     except (AttributeError, OSError, ValueError):  # no real stdout (a test runner)
         return False
 

@@ -556,7 +556,7 @@ def warn_empty_splits(plans: list[ShardPlan], cfg: BuildConfig, rows: dict[str, 
     said = []
     for split, fraction in zip(SPLITS, cfg.splits, strict=True):
         needed = "; `lutkit train` needs val pairs" if split == "val" else ""
-        if not photos[split] and total and listed == total:
+        if not photos[split] and total and listed == total and fraction > 0:
             said.append(
                 f"no photo in the {split} split: the manifest's 'split' column puts none "
                 f"of the {total} photo(s) there{needed}"

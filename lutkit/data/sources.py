@@ -163,10 +163,13 @@ def discover(
         if sha in images:
             first = images[sha]
             why = "listed twice" if name == first.name else f"duplicate of {first.name}"
-            if split and first.split and split != first.split:  # two rows of a manifest
+            if split != first.split:  # two rows of a manifest that disagree
+                there = f"split {first.split}" if first.split else "no split"
+                kept = first.split or "a split drawn by hash"
                 why += (
-                    f" (the manifest gives it split {first.split} there, {split} here: "
-                    f"{first.split} kept)"
+                    f" (the manifest gives it {there} there, split {split} here: {kept} kept)"
+                    if split
+                    else f" (the manifest gives it {there} there, no split here: {kept} kept)"
                 )
             rejected.append(Rejected(name, why))
             continue

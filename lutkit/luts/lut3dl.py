@@ -57,7 +57,8 @@ def read_3dl(path: str | os.PathLike[str]) -> LUT3D:
     mesh_bits: int | None = None  # a Lustre header's output bits
     mesh_line = 0
     rows: list[list[int]] = []
-    first_row = last_row = 0
+    row_lines: list[int] = []  # the line of each row
+    first_row = 0
     for lineno, raw in enumerate(text.splitlines(), start=1):
         words = raw.split()
         if not words or words[0].startswith("#"):
@@ -80,7 +81,8 @@ def read_3dl(path: str | os.PathLike[str]) -> LUT3D:
                 )
             shaper, shaper_line = values, lineno
         elif len(values) == 3:
-            first_row, last_row = first_row or lineno, lineno
+            first_row = first_row or lineno
+            row_lines.append(lineno)
             rows.append(values)
         else:
             raise FormatError(
@@ -89,14 +91,15 @@ def read_3dl(path: str | os.PathLike[str]) -> LUT3D:
     if not rows:
         raise FormatError("no R G B table lines", path=path)
     size = round(len(rows) ** (1 / 3))
-    if (size**3 != len(rows) or size < 2) and shaper is not None and len(shaper) >= 2:
-        n = len(shaper)  # the lattice's side; a truncated file's line is its last
+    if shaper is not None and len(shaper) >= 2 and len(rows) != len(shaper) ** 3:
+        n = len(shaper)  # the lattice's side
         short = len(rows) < n**3
         raise FormatError(
             f"{len(rows)} table lines, where the shaper line (line {shaper_line}) gives a "
             f"{n}^3 lattice of {n**3}" + (": the file is cut short" if short else ""),
             path=path,
-            line=last_row,
+            # cut short: its last line; too long: the first line too many
+            line=row_lines[-1] if short else row_lines[n**3],
         )
     if size**3 != len(rows) or size < 2:
         raise FormatError(
@@ -113,7 +116,7 @@ def read_3dl(path: str | os.PathLike[str]) -> LUT3D:
             line=first_row,
         )
     if shaper is not None:
-        _check_shaper(shaper, path, shaper_line, size)
+        _check_shaper(shaper, path, shaper_line)
     if mesh_bits is not None:
         if mesh_bits not in (8, 10, 12, 14, 16) or largest > 2**mesh_bits - 1:
             raise FormatError(
@@ -131,7 +134,7 @@ def read_3dl(path: str | os.PathLike[str]) -> LUT3D:
     return LUT3D(values, None, path.stem)
 
 
-def _check_shaper(shaper: list[int], path: Path, line: int, size: int) -> None:
+def _check_shaper(shaper: list[int], path: Path, line: int) -> None:
     largest = max(shaper)
     if largest < _LOWEST_PLAUSIBLE_MAX:
         raise FormatError(f"shaper values up to {largest} are too small", path=path, line=line)
@@ -144,12 +147,6 @@ def _check_shaper(shaper: list[int], path: Path, line: int, size: int) -> None:
             path=path,
             line=line,
             hint="convert the file with OpenColorIO's ociobakelut to .cube",
-        )
-    if len(shaper) != size:
-        raise FormatError(
-            f"the shaper has {len(shaper)} entries, the table {size} per side",
-            path=path,
-            line=line,
         )
 
 

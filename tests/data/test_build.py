@@ -378,20 +378,27 @@ def test_manifest_rows_of_one_photo_in_two_splits(tmp_path):
 
     src = make_sources(tmp_path / "src", bad=False)
     shutil.copy(src / "chelsea.png", src / "copy.png")
+    shutil.copy(src / "astronaut.jpg", src / "copy.jpg")
     (src / "list.csv").write_text(
         "path,split\nchelsea.png,val\nchelsea.png,test\ncopy.png,train\nastronaut.jpg,\n"
+        "copy.jpg,test\n"
     )
     result = build(src / "list.csv", tmp_path / "ds", variants=1, ground_truth=False)
     assert {r["source"]: r["split"] for r in _rows(tmp_path / "ds")}["chelsea.png"] == "val"
     assert [(r.path, r.reason) for r in result.rejected] == [
         (
             "chelsea.png",
-            "listed twice (the manifest gives it split val there, test here: val kept)",
+            "listed twice (the manifest gives it split val there, split test here: val kept)",
         ),
         (
             "copy.png",
-            "duplicate of chelsea.png (the manifest gives it split val there, train here: "
-            "val kept)",
+            "duplicate of chelsea.png (the manifest gives it split val there, split train "
+            "here: val kept)",
+        ),
+        (
+            "copy.jpg",
+            "duplicate of astronaut.jpg (the manifest gives it no split there, split test "
+            "here: a split drawn by hash kept)",
         ),
     ]
 

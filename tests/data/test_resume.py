@@ -92,10 +92,12 @@ def test_kill_and_resume_equals_an_uninterrupted_build(tmp_path, group):
         else:
             os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        _wait_until_unlocked(out)
-        if not group:  # were the workers to outlive it: leave no orphans behind
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+        try:
+            _wait_until_unlocked(out)
+        finally:
+            if not group:  # were the workers to outlive it: leave no orphans behind
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
     assert seen, proc.stderr.read().decode()
     assert not (out / "dataset.json").exists(), "the build finished before it was killed"
     for command in ("info", "verify"):  # a reader of the unfinished build is told what to do

@@ -133,6 +133,17 @@ def test_3dl_errors_name_file_and_line(tmp_path):
         f"{shaped}:{len(lines) - 40}: {125 - 40} table lines, where the shaper line (line 2) "
         "gives a 5^3 lattice of 125: the file is cut short"
     )
+    # Cut to a cube of another size, or one line too many: the same rule.
+    shaped.write_text("\n".join(lines[: 2 + 64]) + "\n")
+    with pytest.raises(FormatError, match=r"3dl:66: 64 table lines, where the shaper .* cut short"):
+        read_lut(shaped)
+    shaped.write_text("\n".join([*lines, "0 0 0"]) + "\n")
+    with pytest.raises(FormatError) as err:
+        read_lut(shaped)
+    assert str(err.value) == (
+        f"{shaped}:{len(lines) + 1}: 126 table lines, where the shaper line (line 2) "
+        "gives a 5^3 lattice of 125"
+    )
     spi = tmp_path / "bad.spi3d"
     spi.write_text("SPILUT 1.0\n3 3\n2 2 2\n0 0 0 0 0 0\n")
     with pytest.raises(FormatError) as err:

@@ -90,6 +90,7 @@ def test_ctrl_c_stops_a_ray_run_that_resumes(tiny_dataset, tmp_path):
     import signal
     import subprocess
     import sys
+    import threading
 
     ds, vae = tiny_dataset
     args = [sys.executable, "-c", "from lutkit.cli import main; main()", "train"]
@@ -105,6 +106,8 @@ def test_ctrl_c_stops_a_ray_run_that_resumes(tiny_dataset, tmp_path):
         # inherits that: give it Ctrl-C's default, as a terminal's foreground job has.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
+    watchdog = threading.Timer(300, proc.kill)  # a hung run fails the test, not CI
+    watchdog.start()
     try:
         lines = []
         for line in proc.stdout:  # the driver prints rank 0's lines as they come
@@ -114,6 +117,7 @@ def test_ctrl_c_stops_a_ray_run_that_resumes(tiny_dataset, tmp_path):
                 break
         out, err = proc.communicate(timeout=120)
     finally:
+        watchdog.cancel()
         proc.kill()
     assert proc.returncode == 130, err
     assert err.splitlines()[-1] == "Interrupted."
