@@ -90,7 +90,9 @@ class ImageData:
     profile to write with the pixels. ``dpi``: the file's resolution (x, y) in dots per
     inch, or None; written back where the output format carries one. ``comment``: a
     JPEG's comment (its COM segment; of several, the last, as Pillow reads them), or
-    None; other formats have none here, and only a JPEG output gets it back.
+    None; other formats have none here, and only a JPEG output gets it back. ``grey``:
+    the file is greyscale (one colour channel, ``pixels`` its three copies); an output
+    whose pixels are still grey is written greyscale too (:func:`save_image`).
     """
 
     pixels: np.ndarray
@@ -103,6 +105,7 @@ class ImageData:
     info: dict = field(default_factory=dict)
     dpi: tuple[float, float] | None = None
     comment: bytes | None = None
+    grey: bool = False  # the file has one colour channel (a greyscale scan)
 
     @property
     def output_icc(self) -> bytes | None:
@@ -344,6 +347,7 @@ def load_image(
         if exif_obj:
             exif_obj[0x0112] = 1
             exif = exif_obj.tobytes()
+    grey = arr.shape[2] in (1, 2) or src_mode in ("1", "L", "LA", "La")
     rgb, alpha = _split(arr)
     icc_converted = False
     if icc is not None:
@@ -367,6 +371,7 @@ def load_image(
         format=fmt,
         dpi=dpi,
         comment=comment,
+        grey=grey,
     )
 
 
@@ -545,6 +550,7 @@ def save_image(
     compression: str | None = None,
     dpi: tuple[float, float] | None = None,
     comment: bytes | None = None,
+    grey: bool = False,
 ) -> Path:
     """Write (H, W, 3) pixels to ``path`` atomically; the format follows the extension.
 
@@ -555,7 +561,9 @@ def save_image(
     ignore it. ``dpi`` (x, y) is written into JPEG, PNG, TIFF and BMP files (not into
     16-bit LZW or PackBits TIFFs without a profile: the codec wins there); WebP files get
     none. ``comment`` is written into JPEG files only (a COM segment); other formats
-    ignore it.
+    ignore it. ``grey`` (a greyscale source): pixels that are all grey are written with
+    one colour channel, as the source was (not into WebP, nor a 16-bit file with alpha,
+    which OpenCV cannot write greyscale: those stay RGB).
     """
     path = Path(path)
     ext = check_save_path(path)
@@ -583,6 +591,14 @@ def save_image(
             path=path,
             hint=f"use one of {', '.join(allowed)}",
         )
+    if (
+        grey
+        and ext != ".webp"
+        and not (dtype == np.uint16 and a is not None)
+        and np.array_equal(data[..., 0], data[..., 1])
+        and np.array_equal(data[..., 1], data[..., 2])
+    ):
+        data = np.ascontiguousarray(data[..., :1])  # (H, W, 1): the writers' grey
     try:
         with atomic_output(path) as tmp:
             if dtype == np.uint16:
@@ -624,7 +640,10 @@ def _save_8bit(
 ) -> None:
     from PIL import Image
 
-    im = Image.fromarray(np.ascontiguousarray(data), "RGB")
+    if data.shape[2] == 1:
+        im = Image.fromarray(np.ascontiguousarray(data[..., 0]), "L")
+    else:
+        im = Image.fromarray(np.ascontiguousarray(data), "RGB")
     if alpha is not None and ext in (".png", ".tif", ".tiff", ".webp"):
         im.putalpha(Image.fromarray(np.ascontiguousarray(alpha), "L"))
     fmt = {
@@ -674,7 +693,7 @@ def _save_16bit(
     if ext != ".png" and (icc or ((dpi or text) and keeps_codec)):
         _save_16bit_tiff_with_tifffile(tmp, data, alpha, icc, compression, dpi, text)
         return
-    bgr = data[:, :, ::-1]
+    bgr = data[:, :, ::-1]  # a grey (H, W, 1) stays as it is
     if alpha is not None:
         bgr = np.concatenate([bgr, alpha[:, :, None]], axis=2)
     params = []
@@ -704,14 +723,17 @@ def _save_16bit_tiff_with_tifffile(
     deflate: lossless, and the profile is kept, which matters more than the codec."""
     import tifffile
 
+    grey = data.shape[2] == 1  # (never with alpha: save_image keeps that RGB)
     rgb = data if alpha is None else np.concatenate([data, alpha[:, :, None]], axis=2)
+    if grey:
+        rgb = rgb[..., 0]
     codec = None if compression == "raw" else "adobe_deflate"
     if compression == "tiff_deflate":
         codec = "deflate"
     tifffile.imwrite(
         tmp,
         np.ascontiguousarray(rgb),
-        photometric="rgb",
+        photometric="minisblack" if grey else "rgb",
         compression=codec,
         iccprofile=icc,
         extrasamples=["unassalpha"] if alpha is not None else None,

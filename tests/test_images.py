@@ -70,6 +70,43 @@ def test_16_bit_grayscale(tmp_path):
     assert data.pixels.dtype == np.uint16 and np.array_equal(data.pixels[..., 1], g)
 
 
+@pytest.mark.parametrize("ext", [".png", ".jpg", ".tif", ".bmp"])
+@pytest.mark.parametrize("kind", ["L", "LA", "I;16"])
+def test_a_greyscale_file_is_written_greyscale_while_its_pixels_stay_grey(
+    tmp_path, photo, ext, kind
+):
+    """`lut apply` and `fix` write through write_image_data: a greyscale scan whose
+    pixels are still grey (a neutral edit, or fix leaving it as it is) comes back
+    greyscale, with its bit depth and alpha; one that took a colour becomes RGB."""
+    from lutkit.luts.files import write_image_data
+
+    grey = np.asarray(Image.fromarray(photo).convert("L"))
+    if kind == "LA":
+        Image.merge("LA", [Image.fromarray(grey), Image.fromarray(255 - grey)]).save(
+            tmp_path / "src.png"
+        )
+    elif kind == "I;16":
+        Image.fromarray(grey.astype(np.uint16) * 257 + 1).save(tmp_path / "src.png")
+    else:
+        Image.fromarray(grey, "L").save(tmp_path / "src.png")
+    data = load_image(tmp_path / "src.png", keep_alpha=True)
+    assert data.grey
+    out = write_image_data(tmp_path / f"out{ext}", data.with_pixels(data.pixels), 95)
+    deep = kind == "I;16" and ext in (".png", ".tif")
+    alpha = kind == "LA" and ext in (".png", ".tif")
+    want = {True: "I;16", False: "LA" if alpha else "L"}[deep]
+    with Image.open(out) as im:
+        assert im.mode == want
+    back = load_image(out, keep_alpha=True)
+    if ext != ".jpg" and (deep or kind != "I;16"):  # lossless, at the same depth
+        assert np.array_equal(back.pixels, data.pixels)
+    assert alpha == (back.alpha is not None)
+    tinted = data.pixels.copy()
+    tinted[0, 0] = (np.iinfo(tinted.dtype).max, 0, 0)  # one red pixel
+    with Image.open(write_image_data(tmp_path / f"c{ext}", data.with_pixels(tinted), 95)) as im:
+        assert im.mode in ("RGB", "RGBA")  # (a 16-bit RGB file opens as RGB in Pillow)
+
+
 ADOBE = Path(__file__).parent / "resources" / "icc" / "compatibleWithAdobeRGB1998.icc"
 
 

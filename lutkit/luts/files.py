@@ -208,4 +208,5 @@ def write_image_data(dst: Path, data: ImageData, quality: int, tiff: str | None 
         compression=tiff if is_tiff else None,
         dpi=data.dpi,
         comment=data.comment,
+        grey=data.grey,
     )

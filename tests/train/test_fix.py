@@ -290,6 +290,7 @@ def test_a_greyscale_photo_is_left_as_it_is(run, tmp_path, photo):
     ]
     out = load_image(tmp_path / "out.png").pixels
     assert np.array_equal(out, np.repeat(grey[..., None], 3, axis=2))
+    assert Image.open(tmp_path / "out.png").mode == "L"  # greyscale in, greyscale out
     assert read_lut(tmp_path / "bw.cube").title.endswith("no colour cast, left as it is)")
     # One coloured pixel is enough for the model to run.
     colour = np.repeat(grey[..., None], 3, axis=2)
