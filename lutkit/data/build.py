@@ -613,6 +613,9 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
+_CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
+
+
 def _worker_init(parent: int) -> None:
     # Each worker is one process on one core: no nested kernel threads. (Not OpenCV's:
     # cv2.setNumThreads in a forked worker deadlocks on the pool the parent started.)
@@ -657,7 +660,7 @@ def _run_local(maker, todo, out, workers, tick) -> dict[str, ShardDone]:
 
     # fork, whatever the platform's default (Python 3.14's is forkserver): a worker is a
     # child of the build, which _die_with_parent checks, and starts with its state.
-    fork = multiprocessing.get_context("fork")
+    fork = multiprocessing.get_context("fork") if _CAN_FORK else None  # (not on Windows)
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=fork, initializer=_worker_init, initargs=(os.getpid(),)
     ) as pool:

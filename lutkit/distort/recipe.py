@@ -324,7 +324,10 @@ def _step(
         sub = load_recipe(target_path, seen)
         texts.append(sub.text)
         if target.endswith(".toml"):  # a path from this file's folder
-            rel = None if Path(target).is_absolute() else Path(target).as_posix()
+            parts = Path(target).parts
+            # "sub/../b.toml" walks through sub/, which a layout of files may not have
+            through = any(a != ".." and b == ".." for a, b in zip(parts, parts[1:], strict=False))
+            rel = None if Path(target).is_absolute() or through else Path(target).as_posix()
         else:  # a name: a sibling file, else the library's (written out: a sibling)
             rel = f"{target}.toml" if len(Path(target).parts) == 1 else None
         files.add(rel, sub)

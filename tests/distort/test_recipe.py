@@ -91,9 +91,13 @@ def test_a_recipes_files_written_out_load_as_the_same_recipe(tmp_path):
     write(src, "film", gamma)
     clash = write(src, "clash", '[[stage]]\ninclude = "film"\n[[stage]]\ninclude = "default"\n')
     assert load_recipe(clash).files is None
-    # An include by an absolute path has no place in a layout either.
+    # An include by an absolute path has no place in a layout either, nor one that walks
+    # through a folder the layout may not have.
     far = write(src, "far", f'[[stage]]\ninclude = "{src / "sub" / "inner.toml"}"\n')
     assert load_recipe(far).files is None
+    (src / "empty").mkdir()
+    around = write(src, "around", '[[stage]]\ninclude = "empty/../sub/inner.toml"\n')
+    assert load_recipe(around).files is None
 
 
 def test_probability_zero_never_draws(tmp_path):
