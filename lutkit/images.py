@@ -44,7 +44,8 @@ COMPARE_SUFFIX = "-compare.jpg"  # `fix --compare`'s before/after sheet beside i
 def images_in(folder: Path, exclude: Path | None = None) -> list[Path]:
     """The image files inside ``folder`` (recursively, sorted), leaving out hidden files,
     those inside ``exclude`` (a resolved path) and the before/after sheets ``fix
-    --compare`` wrote beside the photos they show (:func:`is_compare_sheet`)."""
+    --compare`` wrote beside the photos they show: ``STEM-compare.jpg`` beside an image
+    ``STEM.*``, or ``NAME-compare.jpg`` beside ``NAME``."""
     found = [
         f
         for f in Path(folder).rglob("*")
@@ -54,17 +55,23 @@ def images_in(folder: Path, exclude: Path | None = None) -> list[Path]:
         and not (exclude is not None and f.resolve().is_relative_to(exclude))
     ]
     beside = {(f.parent, f.name) for f in found} | {(f.parent, f.stem) for f in found}
-    return sorted(f for f in found if not is_compare_sheet(f, beside))
+    return sorted(f for f in found if not _is_compare_sheet(f, beside))
 
 
-def is_compare_sheet(path: Path, beside: set[tuple[Path, str]]) -> bool:
-    """Whether ``path`` is the before/after sheet of a photo beside it: ``STEM-compare.jpg``
-    beside an image ``STEM.*``, or ``NAME-compare.jpg`` beside ``NAME`` (the names
-    ``fix --compare`` writes). ``beside``: (folder, name) and (folder, stem) of the
-    images found."""
+def _is_compare_sheet(path: Path, beside: set[tuple[Path, str]]) -> bool:
+    """``beside``: (folder, name) and (folder, stem) of the images found."""
     if not path.name.endswith(COMPARE_SUFFIX):
         return False
     return (path.parent, path.name[: -len(COMPARE_SUFFIX)]) in beside
+
+
+def is_greyscale(pixels: np.ndarray) -> bool:
+    """Whether every pixel of (H, W, 3) ``pixels`` is grey (its three channels equal):
+    a black-and-white scan, as a greyscale file or as RGB."""
+    return bool(
+        np.array_equal(pixels[..., 0], pixels[..., 1])
+        and np.array_equal(pixels[..., 1], pixels[..., 2])
+    )
 
 
 def max_pixels() -> int:
@@ -595,8 +602,7 @@ def save_image(
         grey
         and ext != ".webp"
         and not (dtype == np.uint16 and a is not None)
-        and np.array_equal(data[..., 0], data[..., 1])
-        and np.array_equal(data[..., 1], data[..., 2])
+        and is_greyscale(data)
     ):
         data = np.ascontiguousarray(data[..., :1])  # (H, W, 1): the writers' grey
     try:

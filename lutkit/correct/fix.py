@@ -25,6 +25,7 @@ from lutkit.images import (
     COMPARE_SUFFIX,
     ImageData,
     check_save_path,
+    is_greyscale,
     load_image,
     stopped_batch,
     to_float,
@@ -43,15 +44,6 @@ CONVERGED = 0.5 / 255
 
 
 GREYSCALE_TITLE = "lutkit fix (a greyscale photo: no colour cast, left as it is)"
-
-
-def is_greyscale(pixels: np.ndarray) -> bool:
-    """Whether every pixel of (H, W, 3) ``pixels`` is grey (its three channels equal):
-    a black-and-white scan, as a greyscale file or as RGB."""
-    return bool(
-        np.array_equal(pixels[..., 0], pixels[..., 1])
-        and np.array_equal(pixels[..., 1], pixels[..., 2])
-    )
 
 
 @dataclass

@@ -509,7 +509,8 @@ def build_dataset(
             if stale.name not in expected:
                 stale.unlink()  # from an earlier plan (e.g. before photos were added)
         todo = [p for p in plans if shard_plan_hash(shard_file(out, p.name)) != p.plan_hash]
-        damaged = _damaged_shards(out, [p for p in plans if p not in todo])
+        building = {p.name for p in todo}
+        damaged = _damaged_shards(out, [p for p in plans if p.name not in building])
         for name in sorted(damaged):
             if log is not None:
                 log(

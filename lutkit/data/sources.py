@@ -165,12 +165,9 @@ def discover(
             why = "listed twice" if name == first.name else f"duplicate of {first.name}"
             if split != first.split:  # two rows of a manifest that disagree
                 there = f"split {first.split}" if first.split else "no split"
+                here = f"split {split}" if split else "no split"
                 kept = first.split or "a split drawn by hash"
-                why += (
-                    f" (the manifest gives it {there} there, split {split} here: {kept} kept)"
-                    if split
-                    else f" (the manifest gives it {there} there, no split here: {kept} kept)"
-                )
+                why += f" (the manifest gives it {there} there, {here} here: {kept} kept)"
             rejected.append(Rejected(name, why))
             continue
         images[sha] = SourceImage(path, name, sha, split)

@@ -38,7 +38,7 @@ def expand_images(
     ``output``: where the command writes. Inside a given folder, that file or folder is
     skipped, so ``-o photos/graded/`` on ``photos/`` does not take a rerun's own outputs
     as inputs; so are the before/after sheets ``fix --compare`` wrote beside the photos
-    they show (:func:`lutkit.images.is_compare_sheet`)."""
+    they show (:func:`lutkit.images.images_in`)."""
     skip = Path(output).resolve() if output is not None else None
     out: list[Path] = []
     for item in inputs:

@@ -205,9 +205,7 @@ def train_on_ray(
         from ray.util.queue import Queue
 
         lines = Queue(actor_options={"num_cpus": 0})
-        relay = threading.Thread(
-            target=_relay, args=(lines, log or (lambda _line: None), stop), daemon=True
-        )
+        relay = threading.Thread(target=_relay, args=(lines, log or _drop, stop), daemon=True)
         relay.start()
         gpus = int(ray.cluster_resources().get("GPU", 0))
         if use_gpu is None:
