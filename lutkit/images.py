@@ -12,8 +12,9 @@ pixels stay in the file's own encoding and the profile is kept to be written bac
 ``lutkit lut apply``, ``distort`` and ``fix`` do; Hald images are data and are never
 converted), grayscale / palette / CMYK are converted to RGB, alpha is dropped or kept on
 request, and images over a pixel-count limit are refused before they are decoded. A
-profile that littleCMS cannot read, or that is not an RGB profile, is never written
-back; converting through one is an error (:class:`ImageError`).
+profile that littleCMS cannot read, or that is neither an RGB profile nor, on a
+greyscale file, a GRAY one, is never written back; converting through one is an error
+(:class:`ImageError`).
 ``save_image`` writes 8- or 16-bit PNG/TIFF and 8-bit JPEG, with EXIF and ICC (and a
 JPEG's comment), to a temporary name that is renamed when complete.
 """
@@ -93,8 +94,8 @@ class ImageData:
     conversion. ``alpha``: (H, W) of the same dtype, or None. ``exif``: EXIF bytes with
     orientation reset to 1, or None. ``icc``: the original embedded profile, or None.
     ``icc_converted``: the profile no longer describes ``pixels`` (they were converted
-    to sRGB, or the profile is unreadable or not an RGB profile); ``output_icc`` is the
-    profile to write with the pixels. ``dpi``: the file's resolution (x, y) in dots per
+    to sRGB, or the profile is unreadable, or neither an RGB profile nor, on a greyscale
+    file, a GRAY one); ``output_icc`` is the profile to write with the pixels. ``dpi``: the file's resolution (x, y) in dots per
     inch, or None; written back where the output format carries one. ``comment``: a
     JPEG's comment (its COM segment; of several, the last, as Pillow reads them), or
     None; other formats have none here, and only a JPEG output gets it back. ``grey``:
@@ -354,16 +355,18 @@ def load_image(
         if exif_obj:
             exif_obj[0x0112] = 1
             exif = exif_obj.tobytes()
-    grey = arr.shape[2] in (1, 2) or src_mode in ("1", "L", "LA", "La")
+    grey = arr.shape[2] in (1, 2) or src_mode in _GREY_MODES
     rgb, alpha = _split(arr)
     icc_converted = False
     if icc is not None:
         if deep and through_icc:
             rgb = _icc_to_srgb_deep(rgb, icc, path)
         rgb_source = deep or src_mode in ("RGB", "RGBA", "RGBX", "P", "PA")
-        # Converted, or a profile that cannot describe these RGB pixels: not written back.
+        space = icc_colour_space(icc)
+        # Converted, or a profile that cannot describe these pixels (an RGB profile on
+        # RGB pixels, a GRAY one on a greyscale file's): not written back.
         icc_converted = (through_icc and not _icc_is_srgb(icc)) or not (
-            rgb_source and icc_colour_space(icc) == "RGB"
+            (rgb_source and space == "RGB") or (grey and space == "GRAY")
         )
     if apply_orientation and orientation != 1:
         rgb = orient(rgb, orientation)
@@ -380,6 +383,10 @@ def load_image(
         comment=comment,
         grey=grey,
     )
+
+
+# Pillow's modes of a greyscale file (one colour channel, maybe alpha)
+_GREY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 
 
 def _dpi(value: object) -> tuple[float, float] | None:
@@ -437,11 +444,10 @@ def _pil_to_array(im, icc: bytes | None, path: Path) -> np.ndarray:
         warnings.simplefilter("ignore")
         im.load()
     mode = im.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
-        return np.asarray(im, dtype=np.uint16)[:, :, None].copy()
-    if mode == "I":
-        a = np.asarray(im, dtype=np.int64)
-        return np.clip(a, 0, 65535).astype(np.uint16)[:, :, None]
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        a = np.asarray(im, dtype=np.int64 if mode == "I" else np.uint16)
+        a = np.clip(a, 0, 65535).astype(np.uint16)[:, :, None]
+        return a if icc is None or _icc_is_srgb(icc) else _icc_grey16_to_srgb(a, icc, path)
     if mode == "F":
         return np.asarray(im, dtype=np.float32)[:, :, None].copy()
     if mode == "1":
@@ -460,6 +466,8 @@ def _pil_to_array(im, icc: bytes | None, path: Path) -> np.ndarray:
     if icc is not None and not _icc_is_srgb(icc):
         alpha = im.getchannel("A") if im.mode == "RGBA" else None
         base = im.convert("RGB") if im.mode == "RGBA" else im
+        if mode in ("LA", "La") and icc_colour_space(icc) == "GRAY":
+            base = base.getchannel("R")  # grey with alpha: its grey through the profile
         base = _icc_transform(base, icc, "RGB", path)  # a GRAY profile too: grey to sRGB
         if alpha is not None:
             base = base.convert("RGB")
@@ -521,6 +529,18 @@ def _icc_to_srgb_deep(rgb: np.ndarray, icc: bytes, path: Path) -> np.ndarray:
     return apply_lut(LUT3D(table), rgb, interp="tetrahedral")
 
 
+def _icc_grey16_to_srgb(grey: np.ndarray, icc: bytes, path: Path) -> np.ndarray:
+    """A GRAY profile -> sRGB for 16-bit grey (H, W, 1): Pillow's CMS is 8-bit, so the
+    transform is sampled at the 256 exact 8-bit greys and interpolated between them."""
+    from PIL import Image
+
+    ramp = Image.fromarray(np.arange(256, dtype=np.uint8).reshape(1, 256), "L")
+    table = np.asarray(_icc_transform(ramp, icc, "RGB", path), np.float32).reshape(256, 3)
+    x = grey[:, :, 0].astype(np.float32) / 257.0
+    out = np.stack([np.interp(x, np.arange(256), table[:, c]) for c in range(3)], axis=2)
+    return np.rint(out * 257.0).astype(np.uint16)
+
+
 def read_image(
     path: str | os.PathLike[str], *, convert_icc: bool = True, max_pixels_: int | None = None
 ) -> np.ndarray:
@@ -570,7 +590,8 @@ def save_image(
     none. ``comment`` is written into JPEG files only (a COM segment); other formats
     ignore it. ``grey`` (a greyscale source): pixels that are all grey are written with
     one colour channel, as the source was (not into WebP, nor a 16-bit file with alpha,
-    which OpenCV cannot write greyscale: those stay RGB).
+    which OpenCV cannot write greyscale: those stay RGB). A GRAY ``icc`` goes with
+    pixels written greyscale; with RGB ones it is left out, with a warning.
     """
     path = Path(path)
     ext = check_save_path(path)
@@ -605,6 +626,15 @@ def save_image(
         and is_greyscale(data)
     ):
         data = np.ascontiguousarray(data[..., :1])  # (H, W, 1): the writers' grey
+    if icc and data.shape[2] != 1 and icc_colour_space(icc) == "GRAY":
+        warnings.warn(
+            f"{path}: written as RGB without the greyscale input's GRAY profile, which "
+            "cannot describe colour pixels (its tones are not converted: --to-srgb "
+            "converts them first)",
+            LutkitWarning,
+            stacklevel=2,
+        )
+        icc = None
     try:
         with atomic_output(path) as tmp:
             if dtype == np.uint16:

@@ -412,3 +412,55 @@ def test_a_gray_profile_converts_to_srgb(tmp_path, photo):
     assert got.shape == (*gray.shape, 3)
     assert np.array_equal(got, np.asarray(want))
     assert np.abs(got[..., 0].astype(int) - got[..., 2]).max() <= 2  # still grey
+
+
+def test_a_gray_profile_converts_with_alpha_and_at_16_bit(tmp_path, photo):
+    """Grey with alpha (LA) and 16-bit grey go through their GRAY profile too, as 8-bit
+    L does (LA used to fail as "a GRAY profile on RGB pixels"; 16-bit grey was left
+    unconverted and lost its profile). The 16-bit transform samples the 8-bit one at
+    the 256 greys: at those values the two agree exactly."""
+    icc = _gray_profile(1.0)
+    gray = np.asarray(Image.fromarray(photo).convert("L"))
+    alpha = np.full_like(gray, 180)
+    Image.fromarray(gray, "L").save(tmp_path / "l.png", icc_profile=icc)
+    Image.fromarray(np.dstack([gray, alpha]), "LA").save(tmp_path / "la.png", icc_profile=icc)
+    Image.fromarray(gray.astype(np.uint16) * 257).save(tmp_path / "g16.png", icc_profile=icc)
+    want = load_image(tmp_path / "l.png").pixels
+    assert not np.array_equal(want[..., 0], gray)  # the gamma-1.0 profile did something
+    la = load_image(tmp_path / "la.png", keep_alpha=True)
+    assert np.array_equal(la.pixels, want) and np.array_equal(la.alpha, alpha)
+    g16 = load_image(tmp_path / "g16.png")
+    assert g16.pixels.dtype == np.uint16 and g16.grey
+    assert np.array_equal(g16.pixels, want.astype(np.uint16) * 257)
+    for name in ("la.png", "g16.png"):
+        assert load_image(tmp_path / name).output_icc is None  # converted: not written back
+
+
+@pytest.mark.parametrize(
+    "name, depth", [("s.png", 8), ("s.jpg", 8), ("s.tif", 8), ("s.png", 16), ("s.tif", 16)]
+)
+def test_a_greyscale_file_keeps_its_gray_profile(tmp_path, photo, name, depth):
+    """Without conversion a grey scan's pixels stay in its GRAY profile's encoding, so the
+    profile goes with them into a greyscale output (it used to be dropped, and a "Gray
+    Gamma 1.0" scan changed tone in a colour-managed viewer). An output that gained a
+    colour cannot carry a GRAY profile: it is written RGB without one, with a warning."""
+    from lutkit.errors import LutkitWarning
+    from lutkit.luts.files import write_image_data
+
+    icc = _gray_profile(1.0)
+    gray = np.asarray(Image.fromarray(photo).convert("L"))
+    pixels = gray if depth == 8 else gray.astype(np.uint16) * 257
+    Image.fromarray(pixels).save(tmp_path / "in.png", icc_profile=icc)
+    data = load_image(tmp_path / "in.png", keep_alpha=True, convert_icc=False)
+    assert data.output_icc == icc and data.grey
+    write_image_data(tmp_path / name, data.with_pixels(data.pixels), 95)
+    with Image.open(tmp_path / name) as im:
+        assert im.info.get("icc_profile") == icc
+        assert len(im.getbands()) == 1
+    tinted = data.pixels.copy()
+    tinted[..., 0] = tinted[..., 0] // 2
+    with pytest.warns(LutkitWarning, match="GRAY profile, which cannot describe colour"):
+        write_image_data(tmp_path / f"rgb-{name}", data.with_pixels(tinted), 95)
+    with Image.open(tmp_path / f"rgb-{name}") as im:
+        assert im.info.get("icc_profile") is None
+        assert im.getbands() == ("R", "G", "B")
