@@ -77,10 +77,22 @@ class LutkitGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
+    def __call__(self, *args, **kwargs):
+        # The program itself (the console script), not a test's CliRunner, which calls
+        # main(): only then may the command's end change how this process takes Ctrl-C.
+        self._program = True
+        return self.main(*args, **kwargs)
+
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
             with _terminate_as_exception(), _warnings_as_lines():
-                return super().invoke(ctx)
+                done = super().invoke(ctx)
+            if getattr(self, "_program", False) and _in_main_thread():
+                # Every output is written and said: a Ctrl-C from now on has nothing to
+                # stop, and would only turn the exit status into 130 (or click's
+                # "Aborted!") while the interpreter shuts down.
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+            return done
         except LutkitError as exc:
             raise click.ClickException(str(exc)) from None
         except click.BadParameter as exc:
@@ -113,6 +125,10 @@ class LutkitGroup(click.Group):
         except OSError as exc:
             where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
             raise click.ClickException(f"{where}{exc.strerror or exc}") from None
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 def _stdout_gone() -> bool:
@@ -167,7 +183,7 @@ def _terminate_as_exception() -> Iterator[None]:
         signal.signal(signum, signal.SIG_DFL)
         raise Terminated
 
-    if threading.current_thread() is not threading.main_thread():
+    if not _in_main_thread():
         yield
         return
     previous = signal.signal(signal.SIGTERM, handler)

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -260,3 +261,28 @@ def test_a_reader_that_closes_the_pipe_ends_lutkit_quietly(tmp_path):
     proc.stdout.close()  # before lutkit has written a byte
     err = proc.stderr.read().decode()
     assert (proc.wait(TIMEOUT_S), err) == (141, "")
+
+
+def test_ctrl_c_after_a_command_has_finished_changes_nothing(tmp_path):
+    """Once a command has written and said everything, a Ctrl-C (in the instant before
+    the process ends) has nothing to stop: the program ignores it from then on, rather
+    than ending 130 or with click's "Aborted!" after the work is done. A test's
+    in-process CliRunner (which calls main(), not the program) keeps its handler."""
+    code = (
+        "import signal, sys\n"
+        "from lutkit.cli import main\n"
+        "main(['lut', 'info', 'sodium-orange'], standalone_mode=False)\n"
+        "sys.stderr.write(str(signal.getsignal(signal.SIGINT) is signal.SIG_IGN))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=TIMEOUT_S,
+    )  # fmt: skip
+    assert (proc.returncode, proc.stderr) == (0, "True")
+    from click.testing import CliRunner
+
+    from lutkit.cli import main
+
+    before = signal.getsignal(signal.SIGINT)
+    assert CliRunner().invoke(main, ["lut", "info", "sodium-orange"]).exit_code == 0
+    assert signal.getsignal(signal.SIGINT) is before
