@@ -102,10 +102,16 @@ def start_ray(ray, address: str | None, workers: int) -> bool:
         "logging_level": logging.WARNING,
         "runtime_env": {"env_vars": _worker_env()},
     }
+    # A local Ray turns on token authentication (the safe default) and says so at every
+    # start: a notice about Ray, not about the job, so it is not shown for a Ray that
+    # lutkit starts for itself. Joining a cluster shows what Ray has to say.
+    notice = logging.getLogger("ray._private.authentication.authentication_token_setup")
+    quiet = notice.level
     if address:
         kwargs["address"] = address
     else:
         kwargs.update(num_cpus=max(1, workers), include_dashboard=False)
+        notice.setLevel(logging.ERROR)
     try:
         ray.init(**kwargs)
     except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
@@ -114,6 +120,8 @@ def start_ray(ray, address: str | None, workers: int) -> bool:
             f"cannot start or reach {where}: {exc}",
             hint="check --ray-address, or leave it out for a local Ray",
         ) from None
+    finally:
+        notice.setLevel(quiet)
     return True
 
 

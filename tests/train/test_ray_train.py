@@ -121,6 +121,7 @@ def test_ctrl_c_stops_a_ray_run_that_resumes(tiny_dataset, tmp_path):
         proc.kill()
     assert proc.returncode == 130, err
     assert err.splitlines()[-1] == "Interrupted."
+    assert "Token authentication" not in err  # Ray's notice at every local start
     state = json.loads((tmp_path / "runs" / "tiny" / "state.json").read_text())
     assert 2 <= state["epoch"] < 1000 and not state["complete"]
     cfg = load_config(None, tiny_settings(ds, vae, tmp_path / "runs", epochs=state["epoch"] + 1))
