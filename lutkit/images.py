@@ -95,8 +95,8 @@ class ImageData:
     orientation reset to 1, or None. ``icc``: the original embedded profile, or None.
     ``icc_converted``: the profile no longer describes ``pixels`` (they were converted
     to sRGB, or the profile is unreadable, or neither an RGB profile nor, on a greyscale
-    file, a GRAY one); ``output_icc`` is the profile to write with the pixels. ``dpi``: the file's resolution (x, y) in dots per
-    inch, or None; written back where the output format carries one. ``comment``: a
+    file, a GRAY one); ``output_icc`` is the profile to write with the pixels. ``dpi``:
+    the file's resolution (x, y) in dots per inch, or None; written back where the output format carries one. ``comment``: a
     JPEG's comment (its COM segment; of several, the last, as Pillow reads them), or
     None; other formats have none here, and only a JPEG output gets it back. ``grey``:
     the file is greyscale (one colour channel, ``pixels`` its three copies); an output
