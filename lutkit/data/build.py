@@ -17,6 +17,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import warnings
 from collections.abc import Callable
@@ -621,6 +622,8 @@ def _worker_init(parent: int) -> None:
     # Each worker is one process on one core: no nested kernel threads. (Not OpenCV's:
     # cv2.setNumThreads in a forked worker deadlocks on the pool the parent started.)
     os.environ["LUTKIT_THREADS"] = "1"
+    # Ctrl-C reaches the whole process group: the build alone stops its workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent)
 
 
@@ -635,7 +638,6 @@ def _die_with_parent(parent: int) -> None:
     if not sys.platform.startswith("linux"):
         return
     import ctypes
-    import signal
 
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -674,11 +676,32 @@ def _run_local(maker, todo, out, workers, tick) -> dict[str, ShardDone]:
                 # Ctrl-C, SIGTERM: stop now (a failed shard lets the running ones
                 # finish). The workers stop mid-shard; what they were writing is a
                 # hidden temporary file that the rerun removes.
-                for proc in list((getattr(pool, "_processes", None) or {}).values()):
-                    proc.terminate()
+                _stop_workers(pool)
                 pool.shutdown(wait=True, cancel_futures=True)
             raise
     return done
+
+
+def _stop_workers(pool) -> None:
+    """Stop the pool's workers mid-shard, so that its shutdown cannot hang.
+
+    A worker stopped while it sends a result leaves half a message in the result pipe,
+    and the pool's manager thread would wait for the rest forever (and shutdown, and
+    the interpreter's exit, for that thread). Once the workers are gone, closing this
+    process's end of the pipe for writing turns the wait into end-of-file: the manager
+    then takes the pool as broken and ends.
+    """
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.join(5)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+    if writer is not None:
+        writer.close()
 
 
 def _collect(

@@ -127,6 +127,42 @@ def test_kill_and_resume_equals_an_uninterrupted_build(tmp_path, group):
     assert (tmp_path / "preview.jpg").read_bytes() == (out / "contact-sheet.jpg").read_bytes()
 
 
+_HALF_SENT = r"""
+import gc, os, signal, struct, threading, time, types
+from concurrent.futures import ProcessPoolExecutor
+
+import lutkit.data.build as b
+
+
+def build_one(maker, plan, out):
+    if plan.name == "stuck":  # stopped while it sends its result: half a message
+        pool = next(o for o in gc.get_objects() if isinstance(o, ProcessPoolExecutor))
+        os.write(pool._result_queue._writer.fileno(), struct.pack("!i", 1 << 20) + b"x" * 16)
+    time.sleep(600)
+
+
+b._build_one = build_one
+plans = [types.SimpleNamespace(name=n) for n in ("stuck", "slow")]
+threading.Timer(2.0, os.kill, (os.getpid(), signal.SIGINT)).start()  # Ctrl-C
+try:
+    b._run_local(None, plans, None, 2, lambda rows: None)
+except KeyboardInterrupt:
+    print("stopped")
+"""
+
+
+def test_ctrl_c_while_a_worker_sends_its_shard_stops_the_build(tmp_path):
+    """Ctrl-C stops the workers mid-shard; one stopped while it sends its result leaves
+    half a message in the pool's result pipe. The build used to hang there for ever (the
+    pool's shutdown waited on a thread that waited for the rest of the message): it
+    must end, with KeyboardInterrupt (the CLI's "Interrupted.", status 130)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _HALF_SENT], cwd=tmp_path, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert (proc.returncode, proc.stdout) == (0, "stopped\n"), proc.stderr
+
+
 @pytest.fixture()
 def small(tmp_path):
     """A quick finished build: five photos, one variant, no ground truth."""
