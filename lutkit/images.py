@@ -56,7 +56,16 @@ def images_in(folder: Path, exclude: Path | None = None) -> list[Path]:
         and not (exclude is not None and f.resolve().is_relative_to(exclude))
     ]
     beside = {(f.parent, f.name) for f in found} | {(f.parent, f.stem) for f in found}
-    return sorted(f for f in found if not _is_compare_sheet(f, beside))
+    sheets = [f for f in found if _is_compare_sheet(f, beside)]
+    if sheets:
+        warnings.warn(
+            f"{folder}: left out {len(sheets)} before/after sheet(s) that `fix --compare` "
+            f"writes (NAME{COMPARE_SUFFIX} beside NAME, e.g. {sheets[0].name}); rename a "
+            "photo so named to include it",
+            LutkitWarning,
+            stacklevel=2,
+        )
+    return sorted(set(found) - set(sheets))
 
 
 def _is_compare_sheet(path: Path, beside: set[tuple[Path, str]]) -> bool:
@@ -221,6 +230,13 @@ def _open(path: Path, *, quiet_exif: bool = True):
         if path.stat().st_size == 0:
             raise ImageError("empty file (0 bytes)", path=path) from None
         kind = _signature(path)
+        unsupported = _tiff_sample_format(path) if kind == "TIFF" else None
+        if unsupported is not None:  # a sound TIFF of samples Pillow does not decode
+            raise ImageError(
+                f"a TIFF of {unsupported} samples, which lutkit does not read",
+                path=path,
+                hint="export it as an 8 or 16-bit integer TIFF or PNG",
+            ) from None
         if kind is not None:  # the right format, but the bytes do not decode
             raise ImageError(
                 f"a {kind} file that cannot be decoded (truncated or corrupt?)",
@@ -232,6 +248,22 @@ def _open(path: Path, *, quiet_exif: bool = True):
                 "not an image lutkit can read", path=path, hint="use PNG, JPEG, TIFF, WebP or BMP"
             ) from None
         raise ImageError(f"cannot open image: {exc}", path=path) from None
+
+
+def _tiff_sample_format(path: Path) -> str | None:
+    """What a TIFF's first page holds, when it is something other than 8 or 16-bit
+    integers ("32-bit float", ...), read from its tags; None for 8/16-bit integers or a
+    file that does not parse as a TIFF."""
+    try:
+        import tifffile
+
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages.first
+            bits, fmt = int(page.bitspersample), int(page.sampleformat)
+    except Exception:  # noqa: BLE001 -- a damaged TIFF: the caller says so
+        return None
+    kind = {1: "integer", 2: "signed integer", 3: "float"}.get(fmt, "complex")
+    return None if (fmt == 1 and bits in (1, 8, 16)) else f"{bits}-bit {kind}"
 
 
 def check_images(paths: Iterable[str | os.PathLike[str]]) -> None:
@@ -312,6 +344,7 @@ def load_image(
                 hint="raise LUTKIT_MAX_PIXELS if the file is trusted",
             )
         fmt = im.format or ""
+        _say_other_pages(im, fmt, path)
         icc = im.info.get("icc_profile") or None
         dpi = _dpi(im.info.get("dpi"))
         # MPO: how Pillow opens a camera's JPEG that has an MPF segment
@@ -387,6 +420,25 @@ def load_image(
 
 # Pillow's modes of a greyscale file (one colour channel, maybe alpha)
 _GREY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+
+
+def _say_other_pages(im, fmt: str, path: Path) -> None:
+    """Warn that only the first page of a multi-page TIFF (or frame of an animated GIF,
+    PNG or WebP) is read, so an output has that one only. (A camera JPEG's second image,
+    its MPF preview, is not a page of the photo: not warned about.)"""
+    if fmt not in ("TIFF", "GIF", "PNG", "WEBP"):
+        return
+    try:
+        pages = int(getattr(im, "n_frames", 1))
+    except (OSError, ValueError, EOFError):
+        return  # damage further in shows when the pixels are read
+    if pages > 1:
+        what = "pages" if fmt == "TIFF" else "frames"
+        warnings.warn(
+            f"{path}: {pages} {what}; only the first is read (an output has that one only)",
+            LutkitWarning,
+            stacklevel=3,
+        )
 
 
 def _dpi(value: object) -> tuple[float, float] | None:

@@ -464,3 +464,38 @@ def test_a_greyscale_file_keeps_its_gray_profile(tmp_path, photo, name, depth):
     with Image.open(tmp_path / f"rgb-{name}") as im:
         assert im.info.get("icc_profile") is None
         assert im.getbands() == ("R", "G", "B")
+
+
+def test_a_float_tiff_is_named_as_such_not_called_corrupt(tmp_path):
+    """An HDR merge's 32-bit float TIFF is a sound file that lutkit does not read: the
+    error says what it holds and what to export instead, not "truncated or corrupt?"."""
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "hdr.tif", np.full((8, 8, 3), 0.5, np.float32), photometric="rgb")
+    with pytest.raises(ImageError) as err:
+        load_image(tmp_path / "hdr.tif")
+    assert str(err.value) == (
+        f"{tmp_path / 'hdr.tif'}: a TIFF of 32-bit float samples, which lutkit does not "
+        "read (export it as an 8 or 16-bit integer TIFF or PNG)"
+    )
+    (tmp_path / "cut.tif").write_bytes((tmp_path / "hdr.tif").read_bytes()[:10])
+    with pytest.raises(ImageError, match="cannot be decoded"):  # damage is still damage
+        load_image(tmp_path / "cut.tif")
+
+
+def test_other_pages_of_a_tiff_are_warned_about(tmp_path, photo):
+    """Only the first page of a multi-page TIFF is read; an output has that one only, so
+    the user is told (it used to be silent)."""
+    from lutkit.errors import LutkitWarning
+
+    pages = [Image.fromarray(photo), Image.fromarray(photo[::-1].copy())]
+    pages[0].save(tmp_path / "scans.tif", save_all=True, append_images=pages[1:])
+    with pytest.warns(LutkitWarning, match=r"scans\.tif: 2 pages; only the first is read"):
+        got = load_image(tmp_path / "scans.tif").pixels
+    assert np.array_equal(got, photo)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Image.fromarray(photo).save(tmp_path / "one.tif")
+        load_image(tmp_path / "one.tif")  # one page: nothing said

@@ -49,7 +49,8 @@ from lutkit.cli.options import progress_bars, strength_option, to_srgb_option
     "--export-lut",
     type=click.Path(dir_okay=False),
     help="Also write the correction (iterations composed, strength applied) as a LUT: "
-    ".cube, or .3dl, .spi3d or a Hald .png/.tif (baked onto [0, 1]).",
+    ".cube, or .3dl, .spi3d or a Hald .png/.tif (baked onto [0, 1]). One input image "
+    "only (each photo gets its own correction).",
 )
 @click.option(
     "--compare",
@@ -78,8 +79,8 @@ def fix(
     The correction acts on each file's own encoding: bit depth, EXIF, the ICC profile,
     alpha (where the output format has one) and a TIFF's compression are kept (an Adobe
     RGB photo stays Adobe RGB; which formats take which: docs/luts.md); --to-srgb
-    converts to sRGB first. A greyscale photo has no cast and is written unchanged.
-    Output names are checked before any work.
+    converts to sRGB first. A greyscale photo has no cast: its pixels are left as they
+    are. Output names are checked before any work.
 
     \b
     Examples:

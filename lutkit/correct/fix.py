@@ -214,7 +214,7 @@ def fix_files(
         )
         if result.greyscale:
             warnings.warn(
-                f"{src}: greyscale (every pixel grey): no colour cast to remove, written unchanged",
+                f"{src}: greyscale (every pixel grey): no colour cast to remove, its pixels left as they are",
                 LutkitWarning,
                 stacklevel=2,
             )

@@ -130,14 +130,23 @@ def test_a_folder_of_inputs_skips_the_compare_sheets_beside_their_photos(tmp_pat
     for k, name in enumerate(names):  # each its own pixels: no duplicates
         (tmp_path / name).parent.mkdir(exist_ok=True)
         save_image(tmp_path / name, photo[k : k + 8, :8])
-    found = [str(p.relative_to(tmp_path)) for p in expand_images([tmp_path])]
+    from lutkit.errors import LutkitWarning
+
+    with pytest.warns(LutkitWarning) as said:  # the user is told what was left out
+        found = [str(p.relative_to(tmp_path)) for p in expand_images([tmp_path])]
     assert found == ["a.png", "b.jpg", "c-compare.jpg", "sub/a-compare.jpg"]
+    assert [str(w.message) for w in said] == [
+        f"{tmp_path}: left out 2 before/after sheet(s) that `fix --compare` writes "
+        "(NAME-compare.jpg beside NAME, e.g. a-compare.jpg); rename a photo so named to "
+        "include it"
+    ]
     # Given by name, a file is taken as it is.
     assert expand_images([tmp_path / "a-compare.jpg"]) == [tmp_path / "a-compare.jpg"]
     # A dataset's photos are found the same way: a sheet is no training photo.
     from lutkit.data.sources import discover
 
-    photos, rejected = discover(str(tmp_path))
+    with pytest.warns(LutkitWarning, match="left out 2 before/after sheet"):
+        photos, rejected = discover(str(tmp_path))
     assert sorted(s.name for s in photos) == found and not rejected
 
 

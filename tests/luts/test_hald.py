@@ -251,3 +251,18 @@ def test_truncated_file(tmp_path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(FormatError, match=r"cut\.png: cannot read the Hald image"):
         read_hald(path)
+
+
+def test_a_hald_exported_as_jpeg_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    """GIMP's "Export As" to .jpg is the likely slip after editing a Hald: the error says
+    why a JPEG cannot hold one and what to export, not "unknown LUT file extension"."""
+    from lutkit.luts.formats import read_lut
+
+    path = tmp_path / "edited.jpg"
+    path.write_bytes(b"\xff\xd8\xff")
+    with pytest.raises(FormatError) as err:
+        read_lut(path)
+    assert str(err.value) == (
+        f"{path}: a .jpg file cannot hold a Hald CLUT: the lossy format moves its colours "
+        "(export the edited Hald as a 16-bit PNG or TIFF and import that)"
+    )

@@ -286,7 +286,7 @@ def test_a_greyscale_photo_is_left_as_it_is(run, tmp_path, photo):
         )  # fmt: skip
     assert [str(w.message) for w in said] == [
         f"{tmp_path / 'bw.png'}: greyscale (every pixel grey): no colour cast to remove, "
-        "written unchanged"
+        "its pixels left as they are"
     ]
     out = load_image(tmp_path / "out.png").pixels
     assert np.array_equal(out, np.repeat(grey[..., None], 3, axis=2))
