@@ -65,6 +65,7 @@ def test_identity_reads_as_identity() -> None:
 @pytest.mark.parametrize("ext", [".png", ".tif"])
 @pytest.mark.parametrize("bits", [8, 16])
 @pytest.mark.parametrize("level", [2, 3, 4, 5, 8])
+@pytest.mark.filterwarnings("ignore:.*does not look like a Hald")  # a random table is none
 def test_round_trip(tmp_path: Path, level: int, bits: int, ext: str) -> None:
     lut = random_lut(level, seed=level)
     first = tmp_path / f"first{ext}"
@@ -266,3 +267,25 @@ def test_a_hald_exported_as_jpeg_is_refused_with_what_to_do(tmp_path: Path) -> N
         f"{path}: a .jpg file cannot hold a Hald CLUT: the lossy format moves its colours "
         "(export the edited Hald as a 16-bit PNG or TIFF and import that)"
     )
+
+
+def test_a_photo_imported_as_a_hald_is_warned_about(tmp_path: Path, photo) -> None:
+    """A square photo of a Hald's size reads as a LUT; the table does not move each
+    channel one way along its own axis as an edited Hald does, and the user is told.
+    An identity and every library look read without a word."""
+    import warnings
+
+    from PIL import Image
+
+    from lutkit.errors import LutkitWarning
+    from lutkit.luts.library import read_lut_or_name
+
+    Image.fromarray(photo).resize((512, 512)).save(tmp_path / "photo.png")
+    with pytest.warns(LutkitWarning, match=r"photo\.png: does not look like a Hald CLUT"):
+        read_hald(tmp_path / "photo.png")
+    write_hald(LUT3D.identity(64), tmp_path / "id.png", level=8)
+    write_hald(read_lut_or_name("teal-orange-strong"), tmp_path / "look.png", level=12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_hald(tmp_path / "id.png")
+        read_hald(tmp_path / "look.png")
