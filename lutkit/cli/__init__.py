@@ -98,7 +98,7 @@ class LutkitGroup(click.Group):
         except click.BadParameter as exc:
             # A bad value (a path that does not exist, a number out of range): one line
             # that names it, not the usage block; still a usage error's exit status.
-            one_line = click.ClickException(exc.format_message())
+            one_line = click.ClickException(" ".join(exc.format_message().split()))
             one_line.exit_code = exc.exit_code
             raise one_line from None
         except KeyboardInterrupt:

@@ -226,6 +226,13 @@ def test_library_add_load_and_names_by_tag(tmp_path):
     assert again.names("green") == []
     assert again.entries["warm"].tags == ["colourist", "warm"]
     np.testing.assert_allclose(again.load("warm").table, warm.table, atol=1e-7)
+    # A library of one's own has no gimp/ scripts: its index does not point at them.
+    head = (tmp_path / "lib" / "index.toml").read_text().splitlines()[:3]
+    assert head == [
+        "# The lutkit LUT library: one [[lut]] table per .cube file in this folder.",
+        "# Maintained by `lutkit lut import --library`.",
+        "",
+    ]
 
 
 def test_library_refuses_a_duplicate_name(tmp_path):

@@ -318,3 +318,12 @@ def test_a_run_without_a_recorded_choice_uses_the_map_its_test_split_scores_bett
         "fit",
         "it has no LUT net",
     )
+
+
+def test_a_missing_choice_is_one_line():
+    """Click lists a missing option's choices one per line; lutkit says it in one."""
+    result = CliRunner().invoke(main, ["model", "export", "runs/mine", "-o", "model"])
+    assert (result.exit_code, result.output) == (
+        2,
+        "Error: Missing option '--colormap'. Choose from: fit, net\n",
+    )
