@@ -142,6 +142,9 @@ def build_one(maker, plan, out):
 
 
 b._build_one = build_one
+# Python's own Ctrl-C handler, even where this runs in a shell script's background job
+# (which starts with SIGINT ignored, and hands that down)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 plans = [types.SimpleNamespace(name=n) for n in ("stuck", "slow")]
 threading.Timer(2.0, os.kill, (os.getpid(), signal.SIGINT)).start()  # Ctrl-C
 try:

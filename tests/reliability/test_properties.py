@@ -84,6 +84,7 @@ def test_cube_write_read_is_the_identity(lut, tmp_path_factory):
     assert back.title == lut.title
 
 
+@pytest.mark.filterwarnings("ignore:.*does not look like a Hald")  # a random table is none
 @SETTINGS
 @given(
     level=st.integers(2, 4),
