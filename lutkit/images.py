@@ -180,6 +180,14 @@ def orient(array: np.ndarray, orientation: int) -> np.ndarray:
     return array if fn is None else np.ascontiguousarray(fn(array))
 
 
+def _png_colour_type(path: Path) -> int | None:
+    """A PNG's colour type from its header (0 grey, 2 RGB, 3 palette, 4 grey with alpha,
+    6 RGBA), or None."""
+    with open(path, "rb") as f:
+        head = f.read(33)
+    return head[25] if len(head) >= 33 and head[:8] == b"\x89PNG\r\n\x1a\n" else None
+
+
 def _png_bit_depth(path: Path) -> int:
     with open(path, "rb") as f:
         head = f.read(33)
@@ -388,14 +396,22 @@ def load_image(
         if exif_obj:
             exif_obj[0x0112] = 1
             exif = exif_obj.tobytes()
-    grey = arr.shape[2] in (1, 2) or src_mode in _GREY_MODES
+    # (a 16-bit grey PNG with alpha: Pillow opens it as RGBA, its colour type says grey)
+    grey = (
+        arr.shape[2] in (1, 2)
+        or src_mode in _GREY_MODES
+        or (deep and fmt == "PNG" and _png_colour_type(path) in (0, 4))
+    )
     rgb, alpha = _split(arr)
     icc_converted = False
     if icc is not None:
-        if deep and through_icc:
-            rgb = _icc_to_srgb_deep(rgb, icc, path)
-        rgb_source = deep or src_mode in ("RGB", "RGBA", "RGBX", "P", "PA")
         space = icc_colour_space(icc)
+        if deep and through_icc:
+            if grey and space == "GRAY":
+                rgb = _icc_grey16_to_srgb(rgb[:, :, :1], icc, path)
+            else:
+                rgb = _icc_to_srgb_deep(rgb, icc, path)
+        rgb_source = (deep and not grey) or src_mode in ("RGB", "RGBA", "RGBX", "P", "PA")
         # Converted, or a profile that cannot describe these pixels (an RGB profile on
         # RGB pixels, a GRAY one on a greyscale file's): not written back.
         icc_converted = (through_icc and not _icc_is_srgb(icc)) or not (
@@ -428,11 +444,17 @@ def _say_other_pages(im, fmt: str, path: Path) -> None:
     its MPF preview, is not a page of the photo: not warned about.)"""
     if fmt not in ("TIFF", "GIF", "PNG", "WEBP"):
         return
+    pages = None
     try:
-        pages = int(getattr(im, "n_frames", 1))
-    except (OSError, ValueError, EOFError):
-        return  # damage further in shows when the pixels are read
-    if pages > 1:
+        with warnings.catch_warnings():  # a later page's own complaints are not this one's
+            warnings.simplefilter("ignore")
+            pages = int(getattr(im, "n_frames", 1))
+    except Exception:  # noqa: BLE001 -- a later page Pillow cannot parse: count unknown
+        pass
+    finally:
+        with contextlib.suppress(Exception):
+            im.seek(0)
+    if pages is not None and pages > 1:
         what = "pages" if fmt == "TIFF" else "frames"
         warnings.warn(
             f"{path}: {pages} {what}; only the first is read (an output has that one only)",
@@ -460,7 +482,7 @@ def _exif_warnings(path: Path, *, say: bool = True) -> Iterator[None]:
         yield
     said = False
     for w in caught:
-        if "exif" in str(w.message).lower():
+        if not issubclass(w.category, LutkitWarning) and "exif" in str(w.message).lower():
             if said or not say:
                 continue
             what = " ".join(str(w.message).split()).rstrip(".")
@@ -679,10 +701,14 @@ def save_image(
     ):
         data = np.ascontiguousarray(data[..., :1])  # (H, W, 1): the writers' grey
     if icc and data.shape[2] != 1 and icc_colour_space(icc) == "GRAY":
+        why = (
+            "this output cannot be written greyscale (WebP, or 16-bit with alpha)"
+            if is_greyscale(data)
+            else "an RGB file cannot carry it"
+        )
         warnings.warn(
-            f"{path}: written as RGB without the greyscale input's GRAY profile, which "
-            "cannot describe colour pixels (its tones are not converted: --to-srgb "
-            "converts them first)",
+            f"{path}: written as RGB without the greyscale input's GRAY profile: {why} "
+            "(the grey tones are not converted: --to-srgb converts them first)",
             LutkitWarning,
             stacklevel=2,
         )

@@ -459,7 +459,7 @@ def test_a_greyscale_file_keeps_its_gray_profile(tmp_path, photo, name, depth):
         assert len(im.getbands()) == 1
     tinted = data.pixels.copy()
     tinted[..., 0] = tinted[..., 0] // 2
-    with pytest.warns(LutkitWarning, match="GRAY profile, which cannot describe colour"):
+    with pytest.warns(LutkitWarning, match="GRAY profile: an RGB file cannot carry it"):
         write_image_data(tmp_path / f"rgb-{name}", data.with_pixels(tinted), 95)
     with Image.open(tmp_path / f"rgb-{name}") as im:
         assert im.info.get("icc_profile") is None
@@ -499,3 +499,64 @@ def test_other_pages_of_a_tiff_are_warned_about(tmp_path, photo):
         warnings.simplefilter("error")
         Image.fromarray(photo).save(tmp_path / "one.tif")
         load_image(tmp_path / "one.tif")  # one page: nothing said
+
+
+def test_16_bit_grey_with_alpha_and_a_gray_profile(tmp_path, photo):
+    """Pillow opens a 16-bit grey PNG with alpha as RGBA; its colour type says grey, so
+    its GRAY profile converts it (it failed as "a GRAY profile on RGB pixels") and is
+    kept without conversion. Such an output stays RGB (OpenCV writes no 16-bit grey with
+    alpha), so the profile is left out with a warning that says why."""
+    import struct
+    import zlib
+
+    from lutkit.errors import LutkitWarning
+    from lutkit.luts.files import write_image_data
+
+    icc = _gray_profile(1.0)
+    gray = np.asarray(Image.fromarray(photo).convert("L"))
+    Image.fromarray(gray, "L").save(tmp_path / "l.png", icc_profile=icc)
+    g16 = gray.astype(np.uint16) * 257
+    # the PNG by hand (colour type 4, 16-bit, with the profile): Pillow writes none such
+    pairs = np.dstack([g16, np.full_like(g16, 40000)]).astype(">u2")
+    rows = b"".join(b"\x00" + row.tobytes() for row in pairs)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    h, w = g16.shape
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 4, 0, 0, 0))
+    png += chunk(b"iCCP", b"gray\x00\x00" + zlib.compress(icc))
+    png += chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    (tmp_path / "la16.png").write_bytes(png)
+    got = load_image(tmp_path / "la16.png", keep_alpha=True)
+    assert got.grey and got.pixels.dtype == np.uint16
+    assert np.array_equal(got.pixels, load_image(tmp_path / "l.png").pixels.astype(np.uint16) * 257)
+    assert np.all(got.alpha == 40000)
+    kept = load_image(tmp_path / "la16.png", keep_alpha=True, convert_icc=False)
+    assert kept.output_icc == icc and np.array_equal(kept.pixels[..., 0], g16)
+    with pytest.warns(LutkitWarning, match="cannot be written greyscale"):
+        write_image_data(tmp_path / "out.png", kept.with_pixels(kept.pixels), 95)
+
+
+def test_counting_pages_never_breaks_a_read(tmp_path, photo):
+    """Counting a TIFF's pages parses every page: one Pillow cannot parse (float RGB)
+    must not stop the first from being read, and the page warning is not mistaken for
+    Pillow's EXIF warning, whatever the folder is called."""
+    import tifffile
+
+    from lutkit.errors import LutkitWarning
+
+    with tifffile.TiffWriter(tmp_path / "mixed.tif") as tif:
+        tif.write(photo[:32, :32], photometric="rgb")
+        tif.write(np.zeros((8, 8, 3), np.float32), photometric="rgb")
+    assert np.array_equal(load_image(tmp_path / "mixed.tif").pixels, photo[:32, :32])
+    (tmp_path / "exif-fixes").mkdir()
+    pages = [Image.fromarray(photo[:32, :32]), Image.fromarray(photo[32:64, :32])]
+    pages[0].save(tmp_path / "exif-fixes" / "s.tif", save_all=True, append_images=pages[1:])
+    with pytest.warns(LutkitWarning) as said:
+        load_image(tmp_path / "exif-fixes" / "s.tif")
+    assert [str(w.message) for w in said] == [
+        f"{tmp_path / 'exif-fixes' / 's.tif'}: 2 pages; only the first is read (an output "
+        "has that one only)"
+    ]

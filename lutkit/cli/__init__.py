@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import re
 import signal
 import sys
 import threading
@@ -77,17 +78,11 @@ class LutkitGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
-    def __call__(self, *args, **kwargs):
-        # The program itself (the console script), not a test's CliRunner, which calls
-        # main(): only then may the command's end change how this process takes Ctrl-C.
-        self._program = True
-        return self.main(*args, **kwargs)
-
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
             with _terminate_as_exception(), _warnings_as_lines():
                 done = super().invoke(ctx)
-            if getattr(self, "_program", False) and _in_main_thread():
+            if _AS_PROGRAM and _in_main_thread():
                 # Every output is written and said: a Ctrl-C from now on has nothing to
                 # stop, and would only turn the exit status into 130 (or click's
                 # "Aborted!") while the interpreter shuts down.
@@ -98,7 +93,7 @@ class LutkitGroup(click.Group):
         except click.BadParameter as exc:
             # A bad value (a path that does not exist, a number out of range): one line
             # that names it, not the usage block; still a usage error's exit status.
-            one_line = click.ClickException(" ".join(exc.format_message().split()))
+            one_line = click.ClickException(re.sub(r"\s*\n\s*", " ", exc.format_message()))
             one_line.exit_code = exc.exit_code
             raise one_line from None
         except KeyboardInterrupt:
@@ -125,6 +120,19 @@ class LutkitGroup(click.Group):
         except OSError as exc:
             where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
             raise click.ClickException(f"{where}{exc.strerror or exc}") from None
+
+
+# Set by :func:`run`, the console script: the program itself, not Python code (a test's
+# CliRunner, a notebook, a script) that calls ``main`` in its own process.
+_AS_PROGRAM = False
+
+
+def run() -> None:
+    """The ``lutkit`` console script: :func:`main`, and once its command has finished, a
+    Ctrl-C has nothing left to stop (see ``LutkitGroup.invoke``)."""
+    global _AS_PROGRAM
+    _AS_PROGRAM = True
+    main()
 
 
 def _in_main_thread() -> bool:

@@ -694,14 +694,14 @@ def _stop_workers(pool) -> None:
     procs = list((getattr(pool, "_processes", None) or {}).values())
     for proc in procs:
         proc.terminate()
+    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+    if writer is not None:  # first: a second Ctrl-C during the joins leaves it closed
+        writer.close()
     for proc in procs:
         proc.join(5)
         if proc.is_alive():
             proc.kill()
             proc.join()
-    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
-    if writer is not None:
-        writer.close()
 
 
 def _collect(

@@ -134,11 +134,13 @@ def read_lut(path: str | PathLike[str]) -> LUT:
     if reader is None and is_gimp_curves(path):
         reader = _read_gimp
     if reader is None:
-        if ext in (".jpg", ".jpeg", ".webp"):  # a Hald exported from GIMP in a lossy format
+        if ext in (".jpg", ".jpeg", ".webp"):  # a photo, or a Hald exported lossily
             raise FormatError(
-                f"a {ext} file cannot hold a Hald CLUT: the lossy format moves its colours",
+                f"not a LUT file ({ext}): a Hald CLUT must be PNG or TIFF (a JPEG's "
+                "compression moves its colours)",
                 path=path,
-                hint="export the edited Hald as a 16-bit PNG or TIFF and import that",
+                hint=f"supported: {', '.join(READ_EXTENSIONS)}; export an edited Hald as "
+                "a 16-bit PNG or TIFF",
             )
         raise FormatError(
             f"unknown LUT file extension {ext or '(none)'!r}",

@@ -263,10 +263,11 @@ def test_a_hald_exported_as_jpeg_is_refused_with_what_to_do(tmp_path: Path) -> N
     path.write_bytes(b"\xff\xd8\xff")
     with pytest.raises(FormatError) as err:
         read_lut(path)
-    assert str(err.value) == (
-        f"{path}: a .jpg file cannot hold a Hald CLUT: the lossy format moves its colours "
-        "(export the edited Hald as a 16-bit PNG or TIFF and import that)"
+    assert str(err.value).startswith(
+        f"{path}: not a LUT file (.jpg): a Hald CLUT must be PNG or TIFF (a JPEG's "
+        "compression moves its colours) (supported: .cube"
     )
+    assert str(err.value).endswith("; export an edited Hald as a 16-bit PNG or TIFF)")
 
 
 def test_a_photo_imported_as_a_hald_is_warned_about(tmp_path: Path, photo) -> None:
@@ -289,3 +290,7 @@ def test_a_photo_imported_as_a_hald_is_warned_about(tmp_path: Path, photo) -> No
         warnings.simplefilter("error")
         read_hald(tmp_path / "id.png")
         read_hald(tmp_path / "look.png")
+        inverted = LUT3D.identity(16).table.copy()
+        inverted[..., 0] = 1 - inverted[..., 0]  # a look that inverts one channel
+        write_hald(LUT3D(inverted), tmp_path / "red-inverted.png", level=4)
+        read_hald(tmp_path / "red-inverted.png")
