@@ -105,8 +105,8 @@ class ImageData:
     ``icc_converted``: the profile no longer describes ``pixels`` (they were converted
     to sRGB, or the profile is unreadable, or neither an RGB profile nor, on a greyscale
     file, a GRAY one); ``output_icc`` is the profile to write with the pixels. ``dpi``:
-    the file's resolution (x, y) in dots per inch, or None; written back where the output format carries one. ``comment``: a
-    JPEG's comment (its COM segment; of several, the last, as Pillow reads them), or
+    the file's resolution (x, y) in dots per inch, or None; written back where the
+    output format carries one. ``comment``: a JPEG's comment (its COM segment; of several, the last, as Pillow reads them), or
     None; other formats have none here, and only a JPEG output gets it back. ``grey``:
     the file is greyscale (one colour channel, ``pixels`` its three copies); an output
     whose pixels are still grey is written greyscale too (:func:`save_image`).
@@ -180,20 +180,14 @@ def orient(array: np.ndarray, orientation: int) -> np.ndarray:
     return array if fn is None else np.ascontiguousarray(fn(array))
 
 
-def _png_colour_type(path: Path) -> int | None:
-    """A PNG's colour type from its header (0 grey, 2 RGB, 3 palette, 4 grey with alpha,
-    6 RGBA), or None."""
-    with open(path, "rb") as f:
-        head = f.read(33)
-    return head[25] if len(head) >= 33 and head[:8] == b"\x89PNG\r\n\x1a\n" else None
-
-
-def _png_bit_depth(path: Path) -> int:
+def _png_ihdr(path: Path) -> tuple[int, int]:
+    """A PNG's bit depth and colour type from its header (colour type 0 grey, 2 RGB,
+    3 palette, 4 grey with alpha, 6 RGBA); (8, 2) when the header cannot be read."""
     with open(path, "rb") as f:
         head = f.read(33)
     if len(head) < 33 or head[:8] != b"\x89PNG\r\n\x1a\n":
-        return 8
-    return head[24]
+        return 8, 2
+    return head[24], head[25]
 
 
 # The first bytes of the formats lutkit reads.
@@ -368,9 +362,10 @@ def load_image(
             orientation = int(exif_obj.get(0x0112, 1) or 1)
             if orientation not in range(1, 9):
                 orientation = 1
-            deep = (
-                fmt == "PNG" and _png_bit_depth(path) == 16 and im.mode not in ("I;16", "I")
-            ) or (fmt == "TIFF" and im.mode in ("RGB", "RGBA", "RGBX") and _tiff_is_16bit(im))
+            bits, colour_type = _png_ihdr(path) if fmt == "PNG" else (8, 2)
+            deep = (fmt == "PNG" and bits == 16 and im.mode not in ("I;16", "I")) or (
+                fmt == "TIFF" and im.mode in ("RGB", "RGBA", "RGBX") and _tiff_is_16bit(im)
+            )
             if deep:
                 arr = _decode_16bit_cv2(path)
             else:
@@ -400,7 +395,7 @@ def load_image(
     grey = (
         arr.shape[2] in (1, 2)
         or src_mode in _GREY_MODES
-        or (deep and fmt == "PNG" and _png_colour_type(path) in (0, 4))
+        or (deep and fmt == "PNG" and colour_type in (0, 4))
     )
     rgb, alpha = _split(arr)
     icc_converted = False

@@ -214,13 +214,14 @@ class Library:
 
     def save(self) -> None:
         """Rewrite ``index.toml`` (atomically), entries sorted by name."""
-        lines = [
-            "# The lutkit LUT library: one [[lut]] table per .cube file in this folder.",
-            "# Maintained by `lutkit lut import --library`.",
-        ]
+        lines = ["# The lutkit LUT library: one [[lut]] table per .cube file in this folder."]
         if (self.index_path.parent / "gimp").is_dir():  # lutkit's own library
-            lines[-1] = lines[-1][:-1] + "; `make luts` re-authors the"
-            lines.append("# GIMP-made LUTs from the scripts in gimp/.")
+            lines += [
+                "# Maintained by `lutkit lut import --library`; `make luts` re-authors the",
+                "# GIMP-made LUTs from the scripts in gimp/.",
+            ]
+        else:
+            lines += ["# Maintained by `lutkit lut import --library`."]
         lines.append("")
         for name in sorted(self.entries):
             lines.append("[[lut]]")
