@@ -62,7 +62,7 @@ def fetch(cache: str | None) -> None:
 @photos.command(name="list")
 @_cache_option
 def list_cmd(cache: str | None) -> None:
-    """List the manifest: name, package, author, licence and whether it is cached.
+    """List the manifest: name, package, whether it is cached, author and licence.
 
     \b
     Example:
@@ -72,10 +72,16 @@ def list_cmd(cache: str | None) -> None:
 
     folder = cache_dir() if cache is None else Path(cache)
     rows = load_manifest()
-    click.echo(f"{'name':<22} {'package':<28} {'cached':<6} {'licence':<16} author")
+    table = [("name", "package", "cached", "author", "licence")]
     for p in rows:
         here = "yes" if (folder / p.file).is_file() else "no"
-        click.echo(f"{p.name:<22} {p.package:<28} {here:<6} {p.licence:<16} {p.author}")
+        table.append((p.name, p.package, here, p.author, p.licence))
+    # columns as wide as their longest entry; the licence, free text, last
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    for row in table:
+        click.echo(
+            "  ".join(f"{v:<{w}}" for v, w in zip(row, widths, strict=False)) + f"  {row[4]}"
+        )
     click.echo(f"{len(rows)} photos; cache: {folder}")
 
 

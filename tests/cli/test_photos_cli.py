@@ -26,7 +26,11 @@ def test_list_shows_every_photo_and_whether_cached(tmp_path):
     assert len(lines) == len(load_manifest()) + 2
     assert lines[1].split()[:3] == [first.name, first.package, "yes"]
     assert lines[2].split()[2] == "no"
-    assert first.licence in lines[1]
+    assert lines[1].endswith(f"  {first.licence}")
+    # the columns line up: every row's author starts where the header's does
+    at = lines[0].index("author")
+    for line, p in zip(lines[1:-1], load_manifest(), strict=True):
+        assert line[at:].startswith(p.author), line
 
 
 def test_verify_an_empty_cache_fails_in_one_line(tmp_path):
