@@ -285,6 +285,16 @@ def check_writable_outputs(*paths: str | PathLike[str] | None) -> None:
 _NAME_MAX = 255  # bytes in a file name: ext4, XFS, Btrfs, APFS, NTFS (in UTF-16 units)
 
 
+def make_output_folders(*paths: str | PathLike[str] | None) -> None:
+    """Check that every output can be written (:func:`check_writable_outputs`), then
+    make the missing folders it goes into: every command does this for its outputs
+    (``-o graded/look.png`` makes ``graded/``); the library's writers make none."""
+    check_writable_outputs(*paths)
+    for p in paths:
+        if p is not None:
+            Path(p).parent.mkdir(parents=True, exist_ok=True)
+
+
 def check_writable_folder(folder: str | PathLike[str]) -> None:
     """As :func:`check_writable_outputs`, for an output folder that files are written
     into (a report): the folder itself is probed, or the nearest one that exists."""

@@ -10,6 +10,7 @@ import click
 
 from lutkit.cli.options import interp_option, progress_bars, strength_option, to_srgb_option
 from lutkit.errors import ConfigError
+from lutkit.fsutil import make_output_folders
 
 # Where LUT names (not paths) are looked up, for the commands that read a LUT.
 library_option = click.option(
@@ -76,12 +77,14 @@ def identity(level: int | None, size: int | None, bit_depth: str, output: str) -
         if not is_hald:
             raise ConfigError("a Hald image must be written as .png or .tif", path=output)
         dtype = np.uint16 if bit_depth == "16" else np.uint8
+        make_output_folders(output)
         save_image(output, hald_identity(level, dtype))
         click.echo(
             f"wrote {output}: identity Hald level {level} ({level**3}x{level**3} px, "
             f"{level * level}^3 LUT, {bit_depth}-bit)"
         )
     else:
+        make_output_folders(output)
         write_lut(LUT3D.identity(size), output)
         click.echo(f"wrote {output}: identity {size}^3 LUT")
 
@@ -145,6 +148,7 @@ def import_(
     if not lut_obj.title:
         lut_obj.title = name
     if output is not None:
+        make_output_folders(output)
         write_lut(lut_obj, output)
         click.echo(f"wrote {output}")
     if lib is not None:
@@ -244,6 +248,7 @@ def convert(
         if bit_depth == "8":
             raise ConfigError("a .3dl table is 10, 12 or 16 bits, not 8", path=destination)
         kw = {"flavour": flavour or "lustre", "bit_depth": int(bit_depth or 12)}
+    make_output_folders(destination)
     write_lut(lut_obj, destination, **kw)
     click.echo(f"wrote {destination}")
 
@@ -360,7 +365,9 @@ def plot(lut_path: str, output: str, library: str | None) -> None:
     from lutkit.luts.library import resolve_lut
 
     path = resolve_lut(lut_path, library)  # the library is read once, here
-    plot_lut(read_lut(path), output, title=path.stem)
+    lut_obj = read_lut(path)
+    make_output_folders(output)
+    plot_lut(lut_obj, output, title=path.stem)
     click.echo(f"wrote {output}")
 
 

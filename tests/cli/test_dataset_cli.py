@@ -153,7 +153,7 @@ def test_preview(dataset, tmp_path):
     from lutkit.images import load_image
 
     _, out, _ = dataset
-    sheet = tmp_path / "sheet.png"
+    sheet = tmp_path / "new" / "sheet.png"  # its folder is made
     result = invoke("dataset", "preview", out, "-o", sheet, "--n", "4")
     assert result.exit_code == 0 and result.output == f"wrote {sheet}\n"
     assert min(load_image(sheet).pixels.shape[:2]) > 100

@@ -196,9 +196,11 @@ def test_recipe_list_ops_show_preview(run, tmp_path):
     assert "    cat = one of [Von Kries, Bradford, CAT02]" in ops
     assert "    exclude_tags = *  (no filter; a recipe may give a list)" in ops
     assert "sha256" in run("recipe", "show", "film").output
-    result = run("recipe", "preview", "default", "--image", "photo.png", "-o", "s.png", "--n", "5")
+    # into a folder still to be made, as every command's output
+    args = ("recipe", "preview", "default", "--image", "photo.png", "-o", "new/s.png", "--n", "5")
+    result = run(*args)
     assert result.exit_code == 0, result.output
-    assert load_image(tmp_path / "s.png").pixels.shape[1] > 600
+    assert load_image(tmp_path / "new" / "s.png").pixels.shape[1] > 600
 
 
 def test_distort_keeps_the_profile_and_works_on_the_files_encoding(run, tmp_path, photo):

@@ -276,15 +276,34 @@ def test_plot_refuses_a_format_matplotlib_cannot_write(run, tmp_path, graded_lut
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.cube"]
 
 
-def test_plot_into_a_missing_folder_names_that_folder(run, tmp_path, graded_lut):
+def test_outputs_into_a_missing_folder_make_it(run, tmp_path, graded_lut):
+    # every command that writes a file makes its missing folders, as lut apply and
+    # fix do; a file in the way is refused before anything is written
     write_cube(graded_lut, tmp_path / "g.cube")
-    result = run("lut", "plot", "g.cube", "-o", "nope/g.png")
-    assert result.exit_code == 1
-    assert result.output == "Error: nope: output folder does not exist\n"
+    for args, out in (
+        (("lut", "plot", "g.cube", "-o", "a/b/g.png"), "a/b/g.png"),
+        (("lut", "convert", "g.cube", "c/g.3dl"), "c/g.3dl"),
+        (("lut", "import", "g.cube", "-o", "d/g.cube"), "d/g.cube"),
+        (("lut", "identity", "--size", "3", "-o", "e/i.cube"), "e/i.cube"),
+        (("lut", "identity", "--hald", "2", "-o", "f/i.png"), "f/i.png"),
+    ):
+        result = run(*args)
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / out).is_file()
     (tmp_path / "afile").write_text("")
-    result = run("lut", "plot", "g.cube", "-o", "afile/g.png")
-    assert result.exit_code == 1
-    assert result.output == "Error: afile: not a folder\n"
+    for args in (
+        ("lut", "plot", "g.cube", "-o", "afile/g.png"),
+        ("lut", "convert", "g.cube", "afile/g.3dl"),
+    ):
+        result = run(*args)
+        assert result.exit_code == 1
+        assert result.output == (
+            f"Error: {args[-1]}: cannot write here: {tmp_path / 'afile'} is not a folder "
+            "(choose another output path)\n"
+        )
+    # bad input makes no folder
+    result = run("lut", "plot", "nope.cube", "-o", "never/g.png")
+    assert result.exit_code == 1 and not (tmp_path / "never").exists()
     result = run("lut", "plot", "g.cube", "-o", "g.png", "--library", "nolib")
     assert result.exit_code == 2 and "nolib" in result.output and "does not exist" in result.output
     assert len(result.output.strip().splitlines()) == 1
