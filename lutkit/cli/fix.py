@@ -12,7 +12,11 @@ from lutkit.cli.options import progress_bars, strength_option, to_srgb_option
 @click.command()
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option(
-    "-o", "--output", type=click.Path(), required=True, help="Output file (one image) or folder."
+    "-o",
+    "--output",
+    type=click.Path(),
+    required=True,
+    help="Output file (one image), or a folder (several images, or a name with no extension; made if missing).",
 )
 @click.option(
     "--model",
@@ -92,7 +96,7 @@ def fix(
     from lutkit.correct.model import load_run, preferred_colormap, resolve_model
     from lutkit.errors import ConfigError
     from lutkit.images import check_images
-    from lutkit.luts.files import expand_images, plan_outputs
+    from lutkit.luts.files import expand_images, plan_outputs, written_to
 
     inputs = expand_images(images, output)
     if not inputs:
@@ -118,7 +122,7 @@ def fix(
     )
     # On stdout, after the work: stderr carries only an error, on one line.
     click.echo(
-        f"wrote {len(written)} image(s) to {output}"
+        f"wrote {len(written)} image(s) to {written_to(pairs, output)}"
         + (f" and {export_lut}" if export_lut else "")
         + (_sheets(compare_paths(pairs)) if compare else "")
         + f" with model {path} ({how}; colour map {colormap})"

@@ -257,7 +257,11 @@ def convert(
 @click.argument("lut_path", metavar="LUT")
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option(
-    "-o", "--output", type=click.Path(), required=True, help="Output file (one image) or folder."
+    "-o",
+    "--output",
+    type=click.Path(),
+    required=True,
+    help="Output file (one image), or a folder (several images, or a name with no extension; made if missing).",
 )
 @interp_option
 @strength_option
@@ -304,7 +308,7 @@ def apply(
       lutkit lut apply my-look photo.jpg -o mine.jpg --library mylib/   # your library
     """
     from lutkit.images import check_images
-    from lutkit.luts.files import apply_to_files, expand_images, plan_outputs
+    from lutkit.luts.files import apply_to_files, expand_images, plan_outputs, written_to
     from lutkit.luts.library import read_lut_or_name
 
     lut_obj = read_lut_or_name(lut_path, library)
@@ -323,7 +327,7 @@ def apply(
         progress=progress_bars(unit="img"),
         compression=compression,
     )
-    click.echo(f"wrote {len(written)} image(s) to {output}")
+    click.echo(f"wrote {len(written)} image(s) to {written_to(pairs, output)}")
 
 
 @lut.command()

@@ -100,6 +100,13 @@ def plan_outputs(
     return pairs
 
 
+def written_to(pairs: list[tuple[Path, Path]], output: str | os.PathLike[str]) -> str:
+    """Where a batch went, for its summary line: the file, for one image (so that
+    ``-o graded`` without an extension shows ``graded/photo.jpg``, the folder it made),
+    else ``output``."""
+    return str(pairs[0][1]) if len(pairs) == 1 else str(output)
+
+
 def apply_to_image_data(
     lut: LUT1D | LUT3D | ShaperLUT3D,
     data: ImageData,

@@ -85,6 +85,17 @@ def test_apply_folder_keeps_depth_and_names(run, tmp_path, photo, photo16, grade
     assert (tmp_path / "out" / "a.png").is_file() and (tmp_path / "out" / "c.jpg").is_file()
 
 
+def test_one_image_to_a_name_without_extension_says_the_file_in_that_folder(run, tmp_path, photo):
+    # -o without an extension is a folder; the summary names the file made in it
+    save_image(tmp_path / "photo.png", photo[:32, :32])
+    result = run("lut", "apply", "sodium-orange", "photo.png", "-o", "graded")
+    assert result.exit_code == 0, result.output
+    assert result.output == f"wrote 1 image(s) to {Path('graded', 'photo.png')}\n"
+    assert (tmp_path / "graded" / "photo.png").is_file()
+    result = run("lut", "apply", "sodium-orange", "photo.png", "-o", "one.png")
+    assert result.output == "wrote 1 image(s) to one.png\n"
+
+
 def test_a_batch_with_a_file_that_is_no_image_stops_before_writing(run, tmp_path, photo):
     (tmp_path / "in").mkdir()
     save_image(tmp_path / "in" / "a.png", photo[:32, :32])
