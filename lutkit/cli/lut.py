@@ -129,6 +129,7 @@ def import_(
       lutkit lut import identity-edited.png -o warm.cube
       lutkit lut import warm.curves --library luts/ --name warm --tags colourist,warm
     """
+    from lutkit.luts.bake import resample_checked
     from lutkit.luts.formats import write_lut
     from lutkit.luts.library import Library, read_lut_or_name
     from lutkit.luts.model import LUT1D
@@ -137,11 +138,8 @@ def import_(
         raise click.UsageError("give -o OUTPUT, --library DIR, or both")
     lib = Library(library) if library is not None else None
     lut_obj = read_lut_or_name(source)
-    if size is not None:
-        if isinstance(lut_obj, LUT1D):
-            lut_obj = lut_obj.to_3d(size)
-        elif lut_obj.size != size:
-            lut_obj = lut_obj.resample(size)
+    if size is not None and (isinstance(lut_obj, LUT1D) or lut_obj.size != size):
+        lut_obj = resample_checked(lut_obj, size, output or source)
     name = name or Path(source).stem.lower().replace(" ", "-")
     if lib is not None:  # refuse a bad or taken name before -o writes anything
         lib.check_name(name, replace=replace)
@@ -205,9 +203,9 @@ def convert(
       lutkit lut convert look.cube look.3dl --flavour discreet --bit-depth 12
       lutkit lut convert look.3dl look.spi3d
     """
+    from lutkit.luts.bake import resample_checked
     from lutkit.luts.formats import write_lut
     from lutkit.luts.library import read_lut_or_name
-    from lutkit.luts.model import LUT1D
 
     ext = Path(destination).suffix.lower()
     hald = ext in (".png", ".tif", ".tiff")
@@ -238,7 +236,7 @@ def convert(
         level, size = named, None
     lut_obj = read_lut_or_name(source, library)
     if size is not None:
-        lut_obj = lut_obj.to_3d(size) if isinstance(lut_obj, LUT1D) else lut_obj.resample(size)
+        lut_obj = resample_checked(lut_obj, size, destination)
     kw: dict = {}
     if hald:
         if bit_depth not in (None, "8", "16"):

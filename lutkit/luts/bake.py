@@ -14,6 +14,7 @@ it under one 8-bit level.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -54,27 +55,78 @@ def bake_unit(
             stacklevel=3,
         )
     baked = _sample(lut, n)
+    _say_if_off(lut, baked, path, lambda s: _sample(lut, s), choices, "baked onto", None)
+    return baked
+
+
+def resample_checked(
+    lut: LUT1D | LUT3D | ShaperLUT3D, size: int, path: str | Path
+) -> LUT3D | ShaperLUT3D:
+    """``lut`` on a lattice of ``size`` per side, its domain kept: a 1D LUT baked into
+    3D, a 3D table (a shaper LUT's too) resampled. Said as :func:`bake_unit` says it
+    when that is more than one 8-bit level off between the lattice points (``lut
+    convert --size``, ``lut import --size``: a smaller lattice loses a steep look)."""
+
+    def make(s: int) -> LUT3D | ShaperLUT3D:
+        return lut.to_3d(s) if isinstance(lut, LUT1D) else lut.resample(s)
+
+    out = make(size)
+    if isinstance(lut, LUT1D):
+        choices, kept = {s: f"--size {s}" for s in (17, 33, 65)}, "a .cube keeps the 1D LUT"
+    else:
+        own = lut.size
+        choices = {s: f"--size {s}" for s in (17, 33, 65) if s < own}
+        kept = f"it keeps its {own}^3 lattice"
+    _say_if_off(lut, out, path, make, choices, "resampled onto", f"without --size {kept}")
+    return out
+
+
+def _say_if_off(
+    lut: LUT1D | LUT3D | ShaperLUT3D,
+    baked: LUT3D | ShaperLUT3D,
+    path: str | Path,
+    make: Callable[[int], LUT3D | ShaperLUT3D],
+    choices: dict[int, str] | None,
+    how: str,
+    otherwise: str | None,
+) -> None:
+    """A warning when ``baked`` is more than one 8-bit level off ``lut``, with the
+    smallest lattice of ``choices`` that ``make`` brings within it, or ``otherwise``
+    (what to do when none does; None: the largest lattice, or a .cube)."""
     error = bake_error(lut, baked)
-    if error > BAKE_TOLERANCE_8BIT:
-        choices = choices or {s: f"--size {s}" for s in (17, 33, 65)}
-        larger = [s for s in choices if s > n]
-        better = next(
-            (s for s in larger if bake_error(lut, _sample(lut, s)) <= BAKE_TOLERANCE_8BIT), None
-        )
-        if better is not None:
-            advice = f"{choices[better]} bakes it within one level"
-        elif larger:
-            advice = f"the largest lattice ({choices[larger[-1]]}) comes closest"
-        else:
-            advice = "a .cube holds it as it is"
-        kind = {LUT1D: "a 1D LUT", ShaperLUT3D: "a shaper LUT"}.get(type(lut), "the LUT")
+    if error <= BAKE_TOLERANCE_8BIT:
+        return
+    n = baked.size
+    choices = {s: f"--size {s}" for s in (17, 33, 65)} if choices is None else choices
+    larger = [s for s in choices if s > n]
+    better = next((s for s in larger if bake_error(lut, make(s)) <= BAKE_TOLERANCE_8BIT), None)
+    if better is not None:
+        advice = f"{choices[better]} bakes it within one level"
+    elif otherwise is not None:
+        advice = otherwise
+    elif larger:
+        advice = f"the largest lattice ({choices[larger[-1]]}) comes closest"
+    else:
+        advice = "a .cube holds it as it is"
+    kind = {LUT1D: "a 1D LUT", ShaperLUT3D: "a shaper LUT"}.get(type(lut), "the LUT")
+    warnings.warn(
+        f"{path}: {kind} {how} a {n}^3 lattice is up to {error:.1f} 8-bit levels "
+        f"off between its points; {advice}",
+        LutkitWarning,
+        stacklevel=4,
+    )
+
+
+def say_if_clipped(table: np.ndarray, path: str | Path, kind: str, holds: str) -> None:
+    """A warning when a format that holds only [0, 1] (``kind``; ``holds``: why, and
+    what to write instead) clips ``table``'s outputs."""
+    lo, hi = float(table.min()), float(table.max())
+    if lo < -1e-6 or hi > 1.0 + 1e-6:
         warnings.warn(
-            f"{path}: {kind} baked onto a {n}^3 lattice is up to {error:.1f} 8-bit levels "
-            f"off between its points; {advice}",
+            f"{path}: {kind} output clipped to [0, 1] (LUT range {lo:.4g}..{hi:.4g}; {holds})",
             LutkitWarning,
             stacklevel=3,
         )
-    return baked
 
 
 def _span(values: np.ndarray) -> str:
@@ -106,7 +158,7 @@ def _probe() -> np.ndarray:
     return np.concatenate([gray, *alone, colours]).astype(np.float32)
 
 
-def bake_error(lut: LUT1D | LUT3D | ShaperLUT3D, baked: LUT3D) -> float:
+def bake_error(lut: LUT1D | LUT3D | ShaperLUT3D, baked: LUT3D | ShaperLUT3D) -> float:
     """The largest difference between ``lut`` and its bake on [0, 1], in 8-bit levels
     (both clipped to [0, 1], as an image would store them)."""
     probe = _probe()

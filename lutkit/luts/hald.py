@@ -23,7 +23,7 @@ import numpy as np
 
 from lutkit.errors import FormatError, ImageError, LUTError, LutkitWarning
 from lutkit.images import from_float, load_image, save_image, to_float
-from lutkit.luts.bake import bake_unit
+from lutkit.luts.bake import bake_unit, say_if_clipped
 from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D
 
 __all__ = ["HALD_LEVELS", "hald_identity", "read_hald", "write_hald", "hald_level"]
@@ -204,13 +204,7 @@ def write_hald(
     n = level * level
     levels = {lv * lv: f"--level {lv}" for lv in (4, 6, 8, 12)}
     table = bake_unit(lut, path, n, choices=levels).table
-    if table.min() < -1e-6 or table.max() > 1.0 + 1e-6:
-        warnings.warn(
-            f"{path}: Hald output clipped to [0, 1] (LUT range "
-            f"{table.min():.4g}..{table.max():.4g}; a Hald image holds only that range)",
-            LutkitWarning,
-            stacklevel=2,
-        )
+    say_if_clipped(table, path, "Hald", "a Hald image holds only that range")
     quantised = from_float(table, np.uint8 if bit_depth == 8 else np.uint16)  # rounds, clips
     # [r, g, b] -> [b, g, r] so that red changes fastest along each image row.
     pixels = quantised.transpose(2, 1, 0, 3).reshape(n * level, n * level, 3)

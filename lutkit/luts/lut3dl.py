@@ -14,7 +14,10 @@ and 16-bit above. A dark table (every output at most half, at 10 or 12 bits) is
 therefore read 4 times too bright by such readers; ``write_3dl`` warns when it writes
 one. A shaper
 that is not evenly spaced (by more than 2 codes, OpenColorIO's tolerance) would be a 1D
-LUT before the 3D table, which lutkit's LUT3D cannot hold: such a file is refused.
+LUT before the 3D table, which lutkit's LUT3D cannot hold: such a file is refused. An
+evenly spaced shaper line may have another length than the lattice (OpenColorIO's
+``ociobakelut --shapersize``): the table's line count gives the lattice, as in
+OpenColorIO and ffmpeg.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import numpy as np
 
 from lutkit.errors import FormatError, LUTError, LutkitWarning
 from lutkit.fsutil import atomic_write_text
-from lutkit.luts.bake import DEFAULT_1D_BAKE, bake_unit
+from lutkit.luts.bake import DEFAULT_1D_BAKE, bake_unit, say_if_clipped
 from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D
 
 FLAVOURS = ("lustre", "discreet")
@@ -91,8 +94,16 @@ def read_3dl(path: str | os.PathLike[str]) -> LUT3D:
     if not rows:
         raise FormatError("no R G B table lines", path=path)
     size = round(len(rows) ** (1 / 3))
-    if shaper is not None and len(shaper) >= 2 and len(rows) != len(shaper) ** 3:
-        n = len(shaper)  # the lattice's side
+    # The lattice is the table's: OpenColorIO writes shaper lines of another length
+    # (ociobakelut --shapersize) and reads the table's own size, as lutkit does. Only a
+    # table that is no cube is measured against the shaper line, to say what is wrong.
+    if (
+        shaper is not None
+        and len(shaper) >= 2
+        and (size**3 != len(rows) or size < 2)
+        and len(rows) != len(shaper) ** 3
+    ):
+        n = len(shaper)  # the lattice's side, as the shaper line gives it
         short = len(rows) < n**3
         raise FormatError(
             f"{len(rows)} table lines, where the shaper line (line {shaper_line}) gives a "
@@ -163,7 +174,8 @@ def write_3dl(
     ``flavour``: "lustre" (``3DMESH`` / ``Mesh`` header, ``LUT8`` trailer; the lattice
     must be 2^k + 1 per side: 17, 33, 65) or "discreet" (Flame: the shaper line and
     the table only). ``bit_depth``: the table's integers, 10, 12 or 16 bits.
-    ``input_bits``: the shaper line's codes (10 or 12). Values are clipped to [0, 1].
+    ``input_bits``: the shaper line's codes (10 or 12). Values are clipped to [0, 1]
+    (a warning says so).
     A 1D LUT (onto 33^3), a shaper LUT and a domain other than [0, 1] are baked onto
     [0, 1] (:func:`lutkit.luts.bake.bake_unit`, which warns of what is lost).
     """
@@ -182,6 +194,12 @@ def write_3dl(
             hint="resample with --size 33, or write the discreet flavour",
         )
     lut = bake_unit(lut, path, n)
+    say_if_clipped(
+        lut.table,
+        path,
+        ".3dl",
+        "a .3dl integer table holds only that range: a .cube or .spi3d keeps it",
+    )
     top, in_top = 2**bit_depth - 1, 2**input_bits - 1
     codes = np.rint(np.clip(lut.table.astype(np.float64), 0.0, 1.0) * top).astype(np.int64)
     guessed = likely_bit_depth(int(codes.max()))

@@ -111,6 +111,29 @@ def test_bit_depth_rule_is_opencolorios():
     ]  # fmt: skip
 
 
+def test_3dl_shaper_line_of_another_length_than_the_lattice(tmp_path):
+    # ociobakelut --shapersize 17 --cubesize 33 writes such a file; OpenColorIO and
+    # ffmpeg take the lattice from the table, and so does lutkit
+    full = tmp_path / "full.3dl"
+    _write_3dl_by_hand(full, 9, 10, 12, False)
+    lines = full.read_text().splitlines()
+    for n in (5, 17, 256):
+        other = tmp_path / f"shaper{n}.3dl"
+        shaper = " ".join(str(round(i * 1023 / (n - 1))) for i in range(n))
+        other.write_text("\n".join([lines[0], shaper, *lines[2:]]) + "\n")
+        lut = read_lut(other)
+        assert lut.size == 9
+        assert np.array_equal(lut.table, read_lut(full).table)
+    # its table cut short is still named as such, against the shaper line it has
+    other.write_text("\n".join([lines[0], shaper, *lines[2:-3]]) + "\n")
+    with pytest.raises(
+        FormatError,
+        match=r"726 table lines, where the shaper line \(line 2\) "
+        r"gives a 256\^3 lattice of 16777216: the file is cut short",
+    ):
+        read_lut(other)
+
+
 def test_3dl_errors_name_file_and_line(tmp_path):
     bad = tmp_path / "bad.3dl"
     bad.write_text("0 64 128 1023\n0 0 0\n1023 1023\n")
@@ -133,10 +156,7 @@ def test_3dl_errors_name_file_and_line(tmp_path):
         f"{shaped}:{len(lines) - 40}: {125 - 40} table lines, where the shaper line (line 2) "
         "gives a 5^3 lattice of 125: the file is cut short"
     )
-    # Cut to a cube of another size, or one line too many: the same rule.
-    shaped.write_text("\n".join(lines[: 2 + 64]) + "\n")
-    with pytest.raises(FormatError, match=r"3dl:66: 64 table lines, where the shaper .* cut short"):
-        read_lut(shaped)
+    # One line too many: the same rule.
     shaped.write_text("\n".join([*lines, "0 0 0"]) + "\n")
     with pytest.raises(FormatError) as err:
         read_lut(shaped)

@@ -3,6 +3,8 @@ that say what is not (a domain wider than [0, 1], accuracy between lattice point
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -93,6 +95,58 @@ def test_cli_convert_of_a_resolve_shaper_file(tmp_path):
         assert result.exit_code == 0, result.output
         assert result.stderr.startswith(f"warning: {out}: the LUT's domain is -0.125..1.5")
         assert result.stdout == f"wrote {out}\n"
+
+
+def steep_look(n: int = 64) -> LUT3D:
+    """A look with a steep toe (a gamma lift of the shadows), as ImageMagick's -level
+    gives one: a coarser lattice loses it near black."""
+    return LUT3D.from_function(lambda x: np.clip((x - 0.05) / 0.9, 0, 1) ** (1 / 1.1), n)
+
+
+def test_convert_size_says_what_a_smaller_lattice_loses(tmp_path):
+    source = write_cube(steep_look(), tmp_path / "look.cube")
+    runner = CliRunner()
+    for ext, extra in ((".cube", []), (".3dl", ["--flavour", "discreet"]), (".spi3d", [])):
+        out = tmp_path / f"small{ext}"
+        result = runner.invoke(
+            main, ["lut", "convert", str(source), str(out), "--size", "17", *extra]
+        )
+        assert result.exit_code == 0, result.output
+        error = bake_error(read_lut(source), read_lut(out))
+        assert error > 3  # measured on the written file
+        (line,) = result.stderr.splitlines()
+        got = float(line.split("up to ")[1].split(" ")[0])
+        assert abs(got - error) < 0.5  # the warning's figure is the file's, within rounding
+        assert line == (
+            f"warning: {out}: the LUT resampled onto a 17^3 lattice is up to {got:.1f} 8-bit "
+            "levels off between its points; without --size it keeps its 64^3 lattice"
+        )
+    # lut import --size says the same; a lattice that holds the look says nothing
+    result = runner.invoke(
+        main, ["lut", "import", str(source), "-o", str(tmp_path / "i.cube"), "--size", "9"]
+    )
+    assert "the LUT resampled onto a 9^3 lattice" in result.stderr
+    gentle = write_cube(LUT3D.from_function(lambda x: x**1.1, 33), tmp_path / "gentle.cube")
+    result = runner.invoke(main, ["lut", "convert", str(gentle), str(tmp_path / "g.cube"),
+                                  "--size", "17"])  # fmt: skip
+    assert result.exit_code == 0 and result.stderr == ""
+
+
+def test_a_3dl_says_it_clips_outputs_above_one(tmp_path):
+    hot = LUT3D.from_function(lambda x: x * np.array([1.2, 1.0, 1.0]), 5)
+    for ext, kind in ((".3dl", ".3dl"), (".png", "Hald")):
+        with pytest.warns(LutkitWarning) as record:
+            write_lut(hot, tmp_path / f"hot{ext}", **({"level": 2} if ext == ".png" else {}))
+        assert messages(record)[-1].startswith(
+            f"{tmp_path / f'hot{ext}'}: {kind} output clipped to [0, 1] (LUT range 0..1.2; "
+        )
+        assert read_lut(tmp_path / f"hot{ext}").table.max() == 1.0
+    # a .spi3d keeps the range, and says nothing
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        write_lut(hot, tmp_path / "hot.spi3d")
+    assert messages(record) == []
+    assert read_lut(tmp_path / "hot.spi3d").table.max() == pytest.approx(1.2)
 
 
 @pytest.mark.external

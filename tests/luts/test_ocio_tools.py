@@ -68,3 +68,30 @@ def test_ociobakelut_resamples_a_cube_as_lutkit_does(graded_lut, tmp_path):
     assert np.abs(ours.table - theirs.table).max() < 1e-5
     other = read_cube(path).resample(20, interp="trilinear")
     assert np.abs(other.table - theirs.table).max() > 1e-4  # the comparison can tell
+
+
+@pytest.mark.parametrize("shaper", [17, 256])
+def test_a_flame_3dl_baked_with_another_shaper_size_reads_as_its_table(
+    graded_lut, tmp_path, shaper
+):
+    # ociobakelut --shapersize writes a shaper line of another length than the lattice;
+    # the table is the same as without it, and lutkit reads the lattice from the table
+    from lutkit.luts.lut3dl import read_3dl
+
+    tool = require_tool("ociobakelut")
+    path = tmp_path / "grade.cube"
+    write_cube(graded_lut.resample(9), path)
+    files = {}
+    for name, extra in (("plain", []), ("shaped", ["--shapersize", str(shaper)])):
+        files[name] = tmp_path / f"{name}.3dl"
+        subprocess.run(
+            [tool, "--lut", str(path), "--format", "flame", "--cubesize", "33", *extra,
+             str(files[name])],
+            capture_output=True, check=True, timeout=120,
+        )  # fmt: skip
+    first = files["shaped"].read_text().split("\n", 1)[0]
+    assert len(first.split()) == shaper  # the file has the shape under test
+    shaped, plain = read_3dl(files["shaped"]), read_3dl(files["plain"])
+    assert shaped.size == plain.size == 33
+    assert np.array_equal(shaped.table, plain.table)
+    assert np.abs(shaped.table - read_cube(path).resample(33).table).max() < 2e-3
