@@ -25,8 +25,9 @@ from lutkit.cli.options import to_srgb_option
 @click.option(
     "--truth-lut",
     type=click.Path(dir_okay=False),
-    help="Also write the exact inverse of the ops (the ground-truth correction) as a LUT "
-    "(.cube, .3dl, .spi3d, Hald); refused, before anything is written, when an op drawn "
+    help="Also write the inverse of the ops (the ground-truth correction) as a LUT "
+    "(.cube, .3dl, .spi3d, Hald), exact where they can be undone (the command says on how "
+    "many of the image's pixels); refused, before anything is written, when an op drawn "
     "is not a colour map (grain, dust, blur: no exact inverse exists).",
 )
 @to_srgb_option

@@ -127,6 +127,9 @@ def distort_file(
                 + ", ".join(colormap_recipes())
                 + ")",
             )
+    written = from_float(out, data.pixels.dtype)
+    if truth is not None:  # measured on the pixels as written, which the inverse meets
+        truth[1].pixels = float(truth[1].mask(to_float(written)).mean())
     # The side files, then the image, as one output: nothing is left when any fails.
     with output_group(output, [truth_lut, params_out]):
         if truth is not None and truth_lut is not None:
@@ -139,7 +142,7 @@ def distort_file(
         from lutkit.luts.files import write_image_data
 
         # as `lut apply` and `fix` write: alpha, EXIF, the profile, dpi and the comment kept
-        write_image_data(Path(output), data.with_pixels(from_float(out, data.pixels.dtype)), 95)
+        write_image_data(Path(output), data.with_pixels(written), 95)
     return records, (truth[1] if truth is not None else None)
 
 

@@ -44,6 +44,9 @@ class InverseReport:
     forward: LUT3D = field(repr=False)
     inverse: LUT3D = field(repr=False)
     centre_tol: float = field(repr=False)
+    # The share of an image's pixels where the inverse is exact (:meth:`mask`), once
+    # measured on one (``distort --truth-lut``); None for a dataset row.
+    pixels: float | None = None
 
     @functools.cached_property
     def torn(self) -> np.ndarray:
@@ -65,9 +68,12 @@ class InverseReport:
         return inside & ~self.torn[i[..., 0], i[..., 1], i[..., 2]]
 
     def summary(self) -> str:
-        return (
+        text = (
             f"{self.fraction:.1%} of the lattice invertible (max residual {self.max_residual:.4f})"
         )
+        if self.pixels is not None:
+            text += f"; exact on {self.pixels:.1%} of this image's pixels"
+        return text
 
 
 def invert_lut(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -255,6 +256,8 @@ def test_recipe_show_prints_stages_and_ranges(run):
 def test_truth_lut_is_the_exact_inverse_or_a_plain_refusal(run, tmp_path):
     from lutkit.distort.base import apply_chain
     from lutkit.distort.files import read_params
+    from lutkit.distort.truth import ground_truth
+    from lutkit.images import to_float
     from lutkit.luts.formats import read_lut
 
     args = ("distort", "photo.png", "-o", "bad.png", "--params-out", "p.json")
@@ -265,7 +268,17 @@ def test_truth_lut_is_the_exact_inverse_or_a_plain_refusal(run, tmp_path):
         result.output
     )
     assert "% of the lattice invertible" in result.output
+    # the share of the image's pixels it states is where the inverse takes them back
+    said = float(re.search(r"exact on ([0-9.]+)% of this image's pixels", result.output)[1])
+    bad = to_float(load_image(tmp_path / "bad.png").pixels)
+    clean = to_float(load_image(tmp_path / "photo.png").pixels)
     inverse = read_lut(tmp_path / "inverse.cube")
+    back = inverse.apply(bad.astype(np.float32))
+    report = ground_truth(read_params(tmp_path / "p.json"))[1]
+    inside = report.mask(bad)
+    assert abs(inside.mean() * 100 - said) <= 0.05  # the file's pixels, to the digit
+    assert 5 < said < 100
+    assert np.abs(back - clean)[inside].max() * 255 < 6  # exact, to the 8-bit rounding
     grey = np.linspace(0.1, 0.9, 50, dtype=np.float32)[:, None].repeat(3, 1)
     forward = apply_chain(grey[None], read_params(tmp_path / "p.json"))[0]
     assert np.abs(inverse.apply(forward.astype(np.float32)) - grey).max() < 0.01
