@@ -41,16 +41,26 @@ def export(run: str, out: str, colormap: str) -> None:
 
 @model.command(name="info")
 @click.argument("path", required=False)
-def info(path: str | None) -> None:
+@click.option(
+    "--model",
+    "model_option",
+    metavar="PATH",
+    help="The same as PATH, as `lutkit fix --model` takes it.",
+)
+def info(path: str | None, model_option: str | None) -> None:
     """Say which model `lutkit fix` would use, and what it is.
 
     \b
     Examples:
       lutkit model info              # what `lutkit fix` uses without --model
       lutkit model info default      # the model shipped with lutkit
-      lutkit model info runs/mine    # a run, or a model folder
+      lutkit model info runs/mine    # a run, or a model folder (or --model runs/mine)
     """
     from lutkit.correct.model import colormap_choice, load_run, resolve_model
+
+    if path is not None and model_option is not None and path != model_option:
+        raise click.UsageError(f"give the model once: {path} or --model {model_option}")
+    path = path if path is not None else model_option
 
     folder, how = resolve_model(path, given="the path given")
     run = load_run(folder)

@@ -284,6 +284,12 @@ def test_model_info_of_a_path_says_it_was_given(project):
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0] == "model: runs/mine (the path given)"
     assert result.stderr == ""
+    # --model, as fix takes it, says the same; two different models are refused
+    again = CliRunner().invoke(main, ["model", "info", "--model", "runs/mine"])
+    assert again.exit_code == 0 and again.stdout == result.stdout
+    both = CliRunner().invoke(main, ["model", "info", "default", "--model", "runs/mine"])
+    assert both.exit_code == 2
+    assert "give the model once: default or --model runs/mine" in both.output
 
 
 def test_a_run_without_a_recorded_choice_uses_the_map_its_test_split_scores_better(tmp_path):
