@@ -16,7 +16,8 @@ from lutkit.cli.options import progress_bars, strength_option, to_srgb_option
     "--output",
     type=click.Path(),
     required=True,
-    help="Output file (one image), or a folder (several images, or a name with no extension; made if missing).",
+    help="Output file (one image), or a folder (several images, or a name with no "
+    "extension; made if missing).",
 )
 @click.option(
     "--model",

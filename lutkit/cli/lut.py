@@ -259,7 +259,8 @@ def convert(
     "--output",
     type=click.Path(),
     required=True,
-    help="Output file (one image), or a folder (several images, or a name with no extension; made if missing).",
+    help="Output file (one image), or a folder (several images, or a name with no "
+    "extension; made if missing).",
 )
 @interp_option
 @strength_option
