@@ -125,7 +125,8 @@ def show(name: str) -> None:
     from lutkit.distort.recipe import describe_recipe, load_recipe
 
     r = load_recipe(name)
-    click.echo(f"{r.name}: {r.description}\nfile: {r.path}\nsha256: {r.sha256}")
+    head = f"{r.name}: {r.description}" if r.description else r.name
+    click.echo(f"{head}\nfile: {r.path}\nsha256: {r.sha256}")
     for line in describe_recipe(r):
         click.echo(line)
     click.echo("ops: " + ", ".join(r.ops()))

@@ -196,7 +196,11 @@ def resolve_recipe_path(name_or_path: str | os.PathLike[str]) -> Path:
     if candidate.is_file():
         return candidate
     known = ", ".join(x.stem for x in list_recipes()) or "none"
-    raise ConfigError(f"no recipe named {str(name_or_path)!r}", hint=f"known recipes: {known}")
+    here = Path(f"{name_or_path}.toml")
+    hint = f"known recipes: {known}"
+    if here.is_file():  # a recipe of one's own in this folder, named without .toml
+        hint = f"a name is looked up in {recipes_dir()}; give the file here as {here}"
+    raise ConfigError(f"no recipe named {str(name_or_path)!r}", hint=hint)
 
 
 def load_recipe(name_or_path: str | os.PathLike[str], _seen: tuple[Path, ...] = ()) -> Recipe:
@@ -231,15 +235,29 @@ def _build(data: dict[str, Any], path: Path, text: str, seen: tuple[Path, ...]) 
     stages = []
     for i, sd in enumerate(stages_data, start=1):
         where = f"stage {i}"
+        if not isinstance(sd, dict):
+            raise ConfigError(
+                f"{where}: expected a table of keys, got {sd!r}",
+                path=path,
+                hint="write each stage as [[stage]] followed by its keys: op = ..., p = ...",
+            )
         # With an op, its range keys sit beside p: _step checks those, naming the op.
         bad = set() if "op" in sd else set(sd) - _STAGE_KEYS
         if "choose" in sd and ("op" in sd or "include" in sd):
             raise ConfigError(f"{where}: use either 'choose' or 'op'/'include'", path=path)
         if bad:
             raise ConfigError(f"{where}: unknown key {sorted(bad)[0]!r}", path=path)
+        if "weight" in sd:
+            raise ConfigError(
+                f"{where}.weight: a weight belongs to an option of [[stage.choose]]",
+                path=path,
+                hint="a stage of one op or include happens with its p",
+            )
         p = sd.get("p", 1.0)
         if isinstance(p, bool) or not isinstance(p, int | float) or not 0.0 <= p <= 1.0:
-            raise ConfigError(f"{where}.p: a probability must be in [0, 1], got {p!r}", path=path)
+            raise ConfigError(
+                f"{where}.p: a probability is a number in [0, 1], got {p!r}", path=path
+            )
         raw = sd["choose"] if "choose" in sd else [sd]
         if not isinstance(raw, list) or not raw:
             raise ConfigError(f"{where}.choose: needs at least one option", path=path)
@@ -250,9 +268,19 @@ def _build(data: dict[str, Any], path: Path, text: str, seen: tuple[Path, ...]) 
         stages.append(Stage(float(p), steps))
     name = data.get("name", path.stem)
     tags = data.get("tags", [])
+    description = data.get("description", "")
+    for key, value in (("name", name), ("description", description)):
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}", path=path)
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise ConfigError(
+            f"tags: expected a list of strings, got {tags!r}",
+            path=path,
+            hint='write tags = ["lighting"]',
+        )
     return Recipe(
-        str(name),
-        str(data.get("description", "")),
+        name,
+        description,
         stages,
         path,
         "\n".join(texts),
@@ -299,7 +327,14 @@ def _step(
     files: _Layout,
 ) -> Step:
     if not isinstance(sd, dict):
-        raise ConfigError(f"{where}: expected a table", path=path)
+        raise ConfigError(f"{where}: expected a table of keys, got {sd!r}", path=path)
+    option = ".choose[" in where  # an option of choose: a weight, never a p
+    if option and "p" in sd:
+        raise ConfigError(
+            f"{where}.p: an option of choose has a weight, not a p",
+            path=path,
+            hint="give the stage its p, beside choose, or the option its weight",
+        )
     weight = sd.get("weight", 1.0)
     if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
         raise ConfigError(f"{where}.weight: must be a positive number, got {weight!r}", path=path)
@@ -337,8 +372,11 @@ def _step(
     op = get_op(str(sd["op"]), f"{path}: {where}")
     ranges = {}
     for key, value in sd.items():
-        if key in ("op", "weight", "p", "choose", "include"):
+        # beside the op: its weight (an option of choose) or its stage's p (a stage)
+        if key in ("op", "weight") or (key == "p" and not option):
             continue
+        if key == "choose":
+            raise ConfigError(f"{where}: a choose inside an option of choose", path=path)
         if key not in op.ranges:
             raise ConfigError(
                 f"{where}: {op.name} has no parameter {key!r}",

@@ -111,7 +111,38 @@ def test_probability_zero_never_draws(tmp_path):
         ('[[stage]]\nop = "curves.nope"\n', "unknown op 'curves.nope'"),
         ('[[stage]]\nop = "curves.gamma"\ngama = 1\n', "curves.gamma has no parameter 'gama'"),
         ('[[stage]]\nop = "curves.gamma"\ngamma = [2, 1]\n', "min 2 is greater than max 1"),
-        ('[[stage]]\nop = "curves.gamma"\np = 1.5\n', "a probability must be in [0, 1], got 1.5"),
+        (
+            '[[stage]]\nop = "curves.gamma"\np = 1.5\n',
+            "a probability is a number in [0, 1], got 1.5",
+        ),
+        (
+            '[[stage]]\nop = "curves.gamma"\np = "0.3"\n',
+            "stage 1.p: a probability is a number in [0, 1], got '0.3'",
+        ),
+        # a stage that is no table: one line, not a traceback
+        ("stage = [1, 2]\n", "stage 1: expected a table of keys, got 1"),
+        (
+            'stage = [{op = "curves.gamma"}, "oops"]\n',
+            "stage 2: expected a table of keys, got 'oops'",
+        ),
+        ('stage = ["curves.gamma"]\n', "stage 1: expected a table of keys, got 'curves.gamma'"),
+        ('[[stage]]\n[[stage.choose]]\nop = "curves.gamma"\nchoose = 1\n', "stage 1.choose[1]"),
+        # keys that would be accepted and never used
+        (
+            '[[stage]]\n[[stage.choose]]\nop = "curves.gamma"\np = 0\n',
+            "stage 1.choose[1].p: an option of choose has a weight, not a p",
+        ),
+        (
+            '[[stage]]\n[[stage.choose]]\ninclude = "curves"\np = 0\n',
+            "stage 1.choose[1].p: an option of choose has a weight, not a p",
+        ),
+        (
+            '[[stage]]\nop = "curves.gamma"\nweight = 3\n',
+            "stage 1.weight: a weight belongs to an option of [[stage.choose]]",
+        ),
+        ('tags = "lighting"\n[[stage]]\nop = "curves.gamma"\n', "tags: expected a list of strings"),
+        ('name = ["a"]\n[[stage]]\nop = "curves.gamma"\n', "name: expected a string, got ['a']"),
+        ('description = 3\n[[stage]]\nop = "curves.gamma"\n', "description: expected a string"),
         ('colour = 1\n[[stage]]\nop = "curves.gamma"\n', "unknown key 'colour'"),
         ('name = "x"\n', "a recipe needs at least one [[stage]]"),
         ('[[stage]]\nop = "curves.gamma"\ngamma = "high"\n', "expected a number or [min, max]"),
@@ -139,6 +170,7 @@ def test_probability_zero_never_draws(tmp_path):
     ],
 )
 def test_bad_recipes_name_file_and_key(tmp_path, text, message):
+    # every one is refused by load_recipe with a one-line ConfigError (never a traceback)
     path = write(tmp_path, "bad", text)
     with pytest.raises(ConfigError) as err:
         load_recipe(path)
