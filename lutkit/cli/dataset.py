@@ -8,7 +8,12 @@ from pathlib import Path
 
 import click
 
-from lutkit.cli.options import engine_option, progress_bars, ray_address_option
+from lutkit.cli.options import (
+    check_ray_address,
+    engine_option,
+    progress_bars,
+    ray_address_option,
+)
 from lutkit.errors import LutkitWarning
 
 
@@ -137,6 +142,7 @@ def build(
     from lutkit.data.build import BuildConfig, build_dataset
     from lutkit.data.sources import NAMED_PHOTO_SOURCES, parse_fractions
 
+    check_ray_address(engine, ray_address)
     cfg = BuildConfig(
         source=source,
         recipe=recipe,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from lutkit.cli.options import engine_option, ray_address_option
+from lutkit.cli.options import check_ray_address, engine_option, ray_address_option
 
 
 @click.command()
@@ -67,6 +67,7 @@ def latents(
     from lutkit.cli.options import progress_bars
     from lutkit.latents.encode import encode_dataset
 
+    check_ray_address(engine, ray_address)
     with progress_bars(unit="img") as bars:
         result = encode_dataset(
             dataset,
@@ -80,8 +81,12 @@ def latents(
             workers=workers,
             ray_address=ray_address,
         )
+    rate = (
+        f"{result.images} images at {result.images_per_second:.1f} images/s"
+        if result.images
+        else "nothing left to encode"
+    )
     click.echo(
         f"{result.folder}: {result.shards_written} shard(s) written, "
-        f"{result.shards_skipped} already complete; {result.images} images at "
-        f"{result.images_per_second:.1f} images/s (VAE {result.fingerprint})"
+        f"{result.shards_skipped} already complete; {rate} (VAE {result.fingerprint})"
     )

@@ -38,6 +38,14 @@ ray_address_option = click.option(
 )
 
 
+def check_ray_address(engine: str, ray_address: str | None) -> None:
+    """--ray-address without --engine ray would be ignored: refused instead."""
+    if ray_address is not None and engine != "ray":
+        raise click.UsageError(
+            f"--ray-address {ray_address} needs --engine ray (this run would be local)"
+        )
+
+
 def engine_option(ray_help: str):
     """``--engine local|ray``; ``ray_help`` says what the Ray engine does here."""
     return click.option(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from lutkit.cli.options import engine_option, ray_address_option
+from lutkit.cli.options import check_ray_address, engine_option, ray_address_option
 
 
 @click.command()
@@ -67,6 +67,7 @@ def train(
     from lutkit.train.config import load_config
     from lutkit.train.loop import train as run_training
 
+    check_ray_address(engine, ray_address)
     items = list(overrides) + ([f"device={device}"] if device else [])
     cfg = load_config(config_path, items)
     if engine == "ray":

@@ -108,6 +108,7 @@ def start_ray(ray, address: str | None, workers: int) -> bool:
     notice = logging.getLogger("ray._private.authentication.authentication_token_setup")
     quiet = notice.level
     if address:
+        _check_reachable(address)
         kwargs["address"] = address
     else:
         kwargs.update(num_cpus=max(1, workers), include_dashboard=False)
@@ -123,6 +124,26 @@ def start_ray(ray, address: str | None, workers: int) -> bool:
     finally:
         notice.setLevel(quiet)
     return True
+
+
+def _check_reachable(address: str) -> None:
+    """A one-line error, in seconds, when nothing listens at a HOST:PORT address (Ray
+    itself retries for minutes); other forms ("auto", none with a port) go to Ray."""
+    import socket
+
+    hostport = address.removeprefix("ray://")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
+    except OSError as exc:
+        why = (exc.strerror or str(exc) or type(exc).__name__).lower()
+        raise LutkitError(
+            f"cannot reach the Ray cluster at {address}: {why}",
+            hint="check --ray-address: the head node's HOST:PORT, e.g. HEAD:6379; or "
+            "leave it out for a local Ray",
+        ) from None
 
 
 def ray_failure(exc: BaseException, what: str = "the Ray engine") -> LutkitError:

@@ -17,6 +17,7 @@ system), as for ``lutkit dataset build --engine ray``.
 from __future__ import annotations
 
 import pickle
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,19 @@ class _Encoder:
         out = np.empty(len(results), dtype=object)
         out[:] = results
         return {"shard": batch["shard"], "pos": batch["pos"], "result": out}
+
+
+def _no_restarts() -> dict[str, Any]:
+    """``max_restarts=0`` for the encoder actors. Ray Data restarts a lost actor by
+    default and keeps its constructor arguments in the object store, and Ray then
+    prints an error-level line at every run (ray-project/ray#53727) that says nothing
+    about the job. A lost actor fails the run instead, which a rerun resumes. Ray 2.60
+    calls this way of passing it deprecated (with no named parameter for it yet): that
+    notice is for lutkit, not its users, so it is not shown."""
+    warnings.filterwarnings(
+        "ignore", message="`ray_remote_args` is deprecated", module="lutkit.latents.ray_encode"
+    )
+    return {"max_restarts": 0}
 
 
 def _actors(ray, device: str, workers: int) -> tuple[str, int, dict[str, float]]:
@@ -142,6 +156,7 @@ def encode_on_ray(
                 batch_size=1,
                 batch_format="numpy",
                 **resources,
+                **_no_restarts(),
             )
             pending: dict[int, dict[int, list]] = {}
             for item in ds.iter_rows():

@@ -18,3 +18,43 @@ def test_missing_ray_is_a_clear_error(tmp_path, monkeypatch):
         build(src, tmp_path / "ds", engine="ray")
     assert str(err.value) == "the Ray engine needs ray[data] (pip install 'lutkit[scale]')"
     assert not (tmp_path / "ds").exists()
+
+
+def test_an_address_where_nothing_listens_is_one_line_in_seconds(tmp_path):
+    # Ray itself retries such an address for minutes, printing progress meanwhile
+    import socket
+
+    from click.testing import CliRunner
+
+    from lutkit.cli import main
+
+    pytest.importorskip("ray")
+    with socket.socket() as s:  # a port nothing listens on: bound, never listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        args = ["dataset", "build", "--source", "sample", "--variants", "1", "--size", "32"]
+        args += ["--out", str(tmp_path / "ds"), "--engine", "ray"]
+        result = CliRunner().invoke(main, [*args, "--ray-address", f"127.0.0.1:{port}"])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: cannot reach the Ray cluster at 127.0.0.1:{port}: connection refused "
+        "(check --ray-address: the head node's HOST:PORT, e.g. HEAD:6379; or leave it out "
+        "for a local Ray)\n"
+    )
+    assert not (tmp_path / "ds").exists()
+
+
+@pytest.mark.parametrize("command", ["dataset build", "latents", "train"])
+def test_an_address_without_the_ray_engine_is_refused(tmp_path, command):
+    from click.testing import CliRunner
+
+    from lutkit.cli import main
+
+    out = str(tmp_path / "ds")
+    first = {"dataset build": ["--source", "sample", "--out", out], "latents": [out], "train": []}
+    args = [*command.split(), *first[command], "--ray-address", "HEAD:6379"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        "Error: --ray-address HEAD:6379 needs --engine ray (this run would be local)"
+    )

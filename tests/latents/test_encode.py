@@ -142,3 +142,27 @@ def test_latents_are_the_same_bytes_at_any_thread_count(dataset, tmp_path, monke
     finally:
         torch.set_num_threads(threads)
     assert outs[0] and outs[0] == outs[1]
+
+
+def test_the_cli_says_what_it_encoded_and_that_a_rerun_had_nothing_left(dataset, tmp_path):
+    import shutil
+
+    from click.testing import CliRunner
+
+    from lutkit.cli import main
+
+    ds, vae_dir = dataset
+    copy = tmp_path / "ds"
+    shutil.copytree(ds, copy, ignore=shutil.ignore_patterns("latents"))
+    args = ["latents", str(copy), "--vae", str(vae_dir), "--device", "cpu", "--size", "64"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    # 6 pairs, a clean and a distorted image each
+    assert " 12 images at " in first.stdout and "0 already complete" in first.stdout
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0, again.output
+    folder = first.stdout.split(":")[0]
+    fp = folder.rsplit("/", 1)[1]
+    assert again.stdout == (
+        f"{folder}: 0 shard(s) written, 3 already complete; nothing left to encode (VAE {fp})\n"
+    )
