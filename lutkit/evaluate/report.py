@@ -259,6 +259,16 @@ def _save_png(fig, path: Path) -> None:
     fig.savefig(path, format="png", metadata={"Software": None}, bbox_inches="tight")
 
 
+def method_colours(n: int) -> list[tuple[float, float, float, float]]:
+    """``n`` colours that tell the methods apart: matplotlib's default cycle has 10,
+    and a report compares 11 or more (tab20's dark shades first, then its light)."""
+    from matplotlib import colormaps
+
+    tab20 = colormaps["tab20"].colors
+    order = [*tab20[0::2], *tab20[1::2]]
+    return [(*order[i % len(order)], 1.0) for i in range(n)]
+
+
 def bar_chart(result: EvalResult, summary: list[dict[str, Any]], key: str, path: Path) -> Path:
     """Grouped bars: one group per set (family), one bar per method."""
     by = {(r["method"], r["set"]): r[key] for r in summary}
@@ -268,14 +278,17 @@ def bar_chart(result: EvalResult, summary: list[dict[str, Any]], key: str, path:
     ax = fig.add_subplot(1, 1, 1)
     width = 0.8 / len(methods)
     x = np.arange(len(sets))
+    colours = method_colours(len(methods))
     for i, m in enumerate(methods):
         values = [by.get((m.name, s), np.nan) for s in sets]
-        ax.bar(x + (i - (len(methods) - 1) / 2) * width, values, width, label=m.label)
+        offset = (i - (len(methods) - 1) / 2) * width
+        ax.bar(x + offset, values, width, label=m.label, color=colours[i])
     label, unit, better = METRICS[key]
     ax.set_xticks(x, sets, rotation=20, ha="right")
     ax.set_ylabel(f"{label}{f' ({unit})' if unit else ''}, {better} is better")
     ax.set_title(f"{label} per evaluation set")
-    ax.legend(fontsize=7, ncols=2)
+    # beside the bars, not over them
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     ax.grid(axis="y", alpha=0.3)
     _save_png(fig, path)
     return path

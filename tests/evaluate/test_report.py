@@ -297,3 +297,36 @@ def test_the_dataset_test_split_already_in_the_sets_is_evaluated_once(
     pairs = len(pd.read_parquet(ds / "pairs", columns=["split"]).query("split == 'test'"))
     assert {r["set"] for r in rows} == {"test", "all"}
     assert all(int(r["images"]) == pairs for r in rows)
+
+
+def test_bar_chart_methods_have_their_own_colours_and_the_legend_leaves_the_bars(
+    tmp_path, monkeypatch
+):
+    # 11 methods outran matplotlib's 10-colour cycle (identity and a baseline were the
+    # same blue), and the legend covered the bars of some sets
+    from types import SimpleNamespace
+
+    from lutkit.evaluate import report as rep
+
+    assert len(set(rep.method_colours(20))) == 20
+    methods = [SimpleNamespace(name=f"m{i}", label=f"method {i}") for i in range(11)]
+    sets = [SimpleNamespace(name=f"set{k}") for k in range(6)]
+    summary = [
+        {"method": m.name, "set": s.name, "de2000_mean": 5.0 + i + k}
+        for i, m in enumerate(methods)
+        for k, s in enumerate(sets)
+    ]
+    seen = {}
+
+    def keep(fig, path):
+        seen["fig"] = fig
+
+    monkeypatch.setattr(rep, "_save_png", keep)
+    rep.bar_chart(SimpleNamespace(sets=sets, methods=methods), summary, "de2000_mean", tmp_path)
+    (ax,) = seen["fig"].axes
+    colours = {tuple(p.get_facecolor()) for p in ax.patches}
+    assert len(colours) == 11
+    fig = seen["fig"]
+    fig.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    assert legend.x0 >= ax.get_window_extent().x1  # right of the plot, over no bar
