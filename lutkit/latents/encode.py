@@ -174,6 +174,7 @@ def encode_dataset(
     fp = vae_fingerprint(model)
     info = describe_vae(model)
     out = folder / "latents" / fp
+    _check_same_size(out, size)
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out)  # left by a killed run
     param = next(model.parameters())
@@ -276,6 +277,31 @@ def _entry(dst: Path, pairs_entry: dict[str, Any]) -> dict[str, Any]:
         "rows": shard_num_rows(dst),
         "sha256": file_sha256(dst),
     }
+
+
+def _check_same_size(out: Path, size: int) -> None:
+    """Refuse to add latents of another image size to a folder that holds some: the
+    index would give the new size to the shards already there."""
+    from lutkit.data.shards import shard_metadata
+
+    sizes = set()
+    try:
+        sizes.add(int(json.loads((out / LATENTS_JSON).read_text(encoding="utf-8"))["image_size"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    for shard in sorted(out.glob("*.parquet")) if out.is_dir() else []:
+        try:  # a shard an interrupted run wrote before any index
+            sizes.add(int(shard_metadata(shard)[b"lutkit.image_size"]))
+        except Exception:  # damaged or foreign: _complete decides about it
+            continue
+    other = sorted(sizes - {size})
+    if other:
+        raise ConfigError(
+            f"the latents there were encoded at --size {other[0]}, not {size}",
+            path=out,
+            hint=f"give --size {other[0]} to resume them, or move the folder away to encode "
+            f"at {size}",
+        )
 
 
 def _recorded(out: Path) -> dict[str, str]:

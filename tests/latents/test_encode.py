@@ -145,8 +145,6 @@ def test_latents_are_the_same_bytes_at_any_thread_count(dataset, tmp_path, monke
 
 
 def test_the_cli_says_what_it_encoded_and_that_a_rerun_had_nothing_left(dataset, tmp_path):
-    import shutil
-
     from click.testing import CliRunner
 
     from lutkit.cli import main
@@ -166,3 +164,26 @@ def test_the_cli_says_what_it_encoded_and_that_a_rerun_had_nothing_left(dataset,
     assert again.stdout == (
         f"{folder}: 0 shard(s) written, 3 already complete; nothing left to encode (VAE {fp})\n"
     )
+
+
+def test_another_size_into_the_same_latents_folder_is_refused(dataset, tmp_path):
+    # it used to count the shards of the first size as done and write the new size
+    # (and its latent shape) into the index over them
+    ds, vae_dir = dataset
+    copy = tmp_path / "ds"
+    shutil.copytree(ds, copy, ignore=shutil.ignore_patterns("latents"))
+    opts = {"vae": str(vae_dir), "device": "cpu"}
+    first = encode_dataset(copy, size=64, **opts)
+    index = (first.folder / "_latents.json").read_bytes()
+    with pytest.raises(ConfigError) as err:
+        encode_dataset(copy, size=32, **opts)
+    assert str(err.value) == (
+        f"{first.folder}: the latents there were encoded at --size 64, not 32 (give --size "
+        "64 to resume them, or move the folder away to encode at 32)"
+    )
+    assert (first.folder / "_latents.json").read_bytes() == index
+    # the same is found from the shards alone (a run stopped before its index)
+    (first.folder / "_latents.json").unlink()
+    with pytest.raises(ConfigError, match="encoded at --size 64, not 32"):
+        encode_dataset(copy, size=32, **opts)
+    assert encode_dataset(copy, size=64, **opts).shards_written == 0
