@@ -285,14 +285,33 @@ def check_writable_outputs(*paths: str | PathLike[str] | None) -> None:
 _NAME_MAX = 255  # bytes in a file name: ext4, XFS, Btrfs, APFS, NTFS (in UTF-16 units)
 
 
-def make_output_folders(*paths: str | PathLike[str] | None) -> None:
-    """Check that every output can be written (:func:`check_writable_outputs`), then
-    make the missing folders it goes into: every command does this for its outputs
-    (``-o graded/look.png`` makes ``graded/``); the library's writers make none."""
+@contextlib.contextmanager
+def output_folders(*paths: str | PathLike[str] | None) -> Iterator[None]:
+    """Check that every output can be written (:func:`check_writable_outputs`) and make
+    the missing folders they go into, for the block that writes them: every command
+    does this for its outputs (``-o graded/look.png`` makes ``graded/``); the library's
+    writers make none. When the block fails (a name whose format the writer refuses,
+    Ctrl-C), the folders it made are removed again, where they are still empty."""
     check_writable_outputs(*paths)
+    made: list[Path] = []
     for p in paths:
-        if p is not None:
-            Path(p).parent.mkdir(parents=True, exist_ok=True)
+        if p is None:
+            continue
+        missing = []
+        folder = Path(p).parent
+        while not folder.exists() and folder != folder.parent:
+            missing.append(folder)
+            folder = folder.parent
+        for f in reversed(missing):
+            f.mkdir(exist_ok=True)
+            made.append(f)
+    try:
+        yield
+    except BaseException:
+        for f in reversed(made):
+            with contextlib.suppress(OSError):
+                f.rmdir()
+        raise
 
 
 def check_writable_folder(folder: str | PathLike[str]) -> None:

@@ -68,12 +68,13 @@ def distort(
     )
     click.echo(f"wrote {output}: " + chain_label(records).replace("\n", "; "))
     if truth is not None:
-        if truth.fraction == 1.0:
+        if truth.pixels == 1.0:
             click.echo(f"wrote {truth_lut}: the exact inverse; {truth.summary()}")
         else:
             click.echo(
                 f"wrote {truth_lut}: the inverse where a colour has one, the nearest colour "
-                f"elsewhere; {truth.summary()} (clipped colours cannot be brought back)"
+                f"elsewhere; {truth.summary()} (not exact where the distortion clipped "
+                "colours or folded them together, nor in the lattice cells beside them)"
             )
 
 

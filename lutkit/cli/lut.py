@@ -10,7 +10,7 @@ import click
 
 from lutkit.cli.options import interp_option, progress_bars, strength_option, to_srgb_option
 from lutkit.errors import ConfigError
-from lutkit.fsutil import make_output_folders
+from lutkit.fsutil import check_writable_outputs, output_folders
 
 # Where LUT names (not paths) are looked up, for the commands that read a LUT.
 library_option = click.option(
@@ -77,15 +77,15 @@ def identity(level: int | None, size: int | None, bit_depth: str, output: str) -
         if not is_hald:
             raise ConfigError("a Hald image must be written as .png or .tif", path=output)
         dtype = np.uint16 if bit_depth == "16" else np.uint8
-        make_output_folders(output)
-        save_image(output, hald_identity(level, dtype))
+        with output_folders(output):
+            save_image(output, hald_identity(level, dtype))
         click.echo(
             f"wrote {output}: identity Hald level {level} ({level**3}x{level**3} px, "
             f"{level * level}^3 LUT, {bit_depth}-bit)"
         )
     else:
-        make_output_folders(output)
-        write_lut(LUT3D.identity(size), output)
+        with output_folders(output):
+            write_lut(LUT3D.identity(size), output)
         click.echo(f"wrote {output}: identity {size}^3 LUT")
 
 
@@ -138,16 +138,18 @@ def import_(
         raise click.UsageError("give -o OUTPUT, --library DIR, or both")
     lib = Library(library) if library is not None else None
     lut_obj = read_lut_or_name(source)
-    if size is not None and (isinstance(lut_obj, LUT1D) or lut_obj.size != size):
-        lut_obj = resample_checked(lut_obj, size, output or source)
     name = name or Path(source).stem.lower().replace(" ", "-")
     if lib is not None:  # refuse a bad or taken name before -o writes anything
         lib.check_name(name, replace=replace)
+    if size is not None and (isinstance(lut_obj, LUT1D) or lut_obj.size != size):
+        # the warning names what keeps the smaller lattice: -o, else the library's copy
+        where = output or Path(library or ".", f"{name}.cube")
+        lut_obj = resample_checked(lut_obj, size, where)
     if not lut_obj.title:
         lut_obj.title = name
     if output is not None:
-        make_output_folders(output)
-        write_lut(lut_obj, output)
+        with output_folders(output):
+            write_lut(lut_obj, output)
         click.echo(f"wrote {output}")
     if lib is not None:
         tag_list = [t.strip() for t in tags.split(",") if t.strip()]
@@ -234,6 +236,7 @@ def convert(
                 f"--size {size} is Hald level {named}, not --level {level}: give one of them"
             )
         level, size = named, None
+    check_writable_outputs(destination)  # before a resample says what it loses
     lut_obj = read_lut_or_name(source, library)
     if size is not None:
         lut_obj = resample_checked(lut_obj, size, destination)
@@ -246,8 +249,8 @@ def convert(
         if bit_depth == "8":
             raise ConfigError("a .3dl table is 10, 12 or 16 bits, not 8", path=destination)
         kw = {"flavour": flavour or "lustre", "bit_depth": int(bit_depth or 12)}
-    make_output_folders(destination)
-    write_lut(lut_obj, destination, **kw)
+    with output_folders(destination):
+        write_lut(lut_obj, destination, **kw)
     click.echo(f"wrote {destination}")
 
 
@@ -369,8 +372,8 @@ def plot(lut_path: str, output: str, library: str | None) -> None:
 
     path = resolve_lut(lut_path, library)  # the library is read once, here
     lut_obj = read_lut(path)
-    make_output_folders(output)
-    plot_lut(lut_obj, output, title=path.stem)
+    with output_folders(output):
+        plot_lut(lut_obj, output, title=path.stem)
     click.echo(f"wrote {output}")
 
 

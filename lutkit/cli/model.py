@@ -58,8 +58,10 @@ def info(path: str | None, model_option: str | None) -> None:
     """
     from lutkit.correct.model import colormap_choice, load_run, resolve_model
 
-    if path is not None and model_option is not None and path != model_option:
-        raise click.UsageError(f"give the model once: {path} or --model {model_option}")
+    if path is not None and model_option is not None:
+        one, other = (Path(resolve_model(p)[0]).resolve() for p in (path, model_option))
+        if one != other:
+            raise click.UsageError(f"give the model once: {path} or --model {model_option}")
     path = path if path is not None else model_option
 
     folder, how = resolve_model(path, given="the path given")

@@ -142,7 +142,7 @@ def preview_dataset(
     folder: str | os.PathLike[str], output: str | os.PathLike[str], *, n: int = 8, seed: int = 0
 ) -> Path:
     from lutkit.data.card import sample_pairs, save_pairs_sheet
-    from lutkit.fsutil import make_output_folders
+    from lutkit.fsutil import output_folders
 
     folder = Path(folder)
     doc = load_dataset_json(folder)
@@ -151,8 +151,8 @@ def preview_dataset(
     rows = sample_pairs(folder, doc, n=n, seed=seed)
     if not rows:
         raise ConfigError("the dataset has no rows", path=folder)
-    make_output_folders(output)
-    return save_pairs_sheet(rows, Path(output), f"{doc['name']}: distorted | clean")
+    with output_folders(output):
+        return save_pairs_sheet(rows, Path(output), f"{doc['name']}: distorted | clean")
 
 
 def export_folders(

@@ -27,7 +27,7 @@ from lutkit.fsutil import (
     atomic_write_text,
     check_distinct_outputs,
     check_writable_outputs,
-    make_output_folders,
+    output_folders,
     output_group,
 )
 from lutkit.images import check_save_path, from_float, load_image, to_float
@@ -182,15 +182,15 @@ def preview_recipe(
         out, records = distort_image(pixels, rec, derive_seed(seed, k))
         tiles.append(out)
         labels.append(chain_label(records))
-    make_output_folders(output)
-    return save_contact_sheet(
-        output,
-        tiles,
-        labels,
-        columns=columns,
-        tile=tile,
-        title=f"recipe {rec.name}: {n} samples (seed {seed})",
-    )
+    with output_folders(output):
+        return save_contact_sheet(
+            output,
+            tiles,
+            labels,
+            columns=columns,
+            tile=tile,
+            title=f"recipe {rec.name}: {n} samples (seed {seed})",
+        )
 
 
 def colormap_recipes() -> list[str]:

@@ -185,8 +185,10 @@ def list_recipes(folder: str | os.PathLike[str] | None = None) -> list[Path]:
     return sorted(folder.glob("*.toml")) if folder.is_dir() else []
 
 
-def resolve_recipe_path(name_or_path: str | os.PathLike[str]) -> Path:
-    """A recipe file from a path, or a name in the recipes folder."""
+def resolve_recipe_path(name_or_path: str | os.PathLike[str], *, here: bool = True) -> Path:
+    """A recipe file from a path, or a name in the recipes folder. ``here``: a name
+    that is a file in the current folder is named in the error (not for an include,
+    which looks beside its own file)."""
     p = Path(name_or_path)
     if p.suffix == ".toml" or len(p.parts) > 1:  # a path; a bare word is a recipe name
         if not p.is_file():
@@ -196,10 +198,9 @@ def resolve_recipe_path(name_or_path: str | os.PathLike[str]) -> Path:
     if candidate.is_file():
         return candidate
     known = ", ".join(x.stem for x in list_recipes()) or "none"
-    here = Path(f"{name_or_path}.toml")
     hint = f"known recipes: {known}"
-    if here.is_file():  # a recipe of one's own in this folder, named without .toml
-        hint = f"a name is looked up in {recipes_dir()}; give the file here as {here}"
+    if here and Path(f"{name_or_path}.toml").is_file():  # one's own, named without .toml
+        hint = f"a name is looked up in {recipes_dir()}; give the file here as {name_or_path}.toml"
     raise ConfigError(f"no recipe named {str(name_or_path)!r}", hint=hint)
 
 
@@ -351,7 +352,7 @@ def _step(
         else:
             target_path = path.parent / target
         try:
-            resolve_recipe_path(target_path)
+            resolve_recipe_path(target_path, here=False)
         except ConfigError as exc:
             raise ConfigError(
                 f"{where}: include {target!r}: {exc.message}", path=path, hint=exc.hint

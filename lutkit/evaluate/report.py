@@ -260,8 +260,8 @@ def _save_png(fig, path: Path) -> None:
 
 
 def method_colours(n: int) -> list[tuple[float, float, float, float]]:
-    """``n`` colours that tell the methods apart: matplotlib's default cycle has 10,
-    and a report compares 11 or more (tab20's dark shades first, then its light)."""
+    """``n`` colours that tell methods (or sets) apart: matplotlib's default cycle has
+    10, and a report compares 11 or more (tab20's dark shades first, then its light)."""
     from matplotlib import colormaps
 
     tab20 = colormaps["tab20"].colors
@@ -299,6 +299,8 @@ def curve_chart(curve: list[dict[str, Any]], path: Path) -> Path:
     fig = _figure(7.0, 4.0)
     ax = fig.add_subplot(1, 1, 1)
     keys = list(dict.fromkeys((r["set"], r["colormap"]) for r in curve))
+    sets = list(dict.fromkeys(s for s, _ in keys))
+    colours = method_colours(len(sets))  # a colour per set, a line style per map
     for s, cmap in keys:
         pts = [r for r in curve if r["set"] == s and r["colormap"] == cmap]
         ax.plot(
@@ -306,13 +308,14 @@ def curve_chart(curve: list[dict[str, Any]], path: Path) -> Path:
             [r["de2000_mean"] for r in pts],
             marker="o",
             linestyle="-" if cmap == "fit" else "--",
+            color=colours[sets.index(s)],
             label=f"{s} ({cmap})",
         )
     ax.set_xlabel("lutkit fix --iterations")
     ax.set_ylabel("ΔE2000 mean, lower is better")
     ax.set_title("ΔE2000 against the number of fix iterations")
     ax.set_xticks(sorted({r["iterations"] for r in curve}))
-    ax.legend(fontsize=7, ncols=2)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     ax.grid(alpha=0.3)
     _save_png(fig, path)
     return path

@@ -71,12 +71,11 @@ def resample_checked(
         return lut.to_3d(s) if isinstance(lut, LUT1D) else lut.resample(s)
 
     out = make(size)
+    choices = {s: f"--size {s}" for s in (17, 33, 65)}
     if isinstance(lut, LUT1D):
-        choices, kept = {s: f"--size {s}" for s in (17, 33, 65)}, "a .cube keeps the 1D LUT"
+        kept = "a .cube keeps the 1D LUT"
     else:
-        own = lut.size
-        choices = {s: f"--size {s}" for s in (17, 33, 65) if s < own}
-        kept = f"it keeps its {own}^3 lattice"
+        kept = f"it keeps its {lut.size}^3 lattice (in a .cube, .spi3d or Discreet .3dl)"
     _say_if_off(lut, out, path, make, choices, "resampled onto", f"without --size {kept}")
     return out
 

@@ -17,7 +17,7 @@ that is not evenly spaced (by more than 2 codes, OpenColorIO's tolerance) would 
 LUT before the 3D table, which lutkit's LUT3D cannot hold: such a file is refused. An
 evenly spaced shaper line may have another length than the lattice (OpenColorIO's
 ``ociobakelut --shapersize``): the table's line count gives the lattice, as in
-OpenColorIO and ffmpeg.
+OpenColorIO, unless the file's Mesh line or a standard shaper side says it was cut short.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ def read_3dl(path: str | os.PathLike[str]) -> LUT3D:
     shaper: list[int] | None = None
     shaper_line = 0
     mesh_bits: int | None = None  # a Lustre header's output bits
+    mesh_in: int | None = None  # and its lattice's: 2^IN + 1 points per side
     mesh_line = 0
     rows: list[list[int]] = []
     row_lines: list[int] = []  # the line of each row
@@ -70,6 +71,7 @@ def read_3dl(path: str | os.PathLike[str]) -> LUT3D:
             raise FormatError("looks like XML, not a .3dl table", path=path, line=lineno)
         if words[0].lower() == "mesh" and len(words) == 3 and words[2].isdigit():
             mesh_bits, mesh_line = int(words[2]), lineno
+            mesh_in = int(words[1]) if words[1].isdigit() and int(words[1]) <= 8 else None
             continue
         try:
             values = [int(w) for w in words]
@@ -94,27 +96,37 @@ def read_3dl(path: str | os.PathLike[str]) -> LUT3D:
     if not rows:
         raise FormatError("no R G B table lines", path=path)
     size = round(len(rows) ** (1 / 3))
-    # The lattice is the table's: OpenColorIO writes shaper lines of another length
-    # (ociobakelut --shapersize) and reads the table's own size, as lutkit does. Only a
-    # table that is no cube is measured against the shaper line, to say what is wrong.
-    if (
-        shaper is not None
-        and len(shaper) >= 2
-        and (size**3 != len(rows) or size < 2)
-        and len(rows) != len(shaper) ** 3
-    ):
-        n = len(shaper)  # the lattice's side, as the shaper line gives it
+    cube = size**3 == len(rows) and size >= 2
+    # The side the file itself gives: a Lustre Mesh line's 2^IN + 1, else the shaper
+    # line's length. OpenColorIO writes shaper lines of another length (ociobakelut
+    # --shapersize) and takes the lattice from the table, as lutkit does; but where
+    # the file gives a standard side (2^k + 1) over a table whose side is none (17 over
+    # 16^3), the table was cut short to a smaller cube.
+    n = None
+    if mesh_in is not None:
+        n = 2**mesh_in + 1
+    elif shaper is not None and len(shaper) >= 2:
+        n = len(shaper)
+    if cube and n is not None and not (_standard(n) and n > size and not _standard(size)):
+        n = None  # a lattice of its own: the table's
+    if n is not None and len(rows) != n**3 and len(rows) / 2 <= n**3 <= 8 * len(rows):
         short = len(rows) < n**3
+        said = (
+            f"the Mesh line (line {mesh_line})"
+            if mesh_in is not None
+            else (f"the shaper line (line {shaper_line})")
+        )
         raise FormatError(
-            f"{len(rows)} table lines, where the shaper line (line {shaper_line}) gives a "
+            f"{len(rows)} table lines, where {said} gives a "
             f"{n}^3 lattice of {n**3}" + (": the file is cut short" if short else ""),
             path=path,
             # cut short: its last line; too long: the first line too many
             line=row_lines[-1] if short else row_lines[n**3],
         )
-    if size**3 != len(rows) or size < 2:
+    if not cube:
         raise FormatError(
-            f"{len(rows)} table lines is not a cube (N^3) of lattice points",
+            f"{len(rows)} table lines is not a cube (N^3) of lattice points (the nearest: "
+            f"{size}^3 = {size**3})",
             path=path,
             line=first_row,
         )
@@ -143,6 +155,11 @@ def read_3dl(path: str | os.PathLike[str]) -> LUT3D:
     # blue fastest: the rows are [r][g][b] in C order, which is lutkit's [r, g, b]
     values = (table.astype(np.float64) / scale).reshape(size, size, size, 3)
     return LUT3D(values, None, path.stem)
+
+
+def _standard(side: int) -> bool:
+    """A lattice side of 2^k + 1 points (17, 33, 65): what .3dl writers use."""
+    return side >= 3 and (side - 1) & (side - 2) == 0
 
 
 def _check_shaper(shaper: list[int], path: Path, line: int) -> None:
@@ -191,7 +208,8 @@ def write_3dl(
     if flavour == "lustre" and mesh_bits != int(mesh_bits):
         raise LUTError(
             f"a Lustre .3dl lattice is 2^k + 1 per side (17, 33, 65), not {n}",
-            hint="resample with --size 33, or write the discreet flavour",
+            path=path,
+            hint="resample with --size 17, 33 or 65, or write the discreet flavour",
         )
     lut = bake_unit(lut, path, n)
     say_if_clipped(

@@ -312,9 +312,18 @@ def test_outputs_into_a_missing_folder_make_it(run, tmp_path, graded_lut):
             f"Error: {args[-1]}: cannot write here: {tmp_path / 'afile'} is not a folder "
             "(choose another output path)\n"
         )
-    # bad input makes no folder
+    # bad input, or a name the writer refuses, leaves no folder behind
     result = run("lut", "plot", "nope.cube", "-o", "never/g.png")
     assert result.exit_code == 1 and not (tmp_path / "never").exists()
+    for args in (
+        ("lut", "convert", "g.cube", "n1/deeper/g.xyz"),
+        ("lut", "identity", "--size", "3", "-o", "n2/i.xyz"),
+        ("lut", "plot", "g.cube", "-o", "n3/g.xyz"),
+        ("lut", "convert", "g.cube", "n4/g"),
+    ):
+        result = run(*args)
+        assert result.exit_code == 1, result.output
+        assert not (tmp_path / args[-1].split("/")[0]).exists(), args
     result = run("lut", "plot", "g.cube", "-o", "g.png", "--library", "nolib")
     assert result.exit_code == 2 and "nolib" in result.output and "does not exist" in result.output
     assert len(result.output.strip().splitlines()) == 1

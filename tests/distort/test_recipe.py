@@ -209,3 +209,19 @@ def test_unknown_lut_name_in_recipe(tmp_path, photo):
     with pytest.raises(ConfigError, match="no LUT named 'no-such-lut' in the library") as err:
         load_recipe(path)
     assert str(err.value).startswith(f"{path.resolve()}: stage 1: lut3d.library fails with")
+
+
+def test_a_name_with_its_file_here_says_to_give_the_file_but_not_from_an_include(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "mine", '[[stage]]\nop = "curves.gamma"\n')
+    with pytest.raises(ConfigError) as err:
+        load_recipe("mine")
+    assert str(err.value).endswith("give the file here as mine.toml)")
+    (tmp_path / "sub").mkdir()
+    top = write(tmp_path / "sub", "top", '[[stage]]\ninclude = "mine"\n')
+    with pytest.raises(ConfigError) as err:
+        load_recipe(top)
+    assert "stage 1: include 'mine': no recipe named 'mine'" in str(err.value)
+    assert "give the file here" not in str(err.value)

@@ -124,14 +124,33 @@ def test_3dl_shaper_line_of_another_length_than_the_lattice(tmp_path):
         lut = read_lut(other)
         assert lut.size == 9
         assert np.array_equal(lut.table, read_lut(full).table)
-    # its table cut short is still named as such, against the shaper line it has
+    # its table cut short: no cube, and the shaper line is no lattice to name
     other.write_text("\n".join([lines[0], shaper, *lines[2:-3]]) + "\n")
-    with pytest.raises(
-        FormatError,
-        match=r"726 table lines, where the shaper line \(line 2\) "
-        r"gives a 256\^3 lattice of 16777216: the file is cut short",
-    ):
+    with pytest.raises(FormatError) as err:
         read_lut(other)
+    assert str(err.value) == (
+        f"{other}:3: 726 table lines is not a cube (N^3) of lattice points (the nearest: 9^3 = 729)"
+    )
+
+
+def test_a_lustre_3dl_cut_short_to_a_smaller_cube_is_refused(tmp_path):
+    # 17^3 cut to 4096 = 16^3 lines reads as a cube, but its Mesh line says 17 per side
+    full = tmp_path / "full.3dl"
+    _write_3dl_by_hand(full, 17, 10, 12, True)
+    lines = full.read_text().splitlines()
+    cut = tmp_path / "cut.3dl"
+    cut.write_text("\n".join(lines[: 4 + 4096]) + "\n")
+    with pytest.raises(FormatError) as err:
+        read_lut(cut)
+    assert str(err.value) == (
+        f"{cut}:4100: 4096 table lines, where the Mesh line (line 3) gives a 17^3 lattice "
+        "of 4913: the file is cut short"
+    )
+    # the same table without a Mesh line: its 17-entry shaper line says the same
+    flame = tmp_path / "flame.3dl"
+    flame.write_text("\n".join(lines[3 : 4 + 4096]) + "\n")
+    with pytest.raises(FormatError, match="where the shaper line .* the file is cut short"):
+        read_lut(flame)
 
 
 def test_3dl_errors_name_file_and_line(tmp_path):
@@ -156,7 +175,10 @@ def test_3dl_errors_name_file_and_line(tmp_path):
         f"{shaped}:{len(lines) - 40}: {125 - 40} table lines, where the shaper line (line 2) "
         "gives a 5^3 lattice of 125: the file is cut short"
     )
-    # One line too many: the same rule.
+    # Cut to a cube of another size, or one line too many: the same rule.
+    shaped.write_text("\n".join(lines[: 2 + 64]) + "\n")
+    with pytest.raises(FormatError, match=r"3dl:66: 64 table lines, where the shaper .* cut short"):
+        read_lut(shaped)
     shaped.write_text("\n".join([*lines, "0 0 0"]) + "\n")
     with pytest.raises(FormatError) as err:
         read_lut(shaped)
