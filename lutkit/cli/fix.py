@@ -6,19 +6,17 @@ from pathlib import Path
 
 import click
 
-from lutkit.cli.options import progress_bars, strength_option, to_srgb_option
+from lutkit.cli.options import (
+    images_output_option,
+    progress_bars,
+    strength_option,
+    to_srgb_option,
+)
 
 
 @click.command()
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(),
-    required=True,
-    help="Output file (one image), or a folder (several images, or a name with no "
-    "extension; made if missing).",
-)
+@images_output_option
 @click.option(
     "--model",
     help="A run folder, or 'default' (the model shipped with lutkit). Without it: the "

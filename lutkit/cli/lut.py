@@ -8,7 +8,13 @@ from pathlib import Path
 
 import click
 
-from lutkit.cli.options import interp_option, progress_bars, strength_option, to_srgb_option
+from lutkit.cli.options import (
+    images_output_option,
+    interp_option,
+    progress_bars,
+    strength_option,
+    to_srgb_option,
+)
 from lutkit.errors import ConfigError
 from lutkit.fsutil import check_writable_outputs, output_folders
 
@@ -257,14 +263,7 @@ def convert(
 @lut.command()
 @click.argument("lut_path", metavar="LUT")
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(),
-    required=True,
-    help="Output file (one image), or a folder (several images, or a name with no "
-    "extension; made if missing).",
-)
+@images_output_option
 @interp_option
 @strength_option
 @click.option(

@@ -31,6 +31,16 @@ to_srgb_option = click.option(
 )
 
 
+# -o of the commands that write images (lut apply, fix): plan_outputs decides which.
+images_output_option = click.option(
+    "-o",
+    "--output",
+    type=click.Path(),
+    required=True,
+    help="Output file (one image), or a folder (several images, or a name with no "
+    "extension; made if missing).",
+)
+
 ray_address_option = click.option(
     "--ray-address",
     metavar="HOST:PORT",
