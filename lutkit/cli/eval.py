@@ -145,7 +145,8 @@ def eval_cmd(
         IlluminantTrainConfig,
     )
 
-    which = tuple(b.strip() for b in baselines.split(",") if b.strip())
+    # each named once, in the order given (a name twice was two rows of the same model)
+    which = tuple(dict.fromkeys(b.strip() for b in baselines.split(",") if b.strip()))
     unknown = [b for b in which if b not in LEARNED]
     if unknown:
         raise ConfigError(f"unknown baseline {unknown[0]!r}: choose from {', '.join(LEARNED)}")

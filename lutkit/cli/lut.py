@@ -159,6 +159,7 @@ def import_(
         click.echo(f"wrote {output}")
     if lib is not None:
         tag_list = [t.strip() for t in tags.split(",") if t.strip()]
+        existed = name in lib
         written = lib.add(
             name,
             lut_obj,
@@ -168,7 +169,8 @@ def import_(
             made=made,
             replace=replace,
         )
-        click.echo(f"added {name!r} to {library} ({written.name})")
+        how = "replaced" if existed else "added"
+        click.echo(f"{how} {name!r} {'in' if existed else 'to'} {library} ({written.name})")
 
 
 @lut.command()

@@ -6,10 +6,12 @@ and how it was made. Names are unique; files live beside the index.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -199,18 +201,41 @@ class Library:
         self.check_name(name, replace=replace)
         self.root.mkdir(parents=True, exist_ok=True)
         target = self.root / f"{name}.cube"
-        write_cube(lut, target, title=lut.title or name, precision=precision)
-        self.entries[name] = LibraryEntry(
-            name=name,
-            file=target.name,
-            tags=sorted(set(tags or [])),
-            source=source,
-            licence=licence,
-            made=made,
-            title=lut.title or name,
-        )
-        self.save()
+        with self._locked():
+            # what other writers added since this library was read stays in the index
+            self.entries = {}
+            if self.index_path.is_file():
+                self._load()
+            self.check_name(name, replace=replace)
+            write_cube(lut, target, title=lut.title or name, precision=precision)
+            self.entries[name] = LibraryEntry(
+                name=name,
+                file=target.name,
+                tags=sorted(set(tags or [])),
+                source=source,
+                licence=licence,
+                made=made,
+                title=lut.title or name,
+            )
+            self.save()
         return target
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One writer of the index at a time (imports run side by side, a build beside
+        an import): an exclusive lock on ``.index.lock`` in the library, where the file
+        system has locks."""
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks; the last writer wins
+            yield
+            return
+        with open(self.root / ".index.lock", "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
 
     def save(self) -> None:
         """Rewrite ``index.toml`` (atomically), entries sorted by name."""

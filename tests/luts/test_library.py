@@ -282,3 +282,28 @@ def test_a_tag_no_lut_has_is_an_error_naming_the_tags(tmp_path):
     assert str(err.value) == (
         f"{tmp_path / 'untagged' / 'index.toml'}: no LUT is tagged 'warm' (the library has no tags)"
     )
+
+
+def test_imports_side_by_side_keep_every_entry(tmp_path):
+    # each import read the index, added its LUT and renamed the index into place: the
+    # last writer won, and the others' .cube files were left out of it
+    import subprocess
+    import sys
+
+    write_code = (
+        "import sys\n"
+        "from lutkit.luts.library import Library\n"
+        "from lutkit.luts.model import LUT3D\n"
+        "Library(sys.argv[1]).add(sys.argv[2], LUT3D.identity(9), tags=['t'])\n"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", write_code, str(tmp_path), f"n{i}"])
+        for i in range(6)
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0] * 6
+    assert Library(tmp_path).names() == [f"n{i}" for i in range(6)]
+    # a Library read before the others wrote keeps their entries when it adds its own
+    stale = Library(tmp_path / "other")
+    Library(tmp_path / "other").add("first", LUT3D.identity(3))
+    stale.add("second", LUT3D.identity(3))
+    assert Library(tmp_path / "other").names() == ["first", "second"]
