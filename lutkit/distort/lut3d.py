@@ -88,8 +88,25 @@ class LibraryLut(Op):
         if excluded != ("*",):
             names = [n for n in names if not set(lib.entries[n].tags) & set(excluded)]
         if not names:
+            self.check_available()
             raise ConfigError(f"no LUT in the library {lib.root} matches the recipe's choice")
         return names
+
+    def check_available(self) -> None:
+        """A one-line error when there is no library to draw from (LUTKIT_LIBRARY names
+        a folder that is missing, or holds no LUT), said before any value is blamed."""
+        lib = _library(library_root())
+        if not lib.root.is_dir():
+            raise ConfigError(
+                f"the LUT library {lib.root} does not exist",
+                hint="point LUTKIT_LIBRARY at a library folder, which `lutkit lut import "
+                "--library` makes, or unset it for lutkit's own",
+            )
+        if not lib.names():
+            raise ConfigError(
+                f"the LUT library {lib.root} holds no LUT",
+                hint="add some with `lutkit lut import --library`",
+            )
 
     def sample(self, rng, ranges):
         names = self.candidates(ranges)

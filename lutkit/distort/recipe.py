@@ -407,6 +407,14 @@ def _check_corners(op: Op, ranges: dict[str, Range], path: Path, where: str) -> 
     for key, choice in choices.items():
         for option in choice.options[:64]:
             trials.append((f"{key} = {option!r}", {key: Choice((option,))}))
+    available = getattr(op, "check_available", None)
+    if available is not None:  # what the op draws from (a LUT library) is there
+        try:
+            available()
+        except LutkitError as exc:
+            raise ConfigError(
+                f"{where}: {op.name}: {exc.message}", path=path, hint=exc.hint
+            ) from None
     grey = np.full((2, 2, 3), 0.5, np.float32)
     for label, fixed in trials:
         try:

@@ -225,3 +225,20 @@ def test_a_name_with_its_file_here_says_to_give_the_file_but_not_from_an_include
         load_recipe(top)
     assert "stage 1: include 'mine': no recipe named 'mine'" in str(err.value)
     assert "give the file here" not in str(err.value)
+
+
+def test_a_missing_or_empty_lut_library_is_said_as_such(tmp_path, monkeypatch):
+    # it was "lut3d.library fails with the low end of strength: no LUT ... matches"
+    recipe = write(tmp_path, "mine", '[[stage]]\nop = "lut3d.library"\ntags = ["cool"]\n')
+    monkeypatch.setenv("LUTKIT_LIBRARY", str(tmp_path / "nope"))
+    with pytest.raises(ConfigError) as err:
+        load_recipe(recipe)
+    assert str(err.value) == (
+        f"{recipe}: stage 1: lut3d.library: the LUT library {tmp_path / 'nope'} does not "
+        "exist (point LUTKIT_LIBRARY at a library folder, which `lutkit lut import "
+        "--library` makes, or unset it for lutkit's own)"
+    )
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("LUTKIT_LIBRARY", str(tmp_path / "empty"))
+    with pytest.raises(ConfigError, match="the LUT library .*empty holds no LUT"):
+        load_recipe(recipe)
