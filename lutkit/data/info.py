@@ -169,6 +169,12 @@ def export_folders(
     doc = load_dataset_json(folder)
     if output.exists() and not output.is_dir():
         raise ConfigError("the export target exists and is not a folder", path=output)
+    if output.resolve().is_relative_to(folder.resolve()):
+        raise ConfigError(
+            "the export target is inside the dataset",
+            path=output,
+            hint="export to a folder outside it, e.g. demo-png/",
+        )
     n = 0
     shards = doc["shards"]
     paths = [check_shard(folder, s) for s in shards]  # all of them before writing anything

@@ -302,3 +302,16 @@ def test_rows_per_shard_help_says_how_it_is_rounded():
         "or up to one photo's rows when it is smaller (20 with --variants 6 --crops 10: "
         "60-row shards); the last shard of a split holds the rest."
     ) in text
+
+
+def test_export_into_the_dataset_itself_is_refused(dataset):
+    # it wrote clean/ and distorted/ among the shards, and verify still said ok
+    _, out, _ = dataset
+    for target in (out, out / "png"):
+        result = invoke("dataset", "export", out, "-o", target)
+        assert result.exit_code == 1
+        assert result.output == (
+            f"Error: {target}: the export target is inside the dataset (export to a "
+            "folder outside it, e.g. demo-png/)\n"
+        )
+    assert not (out / "clean").exists() and not (out / "png").exists()
