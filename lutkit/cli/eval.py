@@ -110,7 +110,7 @@ def eval_sets(dataset, out, variants, seed, photo_splits, tools, force) -> None:
     type=click.IntRange(0, 100),
     default=6,
     show_default=True,
-    help="Worst cases per set in the gallery.",
+    help="Worst cases per set in the gallery (judged by the colour map fix uses with the model).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 def eval_cmd(

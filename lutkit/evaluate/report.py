@@ -396,7 +396,8 @@ def _index_html(
     parts.append("<h2>Gallery: worst cases first</h2>")
     parts.append(
         f"<p class='note'>Ranked by the ΔE2000 of {esc(labels.get(result.rank_method, ''))}; "
-        "each row: before, every method (with its ΔE2000), truth.</p>"
+        "each row: before, every method (with its ΔE2000), truth. "
+        "<a href='images/gallery.jpg'>Every set's worst case on one page</a>.</p>"
     )
     for set_name, items in gallery:
         parts.append(f"<h3>{esc(set_name)}</h3>")

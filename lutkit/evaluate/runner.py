@@ -22,7 +22,7 @@ from lutkit.progress import Counter, Progress
 
 CURVE_ITERATIONS = 5
 NO_FIX_SET = "no-fix-needed"  # the set name of the clean-photo rows
-RANK_ORDER = ("lutkit-fit", "lutkit-net", "identity")  # what "worst" is judged by
+RANK_ORDER = ("lutkit-fit", "lutkit-net", "identity")  # "worst" without a run's own choice
 
 
 @dataclass
@@ -45,8 +45,16 @@ class EvalResult:
     training: dict[str, dict] = field(default_factory=dict)
 
 
-def _rank_method(methods: Sequence[Method]) -> str:
+def _rank_method(methods: Sequence[Method], run: Any = None) -> str:
+    """The method the gallery's "worst" is judged by: the colour map ``lutkit fix``
+    uses by default with ``run`` (what a user of the model sees), else RANK_ORDER."""
     names = [m.name for m in methods]
+    if run is not None:
+        from lutkit.correct.model import preferred_colormap
+
+        preferred = f"lutkit-{preferred_colormap(run)}"
+        if preferred in names:
+            return preferred
     return next((n for n in RANK_ORDER if n in names), names[0])
 
 
@@ -68,7 +76,8 @@ def evaluate(
     and ``seconds``. ``curve``: delta E against the number of fix iterations (1 to
     ``curve_iterations``) on the first ``curve_images`` pairs of each set, for the
     run's colour maps (needs ``run``). ``gallery``: the ``gallery`` worst pairs of
-    each set by the ranking method (lutkit fit), with every method's output.
+    each set by the ranking method (the colour map ``lutkit fix`` uses by default with
+    ``run``, else lutkit fit), with every method's output.
     ``clean_rows`` (with ``clean``): :func:`clean_photo_rows`, every method on the
     distinct clean photos of the sets. ``progress`` counts the pairs ("evaluating"), the
     clean photos and the curve ("fix iterations").
@@ -77,7 +86,7 @@ def evaluate(
         raise ConfigError("no methods to evaluate")
     if not sets or not any(s.pairs for s in sets):
         raise ConfigError("no evaluation pairs")
-    result = EvalResult(list(methods), list(sets), rank_method=_rank_method(methods))
+    result = EvalResult(list(methods), list(sets), rank_method=_rank_method(methods, run))
     total = sum(len(s.pairs) for s in sets)
     tick = Counter(progress, total, "evaluating").add
     for s in sets:

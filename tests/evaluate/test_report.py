@@ -77,7 +77,7 @@ def test_report_lists_every_method_and_set_and_its_images_open(report):
         with Image.open(p) as im:
             im.load()
             assert im.size[0] > 50
-        assert p.name == "gallery.jpg" or f"images/{p.name}" in page
+        assert f"images/{p.name}" in page  # gallery.jpg too: linked from the gallery
     # gallery.jpg (the README's picture) is every set's first sheet, stacked
     sheets = [out / "images" / f"gallery-{s}-00.jpg" for s in sets]
     firsts = [Image.open(p) for p in sheets if p.exists()]
@@ -87,6 +87,32 @@ def test_report_lists_every_method_and_set_and_its_images_open(report):
     curve = list(csv.DictReader(open(out / "iterations.csv")))
     assert {r["iterations"] for r in curve} == {"1", "2"}
     assert not list(out.glob(".report-*")) and not list(out.glob("*.tmp"))
+
+
+def test_gallery_shows_the_worst_pairs_of_the_colour_map_fix_uses(report, run_dir, tmp_path):
+    # Ranked by what `lutkit fix` gives with the model by default, worst first: a model
+    # exported with --colormap net is judged by its net (without a run's choice, fit).
+    from lutkit.correct.export import export_model
+
+    rep, root = report
+    assert rep.result.rank_method in ("lutkit-fit", "lutkit-net")
+    export_model(run_dir, tmp_path / "model", colormap="net")
+    net = evaluate_model(
+        tmp_path / "model",
+        tmp_path / "rep",
+        sets=root / "sets",
+        set_names=["test"],
+        curve_images=0,
+        baselines=(),
+        gallery=2,
+    )
+    assert net.result.rank_method == "lutkit-net"
+    for result in (rep.result, net.result):
+        for s in result.sets:
+            rows = [r for r in result.rows if r["set"] == s.name]
+            worst = sorted(r["de2000_mean"] for r in rows if r["method"] == result.rank_method)
+            shown = [item.score for item in result.gallery[s.name]]
+            assert shown == worst[::-1][: len(shown)] and len(shown) == min(2, len(worst))
 
 
 def test_how_sure_table_matches_the_per_image_rows(report):
