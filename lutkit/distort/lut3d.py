@@ -32,17 +32,30 @@ def _stamp(path: Path) -> tuple[int, int]:
 
 @lru_cache(maxsize=64)
 def _read(path: str, stamp: tuple[int, int]):
-    from lutkit.fsutil import file_sha256
     from lutkit.luts.formats import read_lut
 
-    return read_lut(path), file_sha256(path)
+    return read_lut(path)
+
+
+@lru_cache(maxsize=256)
+def _sha256(path: str, stamp: tuple[int, int]) -> str:
+    from lutkit.fsutil import file_sha256
+
+    return file_sha256(path)
+
+
+def _digest(root: str, name: str) -> str:
+    """The sha256 of the library LUT ``name``'s file, read once per change of it."""
+    path = _library(root).path_of(name)
+    return _sha256(str(path), _stamp(path))
 
 
 def _load(root: str, name: str):
     """The library LUT ``name`` and the sha256 of its file, read once per change of the
     file (a LUT replaced in the library is read again, in this process too)."""
     path = _library(root).path_of(name)
-    return _read(str(path), _stamp(path))
+    stamp = _stamp(path)
+    return _read(str(path), stamp), _sha256(str(path), stamp)
 
 
 @lru_cache(maxsize=8)
@@ -63,7 +76,7 @@ def _library(root: str):
 def library_luts(names: list[str]) -> dict[str, str]:
     """The sha256 of each named LUT's file in the library (``LUTKIT_LIBRARY``)."""
     root = library_root()
-    return {name: _load(root, name)[1] for name in sorted(names)}
+    return {name: _digest(root, name) for name in sorted(names)}
 
 
 def library_root() -> str:
@@ -143,7 +156,7 @@ class LibraryLut(Op):
         names = self.candidates(ranges)
         name = names[int(rng.integers(len(names)))]
         strength = round(ranges["strength"].draw(rng), 6)
-        return LibraryLutParams(name, strength, _load(library_root(), name)[1])
+        return LibraryLutParams(name, strength, _digest(library_root(), name))
 
     def apply(self, image, params):
         root = library_root()
