@@ -22,6 +22,7 @@ JPEG's comment), to a temporary name that is renamed when complete.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import struct
@@ -178,6 +179,36 @@ def orient(array: np.ndarray, orientation: int) -> np.ndarray:
     """Apply an EXIF orientation (1-8) to an (H, W, ...) array, as viewers display it."""
     fn = _ORIENT.get(int(orientation))
     return array if fn is None else np.ascontiguousarray(fn(array))
+
+
+_UNORIENT = {6: 8, 8: 6}  # the orientation that undoes each (the others undo themselves)
+
+
+@functools.lru_cache(maxsize=2)
+def _tiff_decoder_orients(deep: bool) -> bool:
+    """Whether the TIFF decoder lutkit uses (OpenCV for 16-bit RGB, else Pillow) turns
+    the pixels by the file's orientation tag itself. Pillow 13 and OpenCV 5 do, earlier
+    ones did not, so a 3x2 probe with orientation 6 is decoded once and its shape says:
+    lutkit must apply the tag exactly once."""
+    import tifffile
+
+    buf = io.BytesIO()
+    probe = np.zeros((2, 3, 3), np.uint16 if deep else np.uint8)
+    tifffile.imwrite(buf, probe, photometric="rgb", extratags=[(0x0112, "H", 1, 6, True)])
+    try:
+        if deep:
+            import cv2
+
+            out = cv2.imdecode(np.frombuffer(buf.getvalue(), np.uint8), cv2.IMREAD_UNCHANGED)
+            return out is not None and out.shape[:2] == (3, 2)
+        from PIL import Image
+
+        buf.seek(0)
+        with Image.open(buf) as im:
+            im.load()
+            return im.size == (2, 3)
+    except Exception:  # a decoder that cannot read the probe: as before
+        return False
 
 
 def _png_ihdr(path: Path) -> tuple[int, int]:
@@ -412,7 +443,11 @@ def load_image(
         icc_converted = (through_icc and not _icc_is_srgb(icc)) or not (
             (rgb_source and space == "RGB") or (grey and space == "GRAY")
         )
-    if apply_orientation and orientation != 1:
+    # A TIFF decoder may have turned the pixels already (see _tiff_decoder_orients).
+    turned = fmt == "TIFF" and orientation != 1 and _tiff_decoder_orients(deep)
+    if turned and not apply_orientation:  # the pixels as stored, then
+        orientation = _UNORIENT.get(orientation, orientation)
+    if orientation != 1 and apply_orientation != turned:
         rgb = orient(rgb, orientation)
         alpha = None if alpha is None else orient(alpha, orientation)
     return ImageData(
