@@ -62,6 +62,30 @@ def test_a_tiffs_orientation_is_applied_once(tmp_path, photo, photo16, orientati
     assert np.array_equal(load_image(tmp_path / "o.tif", apply_orientation=False).pixels, pixels)
 
 
+@pytest.mark.parametrize("orientation", [3, 5, 6, 7, 8])
+@pytest.mark.parametrize("mode", ["L", "RGBA", "I;16", "P"])
+def test_a_tiffs_orientation_is_applied_once_in_every_mode(tmp_path, photo, orientation, mode):
+    # Pillow 13 turns these modes by the tag itself, into garbage for 5-8 (a review).
+    im = Image.fromarray(photo[:40, :70])
+    if mode == "RGBA":
+        im.putalpha(Image.fromarray(photo[:40, :70, 1]))
+    elif mode == "I;16":
+        im = Image.fromarray((photo[:40, :70, 0].astype(np.uint16) * 257))
+    else:
+        im = im.convert(mode)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    im.save(tmp_path / "o.tif", exif=exif)
+    im.save(tmp_path / "o.png")  # the same pixels, no tag
+    stored = load_image(tmp_path / "o.png", keep_alpha=True)
+    data = load_image(tmp_path / "o.tif", keep_alpha=True)
+    assert np.array_equal(data.pixels, orient(stored.pixels, orientation))
+    if mode == "RGBA":
+        assert np.array_equal(data.alpha, orient(stored.alpha, orientation))
+    raw = load_image(tmp_path / "o.tif", apply_orientation=False)
+    assert np.array_equal(raw.pixels, stored.pixels)
+
+
 def test_invalid_orientation_is_ignored(tmp_path, photo):
     im = Image.fromarray(photo[:20, :30])
     exif = im.getexif()
