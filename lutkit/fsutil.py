@@ -8,7 +8,7 @@ import os
 import stat
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from os import PathLike
 from pathlib import Path
 
@@ -207,16 +207,15 @@ def output_group(
 ) -> Iterator[None]:
     """Write side files (a LUT, a params file) and then ``main`` as one output.
 
-    Every folder is made first, ``main``'s first, and no two outputs may be the same
-    file. Inside the block, write the side files, then ``main`` (atomically): when
+    Every folder is made first, ``main``'s first (and removed again, where still empty,
+    when the block fails), and no two outputs may be the same file. Inside the block, write the side files, then ``main`` (atomically): when
     anything fails before the block ends (an error, Ctrl-C), the side files it created
     are removed and those it replaced are put back as they were (their bytes are held
     in memory meanwhile: side files are small), so a failed command leaves no side file
     that does not belong to the image beside it.
     """
     paths = check_distinct_outputs(main, *sides)
-    for p in paths:
-        p.parent.mkdir(parents=True, exist_ok=True)
+    made = _make_folders(paths)
     new = [p for p in paths[1:] if not p.exists()]
     kept = {p: (p.read_bytes(), p.stat().st_mode) for p in paths[1:] if p.is_file()}
     try:
@@ -231,7 +230,32 @@ def output_group(
                     with atomic_output(p) as tmp:
                         tmp.write_bytes(data)
                     os.chmod(p, stat.S_IMODE(mode))
+        _remove_empty(made)
         raise
+
+
+def _make_folders(paths: Sequence[str | PathLike[str] | None]) -> list[Path]:
+    """Make the missing folders ``paths`` go into; returns those made, outermost first."""
+    made: list[Path] = []
+    for p in paths:
+        if p is None:
+            continue
+        missing = []
+        folder = Path(p).parent
+        while not folder.exists() and folder != folder.parent:
+            missing.append(folder)
+            folder = folder.parent
+        for f in reversed(missing):
+            f.mkdir(exist_ok=True)
+            made.append(f)
+    return made
+
+
+def _remove_empty(made: list[Path]) -> None:
+    """Remove the folders :func:`_make_folders` made, innermost first, where still empty."""
+    for f in reversed(made):
+        with contextlib.suppress(OSError):
+            f.rmdir()
 
 
 def check_distinct_outputs(*paths: str | PathLike[str] | None) -> list[Path]:
@@ -293,24 +317,11 @@ def output_folders(*paths: str | PathLike[str] | None) -> Iterator[None]:
     writers make none. When the block fails (a name whose format the writer refuses,
     Ctrl-C), the folders it made are removed again, where they are still empty."""
     check_writable_outputs(*paths)
-    made: list[Path] = []
-    for p in paths:
-        if p is None:
-            continue
-        missing = []
-        folder = Path(p).parent
-        while not folder.exists() and folder != folder.parent:
-            missing.append(folder)
-            folder = folder.parent
-        for f in reversed(missing):
-            f.mkdir(exist_ok=True)
-            made.append(f)
+    made = _make_folders(paths)
     try:
         yield
     except BaseException:
-        for f in reversed(made):
-            with contextlib.suppress(OSError):
-                f.rmdir()
+        _remove_empty(made)
         raise
 
 

@@ -22,6 +22,7 @@ JPEG's comment), to a temporary name that is renamed when complete.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import struct
@@ -178,6 +179,43 @@ def orient(array: np.ndarray, orientation: int) -> np.ndarray:
     """Apply an EXIF orientation (1-8) to an (H, W, ...) array, as viewers display it."""
     fn = _ORIENT.get(int(orientation))
     return array if fn is None else np.ascontiguousarray(fn(array))
+
+
+def _tiff_as_stored(im) -> None:
+    """Have Pillow decode a TIFF's pixels as stored, its orientation tag unapplied.
+    Pillow 13 turns a TIFF by the tag while loading it (and, for grey, RGBA, 16-bit grey
+    and palette files with a tag of 5-8, scrambles them); lutkit applies the tag itself,
+    once, for every format. Earlier Pillows decode as stored anyway: this changes
+    nothing there."""
+    tile = getattr(im, "_tile_size", None)
+    if tile is None:
+        return
+    for tags in (getattr(im, "tag_v2", None), im.getexif()):
+        if tags is not None and 0x0112 in tags:
+            del tags[0x0112]
+    im._size = tuple(tile)
+
+
+_UNORIENT = {6: 8, 8: 6}  # the orientation that undoes each (the others undo themselves)
+
+
+@functools.lru_cache(maxsize=1)
+def _cv2_tiff_orients() -> bool:
+    """Whether OpenCV, which decodes lutkit's 16-bit RGB TIFFs, turns the pixels by the
+    file's orientation tag itself (OpenCV 5 does, even with IMREAD_IGNORE_ORIENTATION;
+    earlier ones did not): a 3x2 probe with orientation 6 is decoded once and its shape
+    says, so that lutkit applies the tag exactly once."""
+    import cv2
+    import tifffile
+
+    buf = io.BytesIO()
+    probe = np.zeros((2, 3, 3), np.uint16)
+    tifffile.imwrite(buf, probe, photometric="rgb", extratags=[(0x0112, "H", 1, 6, True)])
+    try:
+        out = cv2.imdecode(np.frombuffer(buf.getvalue(), np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:  # a decoder that cannot read the probe: as before
+        return False
+    return out is not None and out.shape[:2] == (3, 2)
 
 
 def _png_ihdr(path: Path) -> tuple[int, int]:
@@ -369,6 +407,8 @@ def load_image(
             if deep:
                 arr = _decode_16bit_cv2(path)
             else:
+                if fmt == "TIFF" and orientation != 1:
+                    _tiff_as_stored(im)  # lutkit applies the tag itself, below
                 arr = _pil_to_array(im, icc if through_icc else None, path)
         except ImageError:
             raise
@@ -412,7 +452,11 @@ def load_image(
         icc_converted = (through_icc and not _icc_is_srgb(icc)) or not (
             (rgb_source and space == "RGB") or (grey and space == "GRAY")
         )
-    if apply_orientation and orientation != 1:
+    # OpenCV may have turned a 16-bit TIFF's pixels already (see _cv2_tiff_orients).
+    turned = fmt == "TIFF" and deep and orientation != 1 and _cv2_tiff_orients()
+    if turned and not apply_orientation:  # the pixels as stored, then
+        orientation = _UNORIENT.get(orientation, orientation)
+    if orientation != 1 and apply_orientation != turned:
         rgb = orient(rgb, orientation)
         alpha = None if alpha is None else orient(alpha, orientation)
     return ImageData(

@@ -150,3 +150,19 @@ def test_an_output_folder_that_takes_no_file_is_refused_before_any_work(
         "(choose an output folder you can write to)\n"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.png"]
+
+
+def test_an_image_and_its_side_files_that_fail_leave_no_folder_they_made(tmp_path):
+    # Ctrl-C while `fix scans/ -o fixed/` wrote its first image left an empty fixed/.
+    from lutkit.fsutil import output_group
+
+    main, side = tmp_path / "fixed" / "a" / "x.png", tmp_path / "luts" / "x.cube"
+    with pytest.raises(KeyboardInterrupt), output_group(main, [side]):
+        side.write_text("LUT_3D_SIZE 2\n")
+        raise KeyboardInterrupt
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    (tmp_path / "fixed").mkdir()
+    (tmp_path / "fixed" / "other.png").write_bytes(b"")
+    with pytest.raises(KeyboardInterrupt), output_group(main, []):
+        raise KeyboardInterrupt
+    assert sorted(p.name for p in (tmp_path / "fixed").iterdir()) == ["other.png"]

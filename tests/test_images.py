@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageCms, ImageOps
 
 from lutkit.errors import ImageError
-from lutkit.images import from_float, load_image, save_image, to_float
+from lutkit.images import from_float, load_image, orient, save_image, to_float
 
 
 @pytest.mark.parametrize("ext", [".png", ".tif"])
@@ -38,6 +38,52 @@ def test_exif_orientation_matches_pillow(tmp_path, photo, orientation):
     kept = Image.Exif()
     kept.load(data.exif)
     assert dict(kept) == {0x0112: 1}  # orientation applied, so reset; nothing else lost
+
+
+@pytest.mark.parametrize("orientation", range(2, 9))
+@pytest.mark.parametrize("kind", ["8-bit", "8-bit LZW", "16-bit"])
+def test_a_tiffs_orientation_is_applied_once(tmp_path, photo, photo16, orientation, kind):
+    # Pillow 13 and OpenCV 5 turn a TIFF by its tag themselves, and lutkit turned it
+    # again: a portrait came out on its side, orientation 3 upside down.
+    import tifffile
+
+    pixels = (photo16 if kind == "16-bit" else photo)[:60, :90]
+    if kind == "16-bit":
+        tag = [(0x0112, "H", 1, orientation, True)]
+        tifffile.imwrite(tmp_path / "o.tif", pixels, photometric="rgb", extratags=tag)
+    else:  # as the trial made it: Pillow, the orientation in its EXIF
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        lzw = {"compression": "tiff_lzw"} if kind == "8-bit LZW" else {}
+        Image.fromarray(pixels).save(tmp_path / "o.tif", exif=exif, **lzw)
+    expected = orient(pixels, orientation)  # as the PNG test above checks it with Pillow
+    data = load_image(tmp_path / "o.tif")
+    assert data.pixels.dtype == pixels.dtype and np.array_equal(data.pixels, expected)
+    assert np.array_equal(load_image(tmp_path / "o.tif", apply_orientation=False).pixels, pixels)
+
+
+@pytest.mark.parametrize("orientation", [3, 5, 6, 7, 8])
+@pytest.mark.parametrize("mode", ["L", "RGBA", "I;16", "P"])
+def test_a_tiffs_orientation_is_applied_once_in_every_mode(tmp_path, photo, orientation, mode):
+    # Pillow 13 turns these modes by the tag itself, into garbage for 5-8 (a review).
+    im = Image.fromarray(photo[:40, :70])
+    if mode == "RGBA":
+        im.putalpha(Image.fromarray(photo[:40, :70, 1]))
+    elif mode == "I;16":
+        im = Image.fromarray((photo[:40, :70, 0].astype(np.uint16) * 257))
+    else:
+        im = im.convert(mode)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    im.save(tmp_path / "o.tif", exif=exif)
+    im.save(tmp_path / "o.png")  # the same pixels, no tag
+    stored = load_image(tmp_path / "o.png", keep_alpha=True)
+    data = load_image(tmp_path / "o.tif", keep_alpha=True)
+    assert np.array_equal(data.pixels, orient(stored.pixels, orientation))
+    if mode == "RGBA":
+        assert np.array_equal(data.alpha, orient(stored.alpha, orientation))
+    raw = load_image(tmp_path / "o.tif", apply_orientation=False)
+    assert np.array_equal(raw.pixels, stored.pixels)
 
 
 def test_invalid_orientation_is_ignored(tmp_path, photo):

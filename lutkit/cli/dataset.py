@@ -210,7 +210,8 @@ def info(folder: str, as_json: bool) -> None:
 @click.argument("folder", type=click.Path())
 @click.option("--no-decode", is_flag=True, help="Skip decoding every image.")
 def verify(folder: str, no_decode: bool) -> None:
-    """Check every shard against dataset.json and decode every image.
+    """Check every shard against dataset.json and decode every image, then the latents
+    of each VAE against their index and the pairs they encode.
 
     \b
     Example:
@@ -223,6 +224,8 @@ def verify(folder: str, no_decode: bool) -> None:
     for p in report.problems:
         click.echo(f"problem: {p}")
     summary = f"{report.shards} shard(s), {report.rows} rows, {report.images} images decoded"
+    for fp, n in report.latents.items():
+        summary += f"; latents {fp}: {n} shard(s)"
     if not report.ok:
         raise click.ClickException(f"{folder}: {len(report.problems)} problem(s) in {summary}")
     click.echo(f"{folder}: ok: {summary}")

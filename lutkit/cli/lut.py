@@ -144,7 +144,8 @@ def import_(
         raise click.UsageError("give -o OUTPUT, --library DIR, or both")
     lib = Library(library) if library is not None else None
     lut_obj = read_lut_or_name(source)
-    name = name or Path(source).stem.lower().replace(" ", "-")
+    if name is None:  # (an empty --name is refused as a name, not replaced)
+        name = Path(source).stem.lower().replace(" ", "-")
     if lib is not None:  # refuse a bad or taken name before -o writes anything
         lib.check_name(name, replace=replace)
     if size is not None and (isinstance(lut_obj, LUT1D) or lut_obj.size != size):
@@ -404,8 +405,25 @@ def list_(tag: str | None, library: str | None) -> None:
         click.echo(f"no LUTs in {lib.root}")  # a --tag that matches none raised above
         return
     width = max(len(n) for n in names)
+    missing = []
     for n in names:
-        click.echo(f"{n:<{width}}  {', '.join(lib.entries[n].tags)}")
+        gone = not lib.path_of(n).is_file()
+        missing += [n] if gone else []
+        note = f"  (missing: {lib.entries[n].file})" if gone else ""
+        click.echo(f"{n:<{width}}  {', '.join(lib.entries[n].tags)}{note}".rstrip())
+    if missing:
+        import warnings
+
+        from lutkit.errors import LutkitWarning
+
+        warnings.warn(
+            f"{lib.index_path}: {len(missing)} LUT(s) listed without their file "
+            f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}): import "
+            "them again with `lutkit lut import --library --replace`, or remove their "
+            "entries from index.toml",
+            LutkitWarning,
+            stacklevel=1,
+        )
 
 
 @lut.command(name="build-gimp")

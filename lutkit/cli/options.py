@@ -49,11 +49,16 @@ ray_address_option = click.option(
 
 
 def check_ray_address(engine: str, ray_address: str | None) -> None:
-    """--ray-address without --engine ray would be ignored: refused instead."""
+    """--ray-address without --engine ray would be ignored: refused instead; so is an
+    address of a form no driver joins (before any work)."""
     if ray_address is not None and engine != "ray":
         raise click.UsageError(
             f"--ray-address {ray_address} needs --engine ray (this run would be local)"
         )
+    if ray_address is not None:
+        from lutkit.data.ray_engine import check_address_form
+
+        check_address_form(ray_address)
 
 
 def engine_option(ray_help: str):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,6 +51,28 @@ class FixResult:
     pixels: np.ndarray
     lut: LUT3D  # the whole correction (iterations composed, strength applied)
     greyscale: bool = False  # a photo with no colour, left as it is (the LUT: identity)
+    passes: int = 1  # the passes made (fewer than asked where a further one changed nothing)
+
+
+def visible_view(pixels: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+    """What the correction is predicted from: the photo, or for one with transparent
+    pixels (alpha 0) its visible part: cropped to the box around the visible pixels, and
+    the transparent ones left inside given the visible pixels' mean colour (no edges, and
+    the average colour that gray-world-like cues read stays the visible pixels'), so a
+    cut-out is corrected from what shows, whatever colour its hidden pixels hold. An
+    image with no visible pixel is used as it is."""
+    if alpha is None:
+        return pixels
+    seen = np.asarray(alpha) > 0
+    if seen.all() or not seen.any():
+        return pixels
+    rows, cols = np.flatnonzero(seen.any(axis=1)), np.flatnonzero(seen.any(axis=0))
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    view, mask = pixels[box].copy(), seen[box]
+    if not mask.all():
+        mean = view[mask].astype(np.float64).mean(axis=0)
+        view[~mask] = mean.round().astype(view.dtype) if view.dtype.kind in "ui" else mean
+    return view
 
 
 def preview(pixels: np.ndarray) -> np.ndarray:
@@ -118,8 +140,11 @@ def fix_pixels(
     strength: float = 1.0,
     seed: int = 0,
     lut_size: int = 33,
+    alpha: np.ndarray | None = None,
 ) -> FixResult:
-    """Correct (H, W, 3) uint8/uint16/float pixels with a trained run; see the module doc."""
+    """Correct (H, W, 3) uint8/uint16/float pixels with a trained run; see the module doc.
+    With ``alpha``, the correction is predicted from the visible pixels
+    (:func:`visible_view`) and applied to all."""
     if iterations < 1:
         raise ConfigError(f"--iterations must be at least 1, got {iterations}")
     if colormap not in ("fit", "net"):
@@ -128,14 +153,20 @@ def fix_pixels(
         # No colour anywhere: no cast to remove, and any correction would only tint it.
         lut = LUT3D.identity(lut_size, title=GREYSCALE_TITLE)
         return FixResult(pixels.copy(), lut, greyscale=True)
-    *_, total = iterate_corrections(  # the last one is the whole correction
-        run, pixels, colormap=colormap, iterations=iterations, seed=seed, lut_size=lut_size
+    view = visible_view(pixels, alpha)
+    totals = list(
+        iterate_corrections(
+            run, view, colormap=colormap, iterations=iterations, seed=seed, lut_size=lut_size
+        )
     )
+    total = totals[-1]  # the whole correction; repeated once a pass changed nothing
+    passes = next(k + 1 for k, t in enumerate(totals) if t is total)
     if strength != 1.0:
         total = total.blend(strength)
     strong = f", strength {strength:g}" if strength != 1.0 else ""
-    total.title = f"lutkit fix ({colormap}, {iterations} iteration(s){strong})"
-    return FixResult(apply_lut(total, pixels), total)
+    made = f"{passes} of {iterations} passes" if passes < iterations else f"{passes} pass(es)"
+    total.title = f"lutkit fix ({colormap}, {made}{strong})"
+    return FixResult(apply_lut(total, pixels), total, passes=passes)
 
 
 def compare_paths(pairs: list[tuple[Path, Path]]) -> list[Path]:
@@ -190,13 +221,16 @@ def fix_files(
     quality: int = 95,
     to_srgb: bool = False,
     progress: Progress | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Fix every (input, output) pair. Bit depth, EXIF (orientation applied), the ICC
     profile, alpha and a TIFF's compression are kept: pixels are corrected in the file's
     own encoding, not converted (with ``to_srgb``: converted to sRGB first and written
-    without a profile). Output names are checked before any work, and ``export_lut`` is
-    written with the image as one output (:func:`lutkit.fsutil.output_group`), so a bad
-    path leaves nothing behind."""
+    without a profile); transparent pixels play no part in the prediction. Output
+    names are checked before any work, and ``export_lut`` is written with the image as
+    one output (:func:`lutkit.fsutil.output_group`), so a bad path leaves nothing
+    behind. ``log`` hears how many passes each photo took, when more than one was asked
+    for."""
     from lutkit.luts.files import tiff_compression, write_image_data
     from lutkit.luts.formats import write_lut
 
@@ -210,8 +244,17 @@ def fix_files(
         except ImageError as exc:
             raise stopped_batch(exc, len(written), len(pairs)) from None
         result = fix_pixels(
-            run, data.pixels, colormap=colormap, iterations=iterations, strength=strength, seed=seed
+            run,
+            data.pixels,
+            colormap=colormap,
+            iterations=iterations,
+            strength=strength,
+            seed=seed,
+            alpha=data.alpha,
         )
+        if log is not None and iterations > 1:
+            stop = " (a further pass would not change it)" if result.passes < iterations else ""
+            log(f"{src}: {result.passes} of {iterations} passes{stop}")
         if result.greyscale:
             warnings.warn(
                 f"{src}: greyscale (every pixel grey): no colour cast to remove, its pixels left as they are",
@@ -221,11 +264,24 @@ def fix_files(
         fixed = data.with_pixels(result.pixels)  # as `lut apply` writes it
         with output_group(dst, [export_lut]):
             if export_lut is not None:
-                write_lut(result.lut, export_lut)
+                write_lut(result.lut, export_lut, **_export_options(result.lut, export_lut))
             written.append(write_image_data(dst, fixed, quality, tiff_compression(src, "keep")))
         if compare:
             save_compare(data, result.pixels, sheet)
     return written
+
+
+def _export_options(lut: LUT3D, path: str | os.PathLike[str]) -> dict[str, int]:
+    """A Hald export at the smallest level that holds the correction within one 8-bit
+    level (fix has no --level: the writer's advice to give one was no use here)."""
+    from lutkit.luts.bake import holding_size
+    from lutkit.luts.hald import HALD_EXTENSIONS
+
+    if Path(path).suffix.lower() not in HALD_EXTENSIONS:
+        return {}
+    levels = [lv for lv in (4, 6, 8, 12) if lv * lv >= min(lut.size, 144)]
+    side = holding_size(lut, [lv * lv for lv in levels])
+    return {"level": next(lv for lv in levels if lv * lv == side)}
 
 
 def save_compare(data: ImageData, fixed: np.ndarray, path: Path) -> Path:

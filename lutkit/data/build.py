@@ -404,25 +404,45 @@ _KEPT = {
     "crops": "number of crops",
     "min_crop": "smallest crop",
     "mosaic": "number of mosaics",
+    "library_luts": "library LUT",
 }
 # What a dataset.json written before a setting existed means by it.
 _KEPT_DEFAULTS = {"crops": 1, "min_crop": 0.35, "mosaic": 0}
+# Recorded since a later lutkit, and not known for a dataset.json from before it.
+_KEPT_UNKNOWN_BEFORE = {"library_luts"}
 
 
-def _check_existing(out: Path, cfg: BuildConfig, recipe_sha: str, force: bool) -> None:
-    """Refuse to mix settings in one folder; with ``force``, clear the old dataset."""
+def _changed_lut(old: Any, now: Any) -> str:
+    """The first library LUT whose file differs between two ``library_luts`` records."""
+    old, now = old or {}, now or {}
+    names = sorted(n for n in set(old) | set(now) if old.get(n) != now.get(n))
+    if not names:
+        return ""
+    name = names[0]
+    how = "added" if name not in old else "removed" if name not in now else "replaced"
+    return f" ({name!r} {how} since)"
+
+
+def _check_existing(
+    out: Path, cfg: BuildConfig, recipe_sha: str, force: bool, luts: dict[str, str]
+) -> bool:
+    """Refuse to mix settings in one folder (the library LUTs the recipe draws from
+    among them: their files' sha256); with ``force``, clear the old dataset. False when
+    the dataset there is kept and its dataset.json, from before lutkit recorded the
+    library LUTs, does not say which files its rows drew."""
     meta_path = out / DATASET_JSON
     if not meta_path.is_file():
-        return
+        return True
     try:
         old = json.loads(meta_path.read_text())["config"]
         if not isinstance(old, dict):
             raise TypeError
-        now = _config_json(cfg, recipe_sha)
+        now = _config_json(cfg, recipe_sha, luts)
         changed = [
             k
             for k in _KEPT
-            if old.get(k, _KEPT_DEFAULTS.get(k)) != now.get(k, _KEPT_DEFAULTS.get(k))
+            if not (k in _KEPT_UNKNOWN_BEFORE and k not in old)
+            and old.get(k, _KEPT_DEFAULTS.get(k)) != now.get(k, _KEPT_DEFAULTS.get(k))
         ]
     except (OSError, ValueError, KeyError, TypeError):
         if not force:
@@ -431,8 +451,11 @@ def _check_existing(out: Path, cfg: BuildConfig, recipe_sha: str, force: bool) -
             ) from None
         changed = ["unreadable"]
     if changed and not force:
+        what = _KEPT[changed[0]]
+        if changed[0] == "library_luts":
+            what += _changed_lut(old.get("library_luts"), now.get("library_luts"))
         raise ConfigError(
-            f"a dataset built with another {_KEPT[changed[0]]} is in this folder",
+            f"a dataset built with another {what} is in this folder",
             path=out,
             hint="use another --out, or --force to replace it",
         )
@@ -441,15 +464,19 @@ def _check_existing(out: Path, cfg: BuildConfig, recipe_sha: str, force: bool) -
         # instead of being refused against settings whose shards are gone.
         meta_path.unlink()
         shutil.rmtree(out / "pairs", ignore_errors=True)
+        return True
+    return "library_luts" in old or not luts
 
 
-def _config_json(cfg: BuildConfig, recipe_sha: str) -> dict[str, Any]:
+def _config_json(cfg: BuildConfig, recipe_sha: str, luts: dict[str, str]) -> dict[str, Any]:
     data = asdict(cfg)
     data["splits"] = list(cfg.splits)
     data["recipe_sha256"] = recipe_sha
     data.pop("out")
     if not cfg.mosaic:
         data.pop("mosaic")  # a build without mosaics writes what it did before they existed
+    if luts:  # the sha256 of each library LUT the recipe can draw, by name
+        data["library_luts"] = dict(luts)
     return data
 
 
@@ -493,8 +520,9 @@ def build_dataset(
     check_output_apart(cfg.source, cfg.out)  # before the lock makes the folder
     recipe = load_recipe(cfg.recipe)
     recipe_sha = recipe.sha256
+    luts = recipe.library_luts()
     with build_lock(out):
-        _check_existing(out, cfg, recipe_sha, force)
+        known = _check_existing(out, cfg, recipe_sha, force, luts)
         sources, rejected = discover(cfg.source, allow_outside=cfg.allow_outside, exclude=out)
         if not sources:
             raise ConfigError("no readable images in the source", path=cfg.source)
@@ -538,7 +566,9 @@ def build_dataset(
         else:
             done = _run_local(maker, todo, out, workers, tick)
         fsync_dir(pairs)
-        result = _finish(out, cfg, recipe, plans, sources, rejected, done)
+        if not known and len(todo) < len(plans):
+            luts = {}  # kept rows of unknown LUT files: dataset.json does not name them
+        result = _finish(out, cfg, recipe, luts, plans, sources, rejected, done)
         result.shards_written, result.shards_skipped = len(todo), len(plans) - len(todo)
         warn_empty_splits(plans, cfg, result.rows)
         return result
@@ -739,7 +769,14 @@ def mark_card_rows(plans: list[ShardPlan], cfg: BuildConfig) -> None:
 
 
 def _finish(
-    out: Path, cfg: BuildConfig, recipe, plans, sources, rejected, done: dict[str, ShardDone]
+    out: Path,
+    cfg: BuildConfig,
+    recipe,
+    luts: dict[str, str],
+    plans,
+    sources,
+    rejected,
+    done: dict[str, ShardDone],
 ) -> BuildResult:
     """Index the shards (``done``: those this run built; the others are read back) and
     write dataset.json, rejected.csv and the card."""
@@ -766,7 +803,7 @@ def _finish(
         "schema": SCHEMA_VERSION,
         "lutkit": __version__,
         "name": out.resolve().name,
-        "config": _config_json(cfg, recipe.sha256),
+        "config": _config_json(cfg, recipe.sha256, luts),
         "recipe": {
             "name": recipe.name,
             "sha256": recipe.sha256,  # of the text

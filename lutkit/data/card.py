@@ -127,6 +127,17 @@ def _splits_note(doc: dict[str, Any]) -> str:
     )
 
 
+def _library_note(cfg: dict[str, Any]) -> str:
+    """The library LUTs the recipe can draw, as the card's recipe line ends."""
+    luts = cfg.get("library_luts") or {}
+    if not luts:
+        return ""
+    return (
+        f"; it can draw {len(luts)} library LUT(s), the sha256 of each in dataset.json"
+        " (`config.library_luts`): a rerun with any of them replaced is refused"
+    )
+
+
 def write_card(
     out: Path, doc: dict[str, Any], have: dict[tuple[str, int], dict[str, Any]] | None = None
 ) -> Path:
@@ -153,7 +164,7 @@ Paired distorted/clean photos made by lutkit {doc["lutkit"]} (`lutkit dataset bu
 | **all** | **{total}** |
 
 - Sources: `{doc["sources"]["spec"]}`, {doc["sources"]["count"]} photos ({doc["sources"]["rejected"]} rejected, see `rejected.csv`)
-- Recipe: `{doc["recipe"]["name"]}` (sha256 `{doc["recipe"]["sha256"][:16]}...`, {_recipe_files_note(doc)})
+- Recipe: `{doc["recipe"]["name"]}` (sha256 `{doc["recipe"]["sha256"][:16]}...`, {_recipe_files_note(doc)}){_library_note(cfg)}
 - {cfg.get("crops", 1)} view(s) per photo (the centre square{", then random squares of at least " + format(cfg.get("min_crop", 0.35), "g") + " of the short side" if cfg.get("crops", 1) > 1 else ""}{_mosaic_note(cfg)}) x {cfg["variants"]} variants at {cfg["size"]}x{cfg["size"]}, seed {cfg["seed"]}
 - {_splits_note(doc)}: all variants of a photo are in one split; a split without rows has no shard
 - Colour: sRGB; photos with an ICC profile were converted to sRGB through it (littleCMS), and the PNGs carry no profile
@@ -176,7 +187,9 @@ Paired distorted/clean photos made by lutkit {doc["lutkit"]} (`lutkit dataset bu
 | crop | string | the view: JSON `{{"scale", "x", "y"}}` (side as a fraction of the short side, position in [0, 1]); null for the centre square{_mosaic_column(cfg)} |
 
 Every row can be reproduced: `lutkit distort clean.png -o out.png --replay ops.json`
-with its `ops` (wrapped as `{{"schema": 1, "ops": ...}}`).
+with its `ops` (wrapped as `{{"schema": 1, "ops": ...}}`). A `lut3d.library` op records
+the sha256 of its LUT's file: replayed with another file of that name (the LUT replaced
+in the library since), it is refused rather than giving other pixels.
 
 ## Reading
 

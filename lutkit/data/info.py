@@ -53,6 +53,7 @@ class VerifyReport:
     rows: int = 0
     images: int = 0
     problems: list[str] = field(default_factory=list)
+    latents: dict[str, int] = field(default_factory=dict)  # VAE fingerprint -> shards checked
 
     @property
     def ok(self) -> bool:
@@ -64,7 +65,8 @@ def verify_dataset(
 ) -> VerifyReport:
     """Check every shard against dataset.json (presence, sha256, rows, schema, split),
     the counts against the shard list, that no other shard lies in pairs/, that ids
-    are unique, that no source is in two splits, and decode every image."""
+    are unique, that no source is in two splits, and decode every image; then each
+    VAE's latents (:func:`verify_latents`)."""
     from lutkit.data.shards import file_sha256, read_shard_file
 
     folder = Path(folder)
@@ -135,7 +137,74 @@ def verify_dataset(
                     report.images += 1
                     if img.shape[:2] != (row["height"], row["width"]):
                         report.problems.append(f"{s['file']}: row {i} {col} has the wrong size")
+    verify_latents(folder, doc, report)
     return report
+
+
+def verify_latents(folder: Path, doc: dict[str, Any], report: VerifyReport) -> None:
+    """Check the latents of every VAE (``latents/FINGERPRINT/``) against their index
+    (``_latents.json``: presence, sha256, rows, split) and against the pairs they encode:
+    a latents shard made from other bytes than the pairs shard dataset.json lists now is
+    stale (training would pair it with rows it was not made from). A pairs shard with no
+    latents yet is not a problem (``lutkit latents`` resumes)."""
+    import json
+
+    from lutkit.data.shards import file_sha256, shard_metadata, shard_num_rows
+    from lutkit.latents.encode import LATENTS_JSON, SOURCE_KEY
+
+    pairs = {Path(s["file"]).name: s for s in doc["shards"]}
+    for sub in sorted(p for p in (folder / "latents").glob("*") if p.is_dir()):
+        where = f"latents/{sub.name}"
+        index = sub / LATENTS_JSON
+        try:
+            shards = json.loads(index.read_text(encoding="utf-8"))["shards"]
+            listed = {str(e["file"]): e for e in shards}
+        except FileNotFoundError:
+            if any(sub.glob("*.parquet")):
+                report.problems.append(
+                    f"{where}: shards without {LATENTS_JSON} (an interrupted run: rerun "
+                    "`lutkit latents`)"
+                )
+            continue
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            report.problems.append(f"{where}/{LATENTS_JSON}: unreadable ({exc})")
+            continue
+        report.latents[sub.name] = 0
+        for extra in sorted(sub.glob("*.parquet")):
+            if extra.name not in listed:
+                report.problems.append(f"{where}/{extra.name}: not listed in {LATENTS_JSON}")
+        for name, entry in listed.items():
+            path, shard = sub / name, f"{where}/{name}"
+            report.latents[sub.name] += 1
+            if Path(name).name != name or not path.is_file():
+                report.problems.append(f"{shard}: missing")
+                continue
+            if file_sha256(path) != entry.get("sha256"):
+                report.problems.append(f"{shard}: sha256 differs from {LATENTS_JSON}")
+                continue
+            source = pairs.get(name)
+            if source is None:
+                report.problems.append(
+                    f"{shard}: encodes pairs/{name}, which dataset.json does not list"
+                )
+                continue
+            try:
+                made_from = shard_metadata(path).get(SOURCE_KEY, b"").decode()
+                rows = shard_num_rows(path)
+            except Exception as exc:  # pyarrow raises several types for corrupt files
+                report.problems.append(f"{shard}: unreadable ({exc})")
+                continue
+            if made_from != source["sha256"]:
+                report.problems.append(
+                    f"{shard}: encodes other bytes than pairs/{name} (rebuilt since): "
+                    "rerun `lutkit latents`"
+                )
+            elif rows != source["rows"] or entry.get("rows") != rows:
+                report.problems.append(f"{shard}: {rows} rows, pairs/{name} has {source['rows']}")
+            elif entry.get("split") != source["split"]:
+                report.problems.append(
+                    f"{shard}: in {entry.get('split')}, pairs/{name} in {source['split']}"
+                )
 
 
 def preview_dataset(

@@ -126,11 +126,29 @@ def start_ray(ray, address: str | None, workers: int) -> bool:
     return True
 
 
+def check_address_form(address: str) -> None:
+    """A one-line error for a --ray-address that is no address a driver can join: a web
+    address (the dashboard's), or an IPv6 address without brackets. Nothing is
+    contacted."""
+    if address.lower().startswith(("http://", "https://")):
+        raise ConfigError(
+            f"--ray-address {address} is a web address (Ray's dashboard and job API), "
+            "which a driver does not join",
+            hint="give the head node's HOST:PORT, e.g. HEAD:6379 (ray://HEAD:10001 for Ray Client)",
+        )
+    if address.removeprefix("ray://").count(":") > 1 and "[" not in address:
+        raise ConfigError(
+            f"--ray-address {address}: an IPv6 address needs brackets and a port",
+            hint="e.g. [fe80::1]:6379",
+        )
+
+
 def _check_reachable(address: str) -> None:
     """A one-line error, in seconds, when nothing listens at a HOST:PORT address (Ray
     itself retries for minutes); other forms ("auto", none with a port) go to Ray."""
     import socket
 
+    check_address_form(address)
     hostport = address.removeprefix("ray://")
     host, sep, port = hostport.rpartition(":")
     if not sep or not port.isdigit() or not host:

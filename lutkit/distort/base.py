@@ -161,7 +161,24 @@ class Name:
             raise ConfigError(f"{where}: must be {self.what}, got {value!r}")
 
 
-Domain = Interval | OneOf | Name
+@dataclass(frozen=True)
+class Digest:
+    """A sha256 in hex (64 lower-case hex digits) naming the bytes of a file an op read
+    (a library LUT), or "" where none was recorded (records from before lutkit did)."""
+
+    def describe(self) -> str:
+        return "a sha256 in hex (64 digits), or empty"
+
+    def check(self, value: Any, where: str) -> None:
+        if value and not (
+            isinstance(value, str)
+            and len(value) == 64
+            and all(c in "0123456789abcdef" for c in value)
+        ):
+            raise ConfigError(f"{where}: must be {self.describe()}, got {value!r}")
+
+
+Domain = Interval | OneOf | Name | Digest
 
 
 def check_domain(domain: Domain, value: Any, where: str) -> None:
@@ -243,8 +260,13 @@ class Params:
         if not isinstance(data, dict):
             raise ConfigError(f"{where}: expected an object of parameters, got {data!r}")
         names = {f.name for f in dataclasses.fields(cls)}
+        required = {
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        }
         unknown = set(data) - names
-        missing = names - set(data)
+        missing = required - set(data)  # a field with a default may be absent (added later)
         if unknown:
             raise ConfigError(f"{where}: unknown parameter(s) {sorted(unknown)}")
         if missing:
@@ -252,6 +274,8 @@ class Params:
         hints = typing.get_type_hints(cls)
         values = {}
         for f in dataclasses.fields(cls):
+            if f.name not in data:
+                continue  # its default
             v = data[f.name]
             _check_value(v, hints[f.name], f"{where}.{f.name}")
             if hints[f.name] is int:

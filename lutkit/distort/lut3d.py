@@ -8,15 +8,54 @@ from pathlib import Path
 
 import numpy as np
 
-from lutkit.distort.base import UNIT, Choice, Name, Op, Params, Uniform, clip01, register
+from lutkit.distort.base import (
+    UNIT,
+    Choice,
+    Digest,
+    Name,
+    Op,
+    Params,
+    Uniform,
+    clip01,
+    register,
+)
 from lutkit.errors import ConfigError
 
 
-@lru_cache(maxsize=64)
-def _load(root: str, name: str):
-    from lutkit.luts.library import Library
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        st = path.stat()
+    except OSError:
+        return (0, -1)
+    return (st.st_mtime_ns, st.st_size)
 
-    return Library(root).load(name)
+
+@lru_cache(maxsize=64)
+def _read(path: str, stamp: tuple[int, int]):
+    from lutkit.luts.formats import read_lut
+
+    return read_lut(path)
+
+
+@lru_cache(maxsize=256)
+def _sha256(path: str, stamp: tuple[int, int]) -> str:
+    from lutkit.fsutil import file_sha256
+
+    return file_sha256(path)
+
+
+def _digest(root: str, name: str) -> str:
+    """The sha256 of the library LUT ``name``'s file, read once per change of it."""
+    path = _library(root).path_of(name)
+    return _sha256(str(path), _stamp(path))
+
+
+def _load(root: str, name: str):
+    """The library LUT ``name`` and the sha256 of its file, read once per change of the
+    file (a LUT replaced in the library is read again, in this process too)."""
+    path = _library(root).path_of(name)
+    stamp = _stamp(path)
+    return _read(str(path), stamp), _sha256(str(path), stamp)
 
 
 @lru_cache(maxsize=8)
@@ -31,12 +70,13 @@ def _library(root: str):
     samples this op for every row: reading the TOML each time was a fifth of a row)."""
     from lutkit.luts.library import INDEX
 
-    try:
-        st = (Path(root) / INDEX).stat()
-        stamp = (st.st_mtime_ns, st.st_size)
-    except OSError:
-        stamp = (0, -1)
-    return _index(root, stamp)
+    return _index(root, _stamp(Path(root) / INDEX))
+
+
+def library_luts(names: list[str]) -> dict[str, str]:
+    """The sha256 of each named LUT's file in the library (``LUTKIT_LIBRARY``)."""
+    root = library_root()
+    return {name: _digest(root, name) for name in sorted(names)}
 
 
 def library_root() -> str:
@@ -49,10 +89,14 @@ def library_root() -> str:
 class LibraryLutParams(Params):
     lut: str  # name in the library
     strength: float
+    # The sha256 of the LUT's file when the op was drawn: applying the record to another
+    # file of that name (the LUT replaced since) is refused. "" in records from before
+    # lutkit wrote it: those apply whatever LUT has the name.
+    sha256: str = ""
 
     # The name is looked up when the op is applied; a strength above 1 would
     # extrapolate the look (LUT.blend refuses it).
-    domains = {"lut": Name("a LUT name in the library"), "strength": UNIT}
+    domains = {"lut": Name("a LUT name in the library"), "strength": UNIT, "sha256": Digest()}
 
 
 @register
@@ -111,10 +155,20 @@ class LibraryLut(Op):
     def sample(self, rng, ranges):
         names = self.candidates(ranges)
         name = names[int(rng.integers(len(names)))]
-        return LibraryLutParams(name, round(ranges["strength"].draw(rng), 6))
+        strength = round(ranges["strength"].draw(rng), 6)
+        return LibraryLutParams(name, strength, _digest(library_root(), name))
 
     def apply(self, image, params):
-        lut = _load(library_root(), params.lut)
+        root = library_root()
+        lut, sha256 = _load(root, params.lut)
+        if params.sha256 and params.sha256 != sha256:
+            raise ConfigError(
+                f"the library LUT {params.lut!r} is not the file this record was made with "
+                f"(sha256 {params.sha256[:12]}... recorded, {sha256[:12]}... now)",
+                path=_library(root).path_of(params.lut),
+                hint="put that LUT back (or point LUTKIT_LIBRARY at the library it came "
+                "from); a new draw (a recipe and a seed) uses the LUT as it is now",
+            )
         out = lut.apply(np.ascontiguousarray(image, np.float32), strength=params.strength)
         return clip01(out)
 

@@ -111,6 +111,25 @@ class Recipe:
             out.extend(stage.sample(rng))
         return out
 
+    def library_luts(self) -> dict[str, str]:
+        """The sha256 of the file of every library LUT this recipe can draw (the
+        candidates of its ``lut3d.library`` steps, includes resolved), by name; {} when
+        it draws none. A dataset records it, and a resumed build compares it."""
+        from lutkit.distort.lut3d import library_luts
+
+        names = self._library_names()
+        return library_luts(sorted(names)) if names else {}
+
+    def _library_names(self) -> set[str]:
+        names: set[str] = set()
+        for stage in self.stages:
+            for step in stage.steps:
+                if step.include is not None:
+                    names |= step.include._library_names()
+                elif step.op is not None and hasattr(step.op, "candidates"):
+                    names.update(step.op.candidates(merged(step.op, step.ranges)))
+        return names
+
     def ops(self) -> list[str]:
         """Every op this recipe can draw, includes resolved."""
         names: set[str] = set()

@@ -77,17 +77,21 @@ class _Encoder:
         return {"shard": batch["shard"], "pos": batch["pos"], "result": out}
 
 
-def _no_restarts() -> dict[str, Any]:
-    """``max_restarts=0`` for the encoder actors. Ray Data restarts a lost actor by
-    default and keeps its constructor arguments in the object store, and Ray then
-    prints an error-level line at every run (ray-project/ray#53727) that says nothing
-    about the job. A lost actor fails the run instead, which a rerun resumes. Ray 2.60
-    calls this way of passing it deprecated (with no named parameter for it yet): that
-    notice is for lutkit, not its users, so it is not shown."""
-    warnings.filterwarnings(
-        "ignore", message="`ray_remote_args` is deprecated", module="lutkit.latents.ray_encode"
-    )
-    return {"max_restarts": 0}
+NO_RESTARTS = {"max_restarts": 0}
+"""For the encoder actors. Ray Data restarts a lost actor by default and keeps its
+constructor arguments in the object store, and Ray then prints an error-level line at
+every run (ray-project/ray#53727) that says nothing about the job. A lost actor fails
+the run instead, which a rerun resumes. Ray 2.60 calls this way of passing it
+deprecated (with no named parameter for it yet): that notice is for lutkit, not its
+users, so :func:`_map_quietly` does not show it."""
+
+
+def _map_quietly(ds: Any, *args: Any, **kwargs: Any) -> Any:
+    """``ds.map_batches(...)`` with :data:`NO_RESTARTS`, without Ray's deprecation
+    notice for it (and without changing the process's warning filters)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
+        return ds.map_batches(*args, **kwargs, **NO_RESTARTS)
 
 
 def _actors(ray, device: str, workers: int) -> tuple[str, int, dict[str, float]]:
@@ -141,7 +145,8 @@ def encode_on_ray(
     try:
         actor_device, count, resources = _actors(ray, device, workers)
         with quiet_data(ray):
-            ds = ray.data.from_items(jobs, override_num_blocks=len(jobs)).map_batches(
+            ds = _map_quietly(
+                ray.data.from_items(jobs, override_num_blocks=len(jobs)),
                 _Encoder,
                 fn_constructor_kwargs={
                     "folder": str(Path(plan.folder).resolve()),
@@ -156,7 +161,6 @@ def encode_on_ray(
                 batch_size=1,
                 batch_format="numpy",
                 **resources,
-                **_no_restarts(),
             )
             pending: dict[int, dict[int, list]] = {}
             for item in ds.iter_rows():

@@ -14,7 +14,7 @@ it under one 8-bit level.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +114,16 @@ def _say_if_off(
         LutkitWarning,
         stacklevel=4,
     )
+
+
+def holding_size(lut: LUT1D | LUT3D | ShaperLUT3D, sizes: Sequence[int]) -> int:
+    """The first of ``sizes`` (smallest first) whose [0, 1] lattice holds ``lut`` within
+    one 8-bit level, else the last: for a writer whose caller has no size to choose
+    (``fix --export-lut x.png``)."""
+    for n in sizes:
+        if bake_error(lut, _sample(lut, n)) <= BAKE_TOLERANCE_8BIT:
+            return n
+    return sizes[-1]
 
 
 def say_if_clipped(table: np.ndarray, path: str | Path, kind: str, holds: str) -> None:

@@ -8,7 +8,8 @@ PNG ``hald-out``. Its metadata sits in header comments beside the code::
     ;; description: Cool-white fluorescent tubes under a daylight white balance.
     ;; tags: lighting, cast, green
 
-Files whose names start with ``_`` are shared helpers (loaded first, not LUTs).
+Files whose names start with ``_`` are shared helpers (loaded first, not LUTs); a
+folder without ``_hald.scm`` gets lutkit's own (:func:`script_helpers`).
 :func:`build_gimp_library` writes the identity Hald once, runs GIMP once for all
 scripts, reads each edited Hald back (64^3 at level 8), resamples it to 33^3 to keep
 the repository small and registers it in the library, replacing any entry of the same
@@ -118,6 +119,19 @@ def find_scripts(
     return [parse_script(found[n]) for n in sorted(found)]
 
 
+def script_helpers(scripts_dir: Path) -> list[Path]:
+    """The helpers loaded before every script: the folder's ``_*.scm``, sorted, after
+    lutkit's own ``_hald.scm`` (``lutkit-hald-look``) where the folder has none, so a
+    folder of one's own looks needs no copy of it."""
+    from lutkit.shipped import shipped_folder
+
+    helpers = sorted(scripts_dir.glob("_*.scm"))
+    own = (shipped_folder("luts") or Path("luts")) / "gimp" / "_hald.scm"
+    if not any(h.name == own.name for h in helpers) and own.is_file():
+        helpers.insert(0, own)
+    return helpers
+
+
 def _render_scripts(
     exe: str,
     helpers: list[Path],
@@ -194,7 +208,7 @@ def build_gimp_library(
             hint="install GIMP 2.10 (Debian/Ubuntu: apt-get install gimp) to re-author "
             "the library, or use the committed .cube files in luts/ as they are",
         )
-    helpers = sorted(p for p in scripts_dir.glob("_*.scm"))
+    helpers = script_helpers(scripts_dir)
     library = Library(library_dir)  # a broken index fails here, before GIMP runs
     size = level * level
     made_tail = (

@@ -198,7 +198,7 @@ class Library:
         """
         from lutkit.luts.cube import write_cube
 
-        self.check_name(name, replace=replace)
+        self.check_name(name, replace=replace)  # before the folder is made (and again below)
         self.root.mkdir(parents=True, exist_ok=True)
         target = self.root / f"{name}.cube"
         with self._locked():

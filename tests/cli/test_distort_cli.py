@@ -46,6 +46,42 @@ def test_same_seed_identical_files_and_replay(run, tmp_path, recipe):
     assert doc["schema"] == 1 and doc["seed"] == 5
 
 
+def test_replay_after_the_library_lut_was_replaced_is_refused(run, tmp_path, monkeypatch):
+    # `lut import --replace` between a distort and its replay gave other bytes, silently.
+    from pathlib import Path
+
+    from lutkit.distort.lut3d import library_root
+
+    lib = tmp_path / "lib"
+    for name in ("cool-grade", "warm-grade"):
+        cube = (Path(library_root()) / f"{name}.cube").read_bytes()
+        (tmp_path / f"{name}.cube").write_bytes(cube)
+        result = run("lut", "import", f"{name}.cube", "--library", str(lib), "--name", name)
+        assert result.exit_code == 0, result.output
+    monkeypatch.setenv("LUTKIT_LIBRARY", str(lib))
+    (tmp_path / "look.toml").write_text('[[stage]]\nop = "lut3d.library"\nnames = ["cool-grade"]\n')
+    args = ("distort", "photo.png", "-o", "a.png", "--recipe", "look.toml", "--seed", "1")
+    assert run(*args, "--params-out", "p.json").exit_code == 0
+    (op,) = json.loads((tmp_path / "p.json").read_text())["ops"]
+    assert op["params"]["lut"] == "cool-grade" and len(op["params"]["sha256"]) == 64
+    result = run(
+        "lut",
+        "import",
+        "warm-grade.cube",
+        "--library",
+        str(lib),
+        "--name",
+        "cool-grade",
+        "--replace",
+    )
+    assert result.exit_code == 0, result.output
+    result = run("distort", "photo.png", "-o", "b.png", "--replay", "p.json")
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert "Error: " in result.output
+    assert "the library LUT 'cool-grade' is not the file this record was made with" in result.output
+    assert not (tmp_path / "b.png").exists()
+
+
 def test_different_seeds_differ(run, tmp_path):
     run("distort", "photo.png", "-o", "a.png", "--recipe", "default", "--seed", "1")
     run("distort", "photo.png", "-o", "b.png", "--recipe", "default", "--seed", "2")
@@ -77,6 +113,7 @@ def test_replay_of_other_schema_refused(run, tmp_path):
         ({"op": "curves.gamma", "params": {"gamma": [1, float("nan"), 1]}}, "got nan"),
         ({"op": "lut3d.library", "params": {"lut": 3, "strength": 1}}, "lut: expected text"),
         ({"op": "lut3d.library", "params": {"lut": "x", "strength": True}}, "got True"),
+        ({"op": "lut3d.library", "params": {"lut": "x", "strength": 1, "sha256": 5}}, "text"),
         ({"op": "curves.gamma", "params": {"gamma": [1, 10**400, 1]}}, "expected a finite"),
         (
             {"op": "film.jpeg", "params": {"quality": 50.5, "subsampling": "4:2:0"}},

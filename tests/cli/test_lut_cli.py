@@ -13,6 +13,7 @@ from lutkit.images import load_image, save_image
 from lutkit.luts.cube import write_cube
 from lutkit.luts.formats import read_lut
 from lutkit.luts.hald import hald_identity
+from lutkit.luts.library import Library
 
 
 @pytest.fixture()
@@ -359,6 +360,19 @@ def test_library_import_and_list(run, tmp_path, graded_lut):
     bad = run("lut", "import", "g.cube", "--library", "lib", "--name", "Bad Name", "-o", "x.cube")
     assert bad.exit_code == 1 and "invalid LUT name 'Bad Name'" in bad.output
     assert not (tmp_path / "x.cube").exists()
+    # An empty --name is a bad name too (it fell back to the file's name, g).
+    empty = run("lut", "import", "g.cube", "--library", "lib", "--name", "", "-o", "x.cube")
+    assert empty.exit_code == 1 and "invalid LUT name ''" in empty.output
+    assert not (tmp_path / "x.cube").exists() and "g" not in Library(tmp_path / "lib")
+    # A LUT whose file was deleted is listed as missing (it was listed as if there).
+    (tmp_path / "lib" / "warm-grade.cube").unlink()
+    listed = run("lut", "list", "--library", "lib")
+    assert listed.exit_code == 0
+    assert "warm-grade  colourist, warm  (missing: warm-grade.cube)\n" in listed.output
+    assert (
+        "warning: lib/index.toml: 1 LUT(s) listed without their file "
+        "(warm-grade): import them again"
+    ) in listed.output
 
 
 @pytest.mark.parametrize(

@@ -58,3 +58,33 @@ def test_an_address_without_the_ray_engine_is_refused(tmp_path, command):
     assert result.output.splitlines()[-1] == (
         "Error: --ray-address HEAD:6379 needs --engine ray (this run would be local)"
     )
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        (
+            "http://head:8265",
+            "--ray-address http://head:8265 is a web address (Ray's dashboard and job API), "
+            "which a driver does not join (give the head node's HOST:PORT, e.g. HEAD:6379 "
+            "(ray://HEAD:10001 for Ray Client))",
+        ),
+        (
+            "fe80::1",
+            "--ray-address fe80::1: an IPv6 address needs brackets and a port "
+            "(e.g. [fe80::1]:6379)",
+        ),
+    ],
+)
+def test_an_address_of_no_form_ray_joins_is_refused_before_any_work(tmp_path, address, message):
+    # They reached the resolver and came back as "name or service not known".
+    from click.testing import CliRunner
+
+    from lutkit.cli import main
+
+    out = tmp_path / "ds"
+    args = ["dataset", "build", "--source", "sample", "--out", str(out), "--engine", "ray"]
+    result = CliRunner().invoke(main, [*args, "--ray-address", address])
+    assert result.exit_code == 1
+    assert result.output == f"Error: {message}\n"
+    assert not out.exists()

@@ -211,6 +211,60 @@ def test_changed_settings_are_refused_unless_forced(small, tmp_path):
     assert verify_dataset(out).ok
 
 
+def test_a_rerun_after_a_library_lut_was_replaced_is_refused(tmp_path, monkeypatch):
+    # Each row records its library LUT's sha256, dataset.json every LUT the recipe can
+    # draw: a resumed build after `lut import --replace` would have mixed two looks under
+    # one name (and a finished one's rerun said "nothing to build" over stale rows).
+    import json
+    import shutil
+    from pathlib import Path
+
+    from lutkit.distort.lut3d import library_root
+    from lutkit.fsutil import file_sha256
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    names = ("cool-grade", "warm-grade")
+    for name in names:
+        shutil.copy(Path(library_root()) / f"{name}.cube", lib / f"{name}.cube")
+    (lib / "index.toml").write_text(
+        "".join(f'[[lut]]\nname = "{n}"\nfile = "{n}.cube"\n' for n in names)
+    )
+    monkeypatch.setenv("LUTKIT_LIBRARY", str(lib))
+    recipe = tmp_path / "looks.toml"
+    recipe.write_text('[[stage]]\nop = "lut3d.library"\n')
+    src, out = make_sources(tmp_path / "src", bad=False), tmp_path / "ds"
+    settings = {"variants": 2, "ground_truth": False, "recipe": str(recipe)}
+    build(src, out, **settings)
+    doc = json.loads((out / "dataset.json").read_text())
+    shas = {n: file_sha256(lib / f"{n}.cube") for n in names}
+    assert doc["config"]["library_luts"] == shas
+    drawn = [
+        op["params"]
+        for r in pq.read_table(out / "pairs").to_pylist()
+        for op in json.loads(r["ops"])
+    ]
+    assert drawn and all(p["sha256"] == shas[p["lut"]] for p in drawn)
+    assert build(src, out, **settings).shards_written == 0  # the same library: nothing to do
+    before = shard_hashes(out)
+
+    (lib / "cool-grade.cube").write_bytes((lib / "warm-grade.cube").read_bytes())
+    with pytest.raises(ConfigError) as err:
+        build(src, out, **settings)
+    assert str(err.value) == (
+        f"{out}: a dataset built with another library LUT ('cool-grade' replaced since) is "
+        "in this folder (use another --out, or --force to replace it)"
+    )
+    assert shard_hashes(out) == before
+    # A dataset.json from before lutkit recorded the LUTs says nothing of them: kept.
+    doc["config"].pop("library_luts")
+    (out / "dataset.json").write_text(json.dumps(doc))
+    # (nor written: its kept rows drew files it cannot name)
+    assert build(src, out, **settings).shards_written == 0
+    assert "library_luts" not in json.loads((out / "dataset.json").read_text())["config"]
+    assert verify_dataset(out).ok
+
+
 def test_output_that_is_a_file(tmp_path):
     src = make_sources(tmp_path / "src", bad=False)
     target = tmp_path / "taken"

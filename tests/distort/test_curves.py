@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lutkit.distort.base import get_op
+from lutkit.distort.base import OpRecord, get_op
 from lutkit.distort.curves import (
     ChannelCurvesParams,
     ContrastParams,
@@ -16,6 +16,7 @@ from lutkit.distort.curves import (
     GammaParams,
     LevelsParams,
 )
+from lutkit.errors import ConfigError
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +133,57 @@ def test_library_lut_draws_follow_an_edited_index(tmp_path, monkeypatch):
     stat = index.stat()
     os.utime(index, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # a coarse clock
     assert op.candidates(op.ranges) == ["cool-grade", "warm-grade"]
+
+
+def _small_library(tmp_path, monkeypatch, names=("cool-grade", "warm-grade")):
+    import shutil
+
+    from lutkit.distort.lut3d import library_root
+
+    lib = tmp_path / "luts"
+    lib.mkdir()
+    index = ""
+    for name in names:
+        shutil.copy(Path(library_root()) / f"{name}.cube", lib / f"{name}.cube")
+        index += f'[[lut]]\nname = "{name}"\nfile = "{name}.cube"\n'
+    (lib / "index.toml").write_text(index)
+    monkeypatch.setenv("LUTKIT_LIBRARY", str(lib))
+    return lib
+
+
+def test_a_library_lut_record_names_its_file_and_refuses_another(image, tmp_path, monkeypatch):
+    # A record applied after `lut import --replace` (or `make luts`) gave other pixels,
+    # silently: the record now carries the file's sha256, and another file is refused.
+    import os
+
+    from lutkit.distort.base import ops_from_json, ops_to_json
+    from lutkit.distort.lut3d import LibraryLutParams
+    from lutkit.fsutil import file_sha256
+
+    lib = _small_library(tmp_path, monkeypatch)
+    op = get_op("lut3d.library")
+    params = op.sample(np.random.default_rng(3), op.ranges)
+    cube = lib / f"{params.lut}.cube"
+    assert params.sha256 == file_sha256(cube)
+    (record,) = ops_from_json(ops_to_json([OpRecord(op.name, params)]))
+    before = op.apply(image, record.params)
+    old = LibraryLutParams(params.lut, params.strength)  # a record from before the sha256
+    assert np.array_equal(op.apply(image, old), before)
+
+    other = "warm-grade" if params.lut == "cool-grade" else "cool-grade"
+    cube.write_bytes((lib / f"{other}.cube").read_bytes())  # replaced, same name
+    stat = cube.stat()
+    os.utime(cube, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # a coarse clock
+    with pytest.raises(ConfigError) as err:
+        op.apply(image, record.params)
+    assert str(err.value) == (
+        f"{cube}: the library LUT {params.lut!r} is not the file this record was made with "
+        f"(sha256 {params.sha256[:12]}... recorded, {file_sha256(cube)[:12]}... now) "
+        "(put that LUT back (or point LUTKIT_LIBRARY at the library it came from); a new "
+        "draw (a recipe and a seed) uses the LUT as it is now)"
+    )
+    assert not np.array_equal(op.apply(image, old), before)  # unrecorded: the file as it is
+    assert op.sample(np.random.default_rng(3), op.ranges).sha256 == file_sha256(cube)
 
 
 def test_shades_of_gray_against_colour_science(image):

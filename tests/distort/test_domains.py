@@ -204,6 +204,11 @@ def test_every_end_of_a_parameter_domain_applies(name):
             "t.quality: must be in [1, 100], got 0",
         ),
         ("lut3d.library", {"lut": "", "strength": 1}, "t.lut: must be a LUT name in the library"),
+        (
+            "lut3d.library",
+            {"lut": "x", "strength": 1, "sha256": "ABC"},
+            "t.sha256: must be a sha256 in hex (64 digits), or empty, got 'ABC'",
+        ),
     ],
 )
 def test_values_outside_their_domain_are_refused(name, params, message):

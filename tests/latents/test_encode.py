@@ -187,3 +187,48 @@ def test_another_size_into_the_same_latents_folder_is_refused(dataset, tmp_path)
     with pytest.raises(ConfigError, match="encoded at --size 64, not 32"):
         encode_dataset(copy, size=32, **opts)
     assert encode_dataset(copy, size=64, **opts).shards_written == 0
+
+
+def test_dataset_verify_checks_the_latents_against_their_index_and_their_pairs(dataset, tmp_path):
+    # `dataset verify` looked at the pairs only: a damaged latents shard, or latents of
+    # pairs rebuilt since (dataset build --force), passed it and surfaced in training.
+    from click.testing import CliRunner
+
+    from lutkit.cli import main
+    from lutkit.data.build import BuildConfig, build_dataset
+    from lutkit.data.info import verify_dataset
+
+    ds, vae_dir = dataset
+    copy = tmp_path / "ds"
+    shutil.copytree(ds, copy, ignore=shutil.ignore_patterns("latents"))
+    fp = encode_dataset(copy, vae=str(vae_dir), device="cpu", size=64).fingerprint
+    ok = CliRunner().invoke(main, ["dataset", "verify", str(copy)])
+    assert ok.exit_code == 0, ok.output
+    assert ok.output.endswith(f"; latents {fp}: 3 shard(s)\n")
+
+    latents = copy / "latents" / fp
+    first, second = sorted(latents.glob("*.parquet"))[:2]
+    first.write_bytes(first.read_bytes()[:-8])  # damaged
+    (latents / "stray.parquet").write_bytes(b"")
+    problems = verify_dataset(copy, decode=False).problems
+    assert problems == [
+        f"latents/{fp}/stray.parquet: not listed in _latents.json",
+        f"latents/{fp}/{first.name}: sha256 differs from _latents.json",
+    ]
+    (latents / "stray.parquet").unlink()
+    first.unlink()
+
+    # the pairs rebuilt with another seed: every latents shard left is stale
+    cfg = BuildConfig(
+        source=str(ds.parent / "photos"), recipe="curves", out=str(copy), variants=2, size=64,
+        rows_per_shard=2, splits=(0.5, 0.25, 0.25), seed=1,
+    )  # fmt: skip
+    build_dataset(cfg, workers=1, force=True)
+    problems = verify_dataset(copy, decode=False).problems
+    assert f"latents/{fp}/{first.name}: missing" in problems
+    assert (
+        f"latents/{fp}/{second.name}: encodes other bytes than pairs/{second.name} (rebuilt "
+        "since): rerun `lutkit latents`"
+    ) in problems
+    encode_dataset(copy, vae=str(vae_dir), device="cpu", size=64)  # the rerun mends it
+    assert verify_dataset(copy).ok

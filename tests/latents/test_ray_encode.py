@@ -49,3 +49,25 @@ def test_missing_ray_is_a_clear_error(dataset, tmp_path, monkeypatch):
     with pytest.raises(ConfigError) as err:
         encode_dataset(ds, vae=str(vae_dir), device="cpu", size=64, engine="ray")
     assert str(err.value) == "the Ray engine needs ray[data] (pip install 'lutkit[scale]')"
+
+
+def test_the_actors_are_not_restarted_and_rays_notice_is_hidden_here_only():
+    # Ray calls max_restarts in map_batches' kwargs deprecated; lutkit hid the notice by
+    # a filter that stayed in the process for every later warning of its kind.
+    import warnings
+
+    from lutkit.latents.ray_encode import _map_quietly
+
+    class Data:
+        def map_batches(self, fn, **kwargs):
+            warnings.warn("`ray_remote_args` is deprecated, use ...", DeprecationWarning, 2)
+            return kwargs
+
+    filters = list(warnings.filters)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        assert _map_quietly(Data(), len, batch_size=1) == {"batch_size": 1, "max_restarts": 0}
+        assert not said
+        warnings.warn("`ray_remote_args` is deprecated", DeprecationWarning, 1)
+        assert len(said) == 1  # shown again outside
+    assert warnings.filters == filters

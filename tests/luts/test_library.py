@@ -189,6 +189,28 @@ def test_reauthoring_with_gimp_gives_the_committed_luts(tmp_path):
             assert getattr(fresh.entries[name], key) == getattr(committed.entries[name], key)
 
 
+def test_a_scripts_folder_without_the_shared_helper_gets_lutkits(tmp_path):
+    # A folder of one's own looks failed in GIMP with "unbound variable:
+    # lutkit-hald-look"; a folder's own _hald.scm still wins.
+    from lutkit.luts.gimp_build import script_helpers
+
+    (tmp_path / "_mine.scm").write_text("(define x 1)\n")
+    assert script_helpers(tmp_path) == [SCRIPTS / "_hald.scm", tmp_path / "_mine.scm"]
+    (tmp_path / "_hald.scm").write_text("(define x 2)\n")
+    assert script_helpers(tmp_path) == [tmp_path / "_hald.scm", tmp_path / "_mine.scm"]
+
+
+@pytest.mark.external
+def test_a_look_of_ones_own_builds_without_a_copy_of_the_helper(tmp_path):
+    require_tool("gimp-console-2.10")
+    scripts = tmp_path / "gimp"
+    scripts.mkdir()
+    shutil.copy(SCRIPTS / "desaturated.scm", scripts / "desaturated.scm")
+    assert build_gimp_library(scripts, tmp_path / "lib") == ["desaturated"]
+    new, old = Library(tmp_path / "lib").load("desaturated"), Library(LUTS).load("desaturated")
+    assert np.abs(new.table - old.table).max() <= 1 / 255
+
+
 @pytest.mark.external
 def test_a_failing_script_names_itself_and_changes_nothing(tmp_path):
     require_tool("gimp-console-2.10")

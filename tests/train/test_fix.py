@@ -62,6 +62,35 @@ def test_exported_cube_reproduces_the_output(run, tmp_path, photo):
     assert np.abs(again.astype(int) - fixed.astype(int)).max() <= 1  # .cube text rounding
 
 
+def test_a_hald_export_is_baked_at_a_level_that_holds_it(run, tmp_path, photo, monkeypatch):
+    # It was baked at level 6 with the writer's advice "--level 8 bakes it within one
+    # level": an option fix does not have. Now the level is chosen so, and nothing warns.
+    import warnings
+
+    import lutkit.correct.predict as predict
+    from lutkit.luts.bake import bake_error
+    from lutkit.luts.model import LUT3D
+
+    def curved(*args, **kwargs):  # a correction with the curvature of a strong grade
+        return LUT3D.from_function(
+            lambda c: c**0.45 * [1.0, 0.9, 0.75] + 0.2 * c[..., ::-1] ** 3 * 0.2, size=33
+        )
+
+    monkeypatch.setattr(predict, "predict_correction", curved)
+
+    graded = photo.copy()
+    graded[..., 2] = (graded[..., 2] * 0.7).astype(np.uint8)
+    save_image(tmp_path / "p.png", graded)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        fix_files(run, [(tmp_path / "p.png", tmp_path / "f.png")], export_lut=tmp_path / "h.png")
+    assert not [w for w in said if "levels off" in str(w.message)]
+    hald = read_lut(tmp_path / "h.png")
+    with warnings.catch_warnings(record=True):
+        fix_files(run, [(tmp_path / "p.png", tmp_path / "g.png")], export_lut=tmp_path / "g.cube")
+    assert bake_error(read_lut(tmp_path / "g.cube"), hald) <= 1.0 + 0.5  # + 8-bit rounding
+
+
 def test_an_interrupted_rerun_puts_the_earlier_cube_back(run, tmp_path, photo, monkeypatch):
     """Ctrl-C after the .cube is written but before the image: the .cube that was there
     (a previous run's, matching the image beside it) comes back, bytes and mode."""
@@ -267,7 +296,8 @@ def test_iterations_stop_once_the_photo_no_longer_changes(run, photo, monkeypatc
 
     monkeypatch.setattr(predict, "predict_correction", identity_pass)
     three = fix_pixels(run, photo, colormap="net", iterations=3)
-    assert calls == [0]
+    assert calls == [0] and three.passes == 1
+    assert three.lut.title == "lutkit fix (net, 1 of 3 passes)"  # it said 3 iteration(s)
     assert np.array_equal(three.pixels, three.lut.apply(photo))
     assert np.abs(to_float(three.pixels) - to_float(photo)).max() <= 1 / 255
 
@@ -299,9 +329,38 @@ def test_a_greyscale_photo_is_left_as_it_is(run, tmp_path, photo):
 
 
 def test_the_correction_lut_says_what_made_it(run, photo):
-    assert fix_pixels(run, photo, colormap="net").lut.title == "lutkit fix (net, 1 iteration(s))"
+    assert fix_pixels(run, photo, colormap="net").lut.title == "lutkit fix (net, 1 pass(es))"
     half = fix_pixels(run, photo, colormap="net", iterations=2, strength=0.5)
-    assert half.lut.title == "lutkit fix (net, 2 iteration(s), strength 0.5)"
+    assert half.passes == 2
+    assert half.lut.title == "lutkit fix (net, 2 pass(es), strength 0.5)"
+
+
+def test_a_cut_out_is_corrected_from_its_visible_pixels(run, tmp_path, photo):
+    # The colour of fully transparent pixels moved the correction of the visible ones
+    # (a trial: 9 levels on average with green behind the alpha, 22 with black).
+    from lutkit.correct.fix import visible_view
+
+    h, w = photo.shape[:2]
+    alpha = np.full((h, w), 255, np.uint8)
+    alpha[:, w // 2 :] = 0
+    alpha[: h // 4, : w // 4] = 0  # a hole inside the box around what shows
+    outs = []
+    for hidden in ((0, 255, 0), (0, 0, 0)):
+        pixels = photo.copy()
+        pixels[alpha == 0] = hidden
+        Image.fromarray(np.dstack([pixels, alpha])).save(tmp_path / "cut.png")
+        fix_files(run, [(tmp_path / "cut.png", tmp_path / "out.png")], colormap="net")
+        out = np.asarray(Image.open(tmp_path / "out.png"))
+        assert np.array_equal(out[..., 3], alpha)  # alpha kept
+        outs.append(out[alpha > 0, :3])
+    assert np.array_equal(outs[0], outs[1])
+    view = visible_view(photo, alpha)
+    seen = photo[:, : w // 2][alpha[:, : w // 2] > 0]
+    assert view.shape == (h, w // 2, 3)  # cropped to what shows
+    assert np.array_equal(view[: h // 4, : w // 4], np.broadcast_to(
+        seen.mean(axis=0).round().astype(np.uint8), (h // 4, w // 4, 3)
+    ))  # fmt: skip
+    assert visible_view(photo, None) is photo and visible_view(photo, np.zeros((h, w))) is photo
 
 
 def test_iterations_are_judged_on_the_photos_own_colours(run, monkeypatch):
