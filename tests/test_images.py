@@ -70,7 +70,7 @@ def test_a_tiffs_orientation_is_applied_once_in_every_mode(tmp_path, photo, orie
     if mode == "RGBA":
         im.putalpha(Image.fromarray(photo[:40, :70, 1]))
     elif mode == "I;16":
-        im = Image.fromarray((photo[:40, :70, 0].astype(np.uint16) * 257))
+        im = Image.fromarray(photo[:40, :70, 0].astype(np.uint16) * 257)
     else:
         im = im.convert(mode)
     exif = Image.Exif()

@@ -33,6 +33,7 @@ from lutkit.data.index import DATASET_JSON, build_lock, write_dataset_json
 from lutkit.data.png import encode_png
 from lutkit.data.schema import SCHEMA_VERSION, TARGET_LUT_SIZE, pairs_schema
 from lutkit.data.shards import (
+    LUTS_KEY,
     file_sha256,
     fsync_dir,
     remove_stale_temporaries,
@@ -146,10 +147,12 @@ class RowMaker:
         recipe_path: str,
         library: str,
         partners: dict[str, Path] | None = None,
+        luts_digest: str = "",
     ) -> None:
         self.cfg = cfg
         self.recipe_path = recipe_path
         self.library = library
+        self.luts_digest = luts_digest  # written into each shard (LUTS_KEY)
         self.partners = dict(sorted((partners or {}).items()))
         # worker_maker's key: a digest, not the whole list, for every shard
         self.partners_digest = hashlib.sha256(repr(self.partners).encode()).hexdigest()
@@ -314,14 +317,21 @@ def shard_file(out: Path, name: str) -> Path:
 
 
 def write_shard_rows(
-    plan: ShardPlan, rows: list[dict[str, Any]], rejected: list[Rejected], out: Path
+    plan: ShardPlan,
+    rows: list[dict[str, Any]],
+    rejected: list[Rejected],
+    out: Path,
+    luts_digest: str = "",
 ) -> str:
     """Write a shard's rows with the common writer (rejected sources go into the
-    schema metadata, ``lutkit.rejected``); returns the file's sha256. A shard without
+    schema metadata, ``lutkit.rejected``, and ``luts_digest``, the library LUTs the rows
+    could draw, into ``lutkit.library_luts``); returns the file's sha256. A shard without
     rows goes to :data:`EMPTY_SHARDS`, never to pairs/."""
     schema = pairs_schema()
     meta = dict(schema.metadata)
     meta[b"lutkit.rejected"] = json.dumps([asdict(r) for r in rejected]).encode()
+    if luts_digest:
+        meta[LUTS_KEY] = luts_digest.encode()
     folder = out / ("pairs" if rows else EMPTY_SHARDS)
     folder.mkdir(exist_ok=True)
     (out / ("pairs" if not rows else EMPTY_SHARDS) / plan.name).unlink(missing_ok=True)
@@ -341,7 +351,8 @@ def _keep_card_row(
 def build_shard(maker: RowMaker, plan: ShardPlan, out: Path) -> ShardDone:
     """Make and write one shard."""
     rows, rejected, card = make_shard_rows(maker, plan)
-    return ShardDone(write_shard_rows(plan, rows, rejected, out), len(rows), rejected, card)
+    written = write_shard_rows(plan, rows, rejected, out, maker.luts_digest)
+    return ShardDone(written, len(rows), rejected, card)
 
 
 # --------------------------------------------------------------------------- plan
@@ -410,6 +421,24 @@ _KEPT = {
 _KEPT_DEFAULTS = {"crops": 1, "min_crop": 0.35, "mosaic": 0}
 # Recorded since a later lutkit, and not known for a dataset.json from before it.
 _KEPT_UNKNOWN_BEFORE = {"library_luts"}
+
+
+def luts_digest(luts: dict[str, str]) -> str:
+    """One sha256 of the library LUTs a build draws from (name -> file sha256), "" for
+    none: what each shard records (LUTS_KEY)."""
+    if not luts:
+        return ""
+    return hashlib.sha256(json.dumps(luts, sort_keys=True).encode()).hexdigest()
+
+
+def _other_luts(path: Path, digest: str) -> bool:
+    """A shard whose rows were made with other library LUTs than ``digest`` names (one
+    made before lutkit recorded them says nothing, and is kept)."""
+    try:
+        recorded = shard_metadata(path).get(LUTS_KEY)
+    except Exception:  # unreadable: the sha256 check of a kept shard catches it
+        return False
+    return recorded is not None and recorded.decode() != digest
 
 
 def _changed_lut(old: Any, now: Any) -> str:
@@ -521,6 +550,11 @@ def build_dataset(
     recipe = load_recipe(cfg.recipe)
     recipe_sha = recipe.sha256
     luts = recipe.library_luts()
+    if cfg.target_lut:  # the style of every clean side is a library LUT too
+        from lutkit.distort.lut3d import library_luts
+
+        luts = dict(sorted({**luts, **library_luts([cfg.target_lut])}.items()))
+    digest = luts_digest(luts)
     with build_lock(out):
         known = _check_existing(out, cfg, recipe_sha, force, luts)
         sources, rejected = discover(cfg.source, allow_outside=cfg.allow_outside, exclude=out)
@@ -538,6 +572,14 @@ def build_dataset(
             if stale.name not in expected:
                 stale.unlink()  # from an earlier plan (e.g. before photos were added)
         todo = [p for p in plans if shard_plan_hash(shard_file(out, p.name)) != p.plan_hash]
+        stale = {p.name for p in todo}
+        other = [
+            p for p in plans if p.name not in stale and _other_luts(shard_file(out, p.name), digest)
+        ]
+        for p in other:  # kept by a killed build, a library LUT replaced since
+            if log is not None:
+                log(f"{p.name}: made with other library LUTs: building it again")
+        todo += other
         building = {p.name for p in todo}
         damaged = _damaged_shards(out, [p for p in plans if p.name not in building])
         for name in sorted(damaged):
@@ -548,7 +590,11 @@ def build_dataset(
         todo += [p for p in plans if p.name in damaged]
         train = {s.sha256: s.path for p in plans if p.split == "train" for s in p.sources}
         maker = RowMaker(
-            cfg, str(recipe.path), str(default_library().resolve()), train if cfg.mosaic else None
+            cfg,
+            str(recipe.path),
+            str(default_library().resolve()),
+            train if cfg.mosaic else None,
+            digest,
         )
         total = sum(len(p.sources) * cfg.views(p.split) for p in todo) * cfg.variants
         skipped = len(plans) - len(todo)

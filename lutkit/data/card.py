@@ -138,6 +138,17 @@ def _library_note(cfg: dict[str, Any]) -> str:
     )
 
 
+def _replay_note(cfg: dict[str, Any]) -> str:
+    """What a replay of a row's library LUT checks, where the build recorded it."""
+    if not cfg.get("library_luts"):
+        return ""
+    return (
+        " A `lut3d.library` op records\nthe sha256 of its LUT's file: replayed with another"
+        " file of that name (the LUT replaced\nin the library since), it is refused rather"
+        " than giving other pixels."
+    )
+
+
 def write_card(
     out: Path, doc: dict[str, Any], have: dict[tuple[str, int], dict[str, Any]] | None = None
 ) -> Path:
@@ -187,9 +198,7 @@ Paired distorted/clean photos made by lutkit {doc["lutkit"]} (`lutkit dataset bu
 | crop | string | the view: JSON `{{"scale", "x", "y"}}` (side as a fraction of the short side, position in [0, 1]); null for the centre square{_mosaic_column(cfg)} |
 
 Every row can be reproduced: `lutkit distort clean.png -o out.png --replay ops.json`
-with its `ops` (wrapped as `{{"schema": 1, "ops": ...}}`). A `lut3d.library` op records
-the sha256 of its LUT's file: replayed with another file of that name (the LUT replaced
-in the library since), it is refused rather than giving other pixels.
+with its `ops` (wrapped as `{{"schema": 1, "ops": ...}}`).{_replay_note(cfg)}
 
 ## Reading
 

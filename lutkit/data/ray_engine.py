@@ -251,7 +251,7 @@ def run_ray(
                 bad = [bad for _, bad in parts if bad is not None]
                 card = {i: card_row(rows[i]) for i in plan.card if i < len(rows)}
                 done[plan.name] = ShardDone(
-                    write_shard_rows(plan, rows, bad, out), len(rows), bad, card
+                    write_shard_rows(plan, rows, bad, out, maker.luts_digest), len(rows), bad, card
                 )
             if pending:  # Ray Data lost results: never write a shard with holes
                 names = ", ".join(todo[k].name for k in sorted(pending))

@@ -40,6 +40,9 @@ __all__ = [
 ]
 
 PLAN_KEY = b"lutkit.plan"
+# The digest of the library LUTs a pairs shard's rows could draw (their files' sha256;
+# lutkit.data.build.luts_digest): a resumed build remakes a shard made with others.
+LUTS_KEY = b"lutkit.library_luts"
 ROW_GROUP_ROWS = 64
 
 

@@ -22,23 +22,25 @@ from lutkit.distort.base import (
 from lutkit.errors import ConfigError
 
 
-def _stamp(path: Path) -> tuple[int, int]:
+def _stamp(path: Path) -> tuple[int, ...]:
+    """What tells one file at ``path`` from another: a file replaced by a rename (as
+    lutkit writes) has another inode, one rewritten in place another ctime."""
     try:
         st = path.stat()
     except OSError:
         return (0, -1)
-    return (st.st_mtime_ns, st.st_size)
+    return (st.st_ino, st.st_dev, st.st_ctime_ns, st.st_mtime_ns, st.st_size)
 
 
 @lru_cache(maxsize=64)
-def _read(path: str, stamp: tuple[int, int]):
+def _read(path: str, stamp: tuple[int, ...]):
     from lutkit.luts.formats import read_lut
 
     return read_lut(path)
 
 
 @lru_cache(maxsize=256)
-def _sha256(path: str, stamp: tuple[int, int]) -> str:
+def _sha256(path: str, stamp: tuple[int, ...]) -> str:
     from lutkit.fsutil import file_sha256
 
     return file_sha256(path)
@@ -59,7 +61,7 @@ def _load(root: str, name: str):
 
 
 @lru_cache(maxsize=8)
-def _index(root: str, stamp: tuple[int, int]):
+def _index(root: str, stamp: tuple[int, ...]):
     from lutkit.luts.library import Library
 
     return Library(root)

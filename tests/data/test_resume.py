@@ -230,6 +230,7 @@ def test_a_rerun_after_a_library_lut_was_replaced_is_refused(tmp_path, monkeypat
     (lib / "index.toml").write_text(
         "".join(f'[[lut]]\nname = "{n}"\nfile = "{n}.cube"\n' for n in names)
     )
+    cool = (lib / "cool-grade.cube").read_bytes()
     monkeypatch.setenv("LUTKIT_LIBRARY", str(lib))
     recipe = tmp_path / "looks.toml"
     recipe.write_text('[[stage]]\nop = "lut3d.library"\n')
@@ -239,6 +240,8 @@ def test_a_rerun_after_a_library_lut_was_replaced_is_refused(tmp_path, monkeypat
     doc = json.loads((out / "dataset.json").read_text())
     shas = {n: file_sha256(lib / f"{n}.cube") for n in names}
     assert doc["config"]["library_luts"] == shas
+    card = (out / "README.md").read_text()
+    assert "can draw 2 library LUT(s)" in card and "refused rather than giving" in card
     drawn = [
         op["params"]
         for r in pq.read_table(out / "pairs").to_pylist()
@@ -256,13 +259,42 @@ def test_a_rerun_after_a_library_lut_was_replaced_is_refused(tmp_path, monkeypat
         "in this folder (use another --out, or --force to replace it)"
     )
     assert shard_hashes(out) == before
-    # A dataset.json from before lutkit recorded the LUTs says nothing of them: kept.
+    # A killed build (no dataset.json yet) resumed after the replacement: the shards it
+    # kept were made with the old file, so they are made again, not mixed in.
+    killed = tmp_path / "killed"
+    shutil.copytree(out, killed)
+    (killed / "dataset.json").unlink()
+    sorted((killed / "pairs").glob("*.parquet"))[0].unlink()
+    said = []
+    result = build(src, killed, **settings, log=said.append)
+    assert (
+        result.shards_skipped == 0 and len(said) == 2 and "made with other library LUTs" in said[0]
+    )
+    new = {n: file_sha256(lib / f"{n}.cube") for n in names}
+    rows = pq.read_table(killed / "pairs").to_pylist()
+    assert all(
+        op["params"]["sha256"] == new[op["params"]["lut"]]
+        for r in rows
+        for op in json.loads(r["ops"])
+    )
+    assert json.loads((killed / "dataset.json").read_text())["config"]["library_luts"] == new
+    # A dataset from before lutkit recorded the LUTs (neither dataset.json nor its shards
+    # say which files they drew) is kept, and dataset.json does not claim to know them.
+    import lutkit.data.build as build_module
+
+    old = tmp_path / "old"
+    monkeypatch.setattr(build_module, "luts_digest", lambda luts: "")
+    build(src, old, **settings)
+    monkeypatch.undo()
+    monkeypatch.setenv("LUTKIT_LIBRARY", str(lib))
+    doc = json.loads((old / "dataset.json").read_text())
     doc["config"].pop("library_luts")
-    (out / "dataset.json").write_text(json.dumps(doc))
-    # (nor written: its kept rows drew files it cannot name)
-    assert build(src, out, **settings).shards_written == 0
-    assert "library_luts" not in json.loads((out / "dataset.json").read_text())["config"]
-    assert verify_dataset(out).ok
+    (old / "dataset.json").write_text(json.dumps(doc))
+    (lib / "cool-grade.cube").write_bytes(cool)  # put back: a change all the same
+    assert build(src, old, **settings).shards_written == 0
+    assert "library_luts" not in json.loads((old / "dataset.json").read_text())["config"]
+    assert "sha256 of its LUT" not in (old / "README.md").read_text()  # its rows have none
+    assert verify_dataset(old).ok
 
 
 def test_output_that_is_a_file(tmp_path):
