@@ -40,7 +40,7 @@ from lutkit.cli.options import (
     "moves by half an 8-bit level), and the output says how many were made. One is the "
     "default because a further pass re-reads the light from a photo already corrected, "
     "and on the held-out photos of `make eval` (its iteration chart) more passes moved "
-    "further from the truth, not closer; they can help a cast too strong for one pass.",
+    "further from the truth on average (closer on some looks, such as cross-processed film).",
 )
 @strength_option
 @click.option(

@@ -144,8 +144,13 @@ def import_(
         raise click.UsageError("give -o OUTPUT, --library DIR, or both")
     lib = Library(library) if library is not None else None
     lut_obj = read_lut_or_name(source)
-    if name is None:  # (an empty --name is refused as a name, not replaced)
+    if name is None:
         name = Path(source).stem.lower().replace(" ", "-")
+    elif not name.strip():  # (it fell back to the file's name, or wrote no TITLE)
+        raise ConfigError(
+            f"invalid LUT name {name!r}",
+            hint="leave --name out for the file's name, or give one",
+        )
     if lib is not None:  # refuse a bad or taken name before -o writes anything
         lib.check_name(name, replace=replace)
     if size is not None and (isinstance(lut_obj, LUT1D) or lut_obj.size != size):

@@ -44,6 +44,7 @@ CONVERGED = 0.5 / 255
 
 
 GREYSCALE_TITLE = "lutkit fix (a greyscale photo: no colour cast, left as it is)"
+INVISIBLE_TITLE = "lutkit fix (no visible pixel: left as it is)"
 
 
 @dataclass
@@ -51,7 +52,8 @@ class FixResult:
     pixels: np.ndarray
     lut: LUT3D  # the whole correction (iterations composed, strength applied)
     greyscale: bool = False  # a photo with no colour, left as it is (the LUT: identity)
-    passes: int = 1  # the passes made (fewer than asked where a further one changed nothing)
+    passes: int = 1  # the passes made (fewer than asked where a further one changed
+    # nothing; none for a photo left as it is)
 
 
 def visible_view(pixels: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
@@ -149,11 +151,16 @@ def fix_pixels(
         raise ConfigError(f"--iterations must be at least 1, got {iterations}")
     if colormap not in ("fit", "net"):
         raise ConfigError(f"--colormap must be fit or net, got {colormap!r}")
-    if is_greyscale(pixels):
-        # No colour anywhere: no cast to remove, and any correction would only tint it.
-        lut = LUT3D.identity(lut_size, title=GREYSCALE_TITLE)
-        return FixResult(pixels.copy(), lut, greyscale=True)
+    if alpha is not None and not np.any(np.asarray(alpha) > 0):
+        # Nothing shows: nothing to judge a cast by, and nothing a correction would show.
+        lut = LUT3D.identity(lut_size, title=INVISIBLE_TITLE)
+        return FixResult(pixels.copy(), lut, passes=0)
     view = visible_view(pixels, alpha)
+    if is_greyscale(view):
+        # No colour anywhere that shows: no cast to remove, and any correction would
+        # only tint it.
+        lut = LUT3D.identity(lut_size, title=GREYSCALE_TITLE)
+        return FixResult(pixels.copy(), lut, greyscale=True, passes=0)
     totals = list(
         iterate_corrections(
             run, view, colormap=colormap, iterations=iterations, seed=seed, lut_size=lut_size
@@ -252,12 +259,19 @@ def fix_files(
             seed=seed,
             alpha=data.alpha,
         )
-        if log is not None and iterations > 1:
+        if log is not None and iterations > 1 and result.passes:
             stop = " (a further pass would not change it)" if result.passes < iterations else ""
             log(f"{src}: {result.passes} of {iterations} passes{stop}")
         if result.greyscale:
             warnings.warn(
                 f"{src}: greyscale (every pixel grey): no colour cast to remove, its pixels left as they are",
+                LutkitWarning,
+                stacklevel=2,
+            )
+        elif result.lut.title == INVISIBLE_TITLE:
+            warnings.warn(
+                f"{src}: fully transparent (alpha 0 everywhere): nothing to correct, its "
+                "pixels left as they are",
                 LutkitWarning,
                 stacklevel=2,
             )

@@ -543,6 +543,10 @@ def build_dataset(
         from lutkit.data.ray_engine import require_ray
 
         require_ray()  # before any work: a missing extra is a clear error at once
+        if ray_address:
+            from lutkit.data.ray_engine import check_address_form
+
+            check_address_form(ray_address)
     out = Path(cfg.out)
     if out.exists() and not out.is_dir():
         raise ConfigError("the output exists and is not a folder", path=out)

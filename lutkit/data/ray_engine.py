@@ -136,9 +136,13 @@ def check_address_form(address: str) -> None:
             "which a driver does not join",
             hint="give the head node's HOST:PORT, e.g. HEAD:6379 (ray://HEAD:10001 for Ray Client)",
         )
-    if address.removeprefix("ray://").count(":") > 1 and "[" not in address:
+    hostport = address.removeprefix("ray://")
+    if (hostport.count(":") > 1 and "[" not in hostport) or (
+        hostport.startswith("[") and not hostport.rpartition("]:")[2].isdigit()
+    ):
         raise ConfigError(
-            f"--ray-address {address}: an IPv6 address needs brackets and a port",
+            f"--ray-address {address} is not HOST:PORT (an IPv6 host goes in brackets, "
+            "before the port)",
             hint="e.g. [fe80::1]:6379",
         )
 

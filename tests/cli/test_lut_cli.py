@@ -364,6 +364,9 @@ def test_library_import_and_list(run, tmp_path, graded_lut):
     empty = run("lut", "import", "g.cube", "--library", "lib", "--name", "", "-o", "x.cube")
     assert empty.exit_code == 1 and "invalid LUT name ''" in empty.output
     assert not (tmp_path / "x.cube").exists() and "g" not in Library(tmp_path / "lib")
+    alone = run("lut", "import", "g.cube", "--name", "", "-o", "x.cube")  # no library
+    assert alone.exit_code == 1 and "invalid LUT name ''" in alone.output
+    assert not (tmp_path / "x.cube").exists()
     # A LUT whose file was deleted is listed as missing (it was listed as if there).
     (tmp_path / "lib" / "warm-grade.cube").unlink()
     listed = run("lut", "list", "--library", "lib")

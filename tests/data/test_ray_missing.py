@@ -71,8 +71,13 @@ def test_an_address_without_the_ray_engine_is_refused(tmp_path, command):
         ),
         (
             "fe80::1",
-            "--ray-address fe80::1: an IPv6 address needs brackets and a port "
-            "(e.g. [fe80::1]:6379)",
+            "--ray-address fe80::1 is not HOST:PORT (an IPv6 host goes in brackets, before "
+            "the port) (e.g. [fe80::1]:6379)",
+        ),
+        (
+            "[fe80::1]",
+            "--ray-address [fe80::1] is not HOST:PORT (an IPv6 host goes in brackets, before "
+            "the port) (e.g. [fe80::1]:6379)",
         ),
     ],
 )
@@ -88,3 +93,11 @@ def test_an_address_of_no_form_ray_joins_is_refused_before_any_work(tmp_path, ad
     assert result.exit_code == 1
     assert result.output == f"Error: {message}\n"
     assert not out.exists()
+
+
+def test_the_api_refuses_such_an_address_before_any_work_too(tmp_path):
+    pytest.importorskip("ray")
+    src = make_sources(tmp_path / "src", bad=False)
+    with pytest.raises(ConfigError, match="is a web address"):
+        build(src, tmp_path / "ds", engine="ray", ray_address="http://head:8265")
+    assert not (tmp_path / "ds").exists()

@@ -361,6 +361,18 @@ def test_a_cut_out_is_corrected_from_its_visible_pixels(run, tmp_path, photo):
         seen.mean(axis=0).round().astype(np.uint8), (h // 4, w // 4, 3)
     ))  # fmt: skip
     assert visible_view(photo, None) is photo and visible_view(photo, np.zeros((h, w))) is photo
+    # A grey cut-out (colour only where it is transparent) is greyscale; nothing visible,
+    # nothing to correct: both left as they are, with no passes said.
+    grey = np.repeat(photo[..., :1], 3, axis=2)
+    grey[alpha == 0] = (0, 255, 0)
+    for a in (alpha, np.zeros_like(alpha)):
+        left = fix_pixels(run, grey, colormap="net", iterations=3, alpha=a)
+        assert np.array_equal(left.pixels, grey) and left.passes == 0
+    Image.fromarray(np.dstack([grey, np.zeros_like(alpha)])).save(tmp_path / "none.png")
+    from lutkit.errors import LutkitWarning
+
+    with pytest.warns(LutkitWarning, match="fully transparent"):
+        fix_files(run, [(tmp_path / "none.png", tmp_path / "none-out.png")], iterations=3)
 
 
 def test_iterations_are_judged_on_the_photos_own_colours(run, monkeypatch):
