@@ -172,7 +172,10 @@ def verify_latents(folder: Path, doc: dict[str, Any], report: VerifyReport) -> N
         report.latents[sub.name] = 0
         for extra in sorted(sub.glob("*.parquet")):
             if extra.name not in listed:
-                report.problems.append(f"{where}/{extra.name}: not listed in {LATENTS_JSON}")
+                report.problems.append(
+                    f"{where}/{extra.name}: not listed in {LATENTS_JSON} (rerun `lutkit "
+                    "latents`, which removes it)"
+                )
         for name, entry in listed.items():
             path, shard = sub / name, f"{where}/{name}"
             report.latents[sub.name] += 1

@@ -177,6 +177,10 @@ def encode_dataset(
     _check_same_size(out, size)
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out)  # left by a killed run
+    listed = {Path(s["file"]).name for s in doc["shards"]}
+    for stale in sorted(out.glob("*.parquet")):
+        if stale.name not in listed:
+            stale.unlink()  # encodes a pairs shard of an earlier plan (photos added since)
     param = next(model.parameters())
     probe = torch.zeros(1, 3, size, size, device=dev, dtype=param.dtype)
     with torch.inference_mode():
