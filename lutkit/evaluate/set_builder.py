@@ -122,12 +122,30 @@ def _inputs(dataset: Path, tools: dict[str, str | None]) -> dict[str, Any]:
     from lutkit.distort.recipe import load_recipe
 
     shards = json.dumps([s["sha256"] for s in load_dataset_json(dataset)["shards"]])
+    names = (HELDOUT_RECIPE, *FAMILY_RECIPES)
+    recipes = [load_recipe(n) for n in names]
+    luts: dict[str, str] = {}
+    for r in recipes:
+        luts.update(r.library_luts())
     return {
         "shards": shards,
         "dataset": hashlib.sha256(shards.encode()).hexdigest(),
         "installed": sorted(k for k, v in tools.items() if v),
-        "recipes": {n: load_recipe(n).sha256 for n in (HELDOUT_RECIPE, *FAMILY_RECIPES)},
+        "recipes": {n: r.sha256 for n, r in zip(names, recipes, strict=True)},
+        # the sha256 of each library LUT the recipes can draw (not in the key: sets made
+        # before lutkit recorded them stay up to date; compared where recorded)
+        "library_luts": dict(sorted(luts.items())),
     }
+
+
+def _other_luts(old: dict[str, Any], inputs: dict[str, Any]) -> list[str]:
+    """The library LUTs that differ from those the sets in a folder were made with (none
+    where the folder does not say: made before lutkit recorded them)."""
+    before = (old.get("inputs") or {}).get("library_luts") if isinstance(old, dict) else None
+    if not isinstance(before, dict):
+        return []
+    now = inputs["library_luts"]
+    return sorted(n for n in set(before) | set(now) if before.get(n) != now.get(n))
 
 
 def _settings_key(settings: dict[str, Any], inputs: dict[str, Any]) -> str:
@@ -169,6 +187,7 @@ def _why_rebuilt(old: Any, dataset: Path, settings: dict[str, Any], inputs: dict
         )
     recipes = before.get("recipes") or {}
     why += [f"recipe {n} changed" for n, sha in inputs["recipes"].items() if recipes.get(n) != sha]
+    why += [f"library LUT {n} changed" for n in _other_luts(old, inputs)]
     return ", ".join(why) or "the inputs changed"
 
 
@@ -224,7 +243,7 @@ def build_eval_sets(
             old = json.loads((out / SETS_JSON).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             old = {}
-        if isinstance(old, dict) and old.get("key") == key:
+        if isinstance(old, dict) and old.get("key") == key and not _other_luts(old, inputs):
             return SetsResult(out, dict(old.get("counts", {})), list(old.get("skipped", [])), True)
         # Not refused (`make eval-sets` rebuilds when the dataset changes), but said:
         # reports made on the old sets no longer match them.

@@ -209,6 +209,17 @@ def test_a_rebuild_with_other_settings_or_inputs_says_why(tiny_dataset, tmp_path
     assert _eval_sets(ds, out, 2) == [
         f"{out}: rebuilding the sets (installed tools gimp -> none){tail}"
     ]
+    # a library LUT the held-out recipes draw, replaced since (the key says nothing of
+    # it: a folder from before lutkit recorded the LUTs stays up to date)
+    luts = json.loads((out / SETS_JSON).read_text())["inputs"]["library_luts"]
+    assert luts and all(len(sha) == 64 for sha in luts.values())
+    first = sorted(luts)[0]
+    edit(lambda doc: doc["inputs"]["library_luts"].update({first: "0" * 64}))
+    assert _eval_sets(ds, out, 2) == [
+        f"{out}: rebuilding the sets (library LUT {first} changed){tail}"
+    ]
+    edit(lambda doc: doc["inputs"].pop("library_luts"))
+    assert _eval_sets(ds, out, 2) == []  # up to date
     # a folder written before the inputs were recorded
     edit(lambda doc: (doc.update(key="other"), doc.pop("inputs")))
     assert _eval_sets(ds, out, 2) == [
