@@ -253,7 +253,9 @@ def convert(
     check_writable_outputs(destination)  # before a resample says what it loses
     lut_obj = read_lut_or_name(source, library)
     if size is not None:
-        lut_obj = resample_checked(lut_obj, size, destination)
+        ffmpeg = ext == ".3dl" and flavour == "discreet" and size == 17
+        needed = "ffmpeg reads a Discreet .3dl at 17^3 only" if ffmpeg else ""
+        lut_obj = resample_checked(lut_obj, size, destination, needed=needed)
     kw: dict = {}
     if hald:
         if bit_depth not in (None, "8", "16"):

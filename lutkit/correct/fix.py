@@ -239,7 +239,7 @@ def fix_files(
     behind. ``log`` hears how many passes each photo took, when more than one was asked
     for."""
     from lutkit.luts.files import tiff_compression, write_image_data
-    from lutkit.luts.formats import write_lut
+    from lutkit.luts.formats import export_options, write_lut
 
     check_outputs(pairs, export_lut, compare=compare)
     sheets = compare_paths(pairs)
@@ -278,24 +278,11 @@ def fix_files(
         fixed = data.with_pixels(result.pixels)  # as `lut apply` writes it
         with output_group(dst, [export_lut]):
             if export_lut is not None:
-                write_lut(result.lut, export_lut, **_export_options(result.lut, export_lut))
+                write_lut(result.lut, export_lut, **export_options(result.lut, export_lut))
             written.append(write_image_data(dst, fixed, quality, tiff_compression(src, "keep")))
         if compare:
             save_compare(data, result.pixels, sheet)
     return written
-
-
-def _export_options(lut: LUT3D, path: str | os.PathLike[str]) -> dict[str, int]:
-    """A Hald export at the smallest level that holds the correction within one 8-bit
-    level (fix has no --level: the writer's advice to give one was no use here)."""
-    from lutkit.luts.bake import holding_size
-    from lutkit.luts.hald import HALD_EXTENSIONS
-
-    if Path(path).suffix.lower() not in HALD_EXTENSIONS:
-        return {}
-    levels = [lv for lv in (4, 6, 8, 12) if lv * lv >= min(lut.size, 144)]
-    side = holding_size(lut, [lv * lv for lv in levels])
-    return {"level": next(lv for lv in levels if lv * lv == side)}
 
 
 def save_compare(data: ImageData, fixed: np.ndarray, path: Path) -> Path:

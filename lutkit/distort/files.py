@@ -133,9 +133,9 @@ def distort_file(
     # The side files, then the image, as one output: nothing is left when any fails.
     with output_group(output, [truth_lut, params_out]):
         if truth is not None and truth_lut is not None:
-            from lutkit.luts.formats import write_lut
+            from lutkit.luts.formats import export_options, write_lut
 
-            write_lut(truth[0], truth_lut)
+            write_lut(truth[0], truth_lut, **export_options(truth[0], truth_lut))
         if params_out is not None:
             doc = params_document(records, name, seed_used)
             atomic_write_text(params_out, json.dumps(doc, indent=2) + "\n")

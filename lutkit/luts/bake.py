@@ -60,23 +60,30 @@ def bake_unit(
 
 
 def resample_checked(
-    lut: LUT1D | LUT3D | ShaperLUT3D, size: int, path: str | Path
+    lut: LUT1D | LUT3D | ShaperLUT3D, size: int, path: str | Path, *, needed: str = ""
 ) -> LUT3D | ShaperLUT3D:
     """``lut`` on a lattice of ``size`` per side, its domain kept: a 1D LUT baked into
     3D, a 3D table (a shaper LUT's too) resampled. Said as :func:`bake_unit` says it
     when that is more than one 8-bit level off between the lattice points (``lut
-    convert --size``, ``lut import --size``: a smaller lattice loses a steep look)."""
+    convert --size``, ``lut import --size``: a smaller lattice loses a steep look).
+    ``needed``: why the destination needs this size (a Discreet .3dl for ffmpeg at 17):
+    then no larger size is advised, only a .cube."""
 
     def make(s: int) -> LUT3D | ShaperLUT3D:
         return lut.to_3d(s) if isinstance(lut, LUT1D) else lut.resample(s)
 
     out = make(size)
-    choices = {s: f"--size {s}" for s in (17, 33, 65)}
-    if isinstance(lut, LUT1D):
-        kept = "a .cube keeps the 1D LUT"
+    choices = {} if needed else {s: f"--size {s}" for s in (17, 33, 65)}
+    if needed:
+        otherwise = f"{needed}; a .cube keeps the LUT as it is"
+    elif isinstance(lut, LUT1D):
+        otherwise = "without --size a .cube keeps the 1D LUT"
     else:
-        kept = f"it keeps its {lut.size}^3 lattice (in a .cube, .spi3d or Discreet .3dl)"
-    _say_if_off(lut, out, path, make, choices, "resampled onto", f"without --size {kept}")
+        otherwise = (
+            f"without --size it keeps its {lut.size}^3 lattice (in a .cube, .spi3d or "
+            "Discreet .3dl)"
+        )
+    _say_if_off(lut, out, path, make, choices, "resampled onto", otherwise)
     return out
 
 

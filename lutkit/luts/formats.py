@@ -162,6 +162,23 @@ def write_lut(lut: LUT, path: str | PathLike[str], **kw: Any) -> Path:
     return _WRITERS[check_lut_path(path)](lut, path, **kw)
 
 
+def export_options(lut: LUT, path: str | PathLike[str]) -> dict[str, Any]:
+    """The writer's options for a LUT that a command makes and writes with no options of
+    its own (``fix --export-lut``, ``distort --truth-lut``): a Hald image at the smallest
+    level that holds ``lut`` within one 8-bit level (the writer's advice to give a
+    --level would name an option such a command does not have), in 16 bits, as
+    ``lut convert`` writes one; other formats as their writers default."""
+    from lutkit.luts.bake import holding_size
+    from lutkit.luts.hald import HALD_EXTENSIONS
+
+    if Path(path).suffix.lower() not in HALD_EXTENSIONS:
+        return {}
+    size = getattr(lut, "size", 33)
+    levels = [lv for lv in range(2, 13) if lv * lv >= min(size, 144)]  # up to 144^3
+    side = holding_size(lut, [lv * lv for lv in levels])
+    return {"level": next(lv for lv in levels if lv * lv == side), "bit_depth": 16}
+
+
 def check_lut_path(path: str | PathLike[str]) -> str:
     """Raise the one-line error :func:`write_lut` would for ``path``'s extension, before
     any work is done; returns the extension (lower case)."""

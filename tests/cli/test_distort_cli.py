@@ -82,6 +82,18 @@ def test_replay_after_the_library_lut_was_replaced_is_refused(run, tmp_path, mon
     assert not (tmp_path / "b.png").exists()
 
 
+def test_a_truth_lut_as_a_hald_image_names_no_option_distort_lacks(run, tmp_path):
+    # It advised "--level 12", which distort does not take, and wrote 8 bits.
+    result = run(
+        "distort", "photo.png", "-o", "d.png", "--recipe", "curves", "--seed", "4",
+        "--truth-lut", "truth.png",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "--level" not in result.output
+    hald = load_image(tmp_path / "truth.png", convert_icc=False, apply_orientation=False)
+    assert hald.bit_depth == 16
+
+
 def test_different_seeds_differ(run, tmp_path):
     run("distort", "photo.png", "-o", "a.png", "--recipe", "default", "--seed", "1")
     run("distort", "photo.png", "-o", "b.png", "--recipe", "default", "--seed", "2")
