@@ -203,8 +203,24 @@ def tiff_compression(src: Path, choice: str) -> str | None:
 def write_image_data(dst: Path, data: ImageData, quality: int, tiff: str | None = None) -> Path:
     """Write ``data`` (pixels, alpha, EXIF, ICC, dpi, and into a JPEG its comment) to
     ``dst``; ``tiff`` is a TIFF output's compression (:func:`tiff_compression`), ignored
-    for other formats. ``lut apply`` and ``fix`` both write through here."""
+    for other formats. ``lut apply`` and ``fix`` both write through here. Alpha with
+    transparent pixels going into a JPEG, which has none, is said (a ``warning:``)."""
     is_tiff = dst.suffix.lower() in (".tif", ".tiff")
+    if data.alpha is not None and dst.suffix.lower() in (".jpg", ".jpeg"):
+        import numpy as np
+
+        alpha = np.asarray(data.alpha)
+        if alpha.min() < (255 if alpha.dtype == np.uint8 else 65535):
+            import warnings
+
+            from lutkit.errors import LutkitWarning
+
+            warnings.warn(
+                f"{dst}: a JPEG has no alpha: its transparent pixels are written with the "
+                "colours hidden under them (write PNG, TIFF or WebP to keep the alpha)",
+                LutkitWarning,
+                stacklevel=2,
+            )
     return save_image(
         dst,
         data.pixels,

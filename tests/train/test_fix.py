@@ -583,6 +583,11 @@ def test_fix_export_lut_into_a_new_folder_and_alpha_and_tiff_compression_kept(ru
         assert im.info.get("compression") == "tiff_lzw"
     again = read_lut(tmp_path / "luts" / "fix.cube").apply(photo)
     assert np.abs(again.astype(int) - out.pixels.astype(int)).max() <= 1
+    # into a JPEG, which has no alpha, the loss is said (it was silent)
+    from lutkit.errors import LutkitWarning
+
+    with pytest.warns(LutkitWarning, match="a JPEG has no alpha: its transparent pixels"):
+        fix_files(run, [(tmp_path / "p.tif", tmp_path / "f.jpg")])
 
 
 def test_model_export_from_another_folder(run, tmp_path, monkeypatch):
