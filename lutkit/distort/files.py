@@ -75,6 +75,20 @@ def read_params(path: str | os.PathLike[str]) -> list[OpRecord]:
     return ops_from_json(json.dumps(data["ops"]), where=str(path))
 
 
+def _replayed_origin(path: str | os.PathLike[str] | None) -> tuple[str, int | None]:
+    """The recipe and seed a params file (already read by :func:`read_params`) records,
+    so that ``--params-out`` of its replay records them too ("" and None where absent)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8")) if path else {}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return "", None
+    recipe, seed = data.get("recipe"), data.get("seed")
+    return (
+        recipe if isinstance(recipe, str) else "",
+        seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
+    )
+
+
 def distort_file(
     image: str | os.PathLike[str],
     output: str | os.PathLike[str],
@@ -110,7 +124,7 @@ def distort_file(
     pixels = to_float(data.pixels)
     if rec is None:
         out = apply_chain(pixels, records)
-        name, seed_used = "", None
+        name, seed_used = _replayed_origin(replay)  # a replay's params file says the same
     else:
         out, records = distort_image(pixels, rec, seed)
         name, seed_used = rec.name, seed
@@ -139,10 +153,12 @@ def distort_file(
         if params_out is not None:
             doc = params_document(records, name, seed_used)
             atomic_write_text(params_out, json.dumps(doc, indent=2) + "\n")
-        from lutkit.luts.files import write_image_data
+        from lutkit.luts.files import tiff_compression, write_image_data
 
-        # as `lut apply` and `fix` write: alpha, EXIF, the profile, dpi and the comment kept
-        write_image_data(Path(output), data.with_pixels(written), 95)
+        # as `lut apply` and `fix` write: alpha, EXIF, the profile, dpi, the comment and
+        # a TIFF's compression kept
+        written_data = data.with_pixels(written)
+        write_image_data(Path(output), written_data, 95, tiff_compression(Path(image), "keep"))
     return records, (truth[1] if truth is not None else None)
 
 

@@ -40,10 +40,27 @@ def test_same_seed_identical_files_and_replay(run, tmp_path, recipe):
         )
         assert result.exit_code == 0, result.output
     assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
-    assert run("distort", "photo.png", "-o", "c.png", "--replay", "a.png.json").exit_code == 0
+    replay = ("distort", "photo.png", "-o", "c.png", "--replay", "a.png.json")
+    assert run(*replay, "--params-out", "c.json").exit_code == 0
     assert (tmp_path / "c.png").read_bytes() == (tmp_path / "a.png").read_bytes()
     doc = json.loads((tmp_path / "a.png.json").read_text())
     assert doc["schema"] == 1 and doc["seed"] == 5
+    # the replay's own record still says where the ops came from (it said "" and null)
+    again = json.loads((tmp_path / "c.json").read_text())
+    assert (again["recipe"], again["seed"], again["ops"]) == (doc["recipe"], 5, doc["ops"])
+
+
+def test_a_tiffs_compression_is_kept(run, tmp_path, photo16):
+    # distort wrote an uncompressed TIFF zip-compressed (fix and lut apply keep it)
+    from PIL import Image
+
+    save_image(tmp_path / "scan.tif", photo16[::4, ::4], compression="raw")
+    assert (
+        run("distort", "scan.tif", "-o", "out.tif", "--recipe", "film", "--seed", "1").exit_code
+        == 0
+    )
+    with Image.open(tmp_path / "out.tif") as im:
+        assert im.info.get("compression") == "raw"
 
 
 def test_replay_after_the_library_lut_was_replaced_is_refused(run, tmp_path, monkeypatch):
