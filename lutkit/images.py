@@ -284,10 +284,29 @@ def _open(path: Path, *, quiet_exif: bool = True):
                 hint="export it again from the original",
             ) from None
         if isinstance(exc, UnidentifiedImageError):
+            named = _NAMED_FORMATS.get(path.suffix.lower())
+            if named is not None:  # a .png that holds no PNG: damaged, or misnamed
+                raise ImageError(
+                    f"not an image lutkit can read: named {path.suffix}, but its bytes are "
+                    f"no {named} (nor another format lutkit reads)",
+                    path=path,
+                    hint="export it again from the original",
+                ) from None
             raise ImageError(
                 "not an image lutkit can read", path=path, hint="use PNG, JPEG, TIFF, WebP or BMP"
             ) from None
         raise ImageError(f"cannot open image: {exc}", path=path) from None
+
+
+_NAMED_FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".webp": "WebP",
+    ".bmp": "BMP",
+}
 
 
 def _tiff_sample_format(path: Path) -> str | None:

@@ -245,7 +245,8 @@ def test_truncated_and_empty_files(tmp_path, photo):
     with pytest.raises(ImageError) as err:
         load_image(tmp_path / "n.png")
     assert str(err.value) == (
-        f"{tmp_path / 'n.png'}: not an image lutkit can read (use PNG, JPEG, TIFF, WebP or BMP)"
+        f"{tmp_path / 'n.png'}: not an image lutkit can read: named .png, but its bytes are no "
+        "PNG (nor another format lutkit reads) (export it again from the original)"
     )
     # A file that starts as a JPEG (or WebP) but does not decode is said to be one.
     (tmp_path / "j.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4)

@@ -55,7 +55,8 @@ def distort(
     from lutkit.distort.files import chain_label, distort_file
 
     if (recipe is None) == (replay is None):
-        raise click.UsageError("give --recipe NAME (with --seed) or --replay PARAMS.json")
+        both = ", not both" if recipe is not None else ""
+        raise click.UsageError(f"give --recipe NAME (with --seed) or --replay PARAMS.json{both}")
     records, truth = distort_file(
         image,
         output,

@@ -105,7 +105,8 @@ def test_a_batch_with_a_file_that_is_no_image_stops_before_writing(run, tmp_path
     result = run("lut", "apply", "sodium-orange", "in", "-o", "out")
     assert result.exit_code == 1
     assert result.output == (
-        "Error: in/b.jpg: not an image lutkit can read (use PNG, JPEG, TIFF, WebP or BMP)\n"
+        "Error: in/b.jpg: not an image lutkit can read: named .jpg, but its bytes are no JPEG "
+        "(nor another format lutkit reads) (export it again from the original)\n"
     )
     assert not (tmp_path / "out").exists()
 
