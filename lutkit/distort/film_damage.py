@@ -69,7 +69,9 @@ class Grain(Op):
     """Film grain as density noise: each channel's print density gets Gaussian noise
     whose std grows with the density (``amount * D``), in clumps of a size relative to
     the image, partly shared by the three dye layers. Zero at paper white, strongest in
-    the mid-tones and shadows, mean-preserving in linear light.
+    the mid-tones and shadows, mean-preserving in linear light. On a black-and-white
+    photo (every pixel grey) the grain is silver: the same in every channel, whatever
+    ``correlation`` says, so the print stays grey.
     """
 
     name = "film.grain"
@@ -92,7 +94,11 @@ class Grain(Op):
         h, w = image.shape[:2]
         rng = np.random.default_rng(params.seed)
         cell = params.size * math.hypot(h, w)
-        noise = _grain_noise(rng, h, w, cell, params.correlation).astype(np.float64)
+        grey = bool(
+            np.all(image[..., 0] == image[..., 1]) and np.all(image[..., 1] == image[..., 2])
+        )
+        correlation = 1.0 if grey else params.correlation
+        noise = _grain_noise(rng, h, w, cell, correlation).astype(np.float64)
         density = print_density(image)
         # Clumps smaller than a pixel average out: a pixel holds 1 / cell**2 of them.
         sigma = params.amount * density * min(cell, 1.0)

@@ -120,6 +120,19 @@ def test_grain_strength_agrees_across_resolutions(k, big):
     assert 0.8 < hi / lo < 1.25
 
 
+def test_grain_on_a_black_and_white_print_is_silver(big):
+    # It put colour noise on a greyscale print (mean chroma 5 ΔE in a trial).
+    from lutkit.distort.film_damage import GrainParams
+
+    op = REGISTRY["film.grain"]
+    grey = np.repeat(big.mean(axis=2, keepdims=True), 3, axis=2).astype(np.float32)
+    out = op.apply(grey, GrainParams(0.12, 0.002, 0.4, 7))
+    assert np.abs(out - grey).max() > 0.02  # grain there is
+    assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])
+    colour = op.apply(big, GrainParams(0.12, 0.002, 0.4, 7))  # a colour photo: dye grain
+    assert not np.array_equal(colour[..., 0] - big[..., 0], colour[..., 1] - big[..., 1])
+
+
 # --------------------------------------------------------------------------- fade
 
 
@@ -261,7 +274,9 @@ def test_grain_channels_are_partly_correlated():
     op, params = _params("film.grain", 0)
     for corr, lo, hi in ((0.0, -0.1, 0.1), (0.5, 0.3, 0.7), (1.0, 0.95, 1.0)):
         p = type(params)(params.amount, params.size, corr, params.seed)
-        n = op.apply(_flat(0.5), p) - 0.5
+        patch = _flat(0.5)
+        patch[..., 2] += 0.002  # a colour, not grey: a grey print gets silver grain
+        n = op.apply(patch, p) - patch
         c = np.corrcoef(n[..., 0].ravel(), n[..., 1].ravel())[0, 1]
         assert lo < c <= hi  # corr 1.0 can round to exactly 1.0
 
