@@ -122,6 +122,11 @@ def distort_file(
     check_writable_outputs(output, truth_lut, params_out)
     data = load_image(image, keep_alpha=True, convert_icc=to_srgb)  # alpha kept, as fix does
     pixels = to_float(data.pixels)
+    # What is under fully transparent pixels is not in the picture: black there for the
+    # ops (a glow or a blur must not carry it into what shows), and kept as it was.
+    hidden = None if data.alpha is None else np.asarray(data.alpha) == 0
+    if hidden is not None and hidden.any():
+        pixels[hidden] = 0.0
     if rec is None:
         out = apply_chain(pixels, records)
         name, seed_used = _replayed_origin(replay)  # a replay's params file says the same
@@ -142,6 +147,8 @@ def distort_file(
                 + ")",
             )
     written = from_float(out, data.pixels.dtype)
+    if hidden is not None and hidden.any():
+        written[hidden] = data.pixels[hidden]
     if truth is not None:  # measured on the pixels as written, which the inverse meets
         truth[1].pixels = float(truth[1].mask(to_float(written)).mean())
     # The side files, then the image, as one output: nothing is left when any fails.
