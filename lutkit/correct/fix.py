@@ -286,8 +286,12 @@ def fix_files(
 
 
 def save_compare(data: ImageData, fixed: np.ndarray, path: Path) -> Path:
+    """The before/after sheet; a photo with alpha shown over mid grey, as a viewer shows
+    it (the colours hidden under transparent pixels are not in the picture)."""
     from lutkit.sheets import save_contact_sheet
 
-    return save_contact_sheet(
-        path, [data.pixels, fixed], ["before", "after (lutkit fix)"], columns=2, tile=640
-    )
+    tiles = [data.pixels, fixed]
+    if data.alpha is not None:
+        a = to_float(np.asarray(data.alpha))[..., None]
+        tiles = [to_float(t) * a + 0.5 * (1.0 - a) for t in tiles]
+    return save_contact_sheet(path, tiles, ["before", "after (lutkit fix)"], columns=2, tile=640)

@@ -62,6 +62,24 @@ def test_exported_cube_reproduces_the_output(run, tmp_path, photo):
     assert np.abs(again.astype(int) - fixed.astype(int)).max() <= 1  # .cube text rounding
 
 
+def test_the_compare_sheet_shows_a_cut_out_as_a_viewer_does(tmp_path):
+    # It drew the colours hidden under transparent pixels (a trial's green borders).
+    from lutkit.correct.fix import save_compare
+    from lutkit.images import ImageData
+
+    pixels = np.zeros((40, 60, 3), np.uint8)
+    pixels[...] = (0, 255, 0)
+    alpha = np.zeros((40, 60), np.uint8)
+    alpha[10:30, 20:40] = 255
+    pixels[10:30, 20:40] = (200, 30, 30)
+    data = load_image(save_image(tmp_path / "c.png", pixels, alpha=alpha), keep_alpha=True)
+    assert isinstance(data, ImageData) and data.alpha is not None
+    sheet = load_image(save_compare(data, data.pixels, tmp_path / "s.jpg")).pixels.astype(int)
+    greenish = (sheet[..., 1] > 150) & (sheet[..., 0] < 100) & (sheet[..., 2] < 100)
+    reddish = (sheet[..., 0] > 150) & (sheet[..., 1] < 100)
+    assert not greenish.any() and reddish.any()
+
+
 def test_a_hald_export_is_baked_at_a_level_that_holds_it(run, tmp_path, photo, monkeypatch):
     # It was baked at level 6 with the writer's advice "--level 8 bakes it within one
     # level": an option fix does not have. Now the level is chosen so, and nothing warns.
