@@ -173,6 +173,9 @@ def fix_pixels(
     strong = f", strength {strength:g}" if strength != 1.0 else ""
     made = f"{passes} of {iterations} passes" if passes < iterations else f"{passes} pass(es)"
     total.title = f"lutkit fix ({colormap}, {made}{strong})"
+    said = totals[0].metadata.get("comments")  # what made it (composing drops it)
+    if said:
+        total.metadata = {**total.metadata, "comments": list(said)}
     return FixResult(apply_lut(total, pixels), total, passes=passes)
 
 

@@ -351,6 +351,8 @@ def test_the_correction_lut_says_what_made_it(run, photo):
     half = fix_pixels(run, photo, colormap="net", iterations=2, strength=0.5)
     assert half.passes == 2
     assert half.lut.title == "lutkit fix (net, 2 pass(es), strength 0.5)"
+    # the comment that names the model survives composing (a .cube's '#' line)
+    assert half.lut.metadata["comments"][0].startswith("lutkit correction: run ")
 
 
 def test_a_cut_out_is_corrected_from_its_visible_pixels(run, tmp_path, photo):
