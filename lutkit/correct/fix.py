@@ -267,7 +267,8 @@ def fix_files(
             log(f"{src}: {result.passes} of {iterations} passes{stop}")
         if result.greyscale:
             warnings.warn(
-                f"{src}: greyscale (every pixel grey): no colour cast to remove, its pixels left as they are",
+                f"{src}: greyscale (every visible pixel grey): no colour cast to remove, its "
+                "pixels left as they are",
                 LutkitWarning,
                 stacklevel=2,
             )

@@ -416,11 +416,13 @@ _KEPT = {
     "min_crop": "smallest crop",
     "mosaic": "number of mosaics",
     "library_luts": "library LUT",
+    "target_lut_sha256": "file of the target LUT",
 }
 # What a dataset.json written before a setting existed means by it.
 _KEPT_DEFAULTS = {"crops": 1, "min_crop": 0.35, "mosaic": 0}
 # Recorded since a later lutkit, and not known for a dataset.json from before it.
-_KEPT_UNKNOWN_BEFORE = {"library_luts"}
+_KEPT_UNKNOWN_BEFORE = {"library_luts", "target_lut_sha256"}
+TARGET_KEY = "target:"  # the --target-lut style among a build's LUTs (no LUT name has ":")
 
 
 def luts_digest(luts: dict[str, str]) -> str:
@@ -494,7 +496,7 @@ def _check_existing(
         meta_path.unlink()
         shutil.rmtree(out / "pairs", ignore_errors=True)
         return True
-    return "library_luts" in old or not luts
+    return all(k in old for k in _KEPT_UNKNOWN_BEFORE if k in now)
 
 
 def _config_json(cfg: BuildConfig, recipe_sha: str, luts: dict[str, str]) -> dict[str, Any]:
@@ -504,8 +506,12 @@ def _config_json(cfg: BuildConfig, recipe_sha: str, luts: dict[str, str]) -> dic
     data.pop("out")
     if not cfg.mosaic:
         data.pop("mosaic")  # a build without mosaics writes what it did before they existed
-    if luts:  # the sha256 of each library LUT the recipe can draw, by name
-        data["library_luts"] = dict(luts)
+    drawn = {k: v for k, v in luts.items() if not k.startswith(TARGET_KEY)}
+    if drawn:  # the sha256 of each library LUT the recipe can draw, by name
+        data["library_luts"] = drawn
+    target = [v for k, v in luts.items() if k.startswith(TARGET_KEY)]
+    if target:  # and of the --target-lut style's file
+        data["target_lut_sha256"] = target[0]
     return data
 
 
@@ -557,7 +563,8 @@ def build_dataset(
     if cfg.target_lut:  # the style of every clean side is a library LUT too
         from lutkit.distort.lut3d import library_luts
 
-        luts = dict(sorted({**luts, **library_luts([cfg.target_lut])}.items()))
+        target = library_luts([cfg.target_lut])[cfg.target_lut]
+        luts = dict(sorted({**luts, f"{TARGET_KEY}{cfg.target_lut}": target}.items()))
     digest = luts_digest(luts)
     with build_lock(out):
         known = _check_existing(out, cfg, recipe_sha, force, luts)

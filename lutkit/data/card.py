@@ -128,18 +128,20 @@ def _splits_note(doc: dict[str, Any]) -> str:
 
 
 def _library_note(cfg: dict[str, Any]) -> str:
-    """The library LUTs the recipe can draw, as the card's recipe line ends."""
+    """The library LUTs the build depends on, as the card's recipe line ends."""
     luts = cfg.get("library_luts") or {}
-    if not luts:
+    target = " and the target LUT's" if cfg.get("target_lut_sha256") else ""
+    if not luts and not target:
         return ""
+    drawn = f"it can draw {len(luts)} library LUT(s)" if luts else "it draws no library LUT"
     return (
-        f"; it can draw {len(luts)} library LUT(s), the sha256 of each in dataset.json"
-        " (`config.library_luts`): a rerun with any of them replaced is refused"
+        f"; {drawn}: the sha256 of each{target} file is in dataset.json (`config`), and a "
+        "rerun with one of them replaced is refused"
     )
 
 
 def _replay_note(cfg: dict[str, Any]) -> str:
-    """What a replay of a row's library LUT checks, where the build recorded it."""
+    """What a replay of a row's library LUT checks, where the rows can have one."""
     if not cfg.get("library_luts"):
         return ""
     return (

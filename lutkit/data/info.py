@@ -173,8 +173,9 @@ def verify_latents(folder: Path, doc: dict[str, Any], report: VerifyReport) -> N
         for extra in sorted(sub.glob("*.parquet")):
             if extra.name not in listed:
                 report.problems.append(
-                    f"{where}/{extra.name}: not listed in {LATENTS_JSON} (rerun `lutkit "
-                    "latents`, which removes it)"
+                    f"{where}/{extra.name}: not listed in {LATENTS_JSON} (a shard of pairs "
+                    f"that are gone is removed by `lutkit latents` with this VAE ({sub.name}); "
+                    "another, delete it)"
                 )
         for name, entry in listed.items():
             path, shard = sub / name, f"{where}/{name}"

@@ -141,8 +141,7 @@ def check_address_form(address: str) -> None:
         hostport.startswith("[") and not hostport.rpartition("]:")[2].isdigit()
     ):
         raise ConfigError(
-            f"--ray-address {address} is not HOST:PORT (an IPv6 host goes in brackets, "
-            "before the port)",
+            f"--ray-address {address}: an IPv6 host goes in brackets, before the port",
             hint="e.g. [fe80::1]:6379",
         )
 

@@ -149,8 +149,10 @@ def distort_file(
     written = from_float(out, data.pixels.dtype)
     if hidden is not None and hidden.any():
         written[hidden] = data.pixels[hidden]
-    if truth is not None:  # measured on the pixels as written, which the inverse meets
-        truth[1].pixels = float(truth[1].mask(to_float(written)).mean())
+    if truth is not None:  # measured on the visible pixels as written (what it meets)
+        exact = truth[1].mask(to_float(written))
+        shown = exact if hidden is None or not hidden.any() else exact[~hidden]
+        truth[1].pixels = float(shown.mean()) if shown.size else 1.0
     # The side files, then the image, as one output: nothing is left when any fails.
     with output_group(output, [truth_lut, params_out]):
         if truth is not None and truth_lut is not None:

@@ -115,7 +115,18 @@ def _plan_recipe_sets(reach: Reach) -> tuple[list[tuple[str, str, Any]], list[st
     return plans, skipped
 
 
-def _inputs(dataset: Path, tools: dict[str, str | None]) -> dict[str, Any]:
+def _planned_luts(plans: list[tuple[str, str, Any]]) -> dict[str, str]:
+    """The sha256 of each library LUT the planned sets can draw, by name."""
+    from lutkit.distort.lut3d import library_luts
+    from lutkit.distort.recipe import Recipe
+
+    names: set[str] = set()
+    for _, _, what in plans:
+        names |= (recipe_reach(what) if isinstance(what, Recipe) else step_reach(what))[1]
+    return library_luts(sorted(names)) if names else {}
+
+
+def _inputs(dataset: Path, tools: dict[str, str | None], luts: dict[str, str]) -> dict[str, Any]:
     """What the sets are made from besides the settings: the dataset's shards, the
     installed tools and the recipes (recorded, so that a rebuild can say why)."""
     from lutkit.data.index import load_dataset_json
@@ -124,16 +135,13 @@ def _inputs(dataset: Path, tools: dict[str, str | None]) -> dict[str, Any]:
     shards = json.dumps([s["sha256"] for s in load_dataset_json(dataset)["shards"]])
     names = (HELDOUT_RECIPE, *FAMILY_RECIPES)
     recipes = [load_recipe(n) for n in names]
-    luts: dict[str, str] = {}
-    for r in recipes:
-        luts.update(r.library_luts())
     return {
         "shards": shards,
         "dataset": hashlib.sha256(shards.encode()).hexdigest(),
         "installed": sorted(k for k, v in tools.items() if v),
         "recipes": {n: r.sha256 for n, r in zip(names, recipes, strict=True)},
-        # the sha256 of each library LUT the recipes can draw (not in the key: sets made
-        # before lutkit recorded them stay up to date; compared where recorded)
+        # the sha256 of each library LUT the planned sets can draw (not in the key: sets
+        # made before lutkit recorded them stay up to date; compared where recorded)
         "library_luts": dict(sorted(luts.items())),
     }
 
@@ -187,7 +195,7 @@ def _why_rebuilt(old: Any, dataset: Path, settings: dict[str, Any], inputs: dict
         )
     recipes = before.get("recipes") or {}
     why += [f"recipe {n} changed" for n, sha in inputs["recipes"].items() if recipes.get(n) != sha]
-    why += [f"library LUT {n} changed" for n in _other_luts(old, inputs)]
+    why += [f"library LUT {n} added, removed or replaced" for n in _other_luts(old, inputs)]
     return ", ".join(why) or "the inputs changed"
 
 
@@ -236,7 +244,9 @@ def build_eval_sets(
         "photo_splits": list(photo_splits),
         "tools": wanted,
     }
-    inputs = _inputs(dataset, found)
+    reach = training_reach(dataset)
+    plans, why_skipped = _plan_recipe_sets(reach)
+    inputs = _inputs(dataset, found, _planned_luts(plans))
     key = _settings_key(settings, inputs)
     if not force and (out / SETS_JSON).is_file():
         try:
@@ -256,7 +266,6 @@ def build_eval_sets(
             hint="choose another -o",
         )
     check_writable_outputs(out)  # made beside it, then renamed: before any work
-    reach = training_reach(dataset)
     photos = held_out_photos(dataset, photo_splits)
     if not photos:
         raise ConfigError(f"the dataset has no {'/'.join(photo_splits)} photos", path=dataset)
@@ -269,8 +278,7 @@ def build_eval_sets(
         rows: list[dict[str, Any]] = []
         skipped: list[str] = []
         rows += _write_test_set(dataset, tmp)
-        plans, why = _plan_recipe_sets(reach)
-        skipped += why
+        skipped += why_skipped
         for name, description, what in plans:
             rows += _write_recipe_set(tmp, name, description, what, photos, variants, seed)
         for tool in wanted:
@@ -281,7 +289,7 @@ def build_eval_sets(
                 say(msg)
                 continue
             rows += _write_tool_set(tmp, tool, exe, photos, variants, seed)
-        for msg in why:
+        for msg in why_skipped:
             say(msg)
         counts: dict[str, int] = {}
         for r in rows:

@@ -216,8 +216,9 @@ def write_image_data(dst: Path, data: ImageData, quality: int, tiff: str | None 
             from lutkit.errors import LutkitWarning
 
             warnings.warn(
-                f"{dst}: a JPEG has no alpha: its transparent pixels are written with the "
-                "colours hidden under them (write PNG, TIFF or WebP to keep the alpha)",
+                f"{dst}: a JPEG has no alpha: its transparent and translucent pixels are "
+                "written opaque, with the colours under them (write PNG, TIFF or WebP to keep "
+                "the alpha)",
                 LutkitWarning,
                 stacklevel=2,
             )

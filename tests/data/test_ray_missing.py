@@ -71,13 +71,13 @@ def test_an_address_without_the_ray_engine_is_refused(tmp_path, command):
         ),
         (
             "fe80::1",
-            "--ray-address fe80::1 is not HOST:PORT (an IPv6 host goes in brackets, before "
-            "the port) (e.g. [fe80::1]:6379)",
+            "--ray-address fe80::1: an IPv6 host goes in brackets, before the port "
+            "(e.g. [fe80::1]:6379)",
         ),
         (
             "[fe80::1]",
-            "--ray-address [fe80::1] is not HOST:PORT (an IPv6 host goes in brackets, before "
-            "the port) (e.g. [fe80::1]:6379)",
+            "--ray-address [fe80::1]: an IPv6 host goes in brackets, before the port "
+            "(e.g. [fe80::1]:6379)",
         ),
     ],
 )

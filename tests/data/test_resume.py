@@ -297,6 +297,46 @@ def test_a_rerun_after_a_library_lut_was_replaced_is_refused(tmp_path, monkeypat
     assert verify_dataset(old).ok
 
 
+def test_a_rerun_after_the_target_luts_file_was_replaced_is_refused(tmp_path, monkeypatch):
+    # The --target-lut style of every clean side is a library LUT too.
+    import json
+    import shutil
+    from pathlib import Path
+
+    from lutkit.distort.lut3d import library_root
+    from lutkit.fsutil import file_sha256
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for name in ("cool-grade", "warm-grade"):
+        shutil.copy(Path(library_root()) / f"{name}.cube", lib / f"{name}.cube")
+    (lib / "index.toml").write_text(
+        "".join(f'[[lut]]\nname = "{n}"\nfile = "{n}.cube"\n' for n in ("cool-grade", "warm-grade"))
+    )
+    monkeypatch.setenv("LUTKIT_LIBRARY", str(lib))
+    recipe = tmp_path / "tiny.toml"
+    recipe.write_text(COLORMAP_RECIPE)
+    src, out = make_sources(tmp_path / "src", bad=False), tmp_path / "ds"
+    settings = {
+        "variants": 1,
+        "ground_truth": False,
+        "recipe": str(recipe),
+        "target_lut": "cool-grade",
+    }
+    build(src, out, **settings)
+    config = json.loads((out / "dataset.json").read_text())["config"]
+    assert config["target_lut_sha256"] == file_sha256(lib / "cool-grade.cube")
+    assert "library_luts" not in config  # the recipe draws none
+    assert "and the target LUT's file is in dataset.json" in (out / "README.md").read_text()
+    (lib / "cool-grade.cube").write_bytes((lib / "warm-grade.cube").read_bytes())
+    with pytest.raises(ConfigError) as err:
+        build(src, out, **settings)
+    assert str(err.value) == (
+        f"{out}: a dataset built with another file of the target LUT is in this folder "
+        "(use another --out, or --force to replace it)"
+    )
+
+
 def test_output_that_is_a_file(tmp_path):
     src = make_sources(tmp_path / "src", bad=False)
     target = tmp_path / "taken"

@@ -186,6 +186,28 @@ def test_a_library_lut_record_names_its_file_and_refuses_another(image, tmp_path
     assert op.sample(np.random.default_rng(3), op.ranges).sha256 == file_sha256(cube)
 
 
+def test_a_lut_replaced_with_one_of_the_same_size_and_time_is_read_again(tmp_path, monkeypatch):
+    # The digest was cached by (mtime, size): a same-size file put in place within one
+    # clock tick (or with `cp -p`) kept the old digest, and the old LUT.
+    import os
+
+    from lutkit.distort.lut3d import _digest
+    from lutkit.fsutil import file_sha256
+
+    lib = _small_library(tmp_path, monkeypatch, names=("cool-grade",))
+    cube = lib / "cool-grade.cube"
+    before = _digest(str(lib), "cool-grade")
+    text = cube.read_text()
+    i = text.rindex("0.")  # one digit of the last row, the length kept
+    other = tmp_path / "other.cube"
+    other.write_text(text[: i + 2] + ("1" if text[i + 2] != "1" else "2") + text[i + 3 :])
+    st = cube.stat()
+    os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(other, cube)  # another inode, the same size and mtime
+    assert cube.stat().st_size == st.st_size and cube.stat().st_mtime_ns == st.st_mtime_ns
+    assert _digest(str(lib), "cool-grade") == file_sha256(cube) != before
+
+
 def test_shades_of_gray_against_colour_science(image):
     import colour
 

@@ -216,7 +216,7 @@ def test_a_rebuild_with_other_settings_or_inputs_says_why(tiny_dataset, tmp_path
     first = sorted(luts)[0]
     edit(lambda doc: doc["inputs"]["library_luts"].update({first: "0" * 64}))
     assert _eval_sets(ds, out, 2) == [
-        f"{out}: rebuilding the sets (library LUT {first} changed){tail}"
+        f"{out}: rebuilding the sets (library LUT {first} added, removed or replaced){tail}"
     ]
     edit(lambda doc: doc["inputs"].pop("library_luts"))
     assert _eval_sets(ds, out, 2) == []  # up to date

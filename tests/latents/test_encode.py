@@ -212,8 +212,8 @@ def test_dataset_verify_checks_the_latents_against_their_index_and_their_pairs(d
     (latents / "stray.parquet").write_bytes(b"")
     problems = verify_dataset(copy, decode=False).problems
     assert problems == [
-        f"latents/{fp}/stray.parquet: not listed in _latents.json (rerun `lutkit latents`, "
-        "which removes it)",
+        f"latents/{fp}/stray.parquet: not listed in _latents.json (a shard of pairs that are "
+        f"gone is removed by `lutkit latents` with this VAE ({fp}); another, delete it)",
         f"latents/{fp}/{first.name}: sha256 differs from _latents.json",
     ]
     (latents / "stray.parquet").unlink()

@@ -333,7 +333,7 @@ def test_a_greyscale_photo_is_left_as_it_is(run, tmp_path, photo):
             export_lut=tmp_path / "bw.cube",
         )  # fmt: skip
     assert [str(w.message) for w in said] == [
-        f"{tmp_path / 'bw.png'}: greyscale (every pixel grey): no colour cast to remove, "
+        f"{tmp_path / 'bw.png'}: greyscale (every visible pixel grey): no colour cast to remove, "
         "its pixels left as they are"
     ]
     out = load_image(tmp_path / "out.png").pixels
@@ -606,7 +606,7 @@ def test_fix_export_lut_into_a_new_folder_and_alpha_and_tiff_compression_kept(ru
     # into a JPEG, which has no alpha, the loss is said (it was silent)
     from lutkit.errors import LutkitWarning
 
-    with pytest.warns(LutkitWarning, match="a JPEG has no alpha: its transparent pixels"):
+    with pytest.warns(LutkitWarning, match="a JPEG has no alpha: its transparent and translucent"):
         fix_files(run, [(tmp_path / "p.tif", tmp_path / "f.jpg")])
 
 
