@@ -208,8 +208,9 @@ def output_group(
     """Write side files (a LUT, a params file) and then ``main`` as one output.
 
     Every folder is made first, ``main``'s first (and removed again, where still empty,
-    when the block fails), and no two outputs may be the same file. Inside the block, write the side files, then ``main`` (atomically): when
-    anything fails before the block ends (an error, Ctrl-C), the side files it created
+    when the block fails), and no two outputs may be the same file. Inside the block,
+    write the side files, then ``main`` (atomically): when anything fails before the
+    block ends (an error, Ctrl-C), the side files it created
     are removed and those it replaced are put back as they were (their bytes are held
     in memory meanwhile: side files are small), so a failed command leaves no side file
     that does not belong to the image beside it.

@@ -40,6 +40,16 @@ from lutkit.fsutil import atomic_output
 DEFAULT_MAX_PIXELS = 250_000_000
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
 _SAVE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
+# Pillow's name of the format of each extension lutkit reads and writes.
+_PILLOW_FORMATS = {
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".png": "PNG",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".webp": "WEBP",
+    ".bmp": "BMP",
+}
 COMPARE_SUFFIX = "-compare.jpg"  # `fix --compare`'s before/after sheet beside its photo
 
 
@@ -284,7 +294,7 @@ def _open(path: Path, *, quiet_exif: bool = True):
                 hint="export it again from the original",
             ) from None
         if isinstance(exc, UnidentifiedImageError):
-            named = _NAMED_FORMATS.get(path.suffix.lower())
+            named = _PILLOW_FORMATS.get(path.suffix.lower())
             if named is not None:  # a .png that holds no PNG: damaged, or misnamed
                 raise ImageError(
                     f"not an image lutkit can read: named {path.suffix}, but its bytes are "
@@ -296,17 +306,6 @@ def _open(path: Path, *, quiet_exif: bool = True):
                 "not an image lutkit can read", path=path, hint="use PNG, JPEG, TIFF, WebP or BMP"
             ) from None
         raise ImageError(f"cannot open image: {exc}", path=path) from None
-
-
-_NAMED_FORMATS = {
-    ".png": "PNG",
-    ".jpg": "JPEG",
-    ".jpeg": "JPEG",
-    ".tif": "TIFF",
-    ".tiff": "TIFF",
-    ".webp": "WebP",
-    ".bmp": "BMP",
-}
 
 
 def _tiff_sample_format(path: Path) -> str | None:
@@ -818,15 +817,7 @@ def _save_8bit(
         im = Image.fromarray(np.ascontiguousarray(data), "RGB")
     if alpha is not None and ext in (".png", ".tif", ".tiff", ".webp"):
         im.putalpha(Image.fromarray(np.ascontiguousarray(alpha), "L"))
-    fmt = {
-        ".jpg": "JPEG",
-        ".jpeg": "JPEG",
-        ".png": "PNG",
-        ".tif": "TIFF",
-        ".tiff": "TIFF",
-        ".webp": "WEBP",
-        ".bmp": "BMP",
-    }[ext]
+    fmt = _PILLOW_FORMATS[ext]
     kw: dict = {}
     if dpi is not None and fmt != "WEBP":
         kw["dpi"] = dpi

@@ -87,8 +87,9 @@ def fix(
     RGB photo stays Adobe RGB; which formats take which: docs/luts.md); --to-srgb
     converts to sRGB first, which suits a wide-gamut file better (the model learned on
     sRGB photos and reads the file's values as sRGB). Transparent pixels play no part in
-    the correction of the visible ones. A greyscale photo (every visible pixel grey) has no
-    cast, nor has a fully transparent image: its pixels are left as they are. Output names are checked before any work.
+    the correction of the visible ones. A greyscale photo (every visible pixel grey) has
+    no cast, nor has a fully transparent image: its pixels are left as they are. Output
+    names are checked before any work.
 
     A photo filled by one strong colour (an orange cat, a cup of coffee) looks to every
     estimator like a cast and is pulled toward grey; --strength or --compare shows how

@@ -414,9 +414,10 @@ def list_(tag: str | None, library: str | None) -> None:
     width = max(len(n) for n in names)
     missing = []
     for n in names:
-        gone = not lib.path_of(n).is_file()
-        missing += [n] if gone else []
-        note = f"  (missing: {lib.entries[n].file})" if gone else ""
+        note = ""
+        if not lib.path_of(n).is_file():
+            missing.append(n)
+            note = f"  (missing: {lib.entries[n].file})"
         click.echo(f"{n:<{width}}  {', '.join(lib.entries[n].tags)}{note}".rstrip())
     if missing:
         import warnings

@@ -52,6 +52,7 @@ class FixResult:
     pixels: np.ndarray
     lut: LUT3D  # the whole correction (iterations composed, strength applied)
     greyscale: bool = False  # a photo with no colour, left as it is (the LUT: identity)
+    transparent: bool = False  # nothing visible (alpha 0 everywhere), left as it is
     passes: int = 1  # the passes made (fewer than asked where a further one changed
     # nothing; none for a photo left as it is)
 
@@ -154,7 +155,7 @@ def fix_pixels(
     if alpha is not None and not np.any(np.asarray(alpha) > 0):
         # Nothing shows: nothing to judge a cast by, and nothing a correction would show.
         lut = LUT3D.identity(lut_size, title=INVISIBLE_TITLE)
-        return FixResult(pixels.copy(), lut, passes=0)
+        return FixResult(pixels.copy(), lut, transparent=True, passes=0)
     view = visible_view(pixels, alpha)
     if is_greyscale(view):
         # No colour anywhere that shows: no cast to remove, and any correction would
@@ -272,7 +273,7 @@ def fix_files(
                 LutkitWarning,
                 stacklevel=2,
             )
-        elif result.lut.title == INVISIBLE_TITLE:
+        elif result.transparent:
             warnings.warn(
                 f"{src}: fully transparent (alpha 0 everywhere): nothing to correct, its "
                 "pixels left as they are",

@@ -583,9 +583,11 @@ def build_dataset(
             if stale.name not in expected:
                 stale.unlink()  # from an earlier plan (e.g. before photos were added)
         todo = [p for p in plans if shard_plan_hash(shard_file(out, p.name)) != p.plan_hash]
-        stale = {p.name for p in todo}
+        remade = {p.name for p in todo}
         other = [
-            p for p in plans if p.name not in stale and _other_luts(shard_file(out, p.name), digest)
+            p
+            for p in plans
+            if p.name not in remade and _other_luts(shard_file(out, p.name), digest)
         ]
         for p in other:  # kept by a killed build, a library LUT replaced since
             if log is not None:

@@ -58,6 +58,12 @@ def params_document(
 
 def read_params(path: str | os.PathLike[str]) -> list[OpRecord]:
     """Read a params file written by ``--params-out`` (schema checked)."""
+    return read_params_file(path)[0]
+
+
+def read_params_file(path: str | os.PathLike[str]) -> tuple[list[OpRecord], str, int | None]:
+    """A params file's ops (schema checked), and the recipe and seed it records ("" and
+    None where absent), so that ``--params-out`` of its replay records them too."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -72,18 +78,10 @@ def read_params(path: str | os.PathLike[str]) -> list[OpRecord]:
             path=path,
             hint="re-create the file with this lutkit version",
         )
-    return ops_from_json(json.dumps(data["ops"]), where=str(path))
-
-
-def _replayed_origin(path: str | os.PathLike[str] | None) -> tuple[str, int | None]:
-    """The recipe and seed a params file (already read by :func:`read_params`) records,
-    so that ``--params-out`` of its replay records them too ("" and None where absent)."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8")) if path else {}
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return "", None
+    records = ops_from_json(json.dumps(data["ops"]), where=str(path))
     recipe, seed = data.get("recipe"), data.get("seed")
     return (
+        records,
         recipe if isinstance(recipe, str) else "",
         seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
     )
@@ -118,7 +116,7 @@ def distort_file(
     check_distinct_outputs(output, truth_lut, params_out)
     # the recipe or the params file first: its errors say more than a folder's would
     rec = load_recipe(recipe) if replay is None else None
-    records = read_params(replay) if replay is not None else []
+    records, name, seed_used = read_params_file(replay) if replay is not None else ([], "", None)
     check_writable_outputs(output, truth_lut, params_out)
     data = load_image(image, keep_alpha=True, convert_icc=to_srgb)  # alpha kept, as fix does
     pixels = to_float(data.pixels)
@@ -128,8 +126,7 @@ def distort_file(
     if hidden is not None and hidden.any():
         pixels[hidden] = 0.0
     if rec is None:
-        out = apply_chain(pixels, records)
-        name, seed_used = _replayed_origin(replay)  # a replay's params file says the same
+        out = apply_chain(pixels, records)  # (name, seed: what the params file records)
     else:
         out, records = distort_image(pixels, rec, seed)
         name, seed_used = rec.name, seed

@@ -94,10 +94,9 @@ class Grain(Op):
         h, w = image.shape[:2]
         rng = np.random.default_rng(params.seed)
         cell = params.size * math.hypot(h, w)
-        grey = bool(
-            np.all(image[..., 0] == image[..., 1]) and np.all(image[..., 1] == image[..., 2])
-        )
-        correlation = 1.0 if grey else params.correlation
+        from lutkit.images import is_greyscale
+
+        correlation = 1.0 if is_greyscale(image) else params.correlation
         noise = _grain_noise(rng, h, w, cell, correlation).astype(np.float64)
         density = print_density(image)
         # Clumps smaller than a pixel average out: a pixel holds 1 / cell**2 of them.
