@@ -105,7 +105,11 @@ def identity(level: int | None, size: int | None, bit_depth: str, output: str) -
 )
 @click.option("--size", type=click.IntRange(2, 256), help="Resample a 3D LUT to this size.")
 @click.option("--name", help="Name in the library (default: the file name).")
-@click.option("--tags", default="", help="Comma-separated tags, e.g. lighting,green.")
+@click.option(
+    "--tags",
+    default="",
+    help="Comma-separated tags, e.g. lighting,green (kept in lower case, as names are).",
+)
 @click.option(
     "--library",
     type=click.Path(file_okay=False),
@@ -164,7 +168,9 @@ def import_(
             write_lut(lut_obj, output)
         click.echo(f"wrote {output}")
     if lib is not None:
-        tag_list = [t.strip() for t in tags.split(",") if t.strip()]
+        # lower case, as names are and as the library's own tags are: a recipe's
+        # tags = ["warm"] then draws a LUT imported with --tags Warm
+        tag_list = [t.strip().lower() for t in tags.split(",") if t.strip()]
         existed = name in lib
         written = lib.add(
             name,

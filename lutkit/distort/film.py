@@ -127,7 +127,9 @@ class Fade(Op):
     (first-order decay), base + fog density ``fog * age`` is added, and the densities go
     back to sRGB. Dark-stored chromogenic prints lose cyan and yellow faster than
     magenta (the default ranges mostly draw it so): with cyan retention < yellow <
-    magenta a mid grey turns reddish magenta (R > B > G), blacks lift (lower maximum
+    magenta a mid grey turns reddish magenta (R > B > G); the default ranges also draw
+    yellow below cyan, about one time in six, and then mid grey turns bluish (B > R,
+    as a print whose yellow dye is the least stable). Blacks lift (lower maximum
     density, less contrast) and whites dim towards yellow (blue fog) or pink (green
     fog). Retention 1 and fog 0 (or age 0) is the identity.
     """

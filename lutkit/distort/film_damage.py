@@ -54,6 +54,11 @@ class GrainParams(Params):
     size: float  # grain clump size, fraction of the image diagonal
     correlation: float  # 0: independent per layer, 1: the same in R, G and B
     seed: int
+    # The grain on a black-and-white photo (every pixel grey): "silver", the same in
+    # every channel, or "dye", as on colour film (``correlation`` holds). Every draw
+    # says "silver"; a record from before the field has none and replays as "dye",
+    # the grain it was made with.
+    grey: str = "dye"
 
     # Clumps wider than a tenth of the diagonal are no longer grain.
     domains = {
@@ -61,6 +66,7 @@ class GrainParams(Params):
         "size": Interval(0.0, 0.1),
         "correlation": UNIT,  # the weights are its square root and that of 1 - it
         "seed": SEED,
+        "grey": OneOf(("dye", "silver")),
     }
 
 
@@ -71,7 +77,8 @@ class Grain(Op):
     the image, partly shared by the three dye layers. Zero at paper white, strongest in
     the mid-tones and shadows, mean-preserving in linear light. On a black-and-white
     photo (every pixel grey) the grain is silver: the same in every channel, whatever
-    ``correlation`` says, so the print stays grey.
+    ``correlation`` says, so the print stays grey (``grey = "silver"``, which every
+    draw records; records from before it replay with dye grain, as they were made).
     """
 
     name = "film.grain"
@@ -88,7 +95,7 @@ class Grain(Op):
 
     def sample(self, rng, ranges):
         a, s, c = (ranges[k].draw(rng) for k in ("amount", "size", "correlation"))
-        return GrainParams(round6(a), round6(s), round6(c), _SEED.draw(rng))
+        return GrainParams(round6(a), round6(s), round6(c), _SEED.draw(rng), "silver")
 
     def apply(self, image, params):
         h, w = image.shape[:2]
@@ -96,7 +103,8 @@ class Grain(Op):
         cell = params.size * math.hypot(h, w)
         from lutkit.images import is_greyscale
 
-        correlation = 1.0 if is_greyscale(image) else params.correlation
+        silver = params.grey == "silver" and is_greyscale(image)
+        correlation = 1.0 if silver else params.correlation
         noise = _grain_noise(rng, h, w, cell, correlation).astype(np.float64)
         density = print_density(image)
         # Clumps smaller than a pixel average out: a pixel holds 1 / cell**2 of them.

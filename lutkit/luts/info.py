@@ -233,30 +233,29 @@ def plot_lut(
         _tight(ax, x, np.concatenate([out.ravel(), x]))
         ax.legend(loc="upper left")
         ax.grid(alpha=0.3)
-        ax = fig.add_subplot(grid[0, 1])
-        ramps_out = []
-        ramp_x = []
+        # One small panel per input primary: in one panel, its nine lines crossed near
+        # zero, where the channels a ramp leaves at 0 all sit.
+        panels = grid[0, 1].subgridspec(3, 1, hspace=0.15)
         for c in range(3):
             # One channel from the bottom of its domain to the top, the others at 0 (or
             # the nearest value the domain holds).
             ramp = np.tile(np.clip(0.0, lo, hi), (len(t), 1)).astype(np.float32)
             ramp[:, c] = lo[c] + t * (hi[c] - lo[c])
             o = lut.apply(ramp)
-            ramps_out.append(o)
-            ramp_x.append(ramp[:, c])
+            ax = fig.add_subplot(panels[c])
             for k in range(3):
-                ax.plot(
-                    ramp[:, c], o[:, k], color=colours[k], lw=1.2, ls=("-", "--", ":")[c],
-                    alpha=0.85,
-                )  # fmt: skip
-        ax.set(
-            title="primary ramps in: red (solid), green (dashed), blue (dotted)",
-            xlabel="input level",
-            ylabel="output per channel",
-        )
-        _tight(ax, np.concatenate(ramp_x), np.concatenate(ramps_out))
-        ax.title.set_fontsize(10)
-        ax.grid(alpha=0.3)
+                ax.plot(ramp[:, c], o[:, k], color=colours[k], lw=1.4, label=f"{names[k]} out")
+            ax.plot([ramp[0, c], ramp[-1, c]], [ramp[0, c], ramp[-1, c]], "k:", lw=0.8)
+            _tight(ax, ramp[:, c], np.concatenate([o.ravel(), ramp[:, c]]))
+            ax.set_ylabel(f"{names[c]} in", color=colours[c])
+            ax.grid(alpha=0.3)
+            if c == 0:
+                ax.set_title("primary ramps: one channel in, the others at 0", fontsize=10)
+                ax.legend(loc="upper left", fontsize=7, ncol=3)
+            if c < 2:
+                ax.tick_params(labelbottom=False)
+            else:
+                ax.set_xlabel("input level")
         chart = _hue_chart()
         before = lo + chart * (hi - lo)
         after = np.clip((lut.apply(before.astype(np.float32)) - lo) / (hi - lo), 0, 1)

@@ -342,12 +342,13 @@ def test_library_import_and_list(run, tmp_path, graded_lut):
         "--name",
         "warm-grade",
         "--tags",
-        "colourist,warm",
+        "Colourist, WARM",
     )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "lib" / "warm-grade.cube").is_file()
     listed = run("lut", "list", "--library", "lib", "--tag", "warm")
-    assert "warm-grade" in listed.output
+    assert "warm-grade" in listed.output  # tags are kept in lower case, as names are
+    assert Library(tmp_path / "lib").entries["warm-grade"].tags == ["colourist", "warm"]
     again = run("lut", "import", "g.cube", "--library", "lib", "--name", "warm-grade")
     assert again.exit_code == 1
     assert "the library already has a LUT named 'warm-grade'" in again.output

@@ -15,6 +15,7 @@ from lutkit.distort.film import (
     StainParams,
     VignetteParams,
 )
+from lutkit.errors import ConfigError
 
 REGISTRY = all_ops()
 
@@ -125,12 +126,30 @@ def test_grain_on_a_black_and_white_print_is_silver(big):
     from lutkit.distort.film_damage import GrainParams
 
     op = REGISTRY["film.grain"]
+    assert op.sample(np.random.default_rng(0), op.ranges).grey == "silver"  # every draw
     grey = np.repeat(big.mean(axis=2, keepdims=True), 3, axis=2).astype(np.float32)
-    out = op.apply(grey, GrainParams(0.12, 0.002, 0.4, 7))
+    out = op.apply(grey, GrainParams(0.12, 0.002, 0.4, 7, "silver"))
     assert np.abs(out - grey).max() > 0.02  # grain there is
     assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])
-    colour = op.apply(big, GrainParams(0.12, 0.002, 0.4, 7))  # a colour photo: dye grain
+    colour = op.apply(big, GrainParams(0.12, 0.002, 0.4, 7, "silver"))  # a colour photo: dye
     assert not np.array_equal(colour[..., 0] - big[..., 0], colour[..., 1] - big[..., 1])
+
+
+def test_grain_recorded_before_silver_replays_as_it_was_made(big):
+    # A record from before the ``grey`` field (no such key) was made with dye grain on
+    # a greyscale photo too: replaying it must give those bytes, not silver grain.
+    from lutkit.distort.base import OpRecord, apply_chain
+
+    grey = np.repeat(big.mean(axis=2, keepdims=True), 3, axis=2).astype(np.float32)
+    old = {"amount": 0.12, "size": 0.002, "correlation": 0.4, "seed": 7}
+    rec = OpRecord.from_dict({"op": "film.grain", "params": old})
+    assert rec.params.grey == "dye"
+    out = apply_chain(grey, [rec])
+    assert not np.array_equal(out[..., 0], out[..., 1])  # dye grain, as it was made
+    new = OpRecord.from_dict({"op": "film.grain", "params": {**old, "grey": "silver"}})
+    assert np.array_equal(apply_chain(grey, [new])[..., 0], apply_chain(grey, [new])[..., 2])
+    with pytest.raises(ConfigError, match=r"grey: must be one of dye, silver, got 'gold'"):
+        OpRecord.from_dict({"op": "film.grain", "params": {**old, "grey": "gold"}})
 
 
 # --------------------------------------------------------------------------- fade
@@ -170,6 +189,16 @@ def test_fade_sampled_ranges_give_magenta_casts(big):
     for k in range(20):
         r, g, b = op.apply(grey, op.sample(np.random.default_rng(k), merged(op, None)))[0, 0]
         assert r > g - 0.01
+
+
+def test_fade_default_draws_are_mostly_reddish_and_one_in_six_bluish():
+    # docs/distortions.md and the op's docstring say so.
+    op = REGISTRY["film.fade"]
+    grey, rng = _flat(0.46, 1), np.random.default_rng(0)
+    outs = np.array([op.apply(grey, op.sample(rng, merged(op, None)))[0, 0] for _ in range(600)])
+    bluish = float(np.mean(outs[:, 2] > outs[:, 0]))
+    reddish = float(np.mean((outs[:, 0] > outs[:, 1]) & (outs[:, 0] > outs[:, 2])))
+    assert 0.11 < bluish < 0.23 and reddish > 0.75
 
 
 # ------------------------------------------------------------ cross process, stain
