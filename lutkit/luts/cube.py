@@ -90,7 +90,7 @@ def read_cube(source: Source) -> LUT1D | LUT3D | ShaperLUT3D:
     n_rows = header.rows()
     rows, line_numbers = _collect_rows(header, lines, n_rows, path)
     table = _parse_table("\n".join(rows))
-    if table is None or table.shape != (n_rows, 3) or not np.all(np.isfinite(table)):
+    if table is None or table.shape != (n_rows, 3) or not _representable(table):
         _check_rows(rows, line_numbers, header, path)  # raises with the exact line
         _check_count(header, len(rows), n_rows, line_numbers[-1], None, path)
         raise FormatError("malformed data block", path=path)  # pragma: no cover
@@ -131,9 +131,17 @@ def _read_whole(path: str) -> LUT1D | LUT3D | ShaperLUT3D | None:
     if "#" in rest or "_" in rest or not rest.isascii():
         return None
     table = _parse_table(rest)
-    if table is None or table.shape != (n_rows, 3) or not np.all(np.isfinite(table)):
+    if table is None or table.shape != (n_rows, 3) or not _representable(table):
         return None
     return _make_lut(header, table)
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _representable(table: np.ndarray) -> bool:
+    """Every value finite and within float32's range (a LUT's table is float32)."""
+    return bool(np.all(np.abs(table) <= FLOAT32_MAX))  # False for NaN too
 
 
 def _make_lut(header: _Header, table: np.ndarray) -> LUT1D | LUT3D | ShaperLUT3D:
@@ -424,6 +432,9 @@ def _collect_rows(
     return rows, numbers
 
 
+_ROW_HINT = "each table row is three numbers, R G B, after the keyword lines"
+
+
 def _check_rows(rows: list[str], numbers: array, h: _Header, path: str) -> None:
     """Slow path: check the kept rows one by one and raise on the first problem."""
     for body, lineno in zip(rows, numbers, strict=True):
@@ -448,14 +459,32 @@ def _check_row(body: str, h: _Header, lineno: int, path: str) -> None:
                 line=lineno,
                 hint="keywords go before the first row of numbers",
             )
-        raise FormatError(f"not a number: {word!r}", path=path, line=lineno)
+        raise FormatError(f"not a number: {word!r}", path=path, line=lineno, hint=_ROW_HINT)
     if len(tokens) != 3:
-        raise FormatError(f"expected 3 values per row, found {len(tokens)}", path=path, line=lineno)
+        raise FormatError(
+            f"expected 3 values per row, found {len(tokens)}",
+            path=path,
+            line=lineno,
+            hint=_ROW_HINT,
+        )
     for token in tokens:
         if not _is_float(token):
-            raise FormatError(f"not a number: {token!r}", path=path, line=lineno)
-    if not all(np.isfinite([float(t) for t in tokens])):
-        raise FormatError("NaN or infinity in the table", path=path, line=lineno)
+            raise FormatError(f"not a number: {token!r}", path=path, line=lineno, hint=_ROW_HINT)
+    values = [float(t) for t in tokens]
+    if not all(np.isfinite(values)):
+        raise FormatError(
+            "NaN or infinity in the table",
+            path=path,
+            line=lineno,
+            hint="every value must be a finite number; re-export the LUT from its tool",
+        )
+    if not all(abs(v) <= FLOAT32_MAX for v in values):
+        raise FormatError(
+            "a value beyond the 32-bit float range (about 3.4e38)",
+            path=path,
+            line=lineno,
+            hint="a LUT holds 32-bit floats; re-export the LUT from its tool",
+        )
 
 
 def _check_count(

@@ -22,7 +22,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from lutkit.errors import FormatError, LutkitError
+from lutkit.errors import FormatError, LUTError, LutkitError
 from lutkit.luts.model import LUT1D, LUT3D, ShaperLUT3D
 
 __all__ = ["read_lut", "write_lut", "READ_EXTENSIONS", "WRITE_EXTENSIONS", "is_gimp_curves"]
@@ -147,7 +147,14 @@ def read_lut(path: str | PathLike[str]) -> LUT:
             path=path,
             hint=f"supported: {', '.join(READ_EXTENSIONS)} (or a GIMP curves file)",
         )
-    return reader(path)
+    try:
+        return reader(path)
+    except LUTError as exc:  # the table read but is no LUT: say which file
+        if exc.path is not None:
+            raise
+        raise FormatError(
+            exc.message, path=path, hint=exc.hint or "re-export the LUT from the tool that made it"
+        ) from None
 
 
 def write_lut(lut: LUT, path: str | PathLike[str], **kw: Any) -> Path:

@@ -114,9 +114,83 @@ def read_hald(source: str | PathLike[str] | np.ndarray) -> LUT3D:
         lut = LUT3D(table, title=title, metadata={"hald_level": level})
     except LUTError as exc:
         raise FormatError(exc.message, path=path) from None
-    if path is not None:
+    if path is not None and not _say_if_turned(values, level, path):
         _say_if_not_a_hald(lut.table, path)
     return lut
+
+
+# The ways an image can be turned or mirrored (rotated in an editor, or saved by a tool
+# that applied an orientation), each as what undoes it: the numpy turn of the pixels and
+# the ImageMagick option that does the same.
+_UNDO = {
+    "rotated 90 degrees clockwise": (lambda a: np.rot90(a, 1), "-rotate -90"),
+    "rotated 90 degrees counter-clockwise": (lambda a: np.rot90(a, 3), "-rotate 90"),
+    "rotated 180 degrees": (lambda a: np.rot90(a, 2), "-rotate 180"),
+    "mirrored left to right": (lambda a: a[:, ::-1], "-flop"),
+    "mirrored top to bottom": (lambda a: a[::-1], "-flip"),
+    "transposed": (lambda a: a.transpose(1, 0, 2), "-transpose"),
+    "transversed": (lambda a: np.rot90(a, 2).transpose(1, 0, 2), "-transverse"),
+}
+# How much better (lower, :func:`_lattice_score`) the best turn back must score than the
+# file as it is: a Hald turned any way scores 0.07 to 0.58 of itself turned back (the
+# identity and the teal-orange-strong look, levels 4 and 8, each turn); a photo saved at
+# a Hald's size 0.97 to 1.0 (scikit-image's astronaut, coffee, chelsea and rocket, levels
+# 4 and 8); every LUT of lutkit's library as a level-8 Hald scores best as it is (any
+# turn: 1.25 times or more).
+_TURNED = 0.75
+
+
+def _lattice_score(image: np.ndarray, level: int) -> float:
+    """How unlike a colour map over the lattice an (S, S, 3) Hald image (a view may do)
+    is: the mean step between lattice neighbours along red, green and blue (in lattice
+    steps) plus the mean distance from the identity. A colour map is smooth and, as
+    looks go, near the identity. Measured on at most 128 of the image's rows and the
+    rows ``level`` below them (the next blue), so that a level-16 Hald takes no longer
+    than a level-8 one."""
+    n, side = level * level, level**3
+    # Pixel (y, x) holds lattice point i = y S + x = r + n g + n^2 b: red's neighbour is
+    # the next pixel (within a run of n), green's the pixel n further along the row,
+    # blue's the pixel ``level`` rows below.
+    # A row holds ``level`` greens; the last one's neighbour starts the next row (but
+    # for the last green of all).
+    rows = np.arange(0, side - level, max(1, side // 128))
+    block = np.asarray(image[rows], dtype=np.float32)  # (rows, S, 3)
+    below = np.asarray(image[rows + level], dtype=np.float32)
+    inside = (np.arange(1, side) % n) != 0
+    red = np.abs(np.diff(block, axis=1))[:, inside].mean()
+    on = rows[(rows + 1) % level != 0]
+    across = np.abs(
+        np.asarray(image[on + 1, :n], dtype=np.float32)
+        - np.asarray(image[on, side - n :], dtype=np.float32)
+    )
+    within = np.abs(block[:, n:] - block[:, :-n])
+    green = (within.sum() + across.sum()) / (within.size + across.size)
+    blue = np.abs(below - block).mean()
+    flat = rows[:, None] * side + np.arange(side)[None, :]
+    ramp = np.linspace(0.0, 1.0, n, dtype=np.float32)
+    lattice = np.stack([ramp[flat % n], ramp[(flat // n) % n], ramp[flat // (n * n)]], axis=-1)
+    step = float(red + green + blue) / 3 * (n - 1)
+    return step + float(np.abs(block - lattice).mean())
+
+
+def _say_if_turned(image: np.ndarray, level: int, path: str) -> bool:
+    """Warn (and say True) when the (S, S, 3) Hald image follows the lattice only once
+    turned or mirrored back: a Hald rotated or flipped in an editor reads as a scrambled
+    look, its colours at other lattice points than theirs."""
+    scores = {how: _lattice_score(undo(image), level) for how, (undo, _) in _UNDO.items()}
+    how = min(scores, key=scores.__getitem__)
+    if scores[how] >= _TURNED * _lattice_score(image, level):
+        return False
+    option = _UNDO[how][1]
+    also = " (if the look inverts the colours on purpose, ignore this)" if "180" in how else ""
+    warnings.warn(
+        f"{path}: looks like a Hald CLUT that was {how}: its colours follow the lattice "
+        f"only once that is undone, so this LUT scrambles colours{also}; undo it (e.g. "
+        f"`convert {path} {option} hald-fixed.png`) and import that",
+        LutkitWarning,
+        stacklevel=3,
+    )
+    return True
 
 
 # A colour map made by editing an identity Hald moves each channel one way (up, or down

@@ -63,21 +63,34 @@ def read_3dl(path: str | os.PathLike[str]) -> LUT3D:
     rows: list[list[int]] = []
     row_lines: list[int] = []  # the line of each row
     first_row = 0
+    keyword_line = 0  # a keyword line after the table started (LUT8, gamma: trailers)
     for lineno, raw in enumerate(text.splitlines(), start=1):
         words = raw.split()
         if not words or words[0].startswith("#"):
             continue
         if words[0].startswith("<"):
             raise FormatError("looks like XML, not a .3dl table", path=path, line=lineno)
-        if words[0].lower() == "mesh" and len(words) == 3 and words[2].isdigit():
-            mesh_bits, mesh_line = int(words[2]), lineno
-            mesh_in = int(words[1]) if words[1].isdigit() and int(words[1]) <= 8 else None
-            continue
-        try:
+        if _is_number(words[0]):
+            bad = next((w for w in words if not _is_int(w)), None)
+            if bad is not None:  # a table or shaper line with a word that is no integer
+                raise FormatError(
+                    f"not a whole number: {bad!r}", path=path, line=lineno, hint=_HINT
+                )
             values = [int(w) for w in words]
-        except ValueError:
-            continue  # keywords: 3DMESH, LUT8, gamma, ...
-        if len(values) > 3:
+        else:  # keywords: 3DMESH, Mesh, LUT8, gamma, ...
+            if first_row:
+                keyword_line = keyword_line or lineno
+            if words[0].lower() == "mesh" and len(words) == 3 and words[2].isdigit():
+                mesh_bits, mesh_line = int(words[2]), lineno
+                mesh_in = int(words[1]) if words[1].isdigit() and int(words[1]) <= 8 else None
+            continue
+        if keyword_line and len(values) == 3:
+            raise FormatError(
+                "a keyword line inside the table", path=path, line=keyword_line, hint=_HINT
+            )
+        # The shaper line: its length is the lattice's side, so 2 for a 2^3 lattice
+        # (3 for a 3^3 one reads as a row: told apart below)
+        if len(values) > 3 or (len(values) == 2 and not rows and shaper is None):
             if shaper is not None:
                 raise FormatError(
                     f"a second shaper line (the first is line {shaper_line})",
@@ -91,8 +104,19 @@ def read_3dl(path: str | os.PathLike[str]) -> LUT3D:
             rows.append(values)
         else:
             raise FormatError(
-                f"expected 3 integers (R G B), got {len(values)}", path=path, line=lineno
+                f"expected 3 integers (R G B), got {len(values)}",
+                path=path,
+                line=lineno,
+                hint=_HINT,
             )
+    if (
+        shaper is None
+        and len(rows) == 3**3 + 1
+        and rows[0][0] == 0
+        and rows[0][0] < rows[0][1] < rows[0][2]
+    ):  # a 3^3 lattice's shaper line has 3 integers, as a row has
+        shaper, shaper_line = rows.pop(0), row_lines.pop(0)
+        first_row = row_lines[0]
     if not rows:
         raise FormatError("no R G B table lines", path=path)
     size = round(len(rows) ** (1 / 3))
@@ -155,6 +179,30 @@ def read_3dl(path: str | os.PathLike[str]) -> LUT3D:
     # blue fastest: the rows are [r][g][b] in C order, which is lutkit's [r, g, b]
     values = (table.astype(np.float64) / scale).reshape(size, size, size, 3)
     return LUT3D(values, None, path.stem)
+
+
+_HINT = (
+    "a .3dl table is lines of three integers, R G B, after an optional line of shaper "
+    "integers; keywords (3DMESH, Mesh, LUT8, gamma) go before or after it"
+)
+
+
+def _is_number(word: str) -> bool:
+    """A word that starts a table or shaper line: a number of any kind (an integer,
+    a decimal, -5), which the line's other checks then take or refuse."""
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_int(word: str) -> bool:
+    try:
+        int(word)
+    except ValueError:
+        return False
+    return True
 
 
 def _standard(side: int) -> bool:

@@ -39,6 +39,13 @@ def _domain(domain: Any) -> np.ndarray:
     return arr
 
 
+def _float32(table: Any) -> np.ndarray:
+    """A copy of ``table`` as float32; a value beyond float32's range becomes infinity
+    quietly (the caller's finite check names it) instead of numpy's RuntimeWarning."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.array(table, dtype=np.float32)
+
+
 @dataclass(eq=False)
 class LUT1D:
     """A per-channel 1D LUT: ``table`` of shape (N, 3), float32, N >= 2."""
@@ -49,7 +56,7 @@ class LUT1D:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        table = np.array(self.table, dtype=np.float32)
+        table = _float32(self.table)
         if table.ndim == 1:
             table = np.repeat(table[:, None], 3, axis=1)
         if table.ndim != 2 or table.shape[1] != 3:
@@ -57,7 +64,10 @@ class LUT1D:
         if not 2 <= table.shape[0] <= MAX_1D_SIZE:
             raise LUTError(f"a 1D LUT needs 2 to {MAX_1D_SIZE} entries, got {table.shape[0]}")
         if not np.all(np.isfinite(table)):
-            raise LUTError("a 1D LUT table contains NaN or infinity")
+            raise LUTError(
+                "a 1D LUT table contains NaN, infinity or a value beyond the 32-bit float "
+                "range (about 3.4e38)"
+            )
         self.table = np.ascontiguousarray(table)
         self.domain = _domain(self.domain)
 
@@ -146,14 +156,17 @@ class LUT3D:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        table = np.array(self.table, dtype=np.float32)
+        table = _float32(self.table)
         n = table.shape[0] if table.ndim else 0
         if table.ndim != 4 or table.shape != (n, n, n, 3):
             raise LUTError(f"a 3D LUT table must have shape (N, N, N, 3), got {table.shape}")
         if not 2 <= n <= MAX_3D_SIZE:
             raise LUTError(f"a 3D LUT needs a size from 2 to {MAX_3D_SIZE}, got {n}")
         if not np.all(np.isfinite(table)):
-            raise LUTError("a 3D LUT table contains NaN or infinity")
+            raise LUTError(
+                "a 3D LUT table contains NaN, infinity or a value beyond the 32-bit float "
+                "range (about 3.4e38)"
+            )
         self.table = np.ascontiguousarray(table)
         self.domain = _domain(self.domain)
 

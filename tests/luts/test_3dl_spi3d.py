@@ -158,7 +158,21 @@ def test_3dl_errors_name_file_and_line(tmp_path):
     bad.write_text("0 64 128 1023\n0 0 0\n1023 1023\n")
     with pytest.raises(FormatError) as err:
         read_lut(bad)
-    assert str(err.value) == f"{bad}:3: expected 3 integers (R G B), got 2"
+    assert str(err.value) == f"{bad}:3: expected 3 integers (R G B), got 2 ({HINT})"
+    # A word that is no integer in a table line, a decimal, a keyword inside the table:
+    # refused at their line (they were skipped, which shifted every later row).
+    _write_3dl_by_hand(bad, 5, 10, 12, False)
+    lines = bad.read_text().splitlines()
+    first = next(i for i, t in enumerate(lines) if len(t.split()) == 3 and t[0].isdigit())
+    for line, word in (("12 abc 40", "'abc'"), ("0.5 0.5 0.5", "'0.5'")):
+        bad.write_text("\n".join([*lines[: first + 9], line, *lines[first + 10 :]]) + "\n")
+        with pytest.raises(FormatError) as err:
+            read_lut(bad)
+        assert str(err.value) == f"{bad}:{first + 10}: not a whole number: {word} ({HINT})"
+    bad.write_text("\n".join([*lines[: first + 9], "Mesh 5 12", *lines[first + 9 :]]) + "\n")
+    with pytest.raises(FormatError) as err:
+        read_lut(bad)
+    assert str(err.value) == f"{bad}:{first + 10}: a keyword line inside the table ({HINT})"
     shaped = tmp_path / "shaped.3dl"
     _write_3dl_by_hand(shaped, 5, 10, 12, False)
     text = shaped.read_text().replace("0 256 512 767 1023", "0 100 300 700 1023")
@@ -195,6 +209,25 @@ def test_3dl_errors_name_file_and_line(tmp_path):
     with pytest.raises(FormatError) as err:
         read_lut(spi)
     assert str(err.value) == f"{spi}:6: lattice point 0 0 0 again (first on line 4)"
+
+
+HINT = (
+    "a .3dl table is lines of three integers, R G B, after an optional line of shaper "
+    "integers; keywords (3DMESH, Mesh, LUT8, gamma) go before or after it"
+)
+
+
+@pytest.mark.parametrize("flavour", ["lustre", "discreet"])
+@pytest.mark.parametrize("size", [2, 3, 5])
+def test_3dl_of_the_smallest_lattices_reads_back(tmp_path, flavour, size):
+    # The shaper line of a 2^3 lattice has 2 integers and of a 3^3 one 3, as a row
+    # has: both were refused on reading a file lutkit had written.
+    rng = np.random.default_rng(size)
+    lut = LUT3D(rng.uniform(0.1, 0.9, (size, size, size, 3)), None, "x")
+    path = write_lut(lut, tmp_path / "x.3dl", flavour=flavour, bit_depth=12)
+    back = read_lut(path)
+    assert back.size == size
+    assert np.abs(back.table - lut.table).max() <= 0.5 / 4095 + 1e-7
 
 
 def _dark() -> LUT3D:
@@ -240,3 +273,17 @@ def test_a_mesh_line_that_contradicts_the_table_is_refused(tmp_path):
     assert str(err.value).startswith(
         f"{path}:3: the Mesh line says 12-bit output, but the table holds values up to "
     )
+
+
+def test_a_value_beyond_float32_names_the_file_without_a_numpy_warning(tmp_path, recwarn):
+    spi = tmp_path / "big.spi3d"
+    points = [f"{r} {g} {b} 0 0 0" for r in range(2) for g in range(2) for b in range(2)]
+    points[-1] = "1 1 1 1e39 1 1"
+    spi.write_text("SPILUT 1.0\n3 3\n2 2 2\n" + "\n".join(points) + "\n")
+    with pytest.raises(FormatError) as err:
+        read_lut(spi)
+    assert str(err.value) == (
+        f"{spi}: a 3D LUT table contains NaN, infinity or a value beyond the 32-bit float "
+        "range (about 3.4e38) (re-export the LUT from the tool that made it)"
+    )
+    assert not recwarn.list

@@ -319,47 +319,63 @@ MALFORMED = {
     ),
     "text in numbers": (
         [*SIZE2, *ROWS2[:3], "0.5 abc 0.2", *ROWS2[4:]],
-        "<lines>:5: not a number: 'abc'",
+        "<lines>:5: not a number: 'abc'"
+        " (each table row is three numbers, R G B, after the keyword lines)",
     ),
     "number with junk": (
         [*SIZE2, *ROWS2[:3], "0.5 0.2 0.1x", *ROWS2[4:]],
-        "<lines>:5: not a number: '0.1x'",
+        "<lines>:5: not a number: '0.1x'"
+        " (each table row is three numbers, R G B, after the keyword lines)",
     ),
     "text first in a row": (
         [*SIZE2, *ROWS2[:6], "red 0 0", *ROWS2[7:]],
-        "<lines>:8: not a number: 'red'",
+        "<lines>:8: not a number: 'red'"
+        " (each table row is three numbers, R G B, after the keyword lines)",
     ),
     "underscore digits": (
         [*SIZE2, *ROWS2[:5], "1_0 0 0", *ROWS2[6:]],
-        "<lines>:7: not a number: '1_0'",
+        "<lines>:7: not a number: '1_0'"
+        " (each table row is three numbers, R G B, after the keyword lines)",
     ),
     "comma decimal": (
         [*SIZE2, "0,5 0 0", *ROWS2[1:]],
-        "<lines>:2: not a number: '0,5'",
+        "<lines>:2: not a number: '0,5'"
+        " (each table row is three numbers, R G B, after the keyword lines)",
     ),
     "two values": (
         [*SIZE2, *ROWS2[:2], "0.5 0.2", *ROWS2[3:]],
-        "<lines>:4: expected 3 values per row, found 2",
+        "<lines>:4: expected 3 values per row, found 2"
+        " (each table row is three numbers, R G B, after the keyword lines)",
     ),
     "four values": (
         [*SIZE2, *ROWS2[:2], "0.5 0.2 0.1 0.3", *ROWS2[3:]],
-        "<lines>:4: expected 3 values per row, found 4",
+        "<lines>:4: expected 3 values per row, found 4"
+        " (each table row is three numbers, R G B, after the keyword lines)",
     ),
     "four values everywhere": (
         [*SIZE2, *(r + " 1" for r in ROWS2)],
-        "<lines>:2: expected 3 values per row, found 4",
+        "<lines>:2: expected 3 values per row, found 4"
+        " (each table row is three numbers, R G B, after the keyword lines)",
     ),
     "nan": (
         [*SIZE2, *ROWS2[:5], "nan 0 0", *ROWS2[6:]],
-        "<lines>:7: NaN or infinity in the table",
+        "<lines>:7: NaN or infinity in the table"
+        " (every value must be a finite number; re-export the LUT from its tool)",
     ),
     "inf": (
         [*SIZE2, *ROWS2[:5], "0 -inf 0", *ROWS2[6:]],
-        "<lines>:7: NaN or infinity in the table",
+        "<lines>:7: NaN or infinity in the table"
+        " (every value must be a finite number; re-export the LUT from its tool)",
+    ),
+    "beyond float32": (
+        [*SIZE2, *ROWS2[:2], "0 1e39 0", *ROWS2[3:]],
+        "<lines>:4: a value beyond the 32-bit float range (about 3.4e38)"
+        " (a LUT holds 32-bit floats; re-export the LUT from its tool)",
     ),
     "overflow to inf": (
         [*SIZE2, "0 0 1e999", *ROWS2[1:]],
-        "<lines>:2: NaN or infinity in the table",
+        "<lines>:2: NaN or infinity in the table"
+        " (every value must be a finite number; re-export the LUT from its tool)",
     ),
     "3D size 1": (
         ["LUT_3D_SIZE 1", "0 0 0"],

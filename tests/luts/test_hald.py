@@ -294,3 +294,63 @@ def test_a_photo_imported_as_a_hald_is_warned_about(tmp_path: Path, photo) -> No
         inverted[..., 0] = 1 - inverted[..., 0]  # a look that inverts one channel
         write_hald(LUT3D(inverted), tmp_path / "red-inverted.png", level=4)
         read_hald(tmp_path / "red-inverted.png")
+
+
+# How a Hald gets turned (numpy on the pixels), what the warning calls it, and the
+# ImageMagick option that the warning says undoes it.
+TURNS = {
+    "rotated 90 degrees clockwise": (lambda a: np.rot90(a, -1), "-rotate -90"),
+    "rotated 90 degrees counter-clockwise": (lambda a: np.rot90(a, 1), "-rotate 90"),
+    "rotated 180 degrees": (lambda a: np.rot90(a, 2), "-rotate 180"),
+    "mirrored left to right": (lambda a: a[:, ::-1], "-flop"),
+    "mirrored top to bottom": (lambda a: a[::-1], "-flip"),
+    "transposed": (lambda a: a.transpose(1, 0, 2), "-transpose"),
+    "transversed": (lambda a: np.rot90(a, 2).transpose(1, 0, 2), "-transverse"),
+}
+
+
+@pytest.mark.parametrize("how", list(TURNS))
+@pytest.mark.parametrize(("look", "level"), [("identity", 4), ("teal-orange-strong", 8)])
+def test_a_turned_hald_is_warned_about_with_the_undo(tmp_path: Path, how, look, level) -> None:
+    """A Hald rotated or mirrored in an editor imported silently as a scrambled LUT (a
+    colourist's trial: every 8-bit level moved, up to 255). The warning names the turn,
+    and the ImageMagick command it gives restores the Hald, which then reads silently."""
+    import subprocess
+    import warnings
+
+    from PIL import Image
+
+    from lutkit.errors import LutkitWarning
+    from lutkit.luts.library import read_lut_or_name
+    from tests.external import imagemagick
+
+    lut = LUT3D.identity(level * level) if look == "identity" else read_lut_or_name(look)
+    write_hald(lut, tmp_path / "hald.png", level=level)
+    pixels = np.asarray(Image.open(tmp_path / "hald.png"))
+    turn, option = TURNS[how]
+    turned = tmp_path / "turned.png"
+    Image.fromarray(np.ascontiguousarray(turn(pixels))).save(turned)
+    with pytest.warns(LutkitWarning) as said:
+        read_hald(turned)
+    message = str(said[0].message)
+    assert message.startswith(f"{turned}: looks like a Hald CLUT that was {how}: ")
+    assert f"`convert {turned} {option} hald-fixed.png`" in message
+    fixed = tmp_path / "hald-fixed.png"
+    subprocess.run([imagemagick(), str(turned), *option.split(), str(fixed)], check=True)
+    assert np.array_equal(np.asarray(Image.open(fixed)), pixels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_hald(fixed)
+
+
+def test_no_library_look_reads_as_turned(tmp_path: Path) -> None:
+    import warnings
+
+    from lutkit.luts.library import Library, default_library
+
+    library = Library(default_library())
+    for name in library.names():
+        write_hald(library.load(name), tmp_path / f"{name}.png", level=8)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            read_hald(tmp_path / f"{name}.png")

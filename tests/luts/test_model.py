@@ -20,12 +20,22 @@ def test_identity_lattice_is_indexed_rgb():
     [
         (np.zeros((1, 1, 1, 3)), "a 3D LUT needs a size from 2 to 256, got 1"),
         (np.zeros((3, 3, 2, 3)), "a 3D LUT table must have shape (N, N, N, 3), got (3, 3, 2, 3)"),
-        (np.full((2, 2, 2, 3), np.nan), "a 3D LUT table contains NaN or infinity"),
+        (
+            np.full((2, 2, 2, 3), np.nan),
+            "a 3D LUT table contains NaN, infinity or a value beyond the 32-bit float range "
+            "(about 3.4e38)",
+        ),
+        (
+            np.full((2, 2, 2, 3), 1e39),  # no numpy RuntimeWarning on the way either
+            "a 3D LUT table contains NaN, infinity or a value beyond the 32-bit float range "
+            "(about 3.4e38)",
+        ),
     ],
 )
-def test_bad_tables(table, message):
+def test_bad_tables(table, message, recwarn):
     with pytest.raises(LUTError) as err:
         LUT3D(table)
+    assert not recwarn.list
     assert str(err.value) == message
 
 
