@@ -118,7 +118,9 @@ class ImageData:
     file, a GRAY one); ``output_icc`` is the profile to write with the pixels. ``dpi``:
     the file's resolution (x, y) in dots per inch, or None; written back where the
     output format carries one. ``comment``: a JPEG's comment (its COM segment; of several, the last, as Pillow reads them), or
-    None; other formats have none here, and only a JPEG output gets it back. ``grey``:
+    None; other formats have none here, and only a JPEG output gets it back.
+    ``jpeg_qtables``: a JPEG's quantisation tables, which a JPEG output written with no
+    quality of its own reuses (its quality kept). ``grey``:
     the file is greyscale (one colour channel, ``pixels`` its three copies); an output
     whose pixels are still grey is written greyscale too (:func:`save_image`).
     """
@@ -134,6 +136,9 @@ class ImageData:
     dpi: tuple[float, float] | None = None
     comment: bytes | None = None
     grey: bool = False  # the file has one colour channel (a greyscale scan)
+    # A JPEG's quantisation tables: a JPEG written from it without a --quality keeps
+    # them, so its quality, as ImageMagick and GIMP keep a JPEG's quality by default.
+    jpeg_qtables: tuple[tuple[int, ...], ...] | None = None
 
     @property
     def output_icc(self) -> bytes | None:
@@ -404,9 +409,12 @@ def load_image(
         fmt = im.format or ""
         _say_other_pages(im, fmt, path)
         icc = im.info.get("icc_profile") or None
+        if fmt == "PNG" and icc is None and "srgb" not in im.info:
+            _say_png_encoding(im.info, path)
         dpi = _dpi(im.info.get("dpi"))
         # MPO: how Pillow opens a camera's JPEG that has an MPF segment
         comment = (im.info.get("comment") or None) if fmt in ("JPEG", "MPO") else None
+        qtables = _qtables(im) if fmt in ("JPEG", "MPO") else None
         src_mode = im.mode
         # CMYK cannot stay in its own encoding (lutkit's pixels are RGB): through its
         # profile to sRGB whatever ``convert_icc`` says.
@@ -488,11 +496,47 @@ def load_image(
         dpi=dpi,
         comment=comment,
         grey=grey,
+        jpeg_qtables=qtables,
     )
+
+
+def _qtables(im: object) -> tuple[tuple[int, ...], ...] | None:
+    """A JPEG's quantisation tables (its quality), as Pillow's ``qtables`` takes them;
+    None where there are none to read."""
+    tables = getattr(im, "quantization", None)
+    if not tables:
+        return None
+    return tuple(tuple(int(v) for v in tables[k]) for k in sorted(tables))
 
 
 # Pillow's modes of a greyscale file (one colour channel, maybe alpha)
 _GREY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+
+
+_SRGB_GAMA = 0.45455  # a PNG gAMA chunk's value for sRGB (1 / 2.2)
+_SRGB_CHRM = (0.3127, 0.329, 0.64, 0.33, 0.3, 0.6, 0.15, 0.06)  # white, red, green, blue
+
+
+def _say_png_encoding(info: dict, path: Path) -> None:
+    """Warn when a PNG without an ICC profile (or sRGB chunk) says by its gAMA or cHRM
+    chunk that its values are not sRGB's: lutkit reads them as sRGB, as browsers that
+    ignore those chunks do, and writes neither chunk back."""
+    said = []
+    gamma = info.get("gamma")
+    if isinstance(gamma, int | float) and gamma > 0 and abs(gamma - _SRGB_GAMA) > 0.01:
+        said.append(f"gAMA gamma {1 / gamma:.3g} (sRGB's: about 2.2)")
+    chrm = info.get("chromaticity")
+    if chrm is not None and (
+        len(chrm) != 8 or max(abs(a - b) for a, b in zip(chrm, _SRGB_CHRM, strict=True)) > 0.01
+    ):
+        said.append("cHRM primaries other than sRGB's")
+    if said:
+        warnings.warn(
+            f"{path}: its {' and '.join(said)}: lutkit reads the values as sRGB and does "
+            "not write those chunks back (give the file an ICC profile to keep its encoding)",
+            LutkitWarning,
+            stacklevel=3,
+        )
 
 
 def _say_other_pages(im, fmt: str, path: Path) -> None:
@@ -704,11 +748,12 @@ def save_image(
     alpha: np.ndarray | None = None,
     exif: bytes | None = None,
     icc: bytes | None = None,
-    quality: int = 95,
+    quality: int | None = 95,
     compression: str | None = None,
     dpi: tuple[float, float] | None = None,
     comment: bytes | None = None,
     grey: bool = False,
+    qtables: tuple[tuple[int, ...], ...] | None = None,
 ) -> Path:
     """Write (H, W, 3) pixels to ``path`` atomically; the format follows the extension.
 
@@ -719,7 +764,8 @@ def save_image(
     ignore it. ``dpi`` (x, y) is written into JPEG, PNG, TIFF and BMP files (not into
     16-bit LZW or PackBits TIFFs without a profile: the codec wins there); WebP files get
     none. ``comment`` is written into JPEG files only (a COM segment); other formats
-    ignore it. ``grey`` (a greyscale source): pixels that are all grey are written with
+    ignore it. ``quality`` None: a JPEG gets ``qtables`` (an input JPEG's quantisation
+    tables: its quality) where given, else quality 95, as does a WebP. ``grey`` (a greyscale source): pixels that are all grey are written with
     one colour channel, as the source was (not into WebP, nor a 16-bit file with alpha,
     which OpenCV cannot write greyscale: those stay RGB). A GRAY ``icc`` goes with
     pixels written greyscale; with RGB ones it is left out, with a warning.
@@ -775,7 +821,9 @@ def save_image(
             if dtype == np.uint16:
                 _save_16bit(tmp, ext, data, a, exif, icc, compression, dpi)
             else:
-                _save_8bit(tmp, ext, data, a, exif, icc, quality, compression, dpi, comment)
+                _save_8bit(
+                    tmp, ext, data, a, exif, icc, quality, compression, dpi, comment, qtables
+                )
     except OSError as exc:
         raise ImageError(f"cannot write image: {exc}", path=path) from None
     return path
@@ -797,6 +845,9 @@ _TIFF16_CODES["packbits"] = 32773
 _TIFF16_COMPRESSIONS = tuple(_TIFF16_CODES)
 
 
+DEFAULT_QUALITY = 95  # a JPEG or WebP written with no quality and no tables to keep
+
+
 def _save_8bit(
     tmp: Path,
     ext: str,
@@ -804,10 +855,11 @@ def _save_8bit(
     alpha,
     exif,
     icc,
-    quality: int,
+    quality: int | None,
     compression: str | None,
     dpi: tuple[float, float] | None = None,
     comment: bytes | None = None,
+    qtables: tuple[tuple[int, ...], ...] | None = None,
 ) -> None:
     from PIL import Image
 
@@ -827,11 +879,15 @@ def _save_8bit(
         if exif:
             kw["exif"] = exif
     if fmt == "JPEG":
-        kw.update(quality=quality, subsampling=0)  # 4:4:4: colour work wants full chroma
+        kw["subsampling"] = 0  # 4:4:4: colour work wants full chroma
+        if quality is None and qtables:
+            kw["qtables"] = [list(t) for t in qtables]
+        else:
+            kw["quality"] = DEFAULT_QUALITY if quality is None else quality
         if comment:
             kw["comment"] = comment
     elif fmt == "WEBP":
-        kw.update(quality=quality)
+        kw.update(quality=DEFAULT_QUALITY if quality is None else quality)
     elif fmt == "TIFF":
         kw.update(compression=compression or "tiff_deflate")
     im.save(tmp, fmt, **kw)

@@ -9,6 +9,7 @@ import click
 from lutkit.cli.options import (
     images_output_option,
     progress_bars,
+    quality_option,
     strength_option,
     to_srgb_option,
 )
@@ -65,7 +66,7 @@ from lutkit.cli.options import (
     "(NAME-compare.jpg, e.g. a.jpg-compare.jpg, where two outputs share a stem). "
     "A folder of inputs skips such a sheet beside its photo.",
 )
-@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True)
+@quality_option
 @to_srgb_option
 def fix(
     images,

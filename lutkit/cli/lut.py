@@ -12,6 +12,7 @@ from lutkit.cli.options import (
     images_output_option,
     interp_option,
     progress_bars,
+    quality_option,
     strength_option,
     to_srgb_option,
 )
@@ -282,13 +283,7 @@ def convert(
 @images_output_option
 @interp_option
 @strength_option
-@click.option(
-    "--quality",
-    type=click.IntRange(1, 100),
-    default=95,
-    show_default=True,
-    help="JPEG/WebP quality.",
-)
+@quality_option
 @to_srgb_option
 @click.option(
     "--compression",
@@ -305,7 +300,7 @@ def apply(
     output: str,
     interp: str,
     strength: float,
-    quality: int,
+    quality: int | None,
     to_srgb: bool,
     compression: str,
     library: str | None,

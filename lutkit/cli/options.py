@@ -31,6 +31,14 @@ to_srgb_option = click.option(
 )
 
 
+quality_option = click.option(
+    "--quality",
+    type=click.IntRange(1, 100),
+    default=None,
+    help="JPEG/WebP quality, 1-100. Default: a JPEG from a JPEG keeps the input's "
+    "quantisation tables (its quality), as ImageMagick and GIMP do; others get 95.",
+)
+
 # -o of the commands that write images (lut apply, fix): plan_outputs decides which.
 images_output_option = click.option(
     "-o",

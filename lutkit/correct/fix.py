@@ -229,7 +229,7 @@ def fix_files(
     seed: int = 0,
     export_lut: str | os.PathLike[str] | None = None,
     compare: bool = False,
-    quality: int = 95,
+    quality: int | None = None,
     to_srgb: bool = False,
     progress: Progress | None = None,
     log: Callable[[str], None] | None = None,

@@ -13,6 +13,7 @@ it under one 8-bit level.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -115,8 +116,11 @@ def _say_if_off(
     else:
         advice = "a .cube holds it as it is"
     kind = {LUT1D: "a 1D LUT", ShaperLUT3D: "a shaper LUT"}.get(type(lut), "the LUT")
+    # rounded up, so that an error just over one level never reads "1.0" beside advice
+    # to bring it "within one level"
+    shown = math.ceil(error * 10 - 1e-9) / 10
     warnings.warn(
-        f"{path}: {kind} {how} a {n}^3 lattice is up to {error:.1f} 8-bit levels "
+        f"{path}: {kind} {how} a {n}^3 lattice is up to {shown:.1f} 8-bit levels "
         f"off between its points; {advice}",
         LutkitWarning,
         stacklevel=4,

@@ -126,7 +126,7 @@ def apply_to_files(
     *,
     interp: str = "tetrahedral",
     strength: float = 1.0,
-    quality: int = 95,
+    quality: int | None = None,
     to_srgb: bool = False,
     progress: Progress | None = None,
     compression: str = "keep",
@@ -200,13 +200,17 @@ def tiff_compression(src: Path, choice: str) -> str | None:
     return kept if kept in COMPRESSIONS.values() or kept == "tiff_adobe_deflate" else None
 
 
-def write_image_data(dst: Path, data: ImageData, quality: int, tiff: str | None = None) -> Path:
+def write_image_data(
+    dst: Path, data: ImageData, quality: int | None, tiff: str | None = None
+) -> Path:
     """Write ``data`` (pixels, alpha, EXIF, ICC, dpi, and into a JPEG its comment) to
     ``dst``; ``tiff`` is a TIFF output's compression (:func:`tiff_compression`), ignored
-    for other formats. ``lut apply`` and ``fix`` both write through here. Alpha with
+    for other formats. ``quality`` None: a JPEG from a JPEG keeps the input's
+    quantisation tables (its quality), other JPEGs and WebPs get 95. ``lut apply`` and ``fix`` both write through here. Alpha with
     transparent pixels going into a JPEG, which has none, is said (a ``warning:``)."""
     is_tiff = dst.suffix.lower() in (".tif", ".tiff")
-    if data.alpha is not None and dst.suffix.lower() in (".jpg", ".jpeg"):
+    kind = {".jpg": "a JPEG", ".jpeg": "a JPEG", ".bmp": "a BMP (as lutkit writes one)"}
+    if data.alpha is not None and dst.suffix.lower() in kind:
         import numpy as np
 
         alpha = np.asarray(data.alpha)
@@ -216,9 +220,9 @@ def write_image_data(dst: Path, data: ImageData, quality: int, tiff: str | None 
             from lutkit.errors import LutkitWarning
 
             warnings.warn(
-                f"{dst}: a JPEG has no alpha: its transparent and translucent pixels are "
-                "written opaque, with the colours under them (write PNG, TIFF or WebP to keep "
-                "the alpha)",
+                f"{dst}: {kind[dst.suffix.lower()]} has no alpha: its transparent and "
+                "translucent pixels are written opaque, with the colours under them (write "
+                "PNG, TIFF or WebP to keep the alpha)",
                 LutkitWarning,
                 stacklevel=2,
             )
@@ -233,4 +237,5 @@ def write_image_data(dst: Path, data: ImageData, quality: int, tiff: str | None 
         dpi=data.dpi,
         comment=data.comment,
         grey=data.grey,
+        qtables=data.jpeg_qtables,
     )

@@ -660,3 +660,64 @@ def test_apply_keeps_a_jpegs_comment_and_exif(run, tmp_path, photo):
     # A PNG has no COM segment: EXIF is kept, the comment is not carried over.
     assert run("lut", "apply", "id.cube", "a.jpg", "-o", "out.png").exit_code == 0
     _assert_metadata_kept(tmp_path / "out.png", None, (48, 64))
+
+
+def test_a_jpeg_from_a_jpeg_keeps_its_quality(run, tmp_path, photo):
+    # A colourist's trial: an identity LUT on a quality-98 JPEG moved pixels by up to 26
+    # levels, re-encoded at 95. The input's quantisation tables are now kept (as
+    # ImageMagick and GIMP keep a JPEG's quality); --quality still chooses.
+    from PIL import Image
+
+    Image.fromarray(photo[:128, :128]).save(tmp_path / "q98.jpg", quality=98, subsampling=0)
+    Image.fromarray(photo[:128, :128]).save(tmp_path / "a.png")
+    assert run("lut", "identity", "--size", "17", "-o", "id.cube").exit_code == 0
+    assert run("lut", "apply", "id.cube", "q98.jpg", "-o", "same.jpg").exit_code == 0
+    assert (
+        run("lut", "apply", "id.cube", "q98.jpg", "-o", "q80.jpg", "--quality", "80").exit_code == 0
+    )
+    assert run("lut", "apply", "id.cube", "a.png", "-o", "png.jpg").exit_code == 0
+    Image.fromarray(photo[:128, :128]).save(tmp_path / "q95.jpg", quality=95, subsampling=0)
+    tables = {p.name: Image.open(p).quantization for p in tmp_path.glob("*.jpg")}
+    assert tables["same.jpg"] == tables["q98.jpg"]
+    assert tables["q80.jpg"] != tables["q98.jpg"]
+    assert tables["png.jpg"] == tables["q95.jpg"]  # no JPEG input: quality 95
+    src = np.asarray(Image.open(tmp_path / "q98.jpg"), dtype=int)
+    assert np.abs(np.asarray(Image.open(tmp_path / "same.jpg"), dtype=int) - src).mean() < 0.5
+
+
+def test_a_png_that_says_it_is_not_srgb_is_warned_about(run, tmp_path, photo):
+    # Its gAMA / cHRM chunks are not read (the values are taken as sRGB) nor written.
+    from PIL import Image, PngImagePlugin
+
+    def png(name, gamma, chrm=(31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000)):
+        info = PngImagePlugin.PngInfo()
+        info.add(b"gAMA", int(gamma * 100000).to_bytes(4, "big"))
+        info.add(b"cHRM", b"".join(int(v).to_bytes(4, "big") for v in chrm))
+        Image.fromarray(photo[:32, :32]).save(tmp_path / name, pnginfo=info)
+
+    png("linear.png", 1.0)
+    png("srgb.png", 0.45455)
+    png("wide.png", 0.45455, (31270, 32900, 70800, 29200, 17000, 79700, 13100, 4600))  # 2020
+    assert run("lut", "identity", "--size", "17", "-o", "id.cube").exit_code == 0
+    linear = run("lut", "apply", "id.cube", "linear.png", "-o", "l.png")
+    assert linear.exit_code == 0
+    assert (
+        "warning: linear.png: its gAMA gamma 1 (sRGB's: about 2.2): lutkit reads the values "
+        "as sRGB and does not write those chunks back (give the file an ICC profile to keep "
+        "its encoding)"
+    ) in linear.output
+    wide = run("lut", "apply", "id.cube", "wide.png", "-o", "w.png")
+    assert "warning: wide.png: its cHRM primaries other than sRGB's: " in wide.output
+    srgb = run("lut", "apply", "id.cube", "srgb.png", "-o", "s.png")
+    assert srgb.exit_code == 0 and "warning" not in srgb.output
+
+
+def test_alpha_into_a_bmp_is_said_to_be_lost(run, tmp_path, photo):
+    from PIL import Image
+
+    rgba = np.dstack([photo[:32, :32], np.full((32, 32), 128, np.uint8)])
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    assert run("lut", "identity", "--size", "17", "-o", "id.cube").exit_code == 0
+    result = run("lut", "apply", "id.cube", "a.png", "-o", "a.bmp")
+    assert result.exit_code == 0
+    assert "a.bmp: a BMP (as lutkit writes one) has no alpha: its transparent and " in result.output
