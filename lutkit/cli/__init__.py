@@ -8,6 +8,7 @@ stays fast.
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import os
 import re
@@ -16,6 +17,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 
@@ -118,8 +120,38 @@ class LutkitGroup(click.Group):
                 "out of memory (try a smaller image, batch or LUT size)"
             ) from None
         except OSError as exc:
-            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-            raise click.ClickException(f"{where}{exc.strerror or exc}") from None
+            raise click.ClickException(os_error_line(exc)) from None
+
+
+# What to do about the OS errors a command can meet writing its outputs.
+_OS_HINTS = {
+    errno.EROFS: "choose an output folder you can write to",
+    errno.EACCES: "choose an output folder you can write to, or check the permissions",
+    errno.EPERM: "choose an output folder you can write to, or check the permissions",
+    errno.ENOSPC: "free some disk space, or choose another folder",
+    errno.EDQUOT: "free some disk space, or choose another folder",
+    errno.ENOTDIR: "a file is in the way where a folder is needed: choose another path",
+    errno.EISDIR: "a folder is in the way where a file is needed: choose another path",
+    errno.ENAMETOOLONG: "choose a shorter name",
+}
+# lutkit's temporary names beside an output (atomic writes, folders made whole):
+# ``.NAME.<8 random characters>`` or ``.NAME.<...>.tmp``.
+_TEMPORARY = re.compile(r"^\..+\.(?:[a-z0-9_]{8}|.*\.tmp)$")
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for an OS error: the path (for one of lutkit's temporary names, the
+    folder it was being written in), what the OS said, and what to do."""
+    filename = getattr(exc, "filename", None)
+    where = ""
+    if filename:
+        path = Path(os.fsdecode(filename))
+        where = (
+            f"{path.parent}: cannot write here: " if _TEMPORARY.match(path.name) else f"{path}: "
+        )
+    text = f"{where}{exc.strerror or exc}"
+    hint = _OS_HINTS.get(exc.errno)
+    return f"{text} ({hint})" if hint else text
 
 
 # Set by :func:`run`, the console script: the program itself, not Python code (a test's

@@ -256,7 +256,8 @@ def preview(folder: str, output: str, count: int, seed: int) -> None:
 )
 @click.option("-o", "--output", type=click.Path(), required=True)
 def export(folder: str, fmt: str, output: str) -> None:
-    """Export to clean/ and distorted/ PNG folders for tools that want files.
+    """Export to clean/ and distorted/ PNG folders for tools that want files. The
+    output folder must be new, empty, or an earlier export (which is replaced whole).
 
     \b
     Example:
@@ -265,4 +266,4 @@ def export(folder: str, fmt: str, output: str) -> None:
     from lutkit.data.info import export_folders
 
     n = export_folders(folder, output, progress=progress_bars(unit="shard"))
-    click.echo(f"wrote {n} pairs to {output}")
+    click.echo(f"wrote {n} pair{'' if n == 1 else 's'} to {output}")

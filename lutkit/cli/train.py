@@ -45,7 +45,10 @@ def train(
 ) -> None:
     """Train a run into OUT/NAME (runs/NAME); rerun the same command to resume.
 
-    Needs the dataset's latents for the config's VAE (`lutkit latents DATASET`).
+    Needs the dataset's latents for the config's VAE (`lutkit latents DATASET`),
+    made from its pairs as they are now (a dataset rebuilt or grown since is refused
+    until `lutkit latents` runs again). The config keys are TrainConfig's, each with
+    its default and what it does, in lutkit/train/config.py.
     Writes config.json, recolor/ and lutnet/ (safetensors), metrics.csv,
     before-after.png and the resume state.
 

@@ -83,6 +83,12 @@ def load_run(path: str | os.PathLike[str], *, device: str = "cpu", vae: str | No
 
     folder = Path(path)
     config_path = folder / CONFIG_JSON
+    if folder.exists() and not folder.is_dir():
+        raise LutkitError(
+            "a file, not a run folder",
+            path=folder,
+            hint="give the folder of a run (runs/NAME) or of an exported model",
+        )
     if not folder.is_dir():
         raise LutkitError("no such run folder", path=folder, hint="train one with `lutkit train`")
     if not config_path.is_file():

@@ -25,6 +25,10 @@ def dataset_info(folder: str | os.PathLike[str]) -> dict[str, Any]:
         "counts": doc["counts"],
         "shards": len(doc["shards"]),
         "variants": doc["config"]["variants"],
+        # views of each photo (a dataset from before --crops / --mosaic had one each)
+        "crops": doc["config"].get("crops", 1),
+        "mosaic": doc["config"].get("mosaic", 0),
+        "splits": doc["config"].get("splits"),
         "size": doc["config"]["size"],
         "seed": doc["config"]["seed"],
     }
@@ -41,10 +45,16 @@ def format_dataset_info(facts: dict[str, Any]) -> list[str]:
         f"sources   {src['count']} photo(s) from {src['spec']}, {src['rejected']} rejected",
         f"rows      {rows} ({sum(counts.values())} in all)",
         f"shards    {facts['shards']}",
+        f"views     {facts['crops']} crop(s) per photo"
+        + (f", {facts['mosaic']} mosaic(s) per train photo" if facts["mosaic"] else ""),
         f"variants  {facts['variants']} per view",
         f"size      {facts['size']} x {facts['size']} px",
         f"seed      {facts['seed']}",
-    ]
+    ] + (
+        ["splits    train {:g}, val {:g}, test {:g} of the photos".format(*facts["splits"])]
+        if facts["splits"]
+        else []
+    )
 
 
 @dataclass
@@ -228,15 +238,25 @@ def preview_dataset(
         return save_pairs_sheet(rows, Path(output), f"{doc['name']}: distorted | clean")
 
 
+EXPORT_FOLDERS = ("clean", "distorted")
+
+
 def export_folders(
     folder: str | os.PathLike[str],
     output: str | os.PathLike[str],
     *,
     progress: Progress | None = None,
 ) -> int:
-    """Write clean/ and distorted/ PNG folders (``{split}/{id}.png``); returns rows."""
+    """Write clean/ and distorted/ PNG folders (``{split}/{id}.png``); returns rows.
+
+    The export is written beside ``output`` under a hidden name and moved into place
+    when whole, so an interrupted export leaves no half-written folder. ``output`` must
+    be new, empty, or an earlier export (clean/ and distorted/ only), which is replaced:
+    pairs of another dataset or an earlier build are never left among the new ones."""
+    import shutil
+    import tempfile
+
     from lutkit.data.shards import read_shard_file
-    from lutkit.fsutil import atomic_output
 
     folder, output = Path(folder), Path(output)
     doc = load_dataset_json(folder)
@@ -248,16 +268,41 @@ def export_folders(
             path=output,
             hint="export to a folder outside it, e.g. demo-png/",
         )
-    n = 0
+    if output.is_dir():
+        others = sorted(p.name for p in output.iterdir() if p.name not in EXPORT_FOLDERS)
+        if others:
+            raise ConfigError(
+                f"the export target is not empty and is no earlier export (it holds "
+                f"{', '.join(others[:3])}{', ...' if len(others) > 3 else ''}): nothing was "
+                "written",
+                path=output,
+                hint="export to a new or empty folder",
+            )
     shards = doc["shards"]
     paths = [check_shard(folder, s) for s in shards]  # all of them before writing anything
-    for path in each(paths, progress, "exporting"):
-        table = read_shard_file(path, columns=["id", "split", "clean", "distorted"])  # checked
-        for row in table.to_pylist():
-            for col in ("clean", "distorted"):
-                target = output / col / row["split"] / f"{row['id']}.png"
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with atomic_output(target) as tmp:
-                    tmp.write_bytes(row[col])
-            n += 1
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent))
+    n = 0
+    try:
+        tmp.chmod(0o755)  # mkdtemp makes it private; an export is read by everyone
+        for path in each(paths, progress, "exporting"):
+            table = read_shard_file(path, columns=["id", "split", "clean", "distorted"])
+            for row in table.to_pylist():
+                for col in EXPORT_FOLDERS:
+                    target = tmp / col / row["split"] / f"{row['id']}.png"
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(row[col])
+                n += 1
+        for col in EXPORT_FOLDERS:  # an empty dataset still exports both folders
+            (tmp / col).mkdir(exist_ok=True)
+        old = None
+        if output.exists():  # an earlier export (or an empty folder): set aside, then gone
+            old = Path(tempfile.mkdtemp(prefix=f".{output.name}.old.", dir=output.parent))
+            output.rename(old / output.name)
+        tmp.rename(output)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
     return n

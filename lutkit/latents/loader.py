@@ -76,6 +76,61 @@ def resolve_latents(
     return found[fingerprint], meta
 
 
+def check_latents_current(
+    dataset: str | os.PathLike[str], folder: Path, meta: dict[str, Any]
+) -> None:
+    """Refuse latents that no longer encode the dataset's pairs: a pairs shard without
+    latents (the dataset grew), latents made from other bytes than the pairs shard of
+    their name (rebuilt since: the rows' ids may still match), of another row count or
+    split, or of a pairs shard that is gone. Training on them would teach the recolor
+    net other images than those its pixels show; `lutkit dataset verify` reports the
+    same. Reads each latents shard's footer only."""
+    from lutkit.data.index import load_dataset_json
+    from lutkit.data.shards import shard_metadata
+    from lutkit.latents.encode import SOURCE_KEY
+
+    hint = f"rerun `lutkit latents {dataset}`: it encodes the pairs made since"
+    listed = {str(e["file"]): e for e in meta["shards"]}
+    pairs = {Path(e["file"]).name: e for e in load_dataset_json(dataset)["shards"]}
+    where = f"latents/{folder.name}"
+    for name, entry in pairs.items():
+        lat = listed.get(name)
+        if lat is None:
+            raise ConfigError(
+                f"pairs/{name} has no latents in {where} (the dataset grew since they "
+                "were encoded)",
+                path=dataset,
+                hint=hint,
+            )
+        try:
+            made_from = shard_metadata(folder / name).get(SOURCE_KEY, b"").decode()
+        except Exception:  # noqa: BLE001 -- a missing or damaged shard: said below
+            made_from = None
+        if made_from is None:
+            raise LutkitError(f"{where}/{name}: missing or unreadable", path=dataset, hint=hint)
+        if made_from != entry["sha256"] or lat.get("rows") != entry["rows"]:
+            raise ConfigError(
+                f"{where}/{name} encodes other pairs than pairs/{name} (the dataset was "
+                "rebuilt since they were encoded)",
+                path=dataset,
+                hint=hint,
+            )
+        if lat.get("split") != entry["split"]:
+            raise ConfigError(
+                f"{where}/{name} is in the {lat.get('split')} split, pairs/{name} in "
+                f"{entry['split']}",
+                path=dataset,
+                hint=hint,
+            )
+    gone = sorted(set(listed) - set(pairs))
+    if gone:
+        raise ConfigError(
+            f"{where}/{gone[0]} encodes pairs that the dataset no longer has",
+            path=dataset,
+            hint=hint,
+        )
+
+
 def iter_batches(
     dataset: str | os.PathLike[str],
     *,

@@ -110,6 +110,24 @@ def format_metric(value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
+# What a run writes into its folder (and an exported model keeps): a folder that holds
+# nothing else, and no config.json, may take a new run (one stopped before its first
+# epoch ended left only some of them). Hidden names are temporaries.
+RUN_FILES = frozenset(
+    {
+        CONFIG_JSON,
+        STATE_TENSORS,
+        STATE_JSON,
+        METRICS_CSV,
+        SHEET_PNG,
+        "test.json",
+        "recolor",
+        "lutnet",
+        "TRAINING.md",
+    }
+)
+
+
 def is_run_config(saved: Any) -> bool:
     """Whether a parsed config.json is a training run's (it names a stage and a dataset)."""
     return isinstance(saved, dict) and "stage" in saved and "dataset" in saved
@@ -120,6 +138,29 @@ def check_fresh_folder(run_dir: Path) -> None:
     VAE, say, when the run is named after the VAE's folder): the run would overwrite it.
     A run's own config.json without a resume state (stopped before its first epoch
     ended) is fine: it starts again."""
+    for folder in (run_dir, *run_dir.parents):
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(
+                f"{folder} is a file, not a folder: the run cannot be written there",
+                path=run_dir,
+                hint="choose another run name (--set name=...) or --set out=FOLDER",
+            )
+        if folder.exists():
+            break
+    if not (run_dir / CONFIG_JSON).exists():
+        others = sorted(
+            p.name
+            for p in (run_dir.iterdir() if run_dir.is_dir() else ())
+            if p.name not in RUN_FILES and not p.name.startswith(".")
+        )
+        if others:  # a dataset, photos, anything that is no run's
+            raise ConfigError(
+                f"the folder holds files of its own ({', '.join(others[:3])}"
+                f"{', ...' if len(others) > 3 else ''}): training would write among them",
+                path=run_dir,
+                hint="choose another run name (--set name=...), or move that folder",
+            )
+        return
     try:
         saved = json.loads((run_dir / CONFIG_JSON).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -140,9 +181,12 @@ def check_fresh_folder(run_dir: Path) -> None:
     )
 
 
-def check_resume(run_dir: Path, cfg: TrainConfig, fingerprint: str, keys=None) -> None:
-    """Refuse to resume a run whose saved config (other than in RESUMABLE) or VAE
-    differs."""
+def check_resume(
+    run_dir: Path, cfg: TrainConfig, fingerprint: str, keys=None, digest: str | None = None
+) -> None:
+    """Refuse to resume a run whose saved config (other than in RESUMABLE), VAE or data
+    (``digest``, :func:`lutkit.train.data.dataset_digest`; a run from before it was
+    recorded is not checked) differs."""
     try:
         saved = json.loads((run_dir / CONFIG_JSON).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -155,6 +199,14 @@ def check_resume(run_dir: Path, cfg: TrainConfig, fingerprint: str, keys=None) -
         raise ConfigError(
             f"the run was trained with VAE {saved['vae_fingerprint']}, "
             f"but {cfg.vae!r} is now {fingerprint}",
+            path=run_dir,
+            hint="use another name, or delete the run folder to start again",
+        )
+    was_data = saved.get("dataset_digest")
+    if digest is not None and was_data is not None and was_data != digest:
+        raise ConfigError(
+            f"the run was trained on other pairs of {cfg.dataset} (the dataset was rebuilt "
+            "or grew since): resuming would mix two datasets in one run",
             path=run_dir,
             hint="use another name, or delete the run folder to start again",
         )

@@ -33,6 +33,7 @@ RECORD_KEYS = (
     "vae_fingerprint",
     "vae_path",
     "dataset_path",
+    "dataset_digest",  # the sha256 of its pairs shards (lutkit.train.data.dataset_digest)
     "latent_shape",
     "image_size",
     "lutkit_version",

@@ -7,6 +7,8 @@ its batches from memory.
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +39,7 @@ def resolve_run_latents(cfg: TrainConfig, fingerprint: str) -> dict[str, Any]:
     """The latents metadata of the dataset for this VAE, or a one-line error saying
     what to run."""
     from lutkit.data.index import load_dataset_json
-    from lutkit.latents.loader import latents_folders, resolve_latents
+    from lutkit.latents.loader import check_latents_current, latents_folders, resolve_latents
 
     load_dataset_json(cfg.dataset)  # a clear error when it is not a dataset
     if fingerprint not in latents_folders(cfg.dataset):
@@ -46,7 +48,23 @@ def resolve_run_latents(cfg: TrainConfig, fingerprint: str) -> dict[str, Any]:
             path=cfg.dataset,
             hint=f"run `lutkit latents {cfg.dataset} --vae {cfg.vae}` first",
         )
-    return resolve_latents(cfg.dataset, fingerprint)[1]
+    folder, meta = resolve_latents(cfg.dataset, fingerprint)
+    check_latents_current(cfg.dataset, folder, meta)
+    return meta
+
+
+def dataset_digest(dataset: str | os.PathLike[str]) -> str:
+    """The sha256 of the dataset's pairs shards (their names and sha256s, from
+    dataset.json): what a run records of the data it trained on, so that a rerun after
+    the dataset was rebuilt or grew does not resume on other pairs."""
+    import hashlib
+
+    from lutkit.data.index import load_dataset_json
+
+    shards = sorted(
+        (str(e["file"]), str(e["sha256"])) for e in load_dataset_json(dataset)["shards"]
+    )
+    return hashlib.sha256(json.dumps(shards).encode()).hexdigest()
 
 
 def load_split(

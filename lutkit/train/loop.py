@@ -47,7 +47,7 @@ from lutkit.train.checkpoint import (
     save_checkpoint,
 )
 from lutkit.train.config import TrainConfig
-from lutkit.train.data import add_clean_pairs, load_split, resolve_run_latents
+from lutkit.train.data import add_clean_pairs, dataset_digest, load_split, resolve_run_latents
 from lutkit.train.optim import lr_at, optimizer_state
 from lutkit.train.stages import STAGES, batch_of, fit_exposure, validate
 from lutkit.train.testsplit import TEST_JSON
@@ -132,6 +132,7 @@ def train(
     vae = load_vae(cfg.vae, device=device)
     fingerprint = vae_fingerprint(vae)
     meta = resolve_run_latents(cfg, fingerprint)
+    digest = dataset_digest(cfg.dataset)
     shape, size = tuple(meta["latent_shape"]), int(meta["image_size"])
     channels = 2 * shape[0]
 
@@ -145,11 +146,11 @@ def train(
     if checkpoint is not None:
         tensors, state = checkpoint
         if state["stage"] == stage:
-            check_resume(run_dir, cfg, fingerprint)
+            check_resume(run_dir, cfg, fingerprint, digest=digest)
             resume, start_epoch, step = tensors, int(state["epoch"]), int(state["step"])
             rows = list(state["metrics"])
         elif st.continues(state["stage"], bool(state.get("complete"))):
-            check_resume(run_dir, cfg, fingerprint, keys=RECOLOR_KEYS)
+            check_resume(run_dir, cfg, fingerprint, keys=RECOLOR_KEYS, digest=digest)
             rows = list(state["metrics"])  # keep the recolor epochs' rows
         else:
             raise ConfigError(
@@ -209,6 +210,7 @@ def train(
             "vae_fingerprint": fingerprint,
             "vae_path": str(Path(cfg.vae).resolve()) if Path(cfg.vae).is_dir() else None,
             "dataset_path": str(Path(cfg.dataset).resolve()),
+            "dataset_digest": digest,
             "latent_shape": list(shape),
             "image_size": size,
             "lutkit_version": __version__,

@@ -92,6 +92,13 @@ def test_info(dataset):
     assert "{" not in plain.output and "'" not in plain.output
     assert f"rows      {', '.join(f'{k} {v}' for k, v in facts['counts'].items())}" in plain.output
     assert f"({ROWS} in all)" in plain.output
+    # how many views of each photo, and the split (an ML engineer's trial missed them)
+    assert (facts["crops"], facts["mosaic"]) == (1, 0) and len(facts["splits"]) == 3
+    assert "views     1 crop(s) per photo\n" in plain.output
+    assert (
+        "splits    train {:g}, val {:g}, test {:g} of the photos\n".format(*facts["splits"])
+        in plain.output
+    )
     assert f"sources   {len(GOOD) + 3} photo(s)" in plain.output or "rejected" in plain.output
 
 
@@ -315,3 +322,30 @@ def test_export_into_the_dataset_itself_is_refused(dataset):
             "folder outside it, e.g. demo-png/)\n"
         )
     assert not (out / "clean").exists() and not (out / "png").exists()
+
+
+def test_export_replaces_an_earlier_export_and_refuses_a_folder_of_other_files(dataset, tmp_path):
+    # An ML engineer's trial: exporting into an earlier export of another dataset left its
+    # pairs among the new ones, and a dataset folder took clean/ and distorted/.
+    _, out, _ = dataset
+    target = tmp_path / "png"
+    stale = target / "clean" / "train" / "from-another-dataset.png"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"x")
+    result = invoke("dataset", "export", out, "-o", target)
+    assert result.exit_code == 0, result.output
+    assert not stale.exists() and sorted(p.name for p in target.iterdir()) == [
+        "clean",
+        "distorted",
+    ]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporaries
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "dataset.json").write_text("{}")
+    result = invoke("dataset", "export", out, "-o", other)
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: {other}: the export target is not empty and is no earlier export (it holds "
+        "dataset.json): nothing was written (export to a new or empty folder)\n"
+    )
+    assert sorted(p.name for p in other.iterdir()) == ["dataset.json"]

@@ -276,3 +276,81 @@ def test_a_run_named_after_another_models_folder_is_refused(tiny_dataset, tmp_pa
     train(config(tiny_dataset, fresh, epochs=1), progress=False)
     (fresh / "tiny" / "state.safetensors").unlink()
     assert train(config(tiny_dataset, fresh, epochs=1), progress=False).complete
+
+
+def test_latents_of_rebuilt_pairs_are_refused_and_a_run_does_not_resume_on_other_pairs(
+    tiny_dataset, tmp_path
+):
+    """An ML engineer's trial: after `dataset build --force` with another seed, `train`
+    trained the recolor net on the old latents (the rows' ids still matched) while its
+    pixels were the new pairs; and a run resumed on a rebuilt dataset mixed the two."""
+    import re
+    import shutil
+
+    from lutkit.data.build import BuildConfig, build_dataset
+    from lutkit.latents.encode import encode_dataset
+
+    ds, vae = tiny_dataset
+    copy = tmp_path / "ds"
+    shutil.copytree(ds, copy)
+    out = tmp_path / "runs"
+    train(config((copy, vae), out, name="first", epochs=1), progress=False)
+    rebuild = BuildConfig(
+        source=str(ds.parent / "photos"),
+        recipe="default",
+        out=str(copy),
+        variants=2,
+        size=64,
+        splits=(0.5, 0.25, 0.25),
+        seed=7,
+    )
+    build_dataset(rebuild, workers=1, force=True)
+    with pytest.raises(ConfigError) as err:
+        train(config((copy, vae), out, name="second", epochs=1), progress=False)
+    assert re.fullmatch(
+        rf"{re.escape(str(copy))}: latents/\w+/(\w+)-00000-of-\d+\.parquet encodes other "
+        r"pairs than pairs/\1-00000-of-\d+\.parquet \(the dataset was rebuilt since they were "
+        rf"encoded\) \(rerun `lutkit latents {re.escape(str(copy))}`: it encodes the pairs "
+        r"made since\)",
+        str(err.value),
+    ), str(err.value)
+    assert not (out / "second").exists()
+    encode_dataset(copy, vae=str(vae), device="cpu", size=64)
+    with pytest.raises(ConfigError) as err:
+        train(config((copy, vae), out, name="first", epochs=2), progress=False)
+    assert str(err.value) == (
+        f"{out / 'first'}: the run was trained on other pairs of {copy} (the dataset was "
+        "rebuilt or grew since): resuming would mix two datasets in one run (use another "
+        "name, or delete the run folder to start again)"
+    )
+    assert train(config((copy, vae), out, name="second", epochs=1), progress=False).complete
+
+
+def test_a_file_or_a_folder_of_other_files_is_no_run_folder(tiny_dataset, tmp_path):
+    ds, _ = tiny_dataset
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ConfigError) as err:
+        train(config(tiny_dataset, tmp_path / "afile", name="r", epochs=1), progress=False)
+    assert str(err.value) == (
+        f"{tmp_path / 'afile' / 'r'}: {tmp_path / 'afile'} is a file, not a folder: the run "
+        "cannot be written there (choose another run name (--set name=...) or --set out=FOLDER)"
+    )
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "r").write_text("x")
+    with pytest.raises(ConfigError, match=r"runs/r is a file, not a folder"):
+        train(config(tiny_dataset, tmp_path / "runs", name="r", epochs=1), progress=False)
+    # A dataset folder (no config.json of a run) is not written into.
+    import shutil
+
+    shutil.copytree(ds, tmp_path / "o" / "victim")
+    before = sorted(p.name for p in (tmp_path / "o" / "victim").iterdir())
+    with pytest.raises(ConfigError) as err:
+        train(config(tiny_dataset, tmp_path / "o", name="victim", epochs=1), progress=False)
+    assert str(err.value).startswith(
+        f"{tmp_path / 'o' / 'victim'}: the folder holds files of its own ("
+    )
+    assert str(err.value).endswith(
+        "): training would write among them (choose another run name (--set name=...), "
+        "or move that folder)"
+    )
+    assert sorted(p.name for p in (tmp_path / "o" / "victim").iterdir()) == before
