@@ -340,9 +340,11 @@ def _test_report(run_dir: Path, progress: Progress | None, say) -> None:
     from lutkit.train.testsplit import write_test_report
 
     report = write_test_report(run_dir, progress=progress)
-    if report is not None:
-        de = " / ".join(f"{k} {v:.2f}" for k, v in report["de"].items())
-        say(f"test split ({report['pairs']} pairs): delta E 2000 {de}")
+    if report is None:
+        say("the dataset has no test pairs: no test.json (lutkit fix then uses the fitted map)")
+        return
+    de = " / ".join(f"{k} {v:.2f}" for k, v in report["de"].items())
+    say(f"test split ({report['pairs']} pairs): delta E 2000 {de}")
 
 
 def _summary(row: dict[str, str], seconds: float) -> str:

@@ -354,3 +354,28 @@ def test_a_file_or_a_folder_of_other_files_is_no_run_folder(tiny_dataset, tmp_pa
         "or move that folder)"
     )
     assert sorted(p.name for p in (tmp_path / "o" / "victim").iterdir()) == before
+
+
+def test_a_dataset_without_test_pairs_says_why_there_is_no_test_json(tiny_dataset, tmp_path):
+    from lutkit.data.build import BuildConfig, build_dataset
+    from lutkit.latents.encode import encode_dataset
+
+    ds, vae = tiny_dataset
+    cfg = BuildConfig(
+        source=str(ds.parent / "photos"),
+        recipe="default",
+        out=str(tmp_path / "ds"),
+        variants=1,
+        size=64,
+        splits=(0.75, 0.25, 0.0),
+    )
+    build_dataset(cfg, workers=1)
+    encode_dataset(tmp_path / "ds", vae=str(vae), device="cpu", size=64)
+    said = []
+    run = train(
+        config((tmp_path / "ds", vae), tmp_path / "runs", epochs=1), log=said.append, progress=False
+    )
+    assert run.complete and not (run.run_dir / "test.json").exists()
+    assert said[-1] == (
+        "the dataset has no test pairs: no test.json (lutkit fix then uses the fitted map)"
+    )
