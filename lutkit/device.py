@@ -28,14 +28,14 @@ def pick_device(device: str) -> str:
     if device == "cuda" and not torch.cuda.is_available():
         raise ConfigError(
             "device cuda: no CUDA GPU is available",
-            hint="use --device cpu; in a training config, device = \"cpu\" or --set device=cpu",
+            hint='use --device cpu; in a training config, device = "cpu" or --set device=cpu',
         )
     if device == "mps" and not (
         getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
     ):
         raise ConfigError(
             "device mps: Apple's MPS is not available",
-            hint="use --device cpu; in a training config, device = \"cpu\" or --set device=cpu",
+            hint='use --device cpu; in a training config, device = "cpu" or --set device=cpu',
         )
     if device not in ("cpu", "cuda", "mps"):
         raise ConfigError(f"unknown device {device!r}: use auto, cpu, cuda or mps")

@@ -506,7 +506,10 @@ def _qtables(im: object) -> tuple[tuple[int, ...], ...] | None:
     tables = getattr(im, "quantization", None)
     if not tables:
         return None
-    return tuple(tuple(int(v) for v in tables[k]) for k in sorted(tables))
+    kept = tuple(tuple(int(v) for v in tables[k]) for k in sorted(tables))
+    # 16-bit tables (over 255: an extended JPEG's) make libjpeg write a non-baseline
+    # file and say so on stderr: such an input's output gets the default quality
+    return kept if max(max(t) for t in kept) <= 255 else None
 
 
 # Pillow's modes of a greyscale file (one colour channel, maybe alpha)

@@ -135,8 +135,9 @@ _OS_HINTS = {
     errno.ENAMETOOLONG: "choose a shorter name",
 }
 # lutkit's temporary names beside an output (atomic writes, folders made whole):
-# ``.NAME.<8 random characters>`` or ``.NAME.<...>.tmp``.
-_TEMPORARY = re.compile(r"^\..+\.(?:[a-z0-9_]{8}|.*\.tmp)$")
+# ``.NAME.<8 random characters>.tmp`` (tempfile's, with that suffix), which a failed
+# write never created.
+_TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 
 
 def os_error_line(exc: OSError) -> str:
@@ -146,9 +147,8 @@ def os_error_line(exc: OSError) -> str:
     where = ""
     if filename:
         path = Path(os.fsdecode(filename))
-        where = (
-            f"{path.parent}: cannot write here: " if _TEMPORARY.match(path.name) else f"{path}: "
-        )
+        temporary = _TEMPORARY.match(path.name) and not path.exists()
+        where = f"{path.parent}: cannot write here: " if temporary else f"{path}: "
     text = f"{where}{exc.strerror or exc}"
     hint = _OS_HINTS.get(exc.errno)
     return f"{text} ({hint})" if hint else text

@@ -109,7 +109,7 @@ def identity(level: int | None, size: int | None, bit_depth: str, output: str) -
 @click.option(
     "--tags",
     default="",
-    help="Comma-separated tags, e.g. lighting,green (kept in lower case, as names are).",
+    help="Comma-separated tags in lower case, as names are, e.g. lighting,green.",
 )
 @click.option(
     "--library",
@@ -158,6 +158,12 @@ def import_(
         )
     if lib is not None:  # refuse a bad or taken name before -o writes anything
         lib.check_name(name, replace=replace)
+        for tag in (t.strip() for t in tags.split(",")):
+            if tag != tag.lower():  # a recipe's tags and `lut list --tag` match exactly
+                raise ConfigError(
+                    f"invalid tag {tag!r}: tags are lower case, as names are",
+                    hint=f"use {tag.lower()!r}",
+                )
     if size is not None and (isinstance(lut_obj, LUT1D) or lut_obj.size != size):
         # the warning names what keeps the smaller lattice: -o, else the library's copy
         where = output or Path(library or ".", f"{name}.cube")
@@ -169,9 +175,7 @@ def import_(
             write_lut(lut_obj, output)
         click.echo(f"wrote {output}")
     if lib is not None:
-        # lower case, as names are and as the library's own tags are: a recipe's
-        # tags = ["warm"] then draws a LUT imported with --tags Warm
-        tag_list = [t.strip().lower() for t in tags.split(",") if t.strip()]
+        tag_list = [t.strip() for t in tags.split(",") if t.strip()]
         existed = name in lib
         written = lib.add(
             name,

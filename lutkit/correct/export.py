@@ -69,7 +69,7 @@ def export_model(
     doc["colormap"] = colormap
     doc["heldout_photos"] = _heldout_photos(dataset)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; a model folder is read by everyone
     try:
         (tmp / CONFIG_JSON).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")

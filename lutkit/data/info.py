@@ -50,11 +50,25 @@ def format_dataset_info(facts: dict[str, Any]) -> list[str]:
         f"variants  {facts['variants']} per view",
         f"size      {facts['size']} x {facts['size']} px",
         f"seed      {facts['seed']}",
-    ] + (
-        ["splits    train {:g}, val {:g}, test {:g} of the photos".format(*facts["splits"])]
-        if facts["splits"]
-        else []
-    )
+    ] + _splits_lines(facts)
+
+
+def _splits_lines(facts: dict[str, Any]) -> list[str]:
+    """How the photos were split: by a manifest's split column, by the fractions, or
+    both (the fractions split the photos the column leaves without one)."""
+    if not facts["splits"]:
+        return []
+    fractions = "train {:g}, val {:g}, test {:g}".format(*facts["splits"])
+    src = facts["sources"]
+    by_manifest = int(src.get("split_by_manifest", 0) or 0)
+    if by_manifest and by_manifest >= src["count"]:
+        return ["splits    every photo by the manifest's split column"]
+    if by_manifest:
+        return [
+            f"splits    {by_manifest} photo(s) by the manifest's split column, the others "
+            f"{fractions}"
+        ]
+    return [f"splits    {fractions} of the photos"]
 
 
 @dataclass
@@ -249,10 +263,12 @@ def export_folders(
 ) -> int:
     """Write clean/ and distorted/ PNG folders (``{split}/{id}.png``); returns rows.
 
-    The export is written beside ``output`` under a hidden name and moved into place
-    when whole, so an interrupted export leaves no half-written folder. ``output`` must
-    be new, empty, or an earlier export (clean/ and distorted/ only), which is replaced:
-    pairs of another dataset or an earlier build are never left among the new ones."""
+    ``output`` must be new, empty, or an earlier export (clean/ and distorted/ only):
+    pairs of another dataset or of an earlier build are never left among the new ones.
+    The new folders are written whole inside ``output`` under hidden names and then
+    take the place of the earlier ones, so an interrupted export leaves the earlier
+    export (or nothing), not half of one; ``output`` itself (a symlink's target, its
+    permissions) is kept. A rerun removes what an interrupted one left."""
     import shutil
     import tempfile
 
@@ -269,7 +285,11 @@ def export_folders(
             hint="export to a folder outside it, e.g. demo-png/",
         )
     if output.is_dir():
-        others = sorted(p.name for p in output.iterdir() if p.name not in EXPORT_FOLDERS)
+        others = sorted(
+            p.name
+            for p in output.iterdir()
+            if p.name not in EXPORT_FOLDERS and not p.name.startswith(_EXPORT_TMP)
+        )
         if others:
             raise ConfigError(
                 f"the export target is not empty and is no earlier export (it holds "
@@ -280,29 +300,41 @@ def export_folders(
             )
     shards = doc["shards"]
     paths = [check_shard(folder, s) for s in shards]  # all of them before writing anything
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent))
     n = 0
+    made = not output.exists()
+    output.mkdir(parents=True, exist_ok=True)
+    for left in output.glob(f"{_EXPORT_TMP}*"):  # an interrupted export's
+        shutil.rmtree(left, ignore_errors=True)
     try:
-        tmp.chmod(0o755)  # mkdtemp makes it private; an export is read by everyone
-        for path in each(paths, progress, "exporting"):
-            table = read_shard_file(path, columns=["id", "split", "clean", "distorted"])
-            for row in table.to_pylist():
-                for col in EXPORT_FOLDERS:
-                    target = tmp / col / row["split"] / f"{row['id']}.png"
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(row[col])
-                n += 1
-        for col in EXPORT_FOLDERS:  # an empty dataset still exports both folders
-            (tmp / col).mkdir(exist_ok=True)
-        old = None
-        if output.exists():  # an earlier export (or an empty folder): set aside, then gone
-            old = Path(tempfile.mkdtemp(prefix=f".{output.name}.old.", dir=output.parent))
-            output.rename(old / output.name)
-        tmp.rename(output)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        tmp = Path(tempfile.mkdtemp(prefix=_EXPORT_TMP, suffix=".tmp", dir=output))
+        try:
+            for path in each(paths, progress, "exporting"):
+                table = read_shard_file(path, columns=["id", "split", "clean", "distorted"])
+                for row in table.to_pylist():
+                    for col in EXPORT_FOLDERS:
+                        target = tmp / col / row["split"] / f"{row['id']}.png"
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        target.write_bytes(row[col])
+                    n += 1
+            for col in EXPORT_FOLDERS:  # an empty dataset still exports both folders
+                (tmp / col).mkdir(exist_ok=True)
+                (tmp / col).chmod(0o777 & ~_umask())  # mkdtemp's parent is private
+                if (output / col).exists():
+                    (output / col).rename(tmp / f"{col}.old")
+                (tmp / col).rename(output / col)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)  # the earlier export's folders too
+    except BaseException:
+        if made and not any(output.iterdir()):
+            output.rmdir()  # the folder this export made, left empty
+        raise
     return n
+
+
+_EXPORT_TMP = ".export."  # the hidden folder an export is written in, inside its target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -77,19 +77,21 @@ def resolve_latents(
 
 
 def check_latents_current(
-    dataset: str | os.PathLike[str], folder: Path, meta: dict[str, Any]
+    dataset: str | os.PathLike[str], folder: Path, meta: dict[str, Any], command: str = ""
 ) -> None:
     """Refuse latents that no longer encode the dataset's pairs: a pairs shard without
     latents (the dataset grew), latents made from other bytes than the pairs shard of
     their name (rebuilt since: the rows' ids may still match), of another row count or
     split, or of a pairs shard that is gone. Training on them would teach the recolor
     net other images than those its pixels show; `lutkit dataset verify` reports the
-    same. Reads each latents shard's footer only."""
+    same. ``command`` is the `lutkit latents` command the hint gives (with the VAE and
+    the size these latents were made with). Reads each latents shard's footer only."""
     from lutkit.data.index import load_dataset_json
     from lutkit.data.shards import shard_metadata
     from lutkit.latents.encode import SOURCE_KEY
 
-    hint = f"rerun `lutkit latents {dataset}`: it encodes the pairs made since"
+    command = command or f"lutkit latents {dataset}"
+    hint = f"rerun `{command}`: it encodes the pairs made since"
     listed = {str(e["file"]): e for e in meta["shards"]}
     pairs = {Path(e["file"]).name: e for e in load_dataset_json(dataset)["shards"]}
     where = f"latents/{folder.name}"

@@ -306,6 +306,13 @@ def _parse_numbers(key: str, rest: str, count: int, path: str, lineno: int) -> l
     values = [float(t) for t in tokens]
     if not all(np.isfinite(values)):
         raise FormatError(f"{key}: NaN or infinity", path=path, line=lineno)
+    if not all(abs(v) <= FLOAT32_MAX for v in values):
+        raise FormatError(
+            f"{key}: a value beyond the 32-bit float range (about 3.4e38)",
+            path=path,
+            line=lineno,
+            hint="a LUT holds 32-bit floats; re-export the LUT from its tool",
+        )
     return values
 
 

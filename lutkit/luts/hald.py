@@ -15,6 +15,7 @@ rounds. :func:`hald_identity` reproduces both exactly.
 
 from __future__ import annotations
 
+import shlex
 import warnings
 from os import PathLike
 from pathlib import Path
@@ -182,11 +183,11 @@ def _say_if_turned(image: np.ndarray, level: int, path: str) -> bool:
     if scores[how] >= _TURNED * _lattice_score(image, level):
         return False
     option = _UNDO[how][1]
-    also = " (if the look inverts the colours on purpose, ignore this)" if "180" in how else ""
+    also = " (if the look inverts colours on purpose, ignore this)" if "180" in how else ""
     warnings.warn(
         f"{path}: looks like a Hald CLUT that was {how}: its colours follow the lattice "
         f"only once that is undone, so this LUT scrambles colours{also}; undo it (e.g. "
-        f"`convert {path} {option} hald-fixed.png`) and import that",
+        f"`convert {shlex.quote(path)} {option} hald-fixed.png`) and import that",
         LutkitWarning,
         stacklevel=3,
     )

@@ -32,8 +32,8 @@ def _domain(domain: Any) -> np.ndarray:
         arr = np.repeat(arr[:, None], 3, axis=1)
     if arr.shape != (2, 3):
         raise LUTError(f"a LUT domain must be (min, max) per channel, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise LUTError("a LUT domain must be finite")
+    if not np.all(np.abs(arr) <= np.finfo(np.float32).max):  # the apply kernels' floats
+        raise LUTError("a LUT domain must be finite, within the 32-bit float range (3.4e38)")
     if np.any(arr[0] >= arr[1]):
         raise LUTError(f"a LUT domain needs min < max on every channel, got {arr.tolist()}")
     return arr

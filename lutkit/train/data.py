@@ -49,7 +49,8 @@ def resolve_run_latents(cfg: TrainConfig, fingerprint: str) -> dict[str, Any]:
             hint=f"run `lutkit latents {cfg.dataset} --vae {cfg.vae}` first",
         )
     folder, meta = resolve_latents(cfg.dataset, fingerprint)
-    check_latents_current(cfg.dataset, folder, meta)
+    again = f"lutkit latents {cfg.dataset} --vae {cfg.vae} --size {meta['image_size']}"
+    check_latents_current(cfg.dataset, folder, meta, again)
     return meta
 
 

@@ -349,3 +349,28 @@ def test_export_replaces_an_earlier_export_and_refuses_a_folder_of_other_files(d
         "dataset.json): nothing was written (export to a new or empty folder)\n"
     )
     assert sorted(p.name for p in other.iterdir()) == ["dataset.json"]
+
+
+def test_info_says_when_a_manifest_split_the_photos(tmp_path):
+    # A review: info printed the default fractions where a manifest's split column
+    # had placed every photo.
+    src = make_sources(tmp_path / "src", bad=False)
+    splits = ["train", "train", "train", "val", "test"]
+    rows = [f"{name},{split}" for name, split in zip(GOOD, splits, strict=True)]
+    (src / "m.csv").write_text("path,split\n" + "\n".join(rows) + "\n")
+    (src / "half.csv").write_text("path,split\n" + "\n".join([*rows[:2], *GOOD[2:]]) + "\n")
+    for manifest, line in (
+        ("m.csv", "splits    every photo by the manifest's split column\n"),
+        (
+            "half.csv",
+            "splits    2 photo(s) by the manifest's split column, the others train 0.8, "
+            "val 0.1, test 0.1\n",
+        ),
+    ):
+        out = tmp_path / manifest
+        built = invoke(
+            "dataset", "build", "--source", src / manifest, "--out", out, "--variants", "1",
+            "--size", "32",
+        )  # fmt: skip
+        assert built.exit_code == 0, built.output
+        assert line in invoke("dataset", "info", out).output

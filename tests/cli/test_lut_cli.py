@@ -342,13 +342,21 @@ def test_library_import_and_list(run, tmp_path, graded_lut):
         "--name",
         "warm-grade",
         "--tags",
-        "Colourist, WARM",
+        "colourist, warm",
     )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "lib" / "warm-grade.cube").is_file()
     listed = run("lut", "list", "--library", "lib", "--tag", "warm")
-    assert "warm-grade" in listed.output  # tags are kept in lower case, as names are
+    assert "warm-grade" in listed.output
     assert Library(tmp_path / "lib").entries["warm-grade"].tags == ["colourist", "warm"]
+    # Tags are lower case, as names are: a recipe's tags and --tag match them exactly.
+    upper = run("lut", "import", "g.cube", "--library", "lib", "--name", "up", "--tags", "Warm")
+    assert upper.exit_code == 1
+    assert (
+        upper.output
+        == "Error: invalid tag 'Warm': tags are lower case, as names are (use 'warm')\n"
+    )
+    assert "up" not in Library(tmp_path / "lib")
     again = run("lut", "import", "g.cube", "--library", "lib", "--name", "warm-grade")
     assert again.exit_code == 1
     assert "the library already has a LUT named 'warm-grade'" in again.output

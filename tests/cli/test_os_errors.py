@@ -22,7 +22,7 @@ from lutkit.cli import os_error_line
         (  # a model export's folder, made whole under a hidden name (an ML engineer's
             # trial: the error named that name, not the folder asked for)
             errno.EROFS,
-            "/data/ro/.m.4z_n94sh",
+            "/data/ro/.m.4z_n94sh.tmp",
             "/data/ro: cannot write here: Read-only file system (choose an output folder "
             "you can write to)",
         ),
@@ -34,11 +34,17 @@ from lutkit.cli import os_error_line
         ),
         (
             errno.ENOSPC,
-            "/data/.out.png.k2j3.tmp",
+            "/data/.out.png.k2j3ab_x.tmp",
             "/data: cannot write here: No space left on device (free some disk space, or "
             "choose another folder)",
         ),
         (errno.EIO, "/data/x.png", "/data/x.png: Input/output error"),
+        (  # a user's own hidden name is named as it is (a review)
+            errno.EACCES,
+            "/photos/.trip.20240101",
+            "/photos/.trip.20240101: Permission denied (choose an output folder you can "
+            "write to, or check the permissions)",
+        ),
     ],
 )
 def test_an_os_error_is_one_line_with_what_to_do(code, filename, line):

@@ -367,6 +367,11 @@ MALFORMED = {
         "<lines>:7: NaN or infinity in the table"
         " (every value must be a finite number; re-export the LUT from its tool)",
     ),
+    "domain beyond float32": (
+        ["DOMAIN_MAX 1e39 1 1", *SIZE2, *ROWS2],
+        "<lines>:1: DOMAIN_MAX: a value beyond the 32-bit float range (about 3.4e38)"
+        " (a LUT holds 32-bit floats; re-export the LUT from its tool)",
+    ),
     "beyond float32": (
         [*SIZE2, *ROWS2[:2], "0 1e39 0", *ROWS2[3:]],
         "<lines>:4: a value beyond the 32-bit float range (about 3.4e38)"

@@ -354,3 +354,16 @@ def test_no_library_look_reads_as_turned(tmp_path: Path) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             read_hald(tmp_path / f"{name}.png")
+
+
+def test_the_undo_command_of_a_turned_hald_quotes_its_path(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from lutkit.errors import LutkitWarning
+
+    write_hald(LUT3D.identity(16), tmp_path / "h.png", level=4)
+    turned = tmp_path / "my hald.png"
+    Image.fromarray(np.asarray(Image.open(tmp_path / "h.png"))[:, ::-1]).save(turned)
+    with pytest.warns(LutkitWarning) as said:
+        read_hald(turned)
+    assert f"`convert '{turned}' -flop hald-fixed.png`" in str(said[0].message)

@@ -310,8 +310,8 @@ def test_latents_of_rebuilt_pairs_are_refused_and_a_run_does_not_resume_on_other
     assert re.fullmatch(
         rf"{re.escape(str(copy))}: latents/\w+/(\w+)-00000-of-\d+\.parquet encodes other "
         r"pairs than pairs/\1-00000-of-\d+\.parquet \(the dataset was rebuilt since they were "
-        rf"encoded\) \(rerun `lutkit latents {re.escape(str(copy))}`: it encodes the pairs "
-        r"made since\)",
+        rf"encoded\) \(rerun `lutkit latents {re.escape(str(copy))} --vae "
+        rf"{re.escape(str(vae))} --size 64`: it encodes the pairs made since\)",
         str(err.value),
     ), str(err.value)
     assert not (out / "second").exists()
