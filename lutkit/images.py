@@ -751,7 +751,7 @@ def save_image(
     alpha: np.ndarray | None = None,
     exif: bytes | None = None,
     icc: bytes | None = None,
-    quality: int | None = 95,
+    quality: int | None = None,
     compression: str | None = None,
     dpi: tuple[float, float] | None = None,
     comment: bytes | None = None,
@@ -768,9 +768,10 @@ def save_image(
     16-bit LZW or PackBits TIFFs without a profile: the codec wins there); WebP files get
     none. ``comment`` is written into JPEG files only (a COM segment); other formats
     ignore it. ``quality`` None: a JPEG gets ``qtables`` (an input JPEG's quantisation
-    tables: its quality) where given, else quality 95, as does a WebP. ``grey`` (a greyscale source): pixels that are all grey are written with
-    one colour channel, as the source was (not into WebP, nor a 16-bit file with alpha,
-    which OpenCV cannot write greyscale: those stay RGB). A GRAY ``icc`` goes with
+    tables: its quality) where given, else quality 95, as does a WebP. ``grey`` (a
+    greyscale source): pixels that are all grey are written with one colour channel, as
+    the source was (not into WebP, nor a 16-bit file with alpha, which OpenCV cannot
+    write greyscale: those stay RGB). A GRAY ``icc`` goes with
     pixels written greyscale; with RGB ones it is left out, with a warning.
     """
     path = Path(path)

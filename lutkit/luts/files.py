@@ -206,8 +206,9 @@ def write_image_data(
     """Write ``data`` (pixels, alpha, EXIF, ICC, dpi, and into a JPEG its comment) to
     ``dst``; ``tiff`` is a TIFF output's compression (:func:`tiff_compression`), ignored
     for other formats. ``quality`` None: a JPEG from a JPEG keeps the input's
-    quantisation tables (its quality), other JPEGs and WebPs get 95. ``lut apply`` and ``fix`` both write through here. Alpha with
-    transparent pixels going into a JPEG, which has none, is said (a ``warning:``)."""
+    quantisation tables (its quality), other JPEGs and WebPs get 95. ``lut apply`` and
+    ``fix`` both write through here. Alpha with transparent pixels going into a JPEG or
+    a BMP, which hold none, is said (a ``warning:``)."""
     is_tiff = dst.suffix.lower() in (".tif", ".tiff")
     kind = {".jpg": "a JPEG", ".jpeg": "a JPEG", ".bmp": "a BMP (as lutkit writes one)"}
     if data.alpha is not None and dst.suffix.lower() in kind:
